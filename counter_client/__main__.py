@@ -1,0 +1,96 @@
+"""Start a counter client: python -m counter_client --config counter.yaml [--counter 5 --token ...]."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+
+from counter_client.config import SETTINGS, ConfigError, load_config
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="panggil-counter", description=__doc__)
+    parser.add_argument(
+        "--config", help="YAML file with a `counter:` section (or the server's config.yaml)"
+    )
+    parser.add_argument("--server", help=SETTINGS["server"].help)
+    parser.add_argument("--counter", dest="number", type=int, help=SETTINGS["number"].help)
+    parser.add_argument("--token", help=SETTINGS["token"].help)
+    parser.add_argument("--language", choices=["id", "en"], help=SETTINGS["language"].help)
+    parser.add_argument("--debounce-ms", type=int, help=SETTINGS["debounce_ms"].help)
+    parser.add_argument("--no-keyboard", dest="keyboard", action="store_const", const=False,
+                        help="do not read keys (GPIO buttons only)")  # fmt: skip
+    parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
+    parser.add_argument(
+        "--log-file", help="write logs here instead of stderr (keeps the status view clean)"
+    )
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        filename=args.log_file,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    overrides = {
+        k: getattr(args, k)
+        for k in ("server", "number", "token", "language", "debounce_ms", "keyboard")
+    }
+    try:
+        config = load_config(args.config, **overrides)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    from counter_client.app import App
+    from counter_client.client import CounterClient
+    from counter_client.inputs import GpioButtons, KeyboardReader
+    from counter_client.texts import Texts
+    from counter_client.view import TerminalView
+
+    texts = Texts(config.language)
+    view = TerminalView(sys.stdout, texts)
+    client = CounterClient(
+        config.server,
+        config.number,
+        config.token,
+        ack_timeout=config.ack_timeout_s,
+        retry_window=config.retry_window_s,
+        debounce_ms=config.debounce_ms,
+        reconnect_max=config.reconnect_max_s,
+    )
+    app = App(client, view, texts, config.keys)
+    client.on_change = app.post_change
+
+    buttons = None
+    if config.gpio:
+        from gpiozero.exc import GPIOZeroError
+
+        try:
+            buttons = GpioButtons(config.gpio, app.post_action, config.gpio_bounce_ms)
+        except (GPIOZeroError, OSError, RuntimeError) as exc:  # no GPIO chip, pin in use, ...
+            print(f"error: GPIO buttons could not be set up: {exc}", file=sys.stderr)
+            return 2
+    keyboard = KeyboardReader(sys.stdin.fileno(), app.post_key).start() if config.keyboard else None
+
+    signal.signal(signal.SIGTERM, lambda *_: app.stop())
+    client.start()
+    try:
+        app.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if keyboard is not None:
+            keyboard.restore()
+        if buttons is not None:
+            buttons.close()
+        client.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,230 @@
+"""Counter client settings: the `counter:` section of a YAML file, then CLI flags on top.
+
+Every setting is declared once in SETTINGS with its default and help text; unknown keys are
+errors that name the key. Standard library and PyYAML only: a Raspberry Pi at a counter installs
+the `counter` extra, not Flask or pydantic.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import yaml
+
+
+class ConfigError(Exception):
+    """The counter settings are unreadable or a key has a bad value; the message names the key."""
+
+
+# What a key or a button can do. `transfer` and `call_back` open a numbered menu on the status
+# view; `transfer:<service code>` sends the held ticket straight to that service (for a button).
+ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call_back")
+TRANSFER_PREFIX = "transfer:"
+
+# Names for keys that are not a single printable character.
+KEY_NAMES = ("enter", "backspace", "delete", "esc", "tab", "space")
+
+# A USB numeric keypad: the big keys do the frequent things. "," is there because a keypad
+# under an Indonesian layout sends a comma for its decimal key; "0" sits next to it.
+DEFAULT_KEYS: Mapping[str, str] = MappingProxyType({
+    "enter": "next",
+    "+": "next",
+    ".": "recall",
+    ",": "recall",
+    "0": "recall",
+    "-": "skip",
+    "*": "finish",
+    "/": "transfer",
+    "backspace": "call_back",
+})  # fmt: skip
+
+LANGUAGES = ("id", "en")
+SERVICE_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its default, its type and what it is for (shown by --help and in docs)."""
+
+    default: Any
+    kind: type
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+
+
+SETTINGS: Mapping[str, Setting] = MappingProxyType({
+    "server": Setting("http://127.0.0.1:5000", str, "URL of the Panggil server on the hall's LAN"),
+    "number": Setting(None, int, "this counter's number (gerai)", 1, 999),
+    "token": Setting(None, str, "this counter's token, as set by the admin"),
+    "language": Setting("id", str, "language of the status view: id (Indonesian) or en"),
+    "keys": Setting(DEFAULT_KEYS, dict, "key -> action map; replaces the default numeric-keypad map"),
+    "gpio": Setting(MappingProxyType({}), dict, "action -> GPIO pin (BCM number or gpiozero pin name)"),
+    "keyboard": Setting(True, bool, "read keys from the terminal (or from stdin when it is not one)"),
+    "debounce_ms": Setting(300, int, "ignore a repeat of the same action within this many ms", 0, 5000),
+    "gpio_bounce_ms": Setting(50, int, "electrical bounce time of the GPIO buttons in ms", 1, 1000),
+    "ack_timeout_s": Setting(4.0, float, "seconds to wait for the server to answer a press", 0.2, 60),
+    "retry_window_s": Setting(20.0, float, "seconds a lost press is retried (same request id) after a drop", 0, 600),
+    "reconnect_max_s": Setting(5.0, float, "longest pause between reconnection attempts", 0.1, 60),
+})  # fmt: skip
+
+
+@dataclass(frozen=True)
+class CounterConfig:
+    """The validated settings of one counter client."""
+
+    number: int
+    token: str
+    server: str = SETTINGS["server"].default
+    language: str = "id"
+    keys: Mapping[str, str] = field(default_factory=lambda: DEFAULT_KEYS)
+    gpio: Mapping[str, int | str] = field(default_factory=lambda: MappingProxyType({}))
+    keyboard: bool = True
+    debounce_ms: int = 300
+    gpio_bounce_ms: int = 50
+    ack_timeout_s: float = 4.0
+    retry_window_s: float = 20.0
+    reconnect_max_s: float = 5.0
+
+
+def load_config(path: str | Path | None, **overrides: Any) -> CounterConfig:
+    """Read the `counter:` section of a YAML file (if given), apply CLI overrides, validate."""
+    raw: dict = {}
+    if path is not None:
+        raw = _read_section(Path(path), overrides.get("number"))
+    for key, value in overrides.items():
+        if value is not None:
+            raw[key] = value
+    return parse_config(raw)
+
+
+def _read_section(path: Path, number: object) -> dict:
+    try:
+        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    if "counter" in document:
+        section = document["counter"]
+        if not isinstance(section, dict):
+            raise ConfigError("counter: must be a mapping of settings")
+        return dict(section)
+    # The server's own config.yaml has no `counter:` section (the server refuses unknown sections),
+    # so on the server's machine (`make counter`) take the URL and a token from its catalogue.
+    return _from_server_config(document, number)
+
+
+def _from_server_config(document: dict, number: object) -> dict:
+    counters = document.get("counters")
+    if not isinstance(counters, list) or not counters:
+        return {}
+    wanted = (
+        counters[0]
+        if number is None
+        else next(
+            (c for c in counters if isinstance(c, dict) and str(c.get("number")) == str(number)),
+            None,
+        )
+    )
+    if not isinstance(wanted, dict):
+        return {}
+    raw: dict = {"number": wanted.get("number")}
+    if wanted.get("token"):
+        raw["token"] = wanted["token"]
+    server = document.get("server") if isinstance(document.get("server"), dict) else {}
+    raw["server"] = f"http://127.0.0.1:{server.get('port', 5000)}"
+    return raw
+
+
+def parse_config(raw: Mapping[str, Any]) -> CounterConfig:
+    """Validate a `counter:` mapping; raise ConfigError naming the first bad key."""
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in SETTINGS:
+            raise ConfigError(f"config error: counter.{key}: unknown key")
+        values[key] = _check(key, value)
+    for key in ("number", "token"):
+        if values.get(key) is None:
+            raise ConfigError(f"config error: counter.{key}: required (or pass --{key})")
+    return CounterConfig(**values)
+
+
+def _check(key: str, value: Any) -> Any:
+    setting = SETTINGS[key]
+    where = f"config error: counter.{key}"
+    if setting.kind is float and isinstance(value, int) and not isinstance(value, bool):
+        value = float(value)
+    if setting.kind is int and isinstance(value, str) and value.strip().isdigit():
+        value = int(value)
+    if not isinstance(value, setting.kind) or (
+        setting.kind is not bool and isinstance(value, bool)
+    ):
+        raise ConfigError(f"{where}: must be {setting.kind.__name__}, not {value!r}")
+    if setting.minimum is not None and value < setting.minimum:
+        raise ConfigError(f"{where}: must be at least {setting.minimum:g}")
+    if setting.maximum is not None and value > setting.maximum:
+        raise ConfigError(f"{where}: must be at most {setting.maximum:g}")
+    if key == "server" and not re.match(r"^https?://[^/\s]+", value):
+        raise ConfigError(f"{where}: must be an http:// URL such as http://192.168.1.10:5000")
+    if key == "server":
+        return value.rstrip("/")
+    if key == "token" and not value.strip():
+        raise ConfigError(f"{where}: must not be empty")
+    if key == "language" and value not in LANGUAGES:
+        raise ConfigError(f"{where}: must be one of {', '.join(LANGUAGES)}")
+    if key == "keys":
+        return MappingProxyType(
+            {_key_name(k): _action(f"counter.keys.{k}", a) for k, a in value.items()}
+        )
+    if key == "gpio":
+        pins = {_action("counter.gpio", a): _pin(a, p) for a, p in value.items()}
+        seen: dict[int | str, str] = {}
+        for action, pin in pins.items():
+            if pin in seen:
+                raise ConfigError(f"{where}.{action}: pin {pin} is already used by {seen[pin]}")
+            seen[pin] = action
+        return MappingProxyType(pins)
+    return value
+
+
+def _key_name(key: object) -> str:
+    """A key as the keyboard reader names it: one character, or one of KEY_NAMES."""
+    name = str(key)
+    if len(name) == 1 and name.isprintable():
+        return name
+    if name.lower() in KEY_NAMES:
+        return name.lower()
+    raise ConfigError(
+        f"config error: counter.keys.{name}: unknown key name (use one character or one of {', '.join(KEY_NAMES)})"
+    )
+
+
+def _action(where: str, action: object) -> str:
+    if isinstance(action, str) and action in ACTIONS:
+        return action
+    if isinstance(action, str) and action.startswith(TRANSFER_PREFIX):
+        code = action.removeprefix(TRANSFER_PREFIX)
+        if SERVICE_CODE_RE.match(code):
+            return action
+    choices = ", ".join(ACTIONS)
+    raise ConfigError(
+        f"config error: {where}: unknown action {action!r} (one of {choices}, or transfer:<service>)"
+    )
+
+
+def _pin(action: str, pin: object) -> int | str:
+    if isinstance(pin, int) and not isinstance(pin, bool) and 0 <= pin <= 53:
+        return pin
+    if isinstance(pin, str) and re.fullmatch(r"(GPIO|BCM|BOARD|J8:)?\d{1,2}", pin.strip().upper()):
+        return pin.strip().upper()
+    raise ConfigError(
+        f"config error: counter.gpio.{action}: bad pin {pin!r} (a BCM number such as 17)"
+    )

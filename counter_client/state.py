@@ -1,0 +1,117 @@
+"""What the counter knows about its hall: a snapshot plus the broadcast events after it.
+
+Pure: no sockets, no clock. `apply_event` returns the new state and whether the client must
+resync (a seq gap, a closed day, a changed catalogue), following docs/protocol.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from types import MappingProxyType
+from typing import Any
+
+# Events after which the protocol asks clients to read the whole state again.
+RESYNC_EVENTS = ("day_closed", "hall_changed")
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """A service as the counter shows it."""
+
+    code: str
+    name: str
+    prefix: str
+    active: bool
+    waiting: int
+
+
+@dataclass(frozen=True)
+class CounterState:
+    """This counter's view of the hall; `seq` is None until the first snapshot."""
+
+    seq: int | None = None
+    day: str = ""
+    hall_name: str = ""
+    me: Mapping[str, Any] | None = None
+    services: Mapping[str, ServiceInfo] = field(default_factory=lambda: MappingProxyType({}))
+    skipped: tuple[Mapping[str, Any], ...] = ()
+
+    @property
+    def ready(self) -> bool:
+        return self.seq is not None and self.me is not None
+
+    @property
+    def current(self) -> Mapping[str, Any] | None:
+        return self.me.get("current") if self.me else None
+
+    @property
+    def my_services(self) -> list[ServiceInfo]:
+        """The counter's services in its order of preference."""
+        codes = self.me.get("services", []) if self.me else []
+        return [self.services[c] for c in codes if c in self.services]
+
+    def transfer_targets(self) -> list[ServiceInfo]:
+        """Open services the held ticket can be sent to (not the one it is in)."""
+        current = self.current
+        held_in = current.get("service") if current else None
+        return [s for s in self.services.values() if s.active and s.code != held_in]
+
+
+def from_snapshot(snapshot: Mapping[str, Any]) -> CounterState:
+    """The state a `snapshot` event describes (the /counter one, with `me` and `skipped`)."""
+    services = {
+        s["code"]: ServiceInfo(
+            s["code"], s["name"], s["prefix"], bool(s.get("active", True)), int(s["waiting"])
+        )
+        for s in snapshot.get("services", [])
+    }
+    return CounterState(
+        seq=int(snapshot["seq"]),
+        day=str(snapshot.get("day", "")),
+        hall_name=str(snapshot.get("hall", {}).get("name", "")),
+        me=MappingProxyType(dict(snapshot["me"])) if snapshot.get("me") else None,
+        services=MappingProxyType(services),
+        skipped=tuple(MappingProxyType(dict(t)) for t in snapshot.get("skipped", [])),
+    )
+
+
+def apply_event(state: CounterState, event: Mapping[str, Any]) -> tuple[CounterState, bool]:
+    """Fold one broadcast event in; returns (new state, must resync)."""
+    seq = event.get("seq")
+    if state.seq is None or not isinstance(seq, int):
+        return state, False  # a snapshot is on its way; it will include this event
+    if seq <= state.seq:
+        return state, False  # a duplicate
+    if seq > state.seq + 1:
+        return state, True  # missed something: keep the old state until the snapshot
+    state = replace(state, seq=seq)
+    if event.get("event") in RESYNC_EVENTS:
+        return state, True
+    waiting = event.get("waiting") or {}
+    if waiting:
+        services = dict(state.services)
+        for code, count in waiting.items():
+            if code in services:
+                services[code] = replace(services[code], waiting=int(count))
+        state = replace(state, services=MappingProxyType(services))
+    counter = event.get("counter")
+    if (
+        state.me is not None
+        and isinstance(counter, Mapping)
+        and counter.get("number") == state.me["number"]
+    ):
+        state = replace(state, me=MappingProxyType(dict(counter)))
+    ticket = event.get("ticket")
+    if isinstance(ticket, Mapping):
+        state = replace(state, skipped=_skipped_after(state, ticket))
+    return state, False
+
+
+def _skipped_after(state: CounterState, ticket: Mapping[str, Any]) -> tuple[Mapping[str, Any], ...]:
+    """Today's skipped tickets of this counter's services after a ticket changed."""
+    others = tuple(t for t in state.skipped if t["id"] != ticket["id"])
+    mine = state.me.get("services", []) if state.me else []
+    if ticket.get("status") == "skipped" and ticket.get("service") in mine:
+        return others + (MappingProxyType(dict(ticket)),)
+    return others
