@@ -1,0 +1,385 @@
+// Officer console: one counter's buttons and live state over Socket.IO (/counter), as in
+// docs/protocol.md. Every press gets a fresh request id; a press whose answer is lost in a drop is
+// sent again with the SAME id once the link is back (the server applies it once). Presses while
+// disconnected are refused on screen, never queued.
+(function () {
+  "use strict";
+
+  const data = JSON.parse(document.getElementById("console-data").textContent);
+  const T = data.texts;
+  const $ = (id) => document.getElementById(id);
+  const root = $("console");
+  const commandButtons = Array.from(document.querySelectorAll("button[data-command]"));
+  const NEEDS_TICKET = ["recall", "skip", "finish", "transfer"];
+
+  let state = null; // {seq, me, services: {code: service}, skipped: [ticket]}
+  let serverOffsetMs = 0; // server clock - browser clock, from the snapshot's "now"
+  let inFlight = null; // the command being sent
+  let refusal = null; // the error code of a refused connection
+  let tickTimer = null;
+  let lastFocus = null;
+
+  function fill(text, values) {
+    return text.replace(/%\((\w+)\)s/g, (_, name) => (name in values ? String(values[name]) : ""));
+  }
+
+  function errorText(code, serverMessage) {
+    return data.errors[code] || serverMessage || code;
+  }
+
+  function newRequestId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID().replace(/-/g, "");
+    return Date.now().toString(36) + Math.random().toString(36).slice(2, 12);
+  }
+
+  // --- the connection ---------------------------------------------------------------------------
+
+  const socket = io("/counter", {
+    auth: { counter: data.counter, token: data.token },
+    transports: ["websocket"],
+    reconnectionDelayMax: 5000,
+  });
+
+  socket.on("connect", () => {
+    refusal = null;
+    render();
+  });
+  socket.on("disconnect", () => render());
+  socket.on("connect_error", (err) => {
+    const code = err && err.data && err.data.error;
+    refusal = code || null;
+    // A refused namespace is not retried by socket.io; a fixed token or a reactivated counter
+    // should work without a reload, so try again now and then.
+    if (code && !socket.active) setTimeout(() => socket.connect(), 5000);
+    render();
+  });
+
+  socket.on("snapshot", (snap) => {
+    serverOffsetMs = Date.parse(snap.now) - Date.now();
+    const services = {};
+    for (const s of snap.services) services[s.code] = s;
+    state = { seq: snap.seq, me: snap.me, services, skipped: snap.skipped || [] };
+    render();
+  });
+
+  socket.onAny((name, event) => {
+    if (name === "snapshot" || !event || typeof event.seq !== "number" || !state) return;
+    if (event.seq <= state.seq) return; // a duplicate
+    if (event.seq > state.seq + 1) {
+      socket.emit("get_snapshot"); // missed something: read the whole state again
+      return;
+    }
+    state.seq = event.seq;
+    if (event.event === "day_closed" || event.event === "hall_changed") {
+      socket.emit("get_snapshot");
+      return;
+    }
+    for (const [code, count] of Object.entries(event.waiting || {})) {
+      if (state.services[code]) state.services[code].waiting = count;
+    }
+    if (event.counter && event.counter.number === state.me.number) state.me = event.counter;
+    const t = event.ticket;
+    if (t) {
+      state.skipped = state.skipped.filter((s) => s.id !== t.id);
+      if (t.status === "skipped" && state.me.services.includes(t.service)) state.skipped.push(t);
+    }
+    render();
+  });
+
+  // --- presses ----------------------------------------------------------------------------------
+
+  // Emit once; resolves with the acknowledgement, or null when the link dropped or stayed silent.
+  function sendOnce(command, payload) {
+    return new Promise((resolve) => {
+      if (!socket.connected) return resolve(null);
+      let done = false;
+      const finish = (reply) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        socket.off("disconnect", onDrop);
+        resolve(reply);
+      };
+      const onDrop = () => finish(null);
+      const timer = setTimeout(() => {
+        finish(null);
+        // The link looks alive but the server is silent: renew it so the retry has a path.
+        if (socket.connected && socket.io.engine) socket.io.engine.close();
+      }, data.ackTimeoutMs);
+      socket.on("disconnect", onDrop);
+      socket.emit(command, payload, (reply) => finish(reply || { ok: false, error: "internal-error" }));
+    });
+  }
+
+  function waitConnected(ms) {
+    return new Promise((resolve) => {
+      if (socket.connected) return resolve(true);
+      const timer = setTimeout(() => {
+        socket.off("connect", onConnect);
+        resolve(false);
+      }, Math.max(0, ms));
+      const onConnect = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      socket.once("connect", onConnect);
+    });
+  }
+
+  async function press(command, args) {
+    if (inFlight) return; // the buttons are disabled; a key repeat lands here
+    if (!socket.connected) {
+      say(T.offline, true);
+      return;
+    }
+    inFlight = command;
+    closePanels();
+    say(T.sending, false, "pending");
+    render();
+    const payload = Object.assign({ request_id: newRequestId() }, args || {});
+    const deadline = Date.now() + data.retryWindowMs;
+    try {
+      for (;;) {
+        const reply = await sendOnce(command, payload);
+        if (reply) {
+          showReply(command, reply);
+          return;
+        }
+        say(T.retrying, false, "pending");
+        if (!(await waitConnected(deadline - Date.now()))) {
+          say(T.notDelivered, true);
+          return;
+        }
+      }
+    } finally {
+      inFlight = null;
+      render();
+    }
+  }
+
+  function showReply(command, reply) {
+    if (!reply.ok) {
+      say(errorText(reply.error, reply.message), true);
+      return;
+    }
+    const r = reply.result || {};
+    const number = r.ticket ? r.ticket.number : "?";
+    let text;
+    if (command === "call_next" || command === "call_ticket") {
+      text = r.finished ? fill(T.callingFinished, { number, finished: r.finished.number }) : fill(T.calling, { number });
+    } else if (command === "recall") {
+      text = fill(T.recalled, { number });
+    } else if (command === "skip") {
+      text = fill(T.skipped, { number });
+    } else if (command === "finish") {
+      text = fill(T.finished, { number });
+    } else {
+      const service = state && state.services[r.ticket.service];
+      text = fill(T.transferred, { number, service: service ? service.name : r.ticket.service });
+    }
+    say(text + (reply.replayed ? T.replayed : ""), false, "ok");
+  }
+
+  function say(text, isError, kind) {
+    const el = $("message");
+    el.textContent = text;
+    el.className = "message " + (isError ? "error" : kind || "ok");
+    el.setAttribute("role", isError ? "alert" : "status");
+  }
+
+  // --- panels: transfer and call by number ------------------------------------------------------
+
+  function openTransfer() {
+    const current = state && state.me.current;
+    if (!current) return;
+    const targets = Object.values(state.services).filter((s) => s.active && s.code !== current.service);
+    const box = $("transfer-targets");
+    box.replaceChildren();
+    if (!targets.length) {
+      say(T.noTargets, true);
+      return;
+    }
+    $("transfer-title").textContent = fill(T.transferTitle, { number: current.number });
+    targets.slice(0, 9).forEach((s, i) => {
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "target";
+      b.dataset.service = s.code;
+      b.innerHTML = "<kbd></kbd> <span></span>";
+      b.querySelector("kbd").textContent = String(i + 1);
+      b.querySelector("span").textContent = s.name;
+      b.addEventListener("click", () => press("transfer", { service: s.code }));
+      box.appendChild(b);
+    });
+    showPanel("transfer-panel");
+    box.querySelector("button").focus();
+  }
+
+  function openCall() {
+    showPanel("call-panel");
+    const input = $("call-number");
+    input.value = "";
+    input.focus();
+  }
+
+  function showPanel(id) {
+    lastFocus = document.activeElement;
+    closePanels();
+    $(id).hidden = false;
+  }
+
+  function closePanels() {
+    const open = !$("transfer-panel").hidden || !$("call-panel").hidden;
+    $("transfer-panel").hidden = true;
+    $("call-panel").hidden = true;
+    if (open && lastFocus && lastFocus.focus) lastFocus.focus();
+  }
+
+  $("call-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const number = $("call-number").value.trim().toUpperCase();
+    if (!/^[A-Z]{1,2}\d{1,4}$/.test(number)) {
+      say(T.typeNumber, true);
+      $("call-number").focus();
+      return;
+    }
+    press("call_ticket", { number });
+  });
+  document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", closePanels));
+
+  for (const button of commandButtons) {
+    button.addEventListener("click", () => {
+      const command = button.dataset.command;
+      if (command === "transfer") openTransfer();
+      else if (command === "call_ticket") openCall();
+      else press(command);
+    });
+  }
+
+  // Shortcuts: the letter on each button, or the numeric keypad keys of the hardware client.
+  document.addEventListener("keydown", (e) => {
+    if (e.ctrlKey || e.altKey || e.metaKey) return;
+    if (e.key === "Escape") {
+      closePanels();
+      return;
+    }
+    const typing = e.target && (e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA");
+    if (typing) return;
+    if (!$("transfer-panel").hidden && /^[1-9]$/.test(e.key)) {
+      const target = $("transfer-targets").querySelectorAll("button")[Number(e.key) - 1];
+      if (target) {
+        e.preventDefault();
+        target.click();
+      }
+      return;
+    }
+    const key = e.code === "NumpadEnter" ? "+" : e.key;
+    const button = commandButtons.find(
+      (b) => b.dataset.key === key.toLowerCase() || (b.dataset.keypad && b.dataset.keypad === key)
+    );
+    if (button) {
+      e.preventDefault();
+      if (!button.disabled) button.click();
+      else if (!socket.connected) say(T.offline, true); // refused visibly, not queued
+    }
+  });
+
+  // --- drawing ----------------------------------------------------------------------------------
+
+  function clock(iso) {
+    // The server sends local hall time: show it as written there (09.12 in Indonesian).
+    const hhmm = iso ? iso.slice(11, 16) : "—";
+    return document.documentElement.lang === "id" ? hhmm.replace(":", ".") : hhmm;
+  }
+
+  function duration(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    const h = Math.floor(s / 3600);
+    const m = Math.floor((s % 3600) / 60);
+    const pad = (n) => String(n).padStart(2, "0");
+    return h ? `${h}:${pad(m)}:${pad(s % 60)}` : `${m}:${pad(s % 60)}`;
+  }
+
+  function tick() {
+    const current = state && state.me.current;
+    if (!current || !current.called_at) return;
+    $("served-for").textContent = duration(Date.now() + serverOffsetMs - Date.parse(current.called_at));
+  }
+
+  function render() {
+    const connected = socket.connected;
+    const conn = connected ? "connected" : refusal ? "refused" : state ? "disconnected" : "connecting";
+    root.dataset.connection = conn;
+    const connEl = $("connection");
+    connEl.className = "connection " + conn;
+    connEl.textContent =
+      conn === "refused" ? fill(T.refused, { reason: errorText(refusal) }) : T[conn];
+    const offline = $("offline");
+    offline.hidden = connected || conn === "connecting";
+    offline.textContent = conn === "refused" ? connEl.textContent : T.offline + " " + T.reconnecting;
+
+    const me = state && state.me;
+    const current = me && me.current;
+    $("current-number").textContent = current ? current.number : T.nobody;
+    $("current-number").classList.toggle("none", !current);
+    $("current-detail").textContent = current
+      ? fill(T.detail, {
+          service: (state.services[current.service] || {}).name || current.service,
+          time: clock(current.called_at),
+          calls: current.calls,
+        })
+      : "";
+    $("served-for-row").hidden = !current;
+    if (current && !tickTimer) tickTimer = setInterval(tick, 1000);
+    if (!current && tickTimer) {
+      clearInterval(tickTimer);
+      tickTimer = null;
+    }
+    tick();
+
+    const waiting = $("waiting");
+    waiting.replaceChildren();
+    for (const code of me ? me.services : []) {
+      const s = state.services[code];
+      if (!s) continue;
+      const li = document.createElement("li");
+      li.dataset.service = code;
+      li.innerHTML = '<span class="name"></span><strong class="count"></strong>';
+      li.querySelector(".name").textContent = s.name + (s.active ? "" : ` (${T.closed})`);
+      li.querySelector(".count").textContent = String(s.waiting);
+      waiting.appendChild(li);
+    }
+    $("served-today").textContent = me ? String(me.served_today) : "0";
+
+    const skipped = $("skipped");
+    skipped.replaceChildren();
+    for (const t of state ? state.skipped : []) {
+      const li = document.createElement("li");
+      const b = document.createElement("button");
+      b.type = "button";
+      b.className = "call-back";
+      b.dataset.number = t.number;
+      b.textContent = `${T.call} ${t.number}`;
+      b.disabled = !connected || !!inFlight;
+      b.addEventListener("click", () => press("call_ticket", { number: t.number }));
+      li.appendChild(b);
+      skipped.appendChild(li);
+    }
+    if (!state || !state.skipped.length) {
+      const li = document.createElement("li");
+      li.className = "muted";
+      li.textContent = T.noSkipped;
+      skipped.appendChild(li);
+    }
+
+    for (const b of commandButtons) {
+      const command = b.dataset.command;
+      b.disabled = !connected || !state || !!inFlight || (NEEDS_TICKET.includes(command) && !current);
+      b.classList.toggle("busy", inFlight === command);
+      b.setAttribute("aria-busy", inFlight === command ? "true" : "false");
+    }
+    $("call-submit").disabled = !connected || !!inFlight;
+  }
+
+  render();
+})();
