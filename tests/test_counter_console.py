@@ -13,7 +13,6 @@ from babel.messages.pofile import read_po
 from tests.conftest import ROOT
 from tests.test_auth import login
 
-
 # --- in-process: who may open which console ------------------------------------------------------
 
 
