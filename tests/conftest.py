@@ -251,3 +251,19 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_argon2():
+    """Real Argon2 with a small cost in-process, so that each test app seeds its users quickly.
+
+    Servers started as processes (live_server) keep the production cost.
+    """
+    from argon2 import PasswordHasher
+
+    from server import passwords
+
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = production
