@@ -34,6 +34,9 @@ DIGIT_NAMES = ("nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "
 # Used when a counter has no spoken name: "gerai" + its number in words.
 COUNTER_WORD = "gerai"
 
+# Spoken (and thrown away) at start-up to load the offline voice's data.
+WARM_UP_TEXT = "siap"
+
 # The HTTP message for an unknown audio key (see server/audio.py), kept with the other Indonesian.
 UNKNOWN_AUDIO_MESSAGE = "Rekaman suara tidak ditemukan."
 

@@ -424,13 +424,13 @@ class Synthesizer:
 
     # -- the blocking work
 
-    def warm_up(self) -> None:
+    def warm_up(self, text: str) -> None:
         """Load the offline engine's library and data now so the first call does not wait."""
         engine = self.offline or self.preferred
         if not engine.offline:
             return
         try:
-            engine.synthesize("siap")
+            engine.synthesize(text)
         except Exception as exc:  # the real call will fail (and be logged) the same way
             log.warning("%s failed to warm up: %s", engine.name, exc)
 

@@ -193,7 +193,8 @@ class Announcer:
         self._apply(validate_voice_settings(settings))
         if self.settings["enabled"]:
             # Loading espeak-ng's data costs ~80 ms: pay it now rather than on the first call.
-            self._run_background(self._synth.warm_up)
+            synth = self._synth
+            self._run_background(lambda: synth.warm_up(announce.WARM_UP_TEXT))
 
     def _apply(self, settings: dict) -> None:
         # Swapped as one reference, so a background job keeps the synthesizer it started with.
