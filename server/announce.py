@@ -40,7 +40,7 @@ WARM_UP_TEXT = "siap"
 # The HTTP message for an unknown audio key (see server/audio.py), kept with the other Indonesian.
 UNKNOWN_AUDIO_MESSAGE = "Rekaman suara tidak ditemukan."
 
-_TICKET_RE = re.compile(r"^([A-Za-z]{0,2})(\d+)$")
+_TICKET_RE = re.compile(r"^([A-Za-z]{0,2})([0-9]+)$")
 
 
 @dataclass(frozen=True)
