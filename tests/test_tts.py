@@ -453,3 +453,53 @@ def test_gtts_really_speaks_indonesian():
     # An MP3 starts with an ID3 tag or a frame sync; a few seconds of speech is well over 10 kB.
     assert data[:3] == b"ID3" or data[0] == 0xFF
     assert len(data) > 10_000
+
+
+# --- python -m server.sounds build ---------------------------------------------------------------
+
+
+def test_catalogue_texts_cover_every_counter_and_prefix_it_calls():
+    from server.sounds import catalogue_texts
+    from server.voice import validate_voice_settings
+
+    config = {
+        "services": [{"code": "ktp", "prefix": "A"}, {"code": "samsat", "prefix": "PK"}],
+        "counters": [
+            {"number": 1, "spoken_name": "gerai satu", "services": ["ktp"]},
+            {"number": 5, "spoken_name": "gerai lima", "services": ["ktp", "samsat"]},
+        ],
+    }
+    texts = catalogue_texts(config, validate_voice_settings({}), count=2)
+    assert len(texts) == 6
+    assert "Nomor antrean pe ka dua, silakan ke gerai lima." in texts
+    assert not any("pe ka" in t and "gerai satu" in t for t in texts)
+    digits = catalogue_texts(config, validate_voice_settings({"number_mode": "digits"}), count=1)
+    assert "Nomor antrean A nol nol satu, silakan ke gerai satu." in digits
+
+
+def test_sounds_build_fills_the_cache_the_server_reads(tmp_path):
+    from server.sounds import main
+
+    config = tmp_path / "config.yaml"
+    config.write_text(
+        "services: [{code: ktp, prefix: A}]\n"
+        "counters: [{number: 1, spoken_name: gerai satu, services: [ktp]}]\n"
+        "voice: {engine: espeak}\n"
+    )
+    cache_dir = tmp_path / "cache"
+    assert main(["build", "--config", str(config), "--count", "3", "--cache-dir", str(cache_dir)]) == 0
+    assert len(list(cache_dir.glob("*.wav"))) == 3
+    announcer, _ = make_announcer(tmp_path, engine="espeak")  # over tmp_path / "cache"
+    call = make_call("A003", spoken="gerai satu")
+    assert announcer.announce(call)["status"] == "ready"
+
+
+def test_sounds_build_names_a_bad_setting(tmp_path, capsys):
+    from server.sounds import main
+
+    config = tmp_path / "config.yaml"
+    config.write_text("voice: {template: 'Nomor {nomor}'}\n")
+    with pytest.raises(SystemExit) as info:
+        main(["build", "--config", str(config)])
+    assert info.value.code == 2
+    assert "voice.template: unknown field {nomor}" in capsys.readouterr().err
