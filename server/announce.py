@@ -29,7 +29,18 @@ LETTER_NAMES: dict[str, str] = {
     "V": "ve", "W": "we", "X": "eks", "Y": "ye", "Z": "zet",
 }  # fmt: skip
 
-DIGIT_NAMES = ("nol", "satu", "dua", "tiga", "empat", "lima", "enam", "tujuh", "delapan", "sembilan")
+DIGIT_NAMES = (
+    "nol",
+    "satu",
+    "dua",
+    "tiga",
+    "empat",
+    "lima",
+    "enam",
+    "tujuh",
+    "delapan",
+    "sembilan",
+)
 
 # Used when a counter has no spoken name: "gerai" + its number in words.
 COUNTER_WORD = "gerai"

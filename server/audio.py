@@ -37,7 +37,9 @@ def chime() -> ResponseReturnValue:
     path = Path(current_app.config.get("PANGGIL_CHIME_PATH") or DEFAULT_CHIME_PATH).resolve()
     if not path.is_file():
         return _not_found("chime")
-    return send_file(path, mimetype="audio/wav", conditional=True, etag=True, max_age=CHIME_MAX_AGE_S)
+    return send_file(
+        path, mimetype="audio/wav", conditional=True, etag=True, max_age=CHIME_MAX_AGE_S
+    )
 
 
 @audio_bp.get("/api/audio/<key>.<ext>")

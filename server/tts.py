@@ -91,7 +91,7 @@ def call_with_deadline(fn: Callable[[], T], deadline_s: float, what: str = "synt
     def work() -> None:
         try:
             outcome["value"] = fn()
-        except BaseException as exc:  # handed to the waiting caller
+        except BaseException as exc:  # noqa: BLE001 - re-raised in the waiting caller
             outcome["error"] = exc
         finally:
             done.set()
@@ -190,7 +190,9 @@ class _EspeakLibrary:
             self._rate = rate_wpm
         self._chunks = []
         encoded = text.encode("utf-8")
-        err = self.lib.espeak_Synth(encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None)
+        err = self.lib.espeak_Synth(
+            encoded, len(encoded) + 1, 0, _POS_CHARACTER, 0, _CHARS_UTF8, None, None
+        )
         if err != 0:
             raise SynthesisError(f"espeak_Synth failed with code {err}")
         return b"".join(self._chunks)
@@ -293,7 +295,7 @@ class AudioCache:
 
     @staticmethod
     def key(engine: str, voice: str, text: str) -> str:
-        material = "\x1f".join((engine, voice, text)).encode("utf-8")
+        material = f"{engine}\x1f{voice}\x1f{text}".encode()
         return hashlib.sha256(material).hexdigest()[:32]
 
     @staticmethod
@@ -431,7 +433,7 @@ class Synthesizer:
             return
         try:
             engine.synthesize(text)
-        except Exception as exc:  # the real call will fail (and be logged) the same way
+        except Exception as exc:  # noqa: BLE001 - the real call fails (and is logged) the same way
             log.warning("%s failed to warm up: %s", engine.name, exc)
 
     def synthesize(self, text: str) -> Spoken:
@@ -453,7 +455,7 @@ class Synthesizer:
                     call_with_deadline(
                         functools.partial(self._make, engine, key, text), deadline, engine.name
                     )
-                except Exception as exc:
+                except Exception as exc:  # noqa: BLE001 - any engine failure means: next link
                     self._record_failure(engine, exc, text)
                     errors.append(f"{engine.name}: {exc}")
                     continue

@@ -106,7 +106,8 @@ def validate_voice_settings(settings: dict | None) -> dict:
 
     for key in ("enabled", "prepare_recall"):
         if not isinstance(out[key], bool):
-            raise ValueError(f"voice.{key}: must be true or false")
+            # ValueError, not TypeError: one error type for every bad setting (the contract).
+            raise ValueError(f"voice.{key}: must be true or false")  # noqa: TRY004
     for key in ("template", "recall_template"):
         if not isinstance(out[key], str) or not out[key].strip():
             raise ValueError(f"voice.{key}: must be a non-empty text")
@@ -140,7 +141,7 @@ def _number(settings: dict, key: str, low: float, high: float, kind: type) -> An
     value = settings[key]
     # bool is an int in Python; "repeat: yes" is a mistake, not 1.
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError(f"voice.{key}: must be a number")
+        raise ValueError(f"voice.{key}: must be a number")  # noqa: TRY004
     if kind is int and value != int(value):
         raise ValueError(f"voice.{key}: must be a whole number")
     if not low <= value <= high:
@@ -207,7 +208,9 @@ class Announcer:
         validated = validate_voice_settings(settings)
         with self._lock:
             self._apply(validated)
-        log.info("voice settings updated: engine=%s voice=%s", validated["engine"], validated["voice"])
+        log.info(
+            "voice settings updated: engine=%s voice=%s", validated["engine"], validated["voice"]
+        )
 
     def text_for(self, call: dict) -> str:
         """The sentence for a call object."""
@@ -289,7 +292,7 @@ class Announcer:
         for text in texts:
             try:
                 synth.synthesize(text)
-            except Exception as exc:  # ahead-of-time work: the call itself will try again
+            except Exception as exc:  # noqa: BLE001 - ahead-of-time work: the call will try again
                 log.warning("could not prepare %r: %s", text, exc)
 
     def _prepare_recall(self, call: dict) -> None:
@@ -299,7 +302,9 @@ class Announcer:
             return
         self.prepare([recall_text])
 
-    def _answer(self, call: dict, text: str, url: str | None, status: str, engine: str | None) -> dict:
+    def _answer(
+        self, call: dict, text: str, url: str | None, status: str, engine: str | None
+    ) -> dict:
         if status != "pending":
             self._record(call, text, engine, status)
         else:

@@ -18,7 +18,11 @@ def make_call(number="A012", kind="call", counter=None, service=None) -> dict:
     return {
         "call_id": f"2026-11-26/{number}#1",
         "kind": kind,
-        "ticket": {"id": f"2026-11-26/{number}", "number": number, "prefix": number.rstrip("0123456789")},
+        "ticket": {
+            "id": f"2026-11-26/{number}",
+            "number": number,
+            "prefix": number.rstrip("0123456789"),
+        },
         "service": service or {"code": "ktp", "name": "KTP Elektronik", "agency": "dukcapil"},
         "counter": counter or {"number": 5, "name": "Gerai 5", "spoken_name": "gerai lima"},
     }
@@ -86,7 +90,12 @@ def test_every_letter_of_the_alphabet_is_covered():
 
 @pytest.mark.parametrize(
     ("number", "spoken"),
-    [("PK012", "pe ka dua belas"), ("AB1", "A be satu"), ("QX100", "ki eks seratus"), ("pk5", "pe ka lima")],
+    [
+        ("PK012", "pe ka dua belas"),
+        ("AB1", "A be satu"),
+        ("QX100", "ki eks seratus"),
+        ("pk5", "pe ka lima"),
+    ],
 )
 def test_two_letter_prefixes(number, spoken):
     assert say_ticket(number) == spoken
@@ -137,8 +146,13 @@ def test_counter_spoken_name_is_used_verbatim():
 
 def test_service_and_agency_fields():
     settings = TextSettings(template="Nomor {ticket}, layanan {service}, {agency}, ke {counter}.")
-    service = {"code": "ktp", "name": "KTP Elektronik", "spoken_name": "ka te pe elektronik",
-               "agency": "dukcapil", "agency_name": "Dinas Kependudukan"}
+    service = {
+        "code": "ktp",
+        "name": "KTP Elektronik",
+        "spoken_name": "ka te pe elektronik",
+        "agency": "dukcapil",
+        "agency_name": "Dinas Kependudukan",
+    }
     assert announcement_text(make_call(service=service), settings) == (
         "Nomor A dua belas, layanan ka te pe elektronik, Dinas Kependudukan, ke gerai lima."
     )
@@ -230,5 +244,9 @@ def test_every_setting_is_documented_with_its_default():
     for key, setting in VOICE_SETTINGS.items():
         row = re.search(rf"^\| `{key}` \|(.*)$", text, re.MULTILINE)
         assert row, f"voice.{key} is missing from docs/voice.md"
-        default = str(setting.default).lower() if isinstance(setting.default, bool) else str(setting.default)
+        default = (
+            str(setting.default).lower()
+            if isinstance(setting.default, bool)
+            else str(setting.default)
+        )
         assert default in row.group(1), f"docs/voice.md does not give the default of voice.{key}"

@@ -115,8 +115,10 @@ def test_an_announced_clip_can_be_fetched(tmp_path):
     notes = []
     announcer = Announcer({"engine": "espeak"}, tmp_path / "audio", notes.append, lambda fn: fn())
     call = {
-        "call_id": "2026-11-26/A012#1", "kind": "call",
-        "ticket": {"number": "A012"}, "counter": {"number": 5, "spoken_name": "gerai lima"},
+        "call_id": "2026-11-26/A012#1",
+        "kind": "call",
+        "ticket": {"number": "A012"},
+        "counter": {"number": 5, "spoken_name": "gerai lima"},
     }
     announcer.announce(call)
     client = create_test_app(tmp_path / "audio").test_client()

@@ -23,9 +23,9 @@ from server.tts import (
     EspeakEngine,
     GttsEngine,
     SynthesisError,
+    SynthesisTimeout,
     Synthesizer,
     call_with_deadline,
-    SynthesisTimeout,
 )
 from server.voice import Announcer
 
@@ -56,7 +56,11 @@ def make_call(number="A012", kind="call", counter_number=5, spoken="gerai lima")
         "kind": kind,
         "ticket": {"id": f"2026-11-26/{number}", "number": number, "prefix": "A"},
         "service": {"code": "ktp", "name": "KTP Elektronik", "agency": "dukcapil"},
-        "counter": {"number": counter_number, "name": f"Gerai {counter_number}", "spoken_name": spoken},
+        "counter": {
+            "number": counter_number,
+            "name": f"Gerai {counter_number}",
+            "spoken_name": spoken,
+        },
     }
 
 
@@ -100,10 +104,14 @@ def test_offline_voice_makes_real_speech():
 def test_offline_voice_passes_sox(tmp_path):
     path = tmp_path / "call.wav"
     path.write_bytes(EspeakEngine().synthesize(SENTENCE))
-    duration = float(subprocess.run(["sox", "--i", "-D", str(path)], capture_output=True,
-                                    text=True, check=True).stdout)
-    stat = subprocess.run(["sox", str(path), "-n", "stat"], capture_output=True, text=True,
-                          check=True).stderr
+    duration = float(
+        subprocess.run(
+            ["sox", "--i", "-D", str(path)], capture_output=True, text=True, check=True
+        ).stdout
+    )
+    stat = subprocess.run(
+        ["sox", str(path), "-n", "stat"], capture_output=True, text=True, check=True
+    ).stderr
     rms = float(re.search(r"RMS\s+amplitude:\s+([\d.]+)", stat).group(1))
     peak = float(re.search(r"Maximum amplitude:\s+([\d.]+)", stat).group(1))
     assert 2.0 <= duration <= 6.0
@@ -165,8 +173,14 @@ print(took, max(gaps))
 
 @pytest.mark.parametrize("mode", ["protected", "unprotected"])
 def test_offline_synthesis_does_not_stall_eventlet(mode):
-    out = subprocess.run([sys.executable, "-c", EVENTLET_SCRIPT, mode], cwd=ROOT,
-                         capture_output=True, text=True, timeout=60, check=True).stdout
+    out = subprocess.run(
+        [sys.executable, "-c", EVENTLET_SCRIPT, mode],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    ).stdout
     took, worst_gap = map(float, out.split())
     assert took > 0.05, "the text was too short to tell"
     if mode == "protected":
@@ -213,8 +227,9 @@ def test_offline_voice_speaks_when_gtts_raises(tmp_path, gtts_stream, caplog):
     announcer, notes = make_announcer(tmp_path)
     answer = announcer.announce(make_call())
     assert answer["status"] == "pending"
-    assert notes == [{"call_id": "2026-11-26/A012#1", "audio_url": notes[0]["audio_url"],
-                      "text": SENTENCE}]
+    assert notes == [
+        {"call_id": "2026-11-26/A012#1", "audio_url": notes[0]["audio_url"], "text": SENTENCE}
+    ]
     assert notes[0]["audio_url"].endswith(".wav")
     status = announcer.status()
     assert status["failures"] == {"gtts": 1}
@@ -236,7 +251,7 @@ def test_offline_voice_speaks_when_gtts_hangs_past_its_deadline(tmp_path, gtts_s
 
 def test_a_late_gtts_answer_is_kept_for_next_time(tmp_path, gtts_stream):
     gtts_stream["behaviour"] = "hang"
-    announcer, notes = make_announcer(tmp_path, deadline_s=0.2)
+    announcer, _ = make_announcer(tmp_path, deadline_s=0.2)
     announcer.announce(make_call())
     gtts_stream["release"].set()
     gtts_key = announcer._synth.key_for(announcer._synth.preferred, SENTENCE)
@@ -297,8 +312,9 @@ def test_the_same_text_asked_twice_at_once_is_synthesised_once(tmp_path):
     engine = FakeEngine(delay=0.2)
     synth = Synthesizer(AudioCache(tmp_path), engine)
     results = []
-    threads = [threading.Thread(target=lambda: results.append(synth.synthesize("tiga")))
-               for _ in range(3)]
+    threads = [
+        threading.Thread(target=lambda: results.append(synth.synthesize("tiga"))) for _ in range(3)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -308,8 +324,11 @@ def test_the_same_text_asked_twice_at_once_is_synthesised_once(tmp_path):
 
 
 def test_when_every_engine_fails_the_call_still_goes_out_without_audio(tmp_path, monkeypatch):
-    monkeypatch.setattr(EspeakEngine, "synthesize", lambda self, text: (_ for _ in ()).throw(
-        SynthesisError("espeak broke")))
+    monkeypatch.setattr(
+        EspeakEngine,
+        "synthesize",
+        lambda self, text: (_ for _ in ()).throw(SynthesisError("espeak broke")),
+    )
     announcer, notes = make_announcer(tmp_path, engine="espeak")
     answer = announcer.announce(make_call())
     assert answer["status"] == "pending"
@@ -329,8 +348,12 @@ def test_call_with_deadline_returns_and_raises():
 
 
 def test_cache_key_depends_on_engine_voice_and_text():
-    keys = {AudioCache.key("espeak", "id", "satu"), AudioCache.key("gtts", "id", "satu"),
-            AudioCache.key("espeak", "id+f3", "satu"), AudioCache.key("espeak", "id", "dua")}
+    keys = {
+        AudioCache.key("espeak", "id", "satu"),
+        AudioCache.key("gtts", "id", "satu"),
+        AudioCache.key("espeak", "id+f3", "satu"),
+        AudioCache.key("espeak", "id", "dua"),
+    }
     assert len(keys) == 4
     assert AudioCache.key("espeak", "id", "satu") == AudioCache.key("espeak", "id", "satu")
 
@@ -382,7 +405,10 @@ def test_announce_returns_at_once_and_synthesis_runs_in_the_background(tmp_path)
 
 def test_prepared_audio_makes_the_call_ready(tmp_path, monkeypatch):
     announcer, notes = make_announcer(tmp_path, engine="espeak")
-    counters = [{"number": 5, "spoken_name": "gerai lima"}, {"number": 6, "spoken_name": "gerai enam"}]
+    counters = [
+        {"number": 5, "spoken_name": "gerai lima"},
+        {"number": 6, "spoken_name": "gerai enam"},
+    ]
     announcer.prepare(announcer.texts_for_ticket("A012", counters))
     spoken = []
     monkeypatch.setattr(EspeakEngine, "synthesize", lambda self, text: spoken.append(text))
@@ -401,7 +427,11 @@ def test_a_first_call_prepares_its_recall(tmp_path):
 def test_disabled_voice_answers_none_and_does_no_work(tmp_path):
     jobs = []
     announcer, _ = make_announcer(tmp_path, enabled=False, run_background=jobs.append)
-    assert announcer.announce(make_call()) == {"text": SENTENCE, "audio_url": None, "status": "none"}
+    assert announcer.announce(make_call()) == {
+        "text": SENTENCE,
+        "audio_url": None,
+        "status": "none",
+    }
     announcer.prepare([SENTENCE])
     assert jobs == []
 
@@ -487,7 +517,9 @@ def test_sounds_build_fills_the_cache_the_server_reads(tmp_path):
         "voice: {engine: espeak}\n"
     )
     cache_dir = tmp_path / "cache"
-    assert main(["build", "--config", str(config), "--count", "3", "--cache-dir", str(cache_dir)]) == 0
+    assert (
+        main(["build", "--config", str(config), "--count", "3", "--cache-dir", str(cache_dir)]) == 0
+    )
     assert len(list(cache_dir.glob("*.wav"))) == 3
     announcer, _ = make_announcer(tmp_path, engine="espeak")  # over tmp_path / "cache"
     call = make_call("A003", spoken="gerai satu")
