@@ -1,4 +1,4 @@
-"""Speech synthesis engines, the audio cache and the fallback chain that keeps a call from going silent.
+"""Speech engines, the audio cache, and the fallback chain that keeps a call from going silent.
 
 Engines share one small interface (`name`, `voice`, `ext`, `offline`, `synthesize(text) -> bytes`):
 - `GttsEngine`: Google Translate's voice through gTTS (needs the internet, MP3).
@@ -199,7 +199,7 @@ class _EspeakLibrary:
 
 
 class EspeakEngine:
-    """espeak-ng's Indonesian voice, offline and fast (about 10 ms a sentence); robotic but clear."""
+    """espeak-ng's Indonesian voice: offline and fast (~6 ms a sentence), robotic but clear."""
 
     name = "espeak"
     ext = "wav"
@@ -400,14 +400,21 @@ class Synthesizer:
         for engine in self._chain():
             key = self.key_for(engine, text)
             if self.cache.find(key, engine.ext) is not None:
-                with self._stats_lock:
-                    self.cache_hits += 1
                 return Spoken(key, engine.ext, engine.name, from_cache=True)
             if engine is self.preferred:
                 # The preferred engine is not cooling down, so it deserves its chance: an older
                 # offline clip must not shadow it.
                 return None
         return None
+
+    def adopt_counters(self, other: Synthesizer) -> None:
+        """Carry the admin's counters over from the synthesizer this one replaces."""
+        with other._stats_lock:
+            self.cache_hits = other.cache_hits
+            self.synthesized = dict(other.synthesized)
+            self.failures = dict(other.failures)
+            self.last_error = other.last_error
+            self.last_synthesis = other.last_synthesis
 
     def status(self) -> dict:
         remaining = self._retry_preferred_at - self._clock()
@@ -417,6 +424,7 @@ class Synthesizer:
                 "offline_engine": self.offline.name if self.offline else None,
                 "preferred_available": not self.preferred_cooling_down(),
                 "retry_preferred_in_s": round(remaining, 1) if remaining > 0 else 0.0,
+                # Found in the cache by background work (a call answered "ready" is not counted).
                 "cache_hits": self.cache_hits,
                 "synthesized": dict(self.synthesized),
                 "failures": dict(self.failures),

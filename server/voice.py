@@ -34,7 +34,7 @@ ENGINES = ("gtts", "espeak")
 
 @dataclass(frozen=True)
 class Setting:
-    """One `voice` setting: its default and what it does (docs/voice.md is checked against these)."""
+    """One `voice` setting: its default and what it does (docs/voice.md is checked against it)."""
 
     default: Any
     help: str
@@ -191,23 +191,26 @@ class Announcer:
         # ready/pending/none: answers of announce(); ready_later/silent: how pending ones ended.
         self._counts = {"ready": 0, "pending": 0, "none": 0, "ready_later": 0, "silent": 0}
         self._last_call: dict | None = None
-        self._apply(validate_voice_settings(settings))
+        self._apply(validate_voice_settings(settings), previous=None)
         if self.settings["enabled"]:
             # Loading espeak-ng's data costs ~80 ms: pay it now rather than on the first call.
             synth = self._synth
             self._run_background(lambda: synth.warm_up(announce.WARM_UP_TEXT))
 
-    def _apply(self, settings: dict) -> None:
+    def _apply(self, settings: dict, previous: Synthesizer | None) -> None:
         # Swapped as one reference, so a background job keeps the synthesizer it started with.
+        synth = build_synthesizer(settings, self.cache_dir)
+        if previous is not None:
+            synth.adopt_counters(previous)
         self.settings = settings
         self._text = text_settings(settings)
-        self._synth = build_synthesizer(settings, self.cache_dir)
+        self._synth = synth
 
     def update_settings(self, settings: dict) -> None:
         """Apply new voice settings (validated first: on error nothing changes)."""
         validated = validate_voice_settings(settings)
         with self._lock:
-            self._apply(validated)
+            self._apply(validated, previous=self._synth)
         log.info(
             "voice settings updated: engine=%s voice=%s", validated["engine"], validated["voice"]
         )
@@ -224,8 +227,8 @@ class Announcer:
 
     def announce(self, call: dict) -> dict:
         """Called right after a call is committed, with the call object of docs/protocol.md
-        (without 'announcement'). Returns within a few ms:
-        {"text": ..., "audio_url": "/api/audio/<key>.<ext>" or None, "status": "ready"|"pending"|"none"}.
+        (without 'announcement'). Returns within a few ms: {"text": ..., "audio_url":
+        "/api/audio/<key>.<ext>" or None, "status": "ready"|"pending"|"none"}.
         When pending, synthesis runs via run_background and then calls
         notify({"call_id", "audio_url", "text"}), with audio_url None if no engine could speak."""
         try:
@@ -248,8 +251,8 @@ class Announcer:
         return answer
 
     def prepare(self, texts: list[str]) -> None:
-        """Synthesise ahead of time (e.g. when a ticket is issued, for each counter that can call it)
-        in the background."""
+        """Synthesise ahead of time, in the background (e.g. when a ticket is issued, for each
+        counter that can call it)."""
         if not self.settings["enabled"]:
             return
         synth = self._synth
@@ -313,6 +316,7 @@ class Announcer:
         return {"text": text, "audio_url": url, "status": status}
 
     def _record(self, call: dict, text: str, engine: str | None, outcome: str) -> None:
+        log.info("call %s: %s, spoken by %s", call.get("call_id"), outcome, engine or "no engine")
         with self._lock:
             self._counts[outcome] += 1
             self._last_call = {

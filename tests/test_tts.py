@@ -453,6 +453,16 @@ def test_update_settings_applies_or_changes_nothing(tmp_path):
     assert announcer.settings["number_mode"] == "digits"
 
 
+def test_admin_counters_survive_a_settings_change(tmp_path, gtts_stream):
+    gtts_stream["behaviour"] = "fail"
+    announcer, _ = make_announcer(tmp_path)
+    announcer.announce(make_call())
+    announcer.update_settings({"engine": "espeak", "voice": "id+f3"})
+    status = announcer.status()
+    assert status["failures"] == {"gtts": 1} and status["calls"]["ready_later"] == 1
+    assert status["engine"] == "espeak" and status["voice"] == "id+f3"
+
+
 def test_status_says_which_engine_spoke(tmp_path, gtts_stream):
     gtts_stream["behaviour"] = "fail"
     announcer, _ = make_announcer(tmp_path)
@@ -464,7 +474,7 @@ def test_status_says_which_engine_spoke(tmp_path, gtts_stream):
     assert status["calls"]["pending"] == 1 and status["calls"]["ready_later"] == 1
 
 
-# --- the real thing, where the internet is ---------------------------------------------------------
+# --- the real thing, where the internet is --------------------------------------------------
 
 
 def _reachable(host: str, port: int = 443) -> bool:
