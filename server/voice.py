@@ -174,6 +174,15 @@ def build_synthesizer(settings: dict, cache_dir: pathlib.Path) -> Synthesizer:
     )
 
 
+@dataclass(frozen=True)
+class _Voice:
+    """Settings and what is built from them, swapped as one reference on a settings change."""
+
+    settings: dict
+    text: announce.TextSettings
+    synth: Synthesizer
+
+
 class Announcer:
     """Turns committed calls into announcement text and audio, never blocking the caller."""
 
@@ -191,39 +200,42 @@ class Announcer:
         # ready/pending/none: answers of announce(); ready_later/silent: how pending ones ended.
         self._counts = {"ready": 0, "pending": 0, "none": 0, "ready_later": 0, "silent": 0}
         self._last_call: dict | None = None
-        self._apply(validate_voice_settings(settings), previous=None)
+        self._voice = self._build(validate_voice_settings(settings), previous=None)
         if self.settings["enabled"]:
             # Loading espeak-ng's data costs ~80 ms: pay it now rather than on the first call.
-            synth = self._synth
+            synth = self._voice.synth
             self._run_background(lambda: synth.warm_up(announce.WARM_UP_TEXT))
 
-    def _apply(self, settings: dict, previous: Synthesizer | None) -> None:
-        # Swapped as one reference, so a background job keeps the synthesizer it started with.
+    @property
+    def settings(self) -> dict:
+        """The validated voice settings in force."""
+        return self._voice.settings
+
+    def _build(self, settings: dict, previous: Synthesizer | None) -> _Voice:
         synth = build_synthesizer(settings, self.cache_dir)
         if previous is not None:
             synth.adopt_counters(previous)
-        self.settings = settings
-        self._text = text_settings(settings)
-        self._synth = synth
+        return _Voice(settings, text_settings(settings), synth)
 
     def update_settings(self, settings: dict) -> None:
         """Apply new voice settings (validated first: on error nothing changes)."""
         validated = validate_voice_settings(settings)
         with self._lock:
-            self._apply(validated, previous=self._synth)
+            # A background job keeps the synthesizer it started with.
+            self._voice = self._build(validated, previous=self._voice.synth)
         log.info(
             "voice settings updated: engine=%s voice=%s", validated["engine"], validated["voice"]
         )
 
     def text_for(self, call: dict) -> str:
         """The sentence for a call object."""
-        return announce.announcement_text(call, self._text)
+        return announce.announcement_text(call, self._voice.text)
 
     def texts_for_ticket(
         self, ticket_number: str, counters: list[dict], service: dict | None = None
     ) -> list[str]:
         """The first-call sentences of a ticket at each counter that can call it (for prepare)."""
-        return announce.texts_for_ticket(ticket_number, counters, self._text, service)
+        return announce.texts_for_ticket(ticket_number, counters, self._voice.text, service)
 
     def announce(self, call: dict) -> dict:
         """Called right after a call is committed, with the call object of docs/protocol.md
@@ -231,48 +243,51 @@ class Announcer:
         "/api/audio/<key>.<ext>" or None, "status": "ready"|"pending"|"none"}.
         When pending, synthesis runs via run_background and then calls
         notify({"call_id", "audio_url", "text"}), with audio_url None if no engine could speak."""
+        voice = self._voice  # one consistent view, even if the admin changes settings meanwhile
         try:
-            text = self.text_for(call)
+            text = announce.announcement_text(call, voice.text)
         except (KeyError, TypeError, ValueError) as exc:
             # The call is committed already: it goes out with a plain text and the chime.
             log.error("cannot build announcement for %r: %s", call.get("call_id"), exc)
             return self._answer(call, _plain_text(call), None, "none", engine=None)
-        if not self.settings["enabled"]:
+        if not voice.settings["enabled"]:
             return self._answer(call, text, None, "none", engine=None)
-        synth = self._synth
+        synth = voice.synth
         hit = synth.lookup(text)
         if hit is not None:
             answer = self._answer(call, text, hit.url, "ready", engine=hit.engine)
         else:
             answer = self._answer(call, text, None, "pending", engine=None)
             self._run_background(lambda: self._speak_later(synth, call, text))
-        if self.settings["prepare_recall"] and call.get("kind") == "call":
+        if voice.settings["prepare_recall"] and call.get("kind") == "call":
             self._prepare_recall(call)
         return answer
 
     def prepare(self, texts: list[str]) -> None:
         """Synthesise ahead of time, in the background (e.g. when a ticket is issued, for each
         counter that can call it)."""
-        if not self.settings["enabled"]:
+        voice = self._voice
+        if not voice.settings["enabled"]:
             return
-        synth = self._synth
+        synth = voice.synth
         wanted = [t for t in dict.fromkeys(texts) if synth.lookup(t) is None]
         if wanted:
             self._run_background(lambda: self._prepare_now(synth, wanted))
 
     def status(self) -> dict:
         """What the admin page shows: engines, which one spoke last, counts and the last error."""
+        voice = self._voice
         with self._lock:
             calls = dict(self._counts)
             last_call = dict(self._last_call) if self._last_call else None
         return {
-            "enabled": self.settings["enabled"],
-            "engine": self.settings["engine"],
-            "voice": self.settings["voice"],
+            "enabled": voice.settings["enabled"],
+            "engine": voice.settings["engine"],
+            "voice": voice.settings["voice"],
             "cache_dir": str(self.cache_dir),
             "calls": calls,
             "last_call": last_call,
-            **self._synth.status(),
+            **voice.synth.status(),
         }
 
     # -- background work
@@ -289,7 +304,10 @@ class Announcer:
         else:
             url, engine = spoken.url, spoken.engine
         self._record(call, text, engine, "ready_later" if url else "silent")
-        self._notify({"call_id": call.get("call_id"), "audio_url": url, "text": text})
+        try:
+            self._notify({"call_id": call.get("call_id"), "audio_url": url, "text": text})
+        except Exception:
+            log.exception("could not send announcement_ready for %s", call.get("call_id"))
 
     def _prepare_now(self, synth: Synthesizer, texts: list[str]) -> None:
         for text in texts:

@@ -254,7 +254,7 @@ def test_a_late_gtts_answer_is_kept_for_next_time(tmp_path, gtts_stream):
     announcer, _ = make_announcer(tmp_path, deadline_s=0.2)
     announcer.announce(make_call())
     gtts_stream["release"].set()
-    gtts_key = announcer._synth.key_for(announcer._synth.preferred, SENTENCE)
+    gtts_key = AudioCache.key("gtts", "id@com", SENTENCE)
     deadline = time.monotonic() + 5
     while not (tmp_path / "cache" / f"{gtts_key}.mp3").exists():
         assert time.monotonic() < deadline, "the late gTTS answer was not cached"
