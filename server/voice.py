@@ -202,7 +202,8 @@ class Announcer:
         self._last_call: dict | None = None
         self._voice = self._build(validate_voice_settings(settings), previous=None)
         if self.settings["enabled"]:
-            # Loading espeak-ng's data costs ~80 ms: pay it now rather than on the first call.
+            # Loading espeak-ng's library and data takes 10-90 ms (cold disk): pay it now, not on
+            # the first call.
             synth = self._voice.synth
             self._run_background(lambda: synth.warm_up(announce.WARM_UP_TEXT))
 
