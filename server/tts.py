@@ -182,6 +182,7 @@ class _EspeakLibrary:
         """16-bit mono PCM of text. Not thread-safe: the caller holds EspeakEngine's lock."""
         if voice != self._voice:
             if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
+                self._voice = None  # whatever espeak kept, set the voice again next time
                 raise SynthesisError(f"espeak-ng has no voice {voice!r}")
             self._voice = voice
             self._rate = None  # a new voice resets the rate
