@@ -5,9 +5,20 @@ from __future__ import annotations
 import pytest
 
 from server.engine import Agency, Counter, Service
-from server.pages.admin_forms import (FormError, changes, hours_fields, template_problem, validate_agency,
-                                      validate_counter, validate_display, validate_logo, validate_password,
-                                      validate_service, validate_settings, validate_user)  # fmt: skip
+from server.pages.admin_forms import (
+    FormError,
+    changes,
+    hours_fields,
+    template_problem,
+    validate_agency,
+    validate_counter,
+    validate_display,
+    validate_logo,
+    validate_password,
+    validate_service,  # fmt: skip
+    validate_settings,
+    validate_user,
+)
 
 AGENCIES = {"dukcapil": Agency("dukcapil", "Dukcapil")}
 SERVICES = {
@@ -25,17 +36,31 @@ def refused(call, *args, **kwargs) -> dict:
     return {field: problem.message for field, problem in info.value.errors.items()}
 
 
+def test_agency_code_is_set_once_and_unique():
+    assert validate_agency(
+        {"code": " BPJS ", "name": "BPJS  Kesehatan"}, agencies=AGENCIES
+    ) == Agency("bpjs", "BPJS Kesehatan")
+    assert (
+        validate_agency(
+            {"code": "x", "name": "Dukcapil Kota"}, agencies=AGENCIES, editing="dukcapil"
+        ).code
+        == "dukcapil"
+    )
+    assert refused(validate_agency, {"code": "dukcapil", "name": ""}, agencies=AGENCIES) == {
+        "code": "This code is already used.",
+        "name": "Required.",
+    }
+
+
 def service_form(**fields) -> dict:
     return {"code": "paspor", "agency": "dukcapil", "name": "Paspor", "prefix": "C", "active": "on",
             "priority_allowed": "on", **fields}  # fmt: skip
 
 
 def test_service_with_breaks_and_friday_override():
-    service = validate_service(
-        service_form(hours="07:30-12:00, 13:00-16:00", hours_fri="07:30-11:30,13:30-16:00", hours_sun="tutup",
-                     hours_sat="-", daily_quota="150"),  # fmt: skip
-        agencies=AGENCIES, services=SERVICES,
-    )
+    form = service_form(hours="07:30-12:00, 13:00-16:00", hours_fri="07:30-11:30,13:30-16:00",
+                        hours_sun="tutup", hours_sat="-", daily_quota="150")  # fmt: skip
+    service = validate_service(form, agencies=AGENCIES, services=SERVICES)
     assert service.prefix == "C" and service.daily_quota == 150 and service.active
     assert service.hours[0] == ((450, 720), (780, 960))
     assert service.hours[4] == ((450, 690), (810, 960))
@@ -74,7 +99,11 @@ def test_service_without_hours_is_always_open_and_unticked_boxes_are_false():
         ({"hours": "07:00-12:00,11:00-15:00"}, "hours", "The time ranges overlap."),
         ({"hours": "07:00-25:00"}, "hours", "%(part)s is not a time of day."),
         ({"hours_fri": "07:00-11:00"}, "hours", "Fill in the usual hours first."),
-        ({"hours": "07:00-15:00", "hours_fri": "x"}, "hours_fri", "Write hours like 07:30-12:00,13:00-16:00."),
+        (
+            {"hours": "07:00-15:00", "hours_fri": "x"},
+            "hours_fri",
+            "Write hours like 07:30-12:00,13:00-16:00.",
+        ),
         ({"name": "x" * 121}, "name", "At most %(limit)d characters."),
     ],
 )
@@ -90,13 +119,25 @@ def test_service_edit_keeps_its_own_prefix_and_code():
 
 
 def test_every_problem_is_reported_at_once():
-    errors = refused(validate_service, {"code": "", "prefix": "1"}, agencies=AGENCIES, services=SERVICES)
+    errors = refused(
+        validate_service, {"code": "", "prefix": "1"}, agencies=AGENCIES, services=SERVICES
+    )
     assert set(errors) == {"code", "agency", "name", "prefix"}
 
 
 def test_counter_services_follow_the_chosen_order():
-    counter = validate_counter({"number": "5", "name": "Gerai 5", "services": ["ktp", "kk"], "order_kk": "1",
-                                "order_ktp": "2", "active": "on"}, services=SERVICES, counters=COUNTERS)  # fmt: skip
+    counter = validate_counter(
+        {
+            "number": "5",
+            "name": "Gerai 5",
+            "services": ["ktp", "kk"],
+            "order_kk": "1",
+            "order_ktp": "2",
+            "active": "on",
+        },
+        services=SERVICES,
+        counters=COUNTERS,
+    )
     assert counter == Counter(5, "Gerai 5", "gerai 5", ("kk", "ktp"), True)
 
 
@@ -137,20 +178,36 @@ def test_new_user_needs_a_matching_password_and_a_free_username():
                      users=[ADMIN, OFFICER], counters=COUNTERS)  # fmt: skip
     assert errors == {"username": "This username is already taken.", "password2": "The two passwords differ.",
                       "role": "Choose one of the options."}  # fmt: skip
-    assert refused(validate_password, {"password": "pendek", "password2": "pendek"})["password"].startswith("From")
+    assert refused(validate_password, {"password": "pendek", "password2": "pendek"})[
+        "password"
+    ].startswith("From")
 
 
 @pytest.mark.parametrize(
     ("editing", "me", "form", "field", "message"),
     [
         (ADMIN, ADMIN, {"role": "admin"}, "active", "You cannot deactivate yourself."),
-        (ADMIN, ADMIN, {"role": "officer", "active": "on"}, "role", "You cannot remove your own admin role."),
-        (ADMIN, None, {"role": "officer", "active": "on"}, "role", "At least one active admin must remain."),
+        (
+            ADMIN,
+            ADMIN,
+            {"role": "officer", "active": "on"},
+            "role",
+            "You cannot remove your own admin role.",
+        ),
+        (
+            ADMIN,
+            None,
+            {"role": "officer", "active": "on"},
+            "role",
+            "At least one active admin must remain.",
+        ),
         (ADMIN, OFFICER, {"role": "admin"}, "role", "At least one active admin must remain."),
     ],
 )
 def test_the_hall_always_keeps_an_admin(editing, me, form, field, message):
-    errors = refused(validate_user, form, users=[ADMIN, OFFICER], counters=COUNTERS, editing=editing, me=me)
+    errors = refused(
+        validate_user, form, users=[ADMIN, OFFICER], counters=COUNTERS, editing=editing, me=me
+    )
     assert errors[field] == message
 
 
@@ -178,8 +235,15 @@ def test_announcement_templates(template, problem):
 
 
 def test_settings_keep_voice_keys_this_form_does_not_edit():
-    form = {"name": "MPP Kota", "running_text": "Selamat datang", "template": "Nomor {ticket} ke {counter}",
-            "recall_template": "Sekali lagi, {ticket}", "number_mode": "digits", "engine": "espeak", "repeat": "2"}  # fmt: skip
+    form = {
+        "name": "MPP Kota",
+        "running_text": "Selamat datang",
+        "template": "Nomor {ticket} ke {counter}",
+        "recall_template": "Sekali lagi, {ticket}",
+        "number_mode": "digits",
+        "engine": "espeak",
+        "repeat": "2",
+    }
     clean = validate_settings(form, {"voice": "id+f3", "repeat": 1})
     assert clean["voice"] == {"voice": "id+f3", "template": "Nomor {ticket} ke {counter}",
                               "recall_template": "Sekali lagi, {ticket}", "number_mode": "digits",
@@ -197,8 +261,16 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\0" * 20
         ("logo.png", PNG, "png"),
         ("logo.jpg", b"\xff\xd8\xff\xe0" + b"\0" * 20, "jpeg"),
         ("logo.svg", b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"></svg>', "svg"),
-        ("logo.svg", b'<svg onload="alert(1)"></svg>', "The SVG file contains scripts; choose another file."),
-        ("logo.svg", b"<svg><script>alert(1)</script></svg>", "The SVG file contains scripts; choose another file."),
+        (
+            "logo.svg",
+            b'<svg onload="alert(1)"></svg>',
+            "The SVG file contains scripts; choose another file.",
+        ),
+        (
+            "logo.svg",
+            b"<svg><script>alert(1)</script></svg>",
+            "The SVG file contains scripts; choose another file.",
+        ),
         ("logo.gif", b"GIF89a....", "Choose a PNG, JPEG or SVG file."),
         ("logo.png", b"", "Choose a PNG, JPEG or SVG file."),
         ("logo.png", PNG + b"\0" * 600_000, "The file is larger than %(kb)d KB."),

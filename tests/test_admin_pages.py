@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import re
 import sqlite3
 from pathlib import Path
@@ -38,7 +39,9 @@ def quick_hashes(monkeypatch):
 
     from server import passwords
 
-    monkeypatch.setattr(passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1))
+    monkeypatch.setattr(
+        passwords, "_hasher", PasswordHasher(time_cost=1, memory_cost=64, parallelism=1)
+    )
 
 
 @pytest.fixture
@@ -64,7 +67,10 @@ def rows(hub, sql: str, params=()) -> list[dict]:
 
 
 def audit_actions(hub) -> list[tuple]:
-    return [(r["user"], r["action"], r["target"]) for r in rows(hub, "SELECT * FROM audit_log WHERE action != 'login'")]
+    return [
+        (r["user"], r["action"], r["target"])
+        for r in rows(hub, "SELECT * FROM audit_log WHERE action != 'login'")
+    ]
 
 
 def text(response) -> str:
@@ -190,13 +196,25 @@ def test_service_create_with_hours_then_edit(admin, hub, display):
     edit.pop("active")  # unticked: the service closes
     assert post(admin, "/admin/services/paspor-baru", edit).status_code == 302
     service = hub.hall.services["paspor-baru"]
-    assert (service.name, service.prefix, service.daily_quota, service.active) == ("Paspor", "PB", None, False)
+    assert (service.name, service.prefix, service.daily_quota, service.active) == (
+        "Paspor",
+        "PB",
+        None,
+        False,
+    )
     detail = rows(hub, "SELECT detail FROM audit_log WHERE action = 'service.update'")[0]["detail"]
     assert '"prefix": ["P", "PB"]' in detail
 
 
 def test_closed_service_refuses_tickets_live(admin, hub):
-    form = {**SERVICE, "code": "ktp", "agency": "dukcapil", "name": "KTP", "prefix": "A", "hours": ""}
+    form = {
+        **SERVICE,
+        "code": "ktp",
+        "agency": "dukcapil",
+        "name": "KTP",
+        "prefix": "A",
+        "hours": "",
+    }
     for key in ("active", "hours_fri", "hours_sat", "hours_sun"):
         form.pop(key)
     assert post(admin, "/admin/services/ktp", form).status_code == 302
@@ -231,7 +249,9 @@ def test_duplicate_prefix_is_refused_in_indonesian_and_nothing_is_saved(admin, h
 def test_service_errors_are_shown_next_to_the_field(admin, field, value, message):
     response = post(admin, "/admin/services/new", {**SERVICE, field: value})
     assert response.status_code == 400
-    assert re.search(rf'id="{field}-error"[^>]*>{re.escape(message)}<', text(response)), text(response)
+    assert re.search(rf'id="{field}-error"[^>]*>{re.escape(message)}<', text(response)), text(
+        response
+    )
 
 
 def test_errors_in_english_on_request(admin):
@@ -242,7 +262,9 @@ def test_errors_in_english_on_request(admin):
 # --- nothing half-saved --------------------------------------------------------------------------
 
 
-def test_a_failing_save_leaves_the_database_and_the_hall_unchanged(admin, hub, display, monkeypatch):
+def test_a_failing_save_leaves_the_database_and_the_hall_unchanged(
+    admin, hub, display, monkeypatch
+):
     tables = ("services", "counters", "counter_services", "audit_log", "events", "settings")
     before = {t: rows(hub, f"SELECT * FROM {t}") for t in tables}
     hall_before, seq_before = hub.hall, hub.seq
@@ -250,11 +272,15 @@ def test_a_failing_save_leaves_the_database_and_the_hall_unchanged(admin, hub, d
     def broken_audit(self, *args, **kwargs):
         raise sqlite3.OperationalError("disk I/O error")
 
-    monkeypatch.setattr(Storage, "add_audit", broken_audit)  # fails after the service row is written
+    monkeypatch.setattr(
+        Storage, "add_audit", broken_audit
+    )  # fails after the service row is written
     response = post(admin, "/admin/services/new", SERVICE)
     assert response.status_code == 500
     assert "Perubahan gagal disimpan; tidak ada yang berubah." in text(response)
-    response = post(admin, "/admin/counters/new", {"number": "9", "name": "Gerai 9", "services": ["ktp", "kk"]})
+    response = post(
+        admin, "/admin/counters/new", {"number": "9", "name": "Gerai 9", "services": ["ktp", "kk"]}
+    )
     assert response.status_code == 500
     response = post(admin, "/admin/settings", {"name": "Baru", "running_text": "", "template": "{ticket}",
                                                "recall_template": "{ticket}", "number_mode": "words",
@@ -269,9 +295,9 @@ def test_a_failing_save_leaves_the_database_and_the_hall_unchanged(admin, hub, d
 
 
 def test_counter_create_gets_a_token_and_a_pairing_qr(admin, hub):
-    response = post(admin, "/admin/counters/new", {"number": "4", "name": "Gerai 4", "spoken_name": "gerai empat",
-                                                   "services": ["paspor", "ktp"], "order_ktp": "1",
-                                                   "active": "on"})  # fmt: skip
+    form = {"number": "4", "name": "Gerai 4", "spoken_name": "gerai empat", "services": ["paspor", "ktp"],
+            "order_ktp": "1", "active": "on"}  # fmt: skip
+    response = post(admin, "/admin/counters/new", form)
     assert response.status_code == 302 and response.headers["Location"] == "/admin/counters/4"
     counter = hub.hall.counters[4]
     assert counter.services == ("ktp", "paspor") and counter.spoken_name == "gerai empat"
@@ -284,7 +310,9 @@ def test_counter_create_gets_a_token_and_a_pairing_qr(admin, hub):
 
 
 def test_duplicate_counter_number_is_refused(admin, hub):
-    response = post(admin, "/admin/counters/new", {"number": "2", "name": "Gerai Dua", "services": ["ktp"]})
+    response = post(
+        admin, "/admin/counters/new", {"number": "2", "name": "Gerai Dua", "services": ["ktp"]}
+    )
     assert response.status_code == 400
     assert re.search(r'id="number-error"[^>]*>Gerai 2 sudah ada\.<', text(response))
     assert hub.hall.counters[2].name == "Gerai 2"
@@ -324,25 +352,44 @@ def test_regenerate_token_refuses_the_old_device(admin, hub, socket_client):
 
 
 def test_display_settings_online_state_and_last_seen(admin, hub, socket_client):
-    assert post(admin, "/admin/displays/new", {"name": "lobby-1", "counters": ["1", "2"]}).status_code == 302
+    assert (
+        post(admin, "/admin/displays/new", {"name": "lobby-1", "counters": ["1", "2"]}).status_code
+        == 302
+    )
     saved = rows(hub, "SELECT * FROM displays")
-    assert saved == [{"name": "lobby-1", "counters": "[1, 2]", "services": None, "last_seen": None, "address": None}]
+    assert saved == [
+        {
+            "name": "lobby-1",
+            "counters": "[1, 2]",
+            "services": None,
+            "last_seen": None,
+            "address": None,
+        }
+    ]
     assert "luring" in text(admin.get("/admin/displays"))
 
     screen = socket_client(NS_DISPLAY, {"display": "lobby-1"})
     status = admin.get("/admin/displays.json").get_json()
     assert status["online"] == 1 and status["displays"][0]["online"] is True
     screen.disconnect(NS_DISPLAY)
-    assert rows(hub, "SELECT last_seen FROM displays")[0]["last_seen"].startswith("2026-11-26T09:00")
+    assert rows(hub, "SELECT last_seen FROM displays")[0]["last_seen"].startswith(
+        "2026-11-26T09:00"
+    )
     assert admin.get("/admin/displays.json").get_json()["online"] == 0
 
     assert post(admin, "/admin/displays/lobby-1", {"services": ["paspor"]}).status_code == 302
-    assert rows(hub, "SELECT counters, services FROM displays") == [{"counters": None, "services": '["paspor"]'}]
+    assert rows(hub, "SELECT counters, services FROM displays") == [
+        {"counters": None, "services": '["paspor"]'}
+    ]
     response = post(admin, "/admin/displays/new", {"name": "lobby-1"})
     assert re.search(r'id="name-error"[^>]*>Nama ini sudah dipakai\.<', text(response))
     post(admin, "/admin/displays/lobby-1/delete")
     assert rows(hub, "SELECT * FROM displays") == []
-    assert [a[1] for a in audit_actions(hub)] == ["display.create", "display.update", "display.delete"]
+    assert [a[1] for a in audit_actions(hub)] == [
+        "display.create",
+        "display.update",
+        "display.delete",
+    ]
 
 
 def test_unconfigured_connections_are_listed_apart(admin, socket_client):
@@ -368,10 +415,16 @@ def test_user_create_edit_and_password_reset(admin, hub, app):
     assert post(admin, f"/admin/users/{user['id']}", edit).status_code == 302
     user = hub.read(lambda s: s.find_user(username="petugas2"))
     assert user["active"] == 0 and user["counter"] is None
-    assert other.get("/login").status_code == 200 and other.get("/admin/").status_code == 302  # logged out
+    assert (
+        other.get("/login").status_code == 200 and other.get("/admin/").status_code == 302
+    )  # logged out
 
     post(admin, f"/admin/users/{user['id']}", {**edit, "active": "on"})
-    response = post(admin, f"/admin/users/{user['id']}/password", {"password": "baru-sekali", "password2": "baru-sekali"})
+    response = post(
+        admin,
+        f"/admin/users/{user['id']}/password",
+        {"password": "baru-sekali", "password2": "baru-sekali"},
+    )
     assert response.status_code == 302
     log_in(app.test_client(), "petugas2", "baru-sekali")
     actions = [a[1] for a in audit_actions(hub)]
@@ -391,17 +444,26 @@ def test_duplicate_username_and_short_password_are_refused(admin):
 def test_admin_cannot_deactivate_or_demote_themselves(admin, hub):
     response = post(admin, "/admin/users/1", {"full_name": "Admin Uji", "role": "admin"})
     assert "Anda tidak dapat menonaktifkan diri sendiri." in text(response)
-    response = post(admin, "/admin/users/1", {"full_name": "Admin Uji", "role": "officer", "active": "on"})
+    response = post(
+        admin, "/admin/users/1", {"full_name": "Admin Uji", "role": "officer", "active": "on"}
+    )
     assert "Anda tidak dapat mencabut peran admin Anda sendiri." in text(response)
     assert hub.read(lambda s: s.find_user(user_id=1))["role"] == "admin"
 
 
 def test_the_last_admin_stays(admin, hub, app):
-    second = {"username": "admin2", "role": "admin", "password": "rahasia-123", "password2": "rahasia-123"}
+    second = {
+        "username": "admin2",
+        "role": "admin",
+        "password": "rahasia-123",
+        "password2": "rahasia-123",
+    }
     post(admin, "/admin/users/new", second)
     other = app.test_client()
     log_in(other, "admin2", "rahasia-123")
-    assert post(other, "/admin/users/1", {"role": "officer", "active": "on"}).status_code == 302  # one remains
+    assert (
+        post(other, "/admin/users/1", {"role": "officer", "active": "on"}).status_code == 302
+    )  # one remains
     response = post(admin, "/admin/users/1", {"role": "admin", "active": "on"})
     assert response.status_code == 403  # admin is an officer now
     admin2 = hub.read(lambda s: s.find_user(username="admin2"))
@@ -424,7 +486,10 @@ def test_settings_reach_a_display_live(admin, hub, display):
     ack = display.emit(protocol.GET_SNAPSHOT, namespace=NS_DISPLAY, callback=True)
     assert ack["ok"] is True
     snap = received(display, protocol.SNAPSHOT)[-1]
-    assert snap["hall"]["name"] == "MPP Kota Uji" and snap["hall"]["running_text"] == "Loket tutup pukul 16.00"
+    assert (
+        snap["hall"]["name"] == "MPP Kota Uji"
+        and snap["hall"]["running_text"] == "Loket tutup pukul 16.00"
+    )
     assert hub.settings["voice"]["number_mode"] == "digits" and hub.settings["voice"]["repeat"] == 2
     assert "MPP Kota Uji" in text(admin.get("/admin/settings"))  # the top bar too
     detail = rows(hub, "SELECT detail FROM audit_log WHERE action = 'settings.update'")[0]["detail"]
@@ -435,7 +500,11 @@ def test_settings_reach_a_display_live(admin, hub, display):
     ("field", "value", "message"),
     [
         ("template", "Silakan ke {counter}", "Kalimat harus menyebut nomor: cantumkan {ticket}."),
-        ("template", "Nomor {nomor}", "Isian {nomor} tidak dikenal; gunakan {ticket} {counter} {service} {agency}."),
+        (
+            "template",
+            "Nomor {nomor}",
+            "Isian {nomor} tidak dikenal; gunakan {ticket} {counter} {service} {agency}.",
+        ),
         ("repeat", "4", "Bilangan bulat dari 1 sampai 3."),
         ("name", "", "Wajib diisi."),
     ],
@@ -443,7 +512,9 @@ def test_settings_reach_a_display_live(admin, hub, display):
 def test_settings_errors_next_to_the_field(admin, hub, field, value, message):
     response = post(admin, "/admin/settings", {**SETTINGS, field: value})
     assert response.status_code == 400
-    assert re.search(rf'id="{field}-error"[^>]*>{re.escape(message)}<', text(response)), text(response)
+    assert re.search(rf'id="{field}-error"[^>]*>{re.escape(message)}<', text(response)), text(
+        response
+    )
     assert hub.settings["hall.name"] == "MPP Uji"
 
 
@@ -453,8 +524,11 @@ def png(size: int) -> bytes:
 
 def test_logo_upload_is_served_without_login_and_announced(admin, app, hub, display):
     data = png(40_000)  # larger than server.max_payload_bytes: the upload has its own limit
-    response = admin.post("/admin/settings/logo", content_type="multipart/form-data",
-                          data={"csrf_token": csrf_token(admin), "logo": (__import__("io").BytesIO(data), "logo.png")})  # fmt: skip
+    response = admin.post(
+        "/admin/settings/logo",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(admin), "logo": (io.BytesIO(data), "logo.png")},
+    )
     assert response.status_code == 302, text(response)
     url = hub.settings["hall.logo_url"]
     assert re.fullmatch(r"/media/logo-[0-9a-f]{12}\.png", url)
@@ -468,13 +542,17 @@ def test_logo_upload_is_served_without_login_and_announced(admin, app, hub, disp
 
 
 def test_bad_logo_is_refused_in_indonesian(admin, hub):
-    import io
-
-    response = admin.post("/admin/settings/logo", content_type="multipart/form-data",
-                          data={"csrf_token": csrf_token(admin), "logo": (io.BytesIO(b"GIF89a"), "logo.gif")})  # fmt: skip
+    response = admin.post(
+        "/admin/settings/logo",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(admin), "logo": (io.BytesIO(b"GIF89a"), "logo.gif")},
+    )
     assert response.status_code == 400 and "Pilih berkas PNG, JPEG atau SVG." in text(response)
-    response = admin.post("/admin/settings/logo", content_type="multipart/form-data",
-                          data={"csrf_token": csrf_token(admin), "logo": (io.BytesIO(png(600_000)), "big.png")})  # fmt: skip
+    response = admin.post(
+        "/admin/settings/logo",
+        content_type="multipart/form-data",
+        data={"csrf_token": csrf_token(admin), "logo": (io.BytesIO(png(600_000)), "big.png")},
+    )
     assert response.status_code in (400, 413)
     assert "hall.logo" not in hub.settings
 
@@ -493,7 +571,7 @@ def test_report_counts_and_times(admin, hub, clock):
     hub.command(1, "call_next", {}, "r3")  # A002 waited 15 min
     hub.command(1, "skip", {}, "r4")
     page = text(admin.get("/admin/day"))
-    row = re.search(r"<tr><td>KTP</td>(.*?)</tr>", page, re.S).group(1)
+    row = re.search(r"<tr><td>KTP</td>(.*?)</tr>", page, re.DOTALL).group(1)
     assert re.findall(r">([^<]+)</td>", row) == ["2", "1", "1", "0", "0", "12:30", "4:00"]
     csv_text = admin.get("/admin/day/report.csv").get_data(as_text=True)
     lines = csv_text.lstrip("\ufeff").splitlines()
@@ -508,13 +586,36 @@ def test_close_day_expires_open_tickets_keeps_history_and_audits(admin, hub, dis
     response = post(admin, "/admin/day")
     assert response.status_code == 302
     assert hub.hall.tickets == {}
-    assert [r["status"] for r in rows(hub, "SELECT status FROM tickets ORDER BY id")] == ["expired", "expired"]
+    assert [r["status"] for r in rows(hub, "SELECT status FROM tickets ORDER BY id")] == [
+        "expired",
+        "expired",
+    ]
     names = [m["name"] for m in display.get_received(NS_DISPLAY)]
     assert names == [protocol.TICKET_EXPIRED, protocol.TICKET_EXPIRED, protocol.DAY_CLOSED]
     audit = rows(hub, "SELECT * FROM audit_log WHERE action = 'day.close'")
-    assert len(audit) == 1 and audit[0]["target"] == "2026-11-26" and '"open_tickets": 2' in audit[0]["detail"]
+    assert (
+        len(audit) == 1
+        and audit[0]["target"] == "2026-11-26"
+        and '"open_tickets": 2' in audit[0]["detail"]
+    )
     page = text(admin.get("/admin/day?day=2026-11-26"))
     assert re.search(r"<tr><td>KTP</td><td class=\"num\">1</td>", page)
+
+
+def test_a_failing_close_leaves_the_day_open(admin, hub, display, monkeypatch):
+    hub.issue("ktp")
+    display.get_received(NS_DISPLAY)
+
+    def broken_audit(self, *args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(Storage, "add_audit", broken_audit)
+    response = post(admin, "/admin/day", follow_redirects=True)
+    assert "Perubahan gagal disimpan" in text(response)
+    assert len(hub.hall.tickets) == 1
+    assert rows(hub, "SELECT status FROM tickets") == [{"status": "waiting"}]
+    assert rows(hub, "SELECT closed_at FROM days") == [{"closed_at": None}]
+    assert display.get_received(NS_DISPLAY) == []
 
 
 def test_audit_page_lists_changes_newest_first(admin, hub):
@@ -545,14 +646,30 @@ def test_every_admin_text_has_an_indonesian_translation():
     with open(core_path, "rb") as f:
         translated |= {m.id for m in read_po(f) if m.id and m.string}
     wanted = set()
-    method_map = [("server/templates/admin/**.html", "jinja2"), ("server/pages/admin*.py", "python")]
+    method_map = [
+        ("server/templates/admin/**.html", "jinja2"),
+        ("server/pages/admin*.py", "python"),
+    ]
     for _file, _line, message, _comments, _context in extract_from_dir(str(ROOT), method_map):
         wanted.add(message if isinstance(message, str) else message[0])
     for path in (ROOT / "server/pages").glob("admin*.py"):
         wanted |= set(re.findall(r'Problem\(\s*"([^"]+)"', path.read_text()))
-        wanted |= set(re.findall(r'save_(?:hall|other)\(\s*(?:"[a-z]+",\s*)?"([a-z_]+\.[a-z_]+)"', path.read_text()))
+        wanted |= set(
+            re.findall(
+                r'save_(?:hall|other)\(\s*(?:"[a-z]+",\s*)?"([a-z_]+\.[a-z_]+)"', path.read_text()
+            )
+        )
     from server.pages.admin import NAV
 
-    wanted |= {label for _endpoint, label in NAV} | {"mon", "tue", "wed", "thu", "fri", "sat", "sun", "day.close"}
+    wanted |= {label for _endpoint, label in NAV} | {
+        "mon",
+        "tue",
+        "wed",
+        "thu",
+        "fri",
+        "sat",
+        "sun",
+        "day.close",
+    }
     assert len(wanted) > 200
     assert sorted(wanted - translated) == []

@@ -84,7 +84,10 @@ def delete_agency(code: str):
     """Remove an agency that no service belongs to."""
     current = hub().hall.agencies.get(code) or abort(404)
     if any(s.agency == code for s in hub().hall.services.values()):
-        flash(_("%(name)s still has services; move or close them instead.", name=current.name), "error")
+        flash(
+            _("%(name)s still has services; move or close them instead.", name=current.name),
+            "error",
+        )
         return redirect(url_for("admin.agencies"))
 
     def write(storage: Storage) -> None:
@@ -112,14 +115,20 @@ def services():
     details = {d["code"]: d for d in hub().services_detail()}
     hall = hub().hall
     rows = [(s, details.get(s.code, {}), hours_fields(s.hours)) for s in hall.services.values()]
-    return render("admin/services.html", rows=rows, agencies=hall.agencies, weekdays=engine.WEEKDAYS)
+    return render(
+        "admin/services.html", rows=rows, agencies=hall.agencies, weekdays=engine.WEEKDAYS
+    )
 
 
 @bp.route("/services/new", methods=["GET", "POST"])
 def new_service():
     """Add a service (queue) with its own prefix."""
     hall = hub().hall
-    values: dict = {"active": "on", "priority_allowed": "on", "agency": request.args.get("agency", "")}
+    values: dict = {
+        "active": "on",
+        "priority_allowed": "on",
+        "agency": request.args.get("agency", ""),
+    }
     errors: dict = {}
     if request.method == "POST":
         values = form_data()
@@ -154,7 +163,9 @@ def service(code: str):
 
         def save() -> None:
             hall = hub().hall
-            new = validate_service(values, agencies=hall.agencies, services=hall.services, editing=code)
+            new = validate_service(
+                values, agencies=hall.agencies, services=hall.services, editing=code
+            )
 
             def write(storage: Storage) -> None:
                 _check_service_unique(storage, new, new=False)
@@ -173,7 +184,10 @@ def service(code: str):
 
 def _check_service_unique(storage: Storage, service: Service, *, new: bool) -> None:
     """The same checks as the form, again inside the transaction: another admin may have been quicker."""
-    if new and storage.db.execute("SELECT 1 FROM services WHERE code = ?", [service.code]).fetchone():
+    if (
+        new
+        and storage.db.execute("SELECT 1 FROM services WHERE code = ?", [service.code]).fetchone()
+    ):
         raise FormError({"code": Problem("This code is already used.")})
     row = storage.db.execute("SELECT name FROM services WHERE prefix = ? AND code != ?",
                              [service.prefix, service.code]).fetchone()  # fmt: skip
@@ -214,12 +228,16 @@ def new_counter():
             counter = validate_counter(values, services=hall.services, counters=hall.counters)
 
             def write(storage: Storage) -> None:
-                if storage.db.execute("SELECT 1 FROM counters WHERE number = ?", [counter.number]).fetchone():
+                if storage.db.execute(
+                    "SELECT 1 FROM counters WHERE number = ?", [counter.number]
+                ).fetchone():
                     raise FormError({"number": Problem("Counter %(number)d already exists.",
                                                        {"number": counter.number})})  # fmt: skip
                 storage.save_counter(counter, token=new_token())
 
-            save_hall("catalogue", "counter.create", str(counter.number), write, counter_record(counter))
+            save_hall(
+                "catalogue", "counter.create", str(counter.number), write, counter_record(counter)
+            )
             saved.append(counter.number)
 
         errors = attempt(save)
@@ -246,7 +264,9 @@ def counter(number: int):
 
         def save() -> None:
             hall = hub().hall
-            new = validate_counter(values, services=hall.services, counters=hall.counters, editing=number)
+            new = validate_counter(
+                values, services=hall.services, counters=hall.counters, editing=number
+            )
             save_hall("catalogue", "counter.update", str(number), lambda s: s.save_counter(new),
                       changes(counter_record(current), counter_record(new)))  # fmt: skip
 
@@ -267,7 +287,12 @@ def counter(number: int):
 def regenerate_token(number: int):
     """Give a counter a new token: the old device is refused from now on."""
     current = hub().hall.counters.get(number) or abort(404)
-    save_hall("catalogue", "counter.token", str(number), lambda s: s.save_counter(current, token=new_token()))
+    save_hall(
+        "catalogue",
+        "counter.token",
+        str(number),
+        lambda s: s.save_counter(current, token=new_token()),
+    )
     disconnect_counter(number)
     flash(_("New token made. Pair the counter's device again."), "success")
     return redirect(url_for("admin.counter", number=number))
@@ -293,7 +318,9 @@ def pairing_text(server_url: str, number: int, token: str) -> str:
 
 def qr_svg(text: str) -> str:
     """The QR code as inline SVG markup (made here, nothing fetched)."""
-    return segno.make(text, error="m").svg_inline(scale=5, border=2, dark="#111827", light="#ffffff")
+    return segno.make(text, error="m").svg_inline(
+        scale=5, border=2, dark="#111827", light="#ffffff"
+    )
 
 
 # --- displays ------------------------------------------------------------------------------------
@@ -363,7 +390,9 @@ def display(name: str | None = None):
                                      displays=existing, editing=name)  # fmt: skip
             record = {"counters": clean["counters"], "services": clean["services"]}
             if current is None:
-                save_other("display.create", clean["name"], lambda s: _insert_display(s, clean), record)
+                save_other(
+                    "display.create", clean["name"], lambda s: _insert_display(s, clean), record
+                )
             else:
                 save_other("display.update", name, lambda s: _update_display(s, clean),
                            changes({k: current[k] for k in record}, record))  # fmt: skip

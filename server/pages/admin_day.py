@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 
 from flask import Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from server.pages.admin import actor, bp, hub, render
+from server.pages.admin import NOT_SAVED, actor, bp, hub, render
 from server.pages.admin_report import day_report, duration, to_csv, totals
 
 log = logging.getLogger(__name__)
@@ -37,11 +38,22 @@ def day():
         closed = h.hall.day
         expired = len(h.hall.tickets)
         user = actor()
-        h.close_day(lambda s: s.add_audit(h.now(), user, "day.close", closed, {"open_tickets": expired}))
+        try:
+            h.close_day(
+                lambda s: s.add_audit(h.now(), user, "day.close", closed, {"open_tickets": expired})
+            )
+        except sqlite3.Error:
+            log.exception("closing day %s failed; rolled back", closed)
+            flash(_(NOT_SAVED.message), "error")
+            return redirect(url_for("admin.day"))
         log.info("admin %s closed day %s (%d open tickets expired)", user, closed, expired)
-        flash(_("Day %(day)s closed. Open tickets expired; history is kept.", day=closed), "success")
+        flash(
+            _("Day %(day)s closed. Open tickets expired; history is kept.", day=closed), "success"
+        )
         return redirect(url_for("admin.day", day=closed))
-    days = h.read(lambda s: [r["day"] for r in s.db.query("SELECT day FROM days ORDER BY day DESC LIMIT 60")])
+    days = h.read(
+        lambda s: [r["day"] for r in s.db.query("SELECT day FROM days ORDER BY day DESC LIMIT 60")]
+    )
     chosen = request.args.get("day") or h.hall.day
     rows = _report(chosen)
     names = {code: s.name for code, s in h.hall.services.items()}
@@ -52,10 +64,18 @@ def day():
 
 def _report(day: str) -> list:
     h = hub()
-    events = h.read(lambda s: list(s.db.query(
-        "SELECT seq, at, kind, ticket, service FROM events WHERE day = ? AND ticket IS NOT NULL", [day])))  # fmt: skip
+    events = h.read(
+        lambda s: list(
+            s.db.query(
+                "SELECT seq, at, kind, ticket, service FROM events WHERE day = ? AND ticket IS NOT NULL",
+                [day],
+            )
+        )
+    )
     rows = day_report(events, order=list(h.hall.services))
-    return [r for r in rows if r.issued or r.served or r.skipped or r.cancelled or r.expired] or rows
+    return [
+        r for r in rows if r.issued or r.served or r.skipped or r.cancelled or r.expired
+    ] or rows
 
 
 @bp.get("/day/report.csv")
@@ -68,8 +88,11 @@ def report_csv():
                _("cancelled"), _("expired"), _("average waiting (s)"), _("average service (s)")]  # fmt: skip
     body = to_csv(chosen, _report(chosen), names, headers)
     safe_day = "".join(ch for ch in chosen if ch.isdigit() or ch == "-")[:10]
-    return Response("\ufeff" + body, mimetype="text/csv",  # BOM: spreadsheets then read UTF-8
-                    headers={"Content-Disposition": f'attachment; filename="laporan-{safe_day}.csv"'})  # fmt: skip
+    return Response(
+        "\ufeff" + body,
+        mimetype="text/csv",  # BOM: spreadsheets then read UTF-8
+        headers={"Content-Disposition": f'attachment; filename="laporan-{safe_day}.csv"'},
+    )
 
 
 @bp.get("/audit")

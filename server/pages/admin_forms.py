@@ -77,7 +77,10 @@ class _Checker:
         except ValueError:
             value = None
         if value is None or not low <= value <= high:
-            self.fail(name, Problem("A whole number from %(low)d to %(high)d.", {"low": low, "high": high}))
+            self.fail(
+                name,
+                Problem("A whole number from %(low)d to %(high)d.", {"low": low, "high": high}),
+            )
             return None
         return value
 
@@ -108,7 +111,9 @@ def values_of(form: Mapping, name: str) -> list[str]:
 # --- catalogue ---------------------------------------------------------------------------------
 
 
-def validate_agency(form: Mapping, *, agencies: Mapping[str, Agency], editing: str | None = None) -> Agency:
+def validate_agency(
+    form: Mapping, *, agencies: Mapping[str, Agency], editing: str | None = None
+) -> Agency:
     """An agency: a stable code (set once) and a name."""
     c = _Checker(form)
     code = editing or _code(c, "code", taken=agencies)
@@ -149,7 +154,12 @@ def validate_service(
 def _code(c: _Checker, name: str, *, taken: Mapping) -> str:
     code = c.text(name, limit=40).lower()
     if code and not CODE_RE.match(code):
-        c.fail(name, Problem("Use lowercase letters, digits and dashes (at most 40), starting with a letter or digit."))
+        c.fail(
+            name,
+            Problem(
+                "Use lowercase letters, digits and dashes (at most 40), starting with a letter or digit."
+            ),
+        )
     elif code in taken:
         c.fail(name, Problem("This code is already used."))
     return code
@@ -266,7 +276,9 @@ def validate_display(
     if editing is None:
         name = c.text("name", limit=60)
         if name and not DISPLAY_NAME_RE.match(name):
-            c.fail("name", Problem("Use letters, digits, dots, dashes or underscores (at most 60)."))
+            c.fail(
+                "name", Problem("Use letters, digits, dots, dashes or underscores (at most 60).")
+            )
         elif name in set(displays):
             c.fail("name", Problem("This name is already used."))
     shown_counters = []
@@ -325,7 +337,9 @@ def validate_user(
             if out["role"] and out["role"] != "admin":
                 c.fail("role", Problem("You cannot remove your own admin role."))
         still_admin = out["role"] == "admin" and out["active"]
-        others = [u for u in users if u["id"] != editing["id"] and u["role"] == "admin" and u["active"]]
+        others = [
+            u for u in users if u["id"] != editing["id"] and u["role"] == "admin" and u["active"]
+        ]
         if editing["role"] == "admin" and not still_admin and not others and "role" not in c.errors:
             c.fail("role", Problem("At least one active admin must remain."))
     c.done()
@@ -345,7 +359,10 @@ def _password(c: _Checker, form: Mapping) -> str:
     if not password:
         c.fail("password", REQUIRED)
     elif len(password) < MIN_PASSWORD or len(password) > 200:
-        c.fail("password", Problem("From %(low)d to %(high)d characters.", {"low": MIN_PASSWORD, "high": 200}))
+        c.fail(
+            "password",
+            Problem("From %(low)d to %(high)d characters.", {"low": MIN_PASSWORD, "high": 200}),
+        )
     elif password != str(form.get("password2") or ""):
         c.fail("password2", Problem("The two passwords differ."))
     return password
@@ -387,7 +404,9 @@ def template_problem(template: str) -> Problem | None:
     fields = [f for _, f, _, _ in parsed if f is not None]
     for name in fields:
         if name not in TEMPLATE_FIELDS:
-            return Problem("Unknown field {%(field)s}; use %(allowed)s.", {"field": name, "allowed": allowed})
+            return Problem(
+                "Unknown field {%(field)s}; use %(allowed)s.", {"field": name, "allowed": allowed}
+            )
     if "ticket" not in fields:
         return Problem("The sentence must say the number: put {ticket} in it.")
     return None
@@ -398,7 +417,9 @@ def validate_logo(filename: str, data: bytes) -> str:
     if not data:
         raise FormError({"logo": Problem("Choose a PNG, JPEG or SVG file.")})
     if len(data) > LOGO_MAX_BYTES:
-        raise FormError({"logo": Problem("The file is larger than %(kb)d KB.", {"kb": LOGO_MAX_BYTES // 1024})})
+        raise FormError(
+            {"logo": Problem("The file is larger than %(kb)d KB.", {"kb": LOGO_MAX_BYTES // 1024})}
+        )
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "png"
     if data.startswith(b"\xff\xd8\xff"):
@@ -407,8 +428,14 @@ def validate_logo(filename: str, data: bytes) -> str:
     if filename.lower().endswith(".svg") and b"<svg" in head:
         lowered = data.lower()
         # Served as an image it cannot run scripts, but opened directly it could: refuse them.
-        if b"<script" in lowered or b"javascript:" in lowered or re.search(rb"\son[a-z]+\s*=", lowered):
-            raise FormError({"logo": Problem("The SVG file contains scripts; choose another file.")})
+        if (
+            b"<script" in lowered
+            or b"javascript:" in lowered
+            or re.search(rb"\son[a-z]+\s*=", lowered)
+        ):
+            raise FormError(
+                {"logo": Problem("The SVG file contains scripts; choose another file.")}
+            )
         return "svg"
     raise FormError({"logo": Problem("Choose a PNG, JPEG or SVG file.")})
 

@@ -84,7 +84,13 @@ def user(user_id: int):
                                       editing=before, me=me)  # fmt: skip
                 storage.db.execute(
                     "UPDATE users SET full_name = ?, role = ?, counter = ?, active = ? WHERE id = ?",
-                    [clean["full_name"], clean["role"], clean["counter"], int(clean["active"]), user_id],
+                    [
+                        clean["full_name"],
+                        clean["role"],
+                        clean["counter"],
+                        int(clean["active"]),
+                        user_id,
+                    ],
                 )
                 after = {k: clean[k] for k in USER_FIELDS}
                 detail.update(changes(_record(before), after))

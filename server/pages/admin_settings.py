@@ -64,7 +64,9 @@ def check_with_voice_module(voice: dict) -> None:
         key, _sep, why = str(exc).partition(": ")
         field = key.removeprefix("voice.")
         field = field if field in VOICE_DEFAULTS else "template"
-        raise FormError({field: Problem("Refused by the voice module: %(why)s", {"why": why or str(exc)})}) from None
+        raise FormError(
+            {field: Problem("Refused by the voice module: %(why)s", {"why": why or str(exc)})}
+        ) from None
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -82,7 +84,12 @@ def settings():
             detail = {}
             for key, value in clean.items():
                 if key == "voice":
-                    detail.update({f"voice.{k}": d for k, d in changes(before.get("voice", {}), value).items()})
+                    detail.update(
+                        {
+                            f"voice.{k}": d
+                            for k, d in changes(before.get("voice", {}), value).items()
+                        }
+                    )
                 elif before.get(key) != value:
                     detail[key] = [before.get(key), value]
 
@@ -125,7 +132,9 @@ def upload_logo():
             storage.save_setting("hall.logo", logo)
             storage.save_setting("hall.logo_url", url_for("admin_media.file", name=name))
 
-        save_hall("settings", "settings.logo", "hall", write, {"file": filename, "bytes": len(data)})
+        save_hall(
+            "settings", "settings.logo", "hall", write, {"file": filename, "bytes": len(data)}
+        )
 
     errors = attempt(save)
     if not errors:
