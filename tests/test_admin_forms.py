@@ -81,6 +81,13 @@ def test_service_without_hours_is_always_open_and_unticked_boxes_are_false():
     assert hours_fields(None)["hours"] == ""
 
 
+def test_service_closed_every_day_round_trips():
+    closed = {f"hours_{d}": "-" for d in ("mon", "tue", "wed", "thu", "fri", "sat", "sun")}
+    service = validate_service(service_form(**closed), agencies=AGENCIES, services=SERVICES)
+    assert service.hours == ((),) * 7
+    assert hours_fields(service.hours) == {"hours": "", **closed}
+
+
 @pytest.mark.parametrize(
     ("fields", "field", "message"),
     [

@@ -424,6 +424,8 @@ def _json(value: object) -> str | None:
 @bp.post("/displays/<name>/delete")
 def delete_display(name: str):
     """Forget a display's settings (a screen with that name then shows everything)."""
+    if name not in {d["name"] for d in hub().read(list_displays)}:
+        abort(404)
     save_other("display.delete", name,
                lambda s: s.db.execute("DELETE FROM displays WHERE name = ?", [name]))  # fmt: skip
     flash(_("Display %(name)s removed.", name=name), "success")

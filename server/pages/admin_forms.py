@@ -180,12 +180,18 @@ def _hours(c: _Checker, form: Mapping) -> tuple | None:
             days.append(_windows(c, f"hours_{day}", text))
     overridden = any(c.text(f"hours_{d}", required=False, limit=200) for d in engine.WEEKDAYS)
     if base is None and overridden:
+        if all(d == () for d in days):
+            return days_closed()  # closed every day, yet kept (its history stays)
         if not usual:
             c.fail("hours", Problem("Fill in the usual hours first."))
         return None
     if base is None:
         return None
     return tuple(d if d is not None else () for d in days)
+
+
+def days_closed() -> tuple:
+    return tuple(() for _ in engine.WEEKDAYS)
 
 
 def _windows(c: _Checker, name: str, text: str) -> tuple[tuple[int, int], ...] | None:
@@ -219,7 +225,9 @@ def hours_fields(hours: tuple | None) -> dict[str, str]:
     if hours is None:
         return {"hours": "", **{f"hours_{d}": "" for d in engine.WEEKDAYS}}
     texts = [engine.format_hours(tuple(tuple(w) for w in day)) for day in hours]
-    open_days = [t for t in texts if t] or [""]
+    if not any(texts):
+        return {"hours": "", **{f"hours_{d}": "-" for d in engine.WEEKDAYS}}
+    open_days = [t for t in texts if t]
     usual = max(open_days, key=lambda t: (texts.count(t), -texts.index(t)))
     fields = {"hours": usual}
     for day, text in zip(engine.WEEKDAYS, texts):

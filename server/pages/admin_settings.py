@@ -63,10 +63,10 @@ def check_with_voice_module(voice: dict) -> None:
     except ValueError as exc:
         key, _sep, why = str(exc).partition(": ")
         field = key.removeprefix("voice.")
-        field = field if field in VOICE_DEFAULTS else "template"
-        raise FormError(
-            {field: Problem("Refused by the voice module: %(why)s", {"why": why or str(exc)})}
-        ) from None
+        # A key this form does not show (set in config.yaml) is reported above the form.
+        field = field if field in VOICE_DEFAULTS else "_form"
+        problem = Problem("Refused by the voice module: %(why)s", {"why": why or str(exc)})
+        raise FormError({field: problem}) from None
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -80,7 +80,9 @@ def settings():
         def save() -> None:
             before = hub().settings
             clean = validate_settings(values, before.get("voice"))
-            check_with_voice_module(clean["voice"])
+            if clean["voice"] != before.get("voice", {}):
+                # Only when the voice changed: a renamed hall must not wait for a voice fix.
+                check_with_voice_module(clean["voice"])
             detail = {}
             for key, value in clean.items():
                 if key == "voice":
@@ -111,8 +113,9 @@ def settings():
 def _allow_logo_upload(endpoint: str | None, values: dict | None) -> None:
     # The app refuses bodies over server.max_payload_bytes (16 KB by default); a logo may be larger.
     # This runs before the CSRF check reads the body, which a view or before_request would not.
+    # Up to 8x the logo limit is read, so a too-large logo gets the form's message, not a bare 413.
     if endpoint == "admin.upload_logo":
-        request.max_content_length = LOGO_MAX_BYTES + 64 * 1024
+        request.max_content_length = 8 * LOGO_MAX_BYTES
 
 
 @bp.post("/settings/logo")
