@@ -700,3 +700,24 @@ def test_every_admin_text_has_an_indonesian_translation():
     }
     assert len(wanted) > 200
     assert sorted(wanted - translated) == []
+
+
+def test_admin_texts_agree_with_the_other_catalogues():
+    """Flask-Babel merges every area's catalogue: the same English text must read the same everywhere."""
+    from babel.messages.pofile import read_po
+
+    def load(path: Path) -> dict:
+        with open(path, "rb") as f:
+            return {m.id: m.string for m in read_po(f) if m.id}
+
+    root = ROOT / "server/translations"
+    mine = load(root / "admin/id/LC_MESSAGES/messages.po")
+    clashes = []
+    for path in sorted(root.glob("*/id/LC_MESSAGES/messages.po")):
+        if path.parts[-4] != "admin":
+            clashes += [
+                (path.parts[-4], k, mine[k], v)
+                for k, v in load(path).items()
+                if mine.get(k, v) != v
+            ]
+    assert clashes == []

@@ -22,7 +22,7 @@ def index():
     """The live monitor: waiting per service, each counter's ticket, displays online."""
     texts = {
         "serving": _("Serving"), "free": _("Free"), "inactive": _("Inactive"), "closed": _("Closed"),
-        "live": _("Live"), "offline": _("Connection lost, reconnecting..."),
+        "live": _("Live monitor connected"), "offline": _("Connection lost, reconnecting..."),
         "online": _("online"), "offline_display": _("offline"), "none": _("none"),
         "no_calls": _("No calls yet today."), "no_displays": _("No display configured."),
         "served_today": _("served today"), "since": _("since"),
