@@ -22,7 +22,7 @@ from pathlib import Path
 import socketio
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import ROOT, Server, bench_hall, machine, percentile  # noqa: E402
+from common import ROOT, Server, bench_hall, machine, percentile
 
 LISTENER = Path(__file__).resolve().parent / "_listener.py"
 

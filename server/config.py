@@ -75,7 +75,7 @@ class ServiceEntry(_Strict):
     active: bool = True
 
     @model_validator(mode="after")
-    def _hours(self) -> "ServiceEntry":
+    def _hours(self) -> ServiceEntry:
         if self.hours is None and self.hours_by_day:
             raise ValueError("hours_by_day needs hours")
         if self.hours is not None:
@@ -124,7 +124,7 @@ class Config(_Strict):
     base_dir: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")
-    def _catalogue(self) -> "Config":
+    def _catalogue(self) -> Config:
         _unique("agencies", [a.code for a in self.agencies], "code")
         _unique("services", [s.code for s in self.services], "code")
         _unique("services", [s.prefix for s in self.services], "prefix")

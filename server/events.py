@@ -119,7 +119,7 @@ def counter_connect(auth=None):
             _counters[request.sid] = number
             log.info("counter %d connected from %s", number, request.remote_addr)
             _send_snapshot(number)
-            return None
+            return
     log.warning("counter connection refused from %s: %s", request.remote_addr, error.code)
     raise ConnectionRefusedError(error.code, error.to_dict())
 

@@ -13,11 +13,11 @@ import secrets
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from server import engine, protocol
-from server.engine import Change, Hall, Outcome, Ticket, ticket_dict
+from server.engine import Change, Hall, Outcome, ticket_dict
 from server.protocol import PanggilError
 from server.storage import Storage
 
@@ -41,7 +41,7 @@ EVENT_NAMES = {
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class PlainAnnouncer:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -106,10 +107,9 @@ def test_display_resyncs_after_server_restart(live_server):
 
 def test_oversized_socket_payload_is_refused_and_server_lives(live_server):
     one = counter_client(live_server.url, 1, live_server.tokens[1])
-    try:
+    # The server drops a connection that sends more than max_payload_bytes; the emit may fail.
+    with contextlib.suppress(Exception):
         one.emit("call_next", {"request_id": "big", "pad": "x" * 40000}, namespace=NS_COUNTER)
-    except Exception:
-        pass
     time.sleep(0.5)
     assert live_server.get("/api/health").ok
     fresh = counter_client(live_server.url, 1, live_server.tokens[1])

@@ -28,7 +28,7 @@ def test_display_gets_snapshot_on_connect(socket_client, hub):
     ktp = next(s for s in snap["services"] if s["code"] == "ktp")
     assert ktp["waiting"] == 1
     assert [c["number"] for c in snap["counters"]] == [1, 2, 3]
-    assert list(hub.displays.values())[0]["name"] == "lobby"
+    assert next(iter(hub.displays.values()))["name"] == "lobby"
 
 
 def test_call_next_reaches_display_with_whole_call(socket_client, hub):
