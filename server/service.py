@@ -8,6 +8,7 @@ broadcast, in seq order. A failure anywhere before the commit leaves state and d
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import secrets
 import threading
@@ -406,6 +407,15 @@ class Hub:
                     if t.status == "skipped" and t.service in served
                 ]
             return snap
+
+    def display_settings(self, name: str) -> dict:
+        """What the admin set for a named display: the counters and services it shows (None: all)."""
+        with self.lock:
+            row = self.storage.db.execute(
+                "SELECT counters, services FROM displays WHERE name = ?", [name]
+            ).fetchone()
+        counters, services = (json.loads(v) if v else None for v in row) if row else (None, None)
+        return {"name": name, "counters": counters, "services": services}
 
     def hall_info(self) -> dict:
         return {

@@ -154,3 +154,13 @@ def test_counter_snapshot_has_me_and_skipped(socket_client, hub):
     snap = events_named(officer, protocol.SNAPSHOT, NS_COUNTER)[0]
     assert snap["me"]["number"] == 1
     assert [t["number"] for t in snap["skipped"]] == ["A001"]
+
+
+def test_named_display_gets_its_zone_from_the_admin(socket_client, hub):
+    hub.write(lambda s: s.db.execute(
+        "INSERT INTO displays (name, counters, services) VALUES ('lantai-2', '[3]', '[\"paspor\"]')"))
+    zoned = socket_client(NS_DISPLAY, {"display": "lantai-2"})
+    snap = events_named(zoned, protocol.SNAPSHOT, NS_DISPLAY)[0]
+    assert snap["display"] == {"name": "lantai-2", "counters": [3], "services": ["paspor"]}
+    other = socket_client(NS_DISPLAY, {"display": "lobby"})
+    assert events_named(other, protocol.SNAPSHOT, NS_DISPLAY)[0]["display"]["counters"] is None
