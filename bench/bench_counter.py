@@ -34,7 +34,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from counter_client.client import CounterClient
+from counter_client.client import CounterClient  # noqa: E402 - after the sys.path line
 
 log = logging.getLogger("bench_counter")
 
@@ -276,21 +276,11 @@ def main() -> int:
         return listen(args.listen[0], int(args.listen[1]))
 
     hall_presses = max(1, int(args.hall_seconds / args.hall_interval))
-    results = []
-    for mode in args.modes:
-        results.append(scenario("lone", mode, 1, 1, args.presses))
-        results.append(
-            scenario("hall", mode, args.counters, args.displays, hall_presses, args.hall_interval)
-        )
-        results.append(
-            scenario("saturation", mode, args.counters, args.displays, args.saturation_presses)
-        )
     header = ("| scenario | async mode | counters | displays | presses | ack p50 | ack p99 | ack max | display p50 | "
               "display p99 | display max | not seen | presses/s |\n"
               "|---|---|---|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
-    table = "\n".join([header, *(row(r) for r in results)])
     if args.markdown:
-        uname = " ".join(platform.uname())
+        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
         when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
         rate = args.counters / args.hall_interval
         print(f"## Counter clients\n\n`bench/bench_counter.py`, {when}. Machine: `{uname}`, nproc {os.cpu_count()}, "
@@ -306,8 +296,24 @@ def main() -> int:
               f"{args.hall_interval:g} s each, so about {rate:g} presses/s in the hall) while {args.displays} "
               "displays listen. A busy hall (3,000 tickets a day) sees well under one press a second.\n"
               f"- *saturation*: the same counters press back to back: the throughput ceiling, and the "
-              "latency when presses queue behind each other at the one writer.\n")  # fmt: skip
-    print(table)
+              "latency when presses queue behind each other at the one writer.\n", flush=True)  # fmt: skip
+    print(header, flush=True)
+    for mode in args.modes:
+        print(row(scenario("lone", mode, 1, 1, args.presses)), flush=True)
+        print(
+            row(
+                scenario(
+                    "hall", mode, args.counters, args.displays, hall_presses, args.hall_interval
+                )
+            ),
+            flush=True,
+        )
+        print(
+            row(
+                scenario("saturation", mode, args.counters, args.displays, args.saturation_presses)
+            ),
+            flush=True,
+        )
     return 0
 
 

@@ -113,5 +113,5 @@ def _skipped_after(state: CounterState, ticket: Mapping[str, Any]) -> tuple[Mapp
     others = tuple(t for t in state.skipped if t["id"] != ticket["id"])
     mine = state.me.get("services", []) if state.me else []
     if ticket.get("status") == "skipped" and ticket.get("service") in mine:
-        return others + (MappingProxyType(dict(ticket)),)
+        return (*others, MappingProxyType(dict(ticket)))
     return others
