@@ -50,7 +50,9 @@ def free_port() -> int:
 def hall(counters: int, database: Path, port: int, async_mode: str) -> dict:
     return {
         "server": {"host": "127.0.0.1", "port": port, "database": str(database), "async_mode": async_mode,
-                   "secret_key": "bench-secret-key-0123456789", "audio_dir": str(database.parent / "audio")},
+                   "secret_key": "bench-secret-key-0123456789"},
+        # The offline voice, as a hall without internet runs: each call is also synthesised.
+        "voice": {"engine": "espeak", "cache_dir": str(database.parent / "audio")},
         "hall": {"name": "MPP Bench", "enforce_hours": False},
         "agencies": [{"code": "dukcapil", "name": "Dukcapil"}],
         "services": [{"code": f"s{i}", "agency": "dukcapil", "name": f"Layanan {i}",
@@ -83,7 +85,7 @@ class Server:
             except requests.ConnectionError:
                 time.sleep(0.1)
         self.stop()
-        raise RuntimeError("server did not start")
+        raise RuntimeError(f"server did not start: {(workdir / 'server.log').read_text()[-2000:]}")
 
     def issue(self, service: str, count: int) -> None:
         with requests.Session() as http:
