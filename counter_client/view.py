@@ -7,7 +7,6 @@ or, when the output is a pipe or a log, appends it with a separator line.
 from __future__ import annotations
 
 import logging
-import textwrap
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -73,11 +72,7 @@ def render(screen: Screen, texts: Texts, width: int = WIDTH) -> str:
     else:
         lines.append("")
     lines.append("-" * width)
-    lines.extend(
-        textwrap.wrap(
-            f"{texts('keys')}: " + _key_help(screen.keys, texts), width, subsequent_indent="  "
-        )
-    )
+    lines.extend(_wrap_items(f"{texts('keys')}:", _key_help(screen.keys, texts), width))
     return "\n".join(lines)
 
 
@@ -111,7 +106,22 @@ def _action_of(command: str) -> str:
     return _COMMAND_ACTIONS.get(command, command)
 
 
-def _key_help(keys: Mapping[str, str], texts: Texts) -> str:
+def _wrap_items(label: str, items: list[str], width: int) -> list[str]:
+    """Items joined by " · ", broken between items (never inside one) to fit the width."""
+    lines: list[str] = []
+    current = label
+    for index, item in enumerate(items):
+        joined = f"{current} {item}" if index == 0 else f"{current} · {item}"
+        if index == 0 or len(joined) <= width:
+            current = joined
+        else:
+            lines.append(current)
+            current = f"  {item}"
+    lines.append(current)
+    return lines
+
+
+def _key_help(keys: Mapping[str, str], texts: Texts) -> list[str]:
     by_action: dict[str, list[str]] = {}
     for key, action in keys.items():
         by_action.setdefault(action, []).append(KEY_LABELS.get(key, key))
@@ -121,7 +131,7 @@ def _key_help(keys: Mapping[str, str], texts: Texts) -> str:
         if action.startswith("transfer:"):
             name += " " + action.split(":", 1)[1]
         parts.append(f"{'/'.join(labels)} {name}")
-    return " · ".join(parts)
+    return parts
 
 
 class TerminalView:

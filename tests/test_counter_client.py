@@ -254,6 +254,9 @@ def test_view_in_indonesian_and_english():
                      "panggilan ke-2", "KTP 4 orang · KK 0 orang", "Dilayani hari ini:  3", "A003",
                      "✓ Memanggil A012", "Enter/+ Panggil berikutnya"):  # fmt: skip
         assert expected in text, expected
+    help_lines = text.split("Tombol:")[1].splitlines()
+    assert all(len(line) <= 64 for line in text.splitlines()[2:])
+    assert any("- Lewati" in line for line in help_lines)  # broken between keys, never inside one
     english = render(screen, Texts("en"))
     assert (
         "Now serving:  A012" in english
