@@ -226,6 +226,7 @@
     lastFocus = document.activeElement;
     closePanels();
     $(id).hidden = false;
+    $(id).scrollIntoView({ block: "nearest" }); // a short laptop screen would hide it below the fold
   }
 
   function closePanels() {
