@@ -43,7 +43,6 @@ class App:
         # An open menu: its title and its choices as (label, command, args).
         self.menu: tuple[str, list[tuple[str, str, dict]]] | None = None
         self.presses_started = 0
-        self.idle = threading.Event()  # set whenever the queue has been drained (for tests)
 
     # --- called from other threads --------------------------------------------------------------
 
@@ -67,7 +66,6 @@ class App:
             item = self.events.get()
             if item is None:
                 return
-            self.idle.clear()
             kind, value = item
             try:
                 if kind == "key":
@@ -78,9 +76,11 @@ class App:
                     self.handle_result(value)
             except Exception:  # one bad event must not stop the counter
                 log.exception("handling %s %r failed", kind, value)
-            if self.events.empty():
-                self.redraw()
-                self.idle.set()
+            if self.events.empty():  # a burst of events is drawn once
+                try:
+                    self.redraw()
+                except Exception:  # keep taking presses even if the view cannot draw something
+                    log.exception("status view failed to draw")
 
     def redraw(self) -> None:
         c = self.client

@@ -339,7 +339,12 @@ class CounterClient:
             with self._lock:
                 if not current():
                     return
-                self.state, resync = apply_event(self.state, event)
+                try:
+                    self.state, resync = apply_event(self.state, event)
+                except (KeyError, TypeError, ValueError, AttributeError):
+                    # A malformed event must not kill the socket's reader: read everything again.
+                    log.exception("bad %s event; resyncing", event.get("event"))
+                    resync = True
             if resync:
                 log.info("resync after %s (seq %s)", event.get("event"), event.get("seq"))
                 self._emit_quietly(sio, protocol.GET_SNAPSHOT)
