@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import signal
 import time
@@ -68,6 +69,11 @@ def test_every_console_text_has_an_indonesian_translation():
 # --- real Chromium against a real server --------------------------------------------------------
 
 
+def shots_dir(tmp_path):
+    """docs/ when PANGGIL_SCREENSHOTS=1 (to refresh docs/console*.png), else the test's own folder."""
+    return ROOT / "docs" if os.environ.get("PANGGIL_SCREENSHOTS") == "1" else tmp_path
+
+
 def counter_state(server, number: int = 1) -> dict:
     r = server.get(
         f"/api/counters/{number}", headers={"Authorization": f"Bearer {server.tokens[number]}"}
@@ -116,7 +122,7 @@ def command_buttons_disabled(page) -> list[bool]:
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_every_button_against_the_real_server(live_server, page):
+def test_every_button_against_the_real_server(live_server, page, tmp_path):
     for service in ("ktp", "ktp", "kk"):
         live_server.issue(service)  # A001, A002, B001
     log_in(page, live_server)
@@ -197,7 +203,7 @@ def test_every_button_against_the_real_server(live_server, page):
     expect_message(page, "Memanggil A003.")
     page.wait_for_selector("#skipped button[data-number=A002]")
     page.wait_for_timeout(1200)  # the served-for clock has ticked
-    page.screenshot(path=str(ROOT / "docs" / "console.png"), full_page=True)
+    page.screenshot(path=str(shots_dir(tmp_path) / "console.png"), full_page=True)
 
     page.keyboard.press("n")
     expect_message(page, "Memanggil B002 (A003 selesai).")
@@ -208,7 +214,7 @@ def test_every_button_against_the_real_server(live_server, page):
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_console_in_english_and_offline(live_server, page):
+def test_console_in_english_and_offline(live_server, page, tmp_path):
     live_server.issue("ktp")
     live_server.issue("kk")
     log_in(page, live_server, lang="?lang=en")
@@ -222,7 +228,7 @@ def test_console_in_english_and_offline(live_server, page):
     page.click("#skipped button[data-number=B001]")
     expect_message(page, "Calling B001.")
     page.wait_for_timeout(1100)
-    page.screenshot(path=str(ROOT / "docs" / "console-en.png"), full_page=True)
+    page.screenshot(path=str(shots_dir(tmp_path) / "console-en.png"), full_page=True)
 
     live_server.kill()
     page.wait_for_selector("#connection.disconnected")
@@ -231,7 +237,7 @@ def test_console_in_english_and_offline(live_server, page):
     assert command_buttons_disabled(page) == [True] * 6
     page.keyboard.press("n")  # refused on screen, never queued
     expect_message(page, "Disconnected from the server — buttons are not sent.", error=True)
-    page.screenshot(path="/tmp/console-offline.png")
+    page.screenshot(path=str(tmp_path / "console-offline.png"))
     live_server.start()
     page.wait_for_selector("#connection.connected", timeout=15000)
     time.sleep(0.3)

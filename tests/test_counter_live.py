@@ -22,7 +22,7 @@ from tests.conftest import HALL, ROOT
 pytestmark = pytest.mark.slow
 
 
-def wait_for(condition, timeout: float = 10.0, what: str = "condition"):
+def wait_for(condition, timeout: float = 20.0, what: str = "condition"):
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         value = condition()
@@ -105,7 +105,7 @@ def test_gpio_button_press_calls_exactly_once(live_server, make_client):
     live_server.issue("ktp")
     live_server.issue("ktp")
     client = make_client()
-    assert client.wait_ready(10)
+    assert client.wait_ready(20)
     texts = Texts("id")
     app = App(client, TerminalView(io.StringIO(), texts), texts, cfg.DEFAULT_KEYS)
     client.on_change = app.post_change
@@ -142,7 +142,7 @@ def test_network_drop_during_a_press_applies_it_once(live_server, make_client, a
     live_server.issue("ktp")
     live_server.issue("ktp")
     client = make_client()
-    assert client.wait_ready(10)
+    assert client.wait_ready(20)
     before = seq_of(live_server)
 
     if applied_before_drop:
@@ -154,11 +154,13 @@ def test_network_drop_during_a_press_applies_it_once(live_server, make_client, a
             reply, generation = real(command, data)
             assert reply["ok"]
             live_server.kill()
-            threading.Timer(0.3, live_server.start).start()
+            restart.start()
             return None, generation
 
+        restart = threading.Thread(target=lambda: (time.sleep(0.3), live_server.start()))
         client._emit_and_wait = emit_then_die
         result = client.press("call_next")
+        restart.join(30)  # the server is fully up (and its start-up check done) before we go on
     else:
         # The server is frozen, so the press sits unread in its socket; then it is killed.
         live_server.process.send_signal(signal.SIGSTOP)
@@ -185,7 +187,7 @@ def test_debounce_sends_one_press(live_server, make_client):
     live_server.issue("ktp")
     live_server.issue("ktp")
     client = make_client(debounce_ms=300)
-    assert client.wait_ready(10)
+    assert client.wait_ready(20)
     before = seq_of(live_server)
     results: list = []
     threads = [
@@ -204,7 +206,7 @@ def test_debounce_sends_one_press(live_server, make_client):
 def test_presses_are_refused_while_disconnected_and_not_sent_later(live_server, make_client):
     live_server.issue("ktp")
     client = make_client()
-    assert client.wait_ready(10)
+    assert client.wait_ready(20)
     before = seq_of(live_server)
     live_server.kill()
     wait_for(lambda: not client.connected, what="the client to notice the drop")
@@ -213,7 +215,7 @@ def test_presses_are_refused_while_disconnected_and_not_sent_later(live_server, 
     app.handle_result(client.press("call_next"))
     assert app.message == "Terputus dari server — tombol tidak dikirim" and app.message_is_error
     live_server.start()
-    assert client.wait_ready(10)
+    assert client.wait_ready(20)
     time.sleep(0.3)  # a queued press would have gone out by now
     assert seq_of(live_server) == before
     assert ticket_of(live_server, "A001")["status"] == "waiting"
@@ -252,7 +254,7 @@ def test_transfer_to_unknown_or_closed_service_changes_nothing(live_server_facto
     client = CounterClient(server.url, 1, server.tokens[1], ack_timeout=1.0, reconnect_max=0.3)
     client.start()
     try:
-        assert client.wait_ready(10)
+        assert client.wait_ready(20)
         assert client.press("call_next").ok
         before = seq_of(server)
         texts = Texts("id")
