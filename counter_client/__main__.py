@@ -15,6 +15,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--config", help="YAML file with a `counter:` section (or the server's config.yaml)"
     )
+    parser.add_argument(
+        "--pair", metavar="LINE", help=SETTINGS["pairing"].help + " (panggil:counter?...)"
+    )
     parser.add_argument("--server", help=SETTINGS["server"].help)
     parser.add_argument("--counter", dest="number", type=int, help=SETTINGS["number"].help)
     parser.add_argument("--token", help=SETTINGS["token"].help)
@@ -41,7 +44,7 @@ def main(argv: list[str] | None = None) -> int:
         for k in ("server", "number", "token", "language", "debounce_ms", "keyboard")
     }
     try:
-        config = load_config(args.config, **overrides)
+        config = load_config(args.config, pairing=args.pair, **overrides)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import parse_qs
 
 import yaml
 
@@ -59,6 +60,7 @@ class Setting:
 
 
 SETTINGS: Mapping[str, Setting] = MappingProxyType({
+    "pairing": Setting(None, str, "the pairing line from the admin's counter page (sets server, number and token)"),
     "server": Setting("http://127.0.0.1:5000", str, "URL of the Panggil server on the hall's LAN"),
     "number": Setting(None, int, "this counter's number (gerai)", 1, 999),
     "token": Setting(None, str, "this counter's token, as set by the admin"),
@@ -92,11 +94,41 @@ class CounterConfig:
     reconnect_max_s: float = 5.0
 
 
-def load_config(path: str | Path | None, **overrides: Any) -> CounterConfig:
-    """Read the `counter:` section of a YAML file (if given), apply CLI overrides, validate."""
+PAIRING_PREFIX = "panggil:counter?"
+PAIRED_KEYS = ("server", "number", "token")
+
+
+def parse_pairing(text: str) -> dict[str, Any]:
+    """server, number and token from a pairing line: panggil:counter?server=...&counter=5&token=..."""
+    where = "config error: counter.pairing"
+    text = text.strip()
+    if not text.startswith(PAIRING_PREFIX):
+        raise ConfigError(
+            f"{where}: must start with {PAIRING_PREFIX} (copy it from the admin's counter page)"
+        )
+    try:
+        query = parse_qs(text.removeprefix(PAIRING_PREFIX), strict_parsing=True)
+    except ValueError:
+        raise ConfigError(f"{where}: not a pairing line") from None
+    values = {}
+    for key, name in (("server", "server"), ("counter", "number"), ("token", "token")):
+        found = query.get(key, [])
+        if len(found) != 1:
+            raise ConfigError(f"{where}: needs exactly one {key}=")
+        values[name] = found[0]
+    return values
+
+
+def load_config(
+    path: str | Path | None, pairing: str | None = None, **overrides: Any
+) -> CounterConfig:
+    """Read the `counter:` section of a YAML file (if given), then a pairing line and CLI flags."""
     raw: dict = {}
     if path is not None:
         raw = _read_section(Path(path), overrides.get("number"))
+    if pairing is not None:  # a newer pairing replaces what the file says about the link
+        raw = {k: v for k, v in raw.items() if k not in (*PAIRED_KEYS, "pairing")}
+        raw["pairing"] = pairing
     for key, value in overrides.items():
         if value is not None:
             raw[key] = value
@@ -146,6 +178,13 @@ def _from_server_config(document: dict, number: object) -> dict:
 
 def parse_config(raw: Mapping[str, Any]) -> CounterConfig:
     """Validate a `counter:` mapping; raise ConfigError naming the first bad key."""
+    raw = dict(raw)
+    if raw.get("pairing") is not None:
+        if not isinstance(raw["pairing"], str):
+            raise ConfigError("config error: counter.pairing: must be str")
+        paired = parse_pairing(raw.pop("pairing"))
+        raw = {**paired, **raw}  # a server, number or token given beside it wins
+    raw.pop("pairing", None)
     values: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in SETTINGS:

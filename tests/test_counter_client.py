@@ -92,6 +92,37 @@ def test_keys_and_gpio_maps_are_read(tmp_path):
     assert (config.number, config.language, config.debounce_ms) == (3, "en", 150)
 
 
+def test_the_admin_pages_pairing_line_sets_the_link(tmp_path):
+    from server.pages.admin_catalogue import pairing_text
+
+    line = pairing_text("http://192.168.1.10:5000/", 5, "t0k-en_5")
+    config = cfg.load_config(None, pairing=line)
+    assert (config.server, config.number, config.token) == (
+        "http://192.168.1.10:5000",
+        5,
+        "t0k-en_5",
+    )
+    path = tmp_path / "counter.yaml"
+    path.write_text(
+        f"counter:\n  number: 2\n  token: old-token\n  pairing: '{line}'\n  language: en\n"
+    )
+    assert cfg.load_config(path).number == 2  # a key given beside the line wins
+    paired = cfg.load_config(
+        path, pairing=line, token="from-the-flag"
+    )  # --pair replaces the file's link
+    assert (paired.number, paired.token, paired.language) == (5, "from-the-flag", "en")
+
+
+@pytest.mark.parametrize(
+    "line",
+    ["counter?server=x", "panggil:counter?server=http://a:1&counter=5", "panggil:counter?=&"],
+)
+def test_bad_pairing_lines_are_refused(line):
+    with pytest.raises(cfg.ConfigError) as exc:
+        cfg.load_config(None, pairing=line)
+    assert "counter.pairing" in str(exc.value)
+
+
 def test_server_config_gives_a_demo_counter():
     """`make counter` points at the server's config.yaml, which has no counter section."""
     config = cfg.load_config(ROOT / "config.yaml", number=2)
