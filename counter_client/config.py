@@ -192,7 +192,8 @@ def parse_config(raw: Mapping[str, Any]) -> CounterConfig:
         values[key] = _check(key, value)
     for key in ("number", "token"):
         if values.get(key) is None:
-            raise ConfigError(f"config error: counter.{key}: required (or pass --{key})")
+            flag = "--counter" if key == "number" else f"--{key}"
+            raise ConfigError(f"config error: counter.{key}: required (or pass {flag} or --pair)")
     return CounterConfig(**values)
 
 
