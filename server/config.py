@@ -106,6 +106,14 @@ class CounterEntry(_Strict):
     active: bool = True
 
 
+class UserEntry(_Strict):
+    username: str = Field(..., pattern=r"^[A-Za-z0-9._-]{3,40}$")
+    password: str = Field(..., min_length=8, max_length=200, description="Hashed when loaded")
+    role: Literal["admin", "officer"]
+    full_name: str = Field("", max_length=120)
+    counter: int | None = Field(None, ge=1, le=999, description="Counter an officer is bound to")
+
+
 class Config(_Strict):
     server: ServerSection
     hall: HallSection = HallSection()
@@ -113,6 +121,7 @@ class Config(_Strict):
     agencies: list[AgencyEntry] = Field(default_factory=list)
     services: list[ServiceEntry] = Field(default_factory=list)
     counters: list[CounterEntry] = Field(default_factory=list)
+    users: list[UserEntry] = Field(default_factory=list, description="Loaded into an empty database")
     base_dir: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -121,6 +130,7 @@ class Config(_Strict):
         _unique("services", [s.code for s in self.services], "code")
         _unique("services", [s.prefix for s in self.services], "prefix")
         _unique("counters", [c.number for c in self.counters], "number")
+        _unique("users", [u.username.lower() for u in self.users], "username")
         agencies = {a.code for a in self.agencies}
         services = {s.code for s in self.services}
         for i, service in enumerate(self.services):
@@ -130,6 +140,10 @@ class Config(_Strict):
             for code in counter.services:
                 if code not in services:
                     raise ValueError(f"counters.{i}.services: unknown service {code!r}")
+        numbers = {c.number for c in self.counters}
+        for i, user in enumerate(self.users):
+            if user.counter is not None and user.counter not in numbers:
+                raise ValueError(f"users.{i}.counter: unknown counter {user.counter}")
         return self
 
     def path(self, value: str) -> Path:

@@ -100,32 +100,49 @@ class Hub:
         return engine.service_day(self.now(), self.day_starts_at)
 
     def seed(self, config) -> bool:
-        """Load the config's catalogue into an empty database; afterwards the database rules."""
+        """Load the config's catalogue and users into an empty database; then the database rules."""
         with self.lock:
-            if not self.storage.is_empty():
-                return False
-            with self.storage.transaction():
-                for i, a in enumerate(config.agencies):
-                    self.storage.save_agency(engine.Agency(a.code, a.name), i)
-                for i, s in enumerate(config.services):
-                    self.storage.save_service(s.to_service(), i)
-                for c in config.counters:
-                    counter = engine.Counter(
-                        number=c.number,
-                        name=c.name,
-                        spoken_name=c.spoken_name or c.name.lower(),
-                        services=tuple(c.services),
-                        active=c.active,
-                    )
-                    self.storage.save_counter(counter, token=c.token or secrets.token_urlsafe(16))
-                hall = config.hall
-                for key in ("name", "running_text"):
-                    self.storage.save_setting(f"hall.{key}", getattr(hall, key))
-                if config.voice:
-                    self.storage.save_setting("voice", config.voice)
-            log.info("catalogue loaded from config: %d services, %d counters",
-                     len(config.services), len(config.counters))  # fmt: skip
-            return True
+            seeded = self._seed_catalogue(config)
+            self._seed_users(config)
+            return seeded
+
+    def _seed_catalogue(self, config) -> bool:
+        if not self.storage.is_empty():
+            return False
+        with self.storage.transaction():
+            for i, a in enumerate(config.agencies):
+                self.storage.save_agency(engine.Agency(a.code, a.name), i)
+            for i, s in enumerate(config.services):
+                self.storage.save_service(s.to_service(), i)
+            for c in config.counters:
+                counter = engine.Counter(
+                    number=c.number,
+                    name=c.name,
+                    spoken_name=c.spoken_name or c.name.lower(),
+                    services=tuple(c.services),
+                    active=c.active,
+                )
+                self.storage.save_counter(counter, token=c.token or secrets.token_urlsafe(16))
+            hall = config.hall
+            for key in ("name", "running_text"):
+                self.storage.save_setting(f"hall.{key}", getattr(hall, key))
+            if config.voice:
+                self.storage.save_setting("voice", config.voice)
+        log.info("catalogue loaded from config: %d services, %d counters",
+                 len(config.services), len(config.counters))  # fmt: skip
+        return True
+
+    def _seed_users(self, config) -> None:
+        if not config.users or self.storage.list_users():
+            return
+        from server.passwords import hash_password
+
+        hashes = [hash_password(u.password) for u in config.users]  # slow: before the transaction
+        with self.storage.transaction():
+            for user, password_hash in zip(config.users, hashes):
+                self.storage.add_user(user.username, password_hash, user.role, self.now(),
+                                      counter=user.counter, full_name=user.full_name)  # fmt: skip
+        log.info("users loaded from config: %d", len(config.users))
 
     def load(self) -> None:
         """Rebuild the live state from the database (after a start or a crash)."""
@@ -150,9 +167,13 @@ class Hub:
             )
             self.settings = self.storage.load_settings()
             self.tokens = self.storage.counter_tokens()
-            self.recent = deque(reversed(self.storage.recent_calls(day, RECENT_CALLS)), maxlen=RECENT_CALLS)
+            self.recent = deque(
+                reversed(self.storage.recent_calls(day, RECENT_CALLS)), maxlen=RECENT_CALLS
+            )
             self.seq = self.storage.last_seq()
-            log.info("day %s loaded: %d open tickets, seq %d", day, len(self.hall.tickets), self.seq)
+            log.info(
+                "day %s loaded: %d open tickets, seq %d", day, len(self.hall.tickets), self.seq
+            )
         self.tick()
 
     # --- commands --------------------------------------------------------------------------------
@@ -170,11 +191,15 @@ class Hub:
         if command not in protocol.COUNTER_COMMANDS:
             raise PanggilError("unknown-command")
         if not isinstance(request_id, str) or not protocol.REQUEST_ID_RE.match(request_id):
-            raise PanggilError("bad-request", "request_id wajib diisi (1-64 karakter A-Z, a-z, 0-9, . _ : -).")
+            raise PanggilError(
+                "bad-request", "request_id wajib diisi (1-64 karakter A-Z, a-z, 0-9, . _ : -)."
+            )
         step = self._step(command, counter, args)
         return self._apply(step, request=(counter, request_id, command))
 
-    def _step(self, command: str, counter: int, args: Mapping) -> Callable[[Hall, datetime], Outcome]:
+    def _step(
+        self, command: str, counter: int, args: Mapping
+    ) -> Callable[[Hall, datetime], Outcome]:
         if command == protocol.CALL_NEXT:
             return lambda hall, now: engine.call_next(hall, counter, now)
         if command == protocol.RECALL:
@@ -211,7 +236,9 @@ class Hub:
                         counter, request_id, command = request
                         self.storage.save_request(counter, request_id, command, response, now)
             except Exception:
-                log.exception("storing %s failed; nothing applied", [c.kind for c in outcome.changes])
+                log.exception(
+                    "storing %s failed; nothing applied", [c.kind for c in outcome.changes]
+                )
                 raise PanggilError("internal-error") from None
             self.hall = outcome.hall
             self._publish(outcome.changes, payloads, seqs)
@@ -244,7 +271,9 @@ class Hub:
             seqs.append(self.storage.add_event("day_closed", now, old, closed))
         self.hall = outcome.hall
         self.recent.clear()
-        log.info("day %s closed (%d open tickets expired); day %s open", old, len(outcome.changes), day)
+        log.info(
+            "day %s closed (%d open tickets expired); day %s open", old, len(outcome.changes), day
+        )
         self._publish(outcome.changes, payloads, seqs[:-1])
         self._send(protocol.DAY_CLOSED, seqs[-1], now, closed)
 
@@ -268,7 +297,9 @@ class Hub:
 
     # --- admin changes ----------------------------------------------------------------------------
 
-    def change_hall(self, what: str, write: Callable[[Storage], None], detail: Mapping | None = None) -> int:
+    def change_hall(
+        self, what: str, write: Callable[[Storage], None], detail: Mapping | None = None
+    ) -> int:
         """Apply an admin change (settings or catalogue) in one transaction, then broadcast it."""
         with self.lock:
             now = self.now()
@@ -286,11 +317,25 @@ class Hub:
             self._send(protocol.HALL_CHANGED, seq, now, data)
             return seq
 
+    def write(self, work: Callable[[Storage], object]) -> object:
+        """Run a non-queue write (users, audit, displays) in one transaction under the lock."""
+        with self.lock, self.storage.transaction():
+            return work(self.storage)
+
+    def read(self, work: Callable[[Storage], object]) -> object:
+        """Run a read on the shared connection under the lock."""
+        with self.lock:
+            return work(self.storage)
+
     # --- reads -----------------------------------------------------------------------------------
 
     def check_token(self, counter: object, token: object) -> int:
         """The counter number if the token is right; raises otherwise (same answer for both)."""
-        if isinstance(counter, bool) or not isinstance(counter, (int, str)) or not isinstance(token, str):
+        if (
+            isinstance(counter, bool)
+            or not isinstance(counter, (int, str))
+            or not isinstance(token, str)
+        ):
             raise PanggilError("invalid-token")
         try:
             number = int(counter)
@@ -337,7 +382,11 @@ class Hub:
         }
 
     def _service_info(self, service: engine.Service) -> dict:
-        waiting = [t for t in self.hall.tickets.values() if t.status == "waiting" and t.service == service.code]
+        waiting = [
+            t
+            for t in self.hall.tickets.values()
+            if t.status == "waiting" and t.service == service.code
+        ]
         return {
             "code": service.code,
             "name": service.name,
@@ -389,7 +438,11 @@ class Hub:
             if ticket is None:
                 raise PanggilError("unknown-ticket")
             ahead = self.hall.ahead_of(ticket) if ticket.id in self.hall.tickets else 0
-            return {"ticket": ticket_dict(ticket), "ahead": ahead, "call": self.storage.last_call(tid)}
+            return {
+                "ticket": ticket_dict(ticket),
+                "ahead": ahead,
+                "call": self.storage.last_call(tid),
+            }
 
     # --- building payloads ------------------------------------------------------------------------
 
@@ -401,9 +454,19 @@ class Hub:
             "call_id": f"{t.id}#{t.calls}",
             "kind": "recall" if change.kind == "recalled" else "call",
             "at": change.at.isoformat(timespec="seconds"),
-            "ticket": {"id": t.id, "number": t.number, "prefix": t.prefix, "seq": t.seq, "priority": t.priority},
+            "ticket": {
+                "id": t.id,
+                "number": t.number,
+                "prefix": t.prefix,
+                "seq": t.seq,
+                "priority": t.priority,
+            },
             "service": {"code": service.code, "name": service.name, "agency": service.agency},
-            "counter": {"number": counter.number, "name": counter.name, "spoken_name": counter.spoken_name},
+            "counter": {
+                "number": counter.number,
+                "name": counter.name,
+                "spoken_name": counter.spoken_name,
+            },
         }
 
     def _payload(self, change: Change, hall: Hall) -> dict:
@@ -414,7 +477,9 @@ class Hub:
             services.add(change.data["from_service"])
         payload: dict = {
             "ticket": ticket_dict(t),
-            "waiting": {code: hall.waiting_count(code) for code in sorted(services) if code in hall.services},
+            "waiting": {
+                code: hall.waiting_count(code) for code in sorted(services) if code in hall.services
+            },
         }
         if change.counter is not None and change.counter in hall.counters:
             payload["counter"] = _counter_after(hall, change.counter)
@@ -423,7 +488,9 @@ class Hub:
         elif change.kind == "issued":
             payload["ahead"] = hall.ahead_of(t)
         elif change.kind == "transferred":
-            payload.update(from_service=change.data["from_service"], to_service=change.data["to_service"])
+            payload.update(
+                from_service=change.data["from_service"], to_service=change.data["to_service"]
+            )
         return payload
 
     def _response(self, outcome: Outcome, payloads: list[dict], seq: int) -> dict:
@@ -432,13 +499,17 @@ class Hub:
         if last.kind in ("called", "recalled"):
             result["call"] = payloads[-1]["call"]
         if last.kind == "called":
-            finished = [p["ticket"] for c, p in zip(outcome.changes, payloads) if c.kind == "finished"]
+            finished = [
+                p["ticket"] for c, p in zip(outcome.changes, payloads) if c.kind == "finished"
+            ]
             result["finished"] = finished[0] if finished else None
         if last.kind == "issued":
             result["ahead"] = payloads[-1]["ahead"]
         return {"ok": True, "result": result, "seq": seq}
 
-    def _publish(self, changes: tuple[Change, ...] | list[Change], payloads: list[dict], seqs: list[int]) -> None:
+    def _publish(
+        self, changes: tuple[Change, ...] | list[Change], payloads: list[dict], seqs: list[int]
+    ) -> None:
         for change, payload, seq in zip(changes, payloads, seqs):
             if "call" in payload:
                 call = payload["call"]
@@ -476,6 +547,7 @@ def _counter_after(hall: Hall, number: int) -> dict:
 def _text_arg(args: Mapping, key: str, limit: int) -> str:
     value = args.get(key) if isinstance(args, Mapping) else None
     if not isinstance(value, str) or not value.strip() or len(value) > limit:
-        raise PanggilError("bad-request", f"Kolom '{key}' wajib diisi (teks, paling banyak {limit} karakter).")
+        raise PanggilError(
+            "bad-request", f"Kolom '{key}' wajib diisi (teks, paling banyak {limit} karakter)."
+        )
     return value.strip()
-

@@ -102,6 +102,33 @@ MIGRATIONS: list[str] = [
         PRIMARY KEY (counter, request_id)
     );
     """,
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        full_name TEXT NOT NULL DEFAULT '',
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'officer')),
+        counter INTEGER REFERENCES counters(number) ON DELETE SET NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        user TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE displays (
+        name TEXT PRIMARY KEY,
+        counters TEXT,            -- JSON list of counter numbers it shows, or null for all
+        services TEXT,            -- JSON list of service codes, or null for all
+        last_seen TEXT,
+        address TEXT
+    );
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -360,6 +387,34 @@ class Storage:
     def events_since(self, seq: int, limit: int = 1000) -> list[dict]:
         rows = self.db.query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit])
         return [{**r, "data": json.loads(r["data"])} for r in rows]
+
+    # --- users and audit -------------------------------------------------------------------------
+
+    def add_user(self, username: str, password_hash: str, role: str, now: datetime,
+                 counter: int | None = None, full_name: str = "") -> int:  # fmt: skip
+        cursor = self.db.execute(
+            "INSERT INTO users (username, full_name, password_hash, role, counter, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [username, full_name, password_hash, role, counter, now.isoformat()],
+        )
+        return cursor.lastrowid
+
+    def find_user(self, *, user_id: int | None = None, username: str | None = None) -> dict | None:
+        if user_id is not None:
+            rows = self.db.query("SELECT * FROM users WHERE id = ?", [user_id])
+        else:
+            rows = self.db.query("SELECT * FROM users WHERE username = ?", [username])
+        return next(rows, None)
+
+    def list_users(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM users ORDER BY username"))
+
+    def add_audit(self, now: datetime, user: str | None, action: str, target: str | None = None,
+                  detail: Mapping | None = None) -> None:  # fmt: skip
+        self.db.execute(
+            "INSERT INTO audit_log (at, user, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+            [now.isoformat(), user, action, target, json.dumps(detail or {}, ensure_ascii=False)],
+        )
 
     # --- idempotent requests --------------------------------------------------------------------
 

@@ -215,3 +215,38 @@ def live_server_factory(tmp_path):
     yield make
     for server in servers:
         server.stop()
+
+
+# Users of the test hall (seeded into the empty database; passwords hashed with Argon2).
+USERS = [
+    {"username": "admin", "password": "admin-secret", "role": "admin", "full_name": "Admin Uji"},
+    {"username": "petugas1", "password": "petugas-secret", "role": "officer", "counter": 1},
+    {"username": "petugas3", "password": "petugas-secret", "role": "officer", "counter": 3},
+]
+HALL["users"] = USERS
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (no browser download)."""
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian's chromium is not installed: run `make setup` (scripts/system-deps.sh)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, locale="id-ID")
+    page = context.new_page()
+    yield page
+    context.close()
