@@ -85,13 +85,17 @@ csrf = CSRFProtect()
 
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
-    from server.pages import auth
+    from server.pages import auth, kiosk, tv, visitor
 
     i18n.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the JSON API authenticates each request with a bearer token, not a cookie
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.register_blueprint(auth.bp)
+    app.register_blueprint(kiosk.bp)
+    csrf.exempt(kiosk.bp)  # GET pages plus one open POST that only issues a ticket, like /api/tickets
+    app.register_blueprint(visitor.bp)
+    app.register_blueprint(tv.bp)
 
     @app.context_processor
     def _common():

@@ -1,0 +1,73 @@
+"""The browser display: the waiting-room screen for smart TVs, the same layout as the Pi display.
+
+Read-only: the page follows the /display namespace (snapshot on connect, then events in seq order),
+plays the chime and each call's announcement one at a time, and shows only its zone when given
+`?counters=1,2&services=ktp`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Blueprint, current_app, render_template, request, url_for
+from flask_babel import gettext as _
+
+bp = Blueprint("tv", __name__)
+
+NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
+RECENT_COUNT = 6
+
+
+def hub():
+    return current_app.extensions["panggil"]
+
+
+@bp.get("/tv")
+def index():
+    """The display page; `?counters=1,2&services=ktp` limit it to a zone, `?name=` names it."""
+    options = {
+        "counters": _numbers(request.args.get("counters", "")),
+        "services": _codes(request.args.get("services", "")),
+        "name": _name(request.args.get("name", "")),
+        "recent": RECENT_COUNT,
+        "chime_url": "/api/audio/chime.wav",
+    }
+    return render_template("tv/tv.html", options=options, texts=page_texts(),
+                           socket_js=url_for("static", filename="vendor/socket.io.min.js"))  # fmt: skip
+
+
+def _numbers(value: str) -> list[int] | None:
+    numbers = sorted({int(v) for v in value.split(",") if v.strip().isdigit()})
+    return numbers or None
+
+
+def _codes(value: str) -> list[str] | None:
+    codes = sorted({v.strip() for v in value.split(",") if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", v.strip())})
+    return codes or None
+
+
+def _name(value: str) -> str:
+    return value if NAME_RE.match(value) else "tv-browser"
+
+
+def page_texts() -> dict[str, str]:
+    """Every word the screen shows (the same as the Pi display's texts)."""
+    return {
+        "latest_label": _("QUEUE NUMBER"),
+        "go_to": _("Please go to"),
+        "recall": _("Second call"),
+        "recent_title": _("Recent calls"),
+        "no_calls": _("No calls yet"),
+        "no_current": "—",
+        "connected": _("Connected"),
+        "connecting": _("Connecting to the server..."),
+        "disconnected": _("Disconnected from the server, retrying..."),
+        "priority": _("Priority"),
+        "enable_sound": _("Tap to turn on the sound"),
+        "enable_sound_note": _("Browsers play sound only after a tap. This is needed once."),
+        "days": _("Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday"),
+        "months": _("January,February,March,April,May,June,July,August,September,October,November,December"),
+        "zone_7": _("WIB"),
+        "zone_8": _("WITA"),
+        "zone_9": _("WIT"),
+    }
