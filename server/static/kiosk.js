@@ -85,8 +85,15 @@
       foot.appendChild(make("span", "k-waiting", fill(T.waiting, { n: service.waiting })));
       tile.appendChild(foot);
       if (service.hours_today !== null) {
-        tile.appendChild(make("span", "k-hours",
-          service.hours_today ? fill(T.hours, { hours: service.hours_today }) : T.no_hours_today));
+        var hours = make("span", "k-hours", service.hours_today ? "" : T.no_hours_today);
+        if (service.hours_today) {
+          // The times themselves must not break across lines ("07.30-" / "16.00").
+          var parts = T.hours.split("{hours}");
+          hours.appendChild(document.createTextNode(parts[0]));
+          hours.appendChild(make("b", "", service.hours_today.replace(/-/g, "\u2013").replace(/,/g, ", ")));
+          hours.appendChild(document.createTextNode(parts[1] || ""));
+        }
+        tile.appendChild(hours);
       }
       tile.addEventListener("click", function () { take(service); });
       box.appendChild(tile);
