@@ -342,7 +342,7 @@ def _send_network(data: bytes, printer: PrinterSpec) -> None:
             # printer took it (a printer that dropped the connection answers nothing).
             _status(device, STATUS_ONLINE)
     except DeviceNotFoundError as exc:
-        raise PrinterError("unreachable", str(exc).splitlines()[-1]) from None
+        raise PrinterError("unreachable", str(exc).splitlines()[-1].rstrip(")")) from None
     except TimeoutError:
         raise PrinterError("timeout", f"no answer within {printer.timeout:g} s") from None
     except OSError as exc:

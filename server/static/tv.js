@@ -321,7 +321,10 @@
   });
   window.addEventListener("resize", drawCounters);
   debug.socket = socket;
+  // Hooks for the browser tests (they drive the page the way the server would).
   debug.announce = function (call) { audio.enabled = true; announce(call); };
+  debug.announcementReady = announcementReady;
+  debug.applyEvent = applyEvent;
 
   setConnection("connecting");
   drawClock();
