@@ -29,7 +29,10 @@ PRINTER_TYPES = ("network", "usb", "file", "none")
 QR_MODES = ("native", "image", "none")
 
 # Characters per line in font A, and the big number's size, for the two common paper rolls.
-PAPER = {58: {"columns": 32, "number_size": 3, "qr_size": 5}, 80: {"columns": 48, "number_size": 4, "qr_size": 6}}
+PAPER = {
+    58: {"columns": 32, "number_size": 3, "qr_size": 5},
+    80: {"columns": 48, "number_size": 4, "qr_size": 6},
+}
 
 # The slip is always printed in Indonesian, whatever language the kiosk screen shows.
 SLIP_TEXT = {
@@ -118,7 +121,16 @@ class Slip:
 KIOSK_KEYS = {"name", "printer", "public_url"}
 PRINTER_KEYS = {
     "network": {"type", "host", "port", "timeout", "paper_width", "qr", "profile", "check_status"},
-    "usb": {"type", "vendor_id", "product_id", "timeout", "paper_width", "qr", "profile", "check_status"},
+    "usb": {
+        "type",
+        "vendor_id",
+        "product_id",
+        "timeout",
+        "paper_width",
+        "qr",
+        "profile",
+        "check_status",
+    },
     "file": {"type", "path", "timeout", "paper_width", "qr", "profile"},
     "none": {"type"},
 }
@@ -143,10 +155,14 @@ def parse_kiosks(raw: Mapping | None, where: str = "kiosks") -> dict[str, KioskS
         if not isinstance(name, str) or not 1 <= len(name) <= 60:
             raise ValueError(f"{key}.name: must be text of 1-60 characters")
         public_url = entry.get("public_url")
-        if public_url is not None and (not isinstance(public_url, str) or not re.match(r"^https?://[^\s/]+", public_url)):
+        if public_url is not None and (
+            not isinstance(public_url, str) or not re.match(r"^https?://[^\s/]+", public_url)
+        ):
             raise ValueError(f"{key}.public_url: must be an address like http://192.168.1.10:5000")
         printer = parse_printer(entry.get("printer"), f"{key}.printer")
-        kiosks[kiosk_id] = KioskSpec(kiosk_id, name, printer, public_url.rstrip("/") if public_url else None)
+        kiosks[kiosk_id] = KioskSpec(
+            kiosk_id, name, printer, public_url.rstrip("/") if public_url else None
+        )
     return kiosks
 
 
@@ -178,7 +194,11 @@ def parse_printer(raw: Mapping | None, where: str = "printer") -> PrinterSpec:
     if kind == "none":
         return PrinterSpec()
     timeout = raw.get("timeout", 5.0)
-    if isinstance(timeout, bool) or not isinstance(timeout, (int, float)) or not 0.2 <= timeout <= 60:
+    if (
+        isinstance(timeout, bool)
+        or not isinstance(timeout, (int, float))
+        or not 0.2 <= timeout <= 60
+    ):
         raise ValueError(f"{where}.timeout: must be a number of seconds from 0.2 to 60")
     values["timeout"] = float(timeout)
     paper = raw.get("paper_width", 80)
@@ -278,7 +298,11 @@ def render_slip(slip: Slip, printer: PrinterSpec) -> bytes:
     p.set(normal_textsize=True, bold=False)
     if slip.priority:
         p.set(invert=True, bold=True)
-        p.textln(" " + SLIP_TEXT["priority"].format(kind=PRIORITY_TEXT.get(slip.priority, slip.priority)) + " ")
+        p.textln(
+            " "
+            + SLIP_TEXT["priority"].format(kind=PRIORITY_TEXT.get(slip.priority, slip.priority))
+            + " "
+        )
         p.set(invert=False, bold=False)
     p.ln()
     p.textln(format_local_time(slip.issued_at))
@@ -364,7 +388,9 @@ def _send_usb(data: bytes, printer: PrinterSpec) -> None:
     except PrinterError:
         raise
     except Exception as exc:  # pyusb raises its own USBError, DeviceNotFoundError, ...
-        raise PrinterError("usb-error", str(exc).splitlines()[-1] if str(exc) else type(exc).__name__) from None
+        raise PrinterError(
+            "usb-error", str(exc).splitlines()[-1] if str(exc) else type(exc).__name__
+        ) from None
     finally:
         _close(device)
 
@@ -377,7 +403,9 @@ def _send_file(data: bytes, printer: PrinterSpec) -> None:
         device.open()
         device._raw(data)
     except Exception as exc:
-        raise PrinterError("device-error", str(exc).splitlines()[-1] if str(exc) else type(exc).__name__) from None
+        raise PrinterError(
+            "device-error", str(exc).splitlines()[-1] if str(exc) else type(exc).__name__
+        ) from None
     finally:
         _close(device)
 

@@ -67,7 +67,9 @@ class FakePrinter:
         with conn:
             if mode == "close":
                 # Reset rather than a polite FIN, like a printer that crashed or was unplugged.
-                conn.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+                conn.setsockopt(
+                    socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00"
+                )
                 return
             buffer = b""
             scanned = 0
@@ -93,7 +95,9 @@ class FakePrinter:
                     if mode == "silent":
                         continue
                     if at == paper:
-                        conn.sendall(bytes([STATUS_PAPER_END if mode == "paper-out" else STATUS_OK]))
+                        conn.sendall(
+                            bytes([STATUS_PAPER_END if mode == "paper-out" else STATUS_OK])
+                        )
                     else:
                         conn.sendall(bytes([STATUS_OK]))
             with self._lock:

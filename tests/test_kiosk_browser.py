@@ -46,7 +46,9 @@ def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server):
         assert "Menunggu" in phone.locator("#state").inner_text()
 
         assert live_server.command(1, "call_next", "e2e-1").ok
-        phone.wait_for_function("document.getElementById('state').textContent.indexOf('Gerai 1') >= 0")
+        phone.wait_for_function(
+            "document.getElementById('state').textContent.indexOf('Gerai 1') >= 0"
+        )
         assert phone.locator("#state").inner_text().strip() == "Dipanggil, silakan ke Gerai 1"
         phone.screenshot(path=str(DOCS / "visitor.png"))
 
@@ -83,7 +85,9 @@ def kiosk_server(app, printer):
     server.shutdown()
 
 
-def test_printer_failure_releases_the_number_and_the_next_ticket_prints(browser, app, hub, printer, kiosk_server):
+def test_printer_failure_releases_the_number_and_the_next_ticket_prints(
+    browser, app, hub, printer, kiosk_server
+):
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     try:
         page.goto(kiosk_server + "/kiosk/lobi")
@@ -92,9 +96,14 @@ def test_printer_failure_releases_the_number_and_the_next_ticket_prints(browser,
         page.click("text=Dukcapil")
         page.click("[data-service=ktp]")
         page.wait_for_selector("#error:not([hidden])")
-        assert page.locator("#error-message").inner_text() == "Printer bermasalah, silakan hubungi petugas."
+        assert (
+            page.locator("#error-message").inner_text()
+            == "Printer bermasalah, silakan hubungi petugas."
+        )
         page.screenshot(path=str(DOCS / "kiosk-printer-error.png"))
-        status = hub.storage.db.execute("SELECT status FROM tickets WHERE number = 'A001'").fetchone()[0]
+        status = hub.storage.db.execute(
+            "SELECT status FROM tickets WHERE number = 'A001'"
+        ).fetchone()[0]
         assert status == "cancelled"
         assert hub.hall.waiting_count("ktp") == 0
 
@@ -105,7 +114,9 @@ def test_printer_failure_releases_the_number_and_the_next_ticket_prints(browser,
         page.click("[data-service=ktp]")
         page.wait_for_selector("#result:not([hidden])")
         assert page.locator("#result-number").inner_text() == "A002"
-        assert page.locator("#result-print").inner_text() == "Silakan ambil tiket Anda di bawah layar."
+        assert (
+            page.locator("#result-print").inner_text() == "Silakan ambil tiket Anda di bawah layar."
+        )
         (job,) = printer.wait_for(1)
         assert b"A002" in job and b"/t/2026-11-26/A002" in job
     finally:
@@ -147,7 +158,12 @@ def test_priority_ticket_and_english(browser, hub, kiosk_server, printer):
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     try:
         page.goto(kiosk_server + "/kiosk/lobi?lang=en")
-        assert page.locator("#priority-toggle").inner_text().strip().endswith("Priority: disability, elderly, pregnant")
+        assert (
+            page.locator("#priority-toggle")
+            .inner_text()
+            .strip()
+            .endswith("Priority: disability, elderly, pregnant")
+        )
         page.goto(kiosk_server + "/kiosk/lobi?lang=id")
         page.click("#priority-toggle")
         page.click("[data-priority=pregnant]")

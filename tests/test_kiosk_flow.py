@@ -22,18 +22,26 @@ def printer():
 def kiosk_app(app, printer):
     """The test hall with two kiosks: one with the fake network printer, one screen-only."""
     app.config["PANGGIL_KIOSKS"] = {
-        "lobi": {"name": "Anjungan Lobi", "public_url": "http://192.168.1.10:5000", "printer": printer.spec},
+        "lobi": {
+            "name": "Anjungan Lobi",
+            "public_url": "http://192.168.1.10:5000",
+            "printer": printer.spec,
+        },
         "layar": {"name": "Layar"},
     }
     return app
 
 
 def take(client, service="ktp", priority=None, kiosk="lobi"):
-    return client.post(f"/api/kiosk/{kiosk}/tickets", json={"service": service, "priority": priority})
+    return client.post(
+        f"/api/kiosk/{kiosk}/tickets", json={"service": service, "priority": priority}
+    )
 
 
 def db_status(hub, ticket_id: str) -> str:
-    return hub.storage.db.execute("SELECT status FROM tickets WHERE id = ?", [ticket_id]).fetchone()[0]
+    return hub.storage.db.execute(
+        "SELECT status FROM tickets WHERE id = ?", [ticket_id]
+    ).fetchone()[0]
 
 
 def test_ticket_is_issued_and_printed_with_number_and_qr(kiosk_app, client, hub, printer):
@@ -53,10 +61,15 @@ def test_ticket_is_issued_and_printed_with_number_and_qr(kiosk_app, client, hub,
 
 
 @pytest.mark.parametrize("failure", ["refuse", "close", "paper-out"])
-def test_print_failure_cancels_the_ticket_and_the_next_one_works(kiosk_app, client, hub, printer, failure):
+def test_print_failure_cancels_the_ticket_and_the_next_one_works(
+    kiosk_app, client, hub, printer, failure
+):
     good_port = printer.port
     if failure == "refuse":
-        kiosk_app.config["PANGGIL_KIOSKS"]["lobi"]["printer"] = {**printer.spec, "port": closed_port()}
+        kiosk_app.config["PANGGIL_KIOSKS"]["lobi"]["printer"] = {
+            **printer.spec,
+            "port": closed_port(),
+        }
     else:
         printer.mode = failure
     r = take(client)
@@ -78,7 +91,9 @@ def test_print_failure_cancels_the_ticket_and_the_next_one_works(kiosk_app, clie
     assert hub.hall.waiting_count("ktp") == 1
 
 
-def test_number_called_before_it_could_be_released_is_shown_on_screen(kiosk_app, client, hub, monkeypatch):
+def test_number_called_before_it_could_be_released_is_shown_on_screen(
+    kiosk_app, client, hub, monkeypatch
+):
     def call_then_fail(data, spec):
         hub.command(1, "call_next", {}, "race-1")
         raise PrinterError("timeout")

@@ -48,7 +48,9 @@ def test_slip_carries_hall_service_number_time_queue_and_native_qr():
 
 def test_big_number_uses_a_custom_size_for_the_roll():
     wide = render_slip(SLIP, parse_printer({"type": "file", "path": "/dev/usb/lp0"}))
-    narrow = render_slip(SLIP, parse_printer({"type": "file", "path": "/dev/usb/lp0", "paper_width": 58}))
+    narrow = render_slip(
+        SLIP, parse_printer({"type": "file", "path": "/dev/usb/lp0", "paper_width": 58})
+    )
     assert re.search(rb"\x1d!\x33(\x1bE\x01)?A012", wide)  # GS ! 4x4 (then bold on)
     assert re.search(rb"\x1d!\x22(\x1bE\x01)?A012", narrow)  # GS ! 3x3 on a 58 mm roll
 
@@ -71,8 +73,14 @@ def test_qr_as_image_for_printers_without_native_codes():
     ("moment", "text"),
     [
         (datetime(2026, 11, 26, 20, 43, tzinfo=WIB), "Kamis, 26 November 2026 20.43 WIB"),
-        (datetime(2026, 1, 4, 7, 0, tzinfo=timezone(timedelta(hours=8))), "Minggu, 4 Januari 2026 07.00 WITA"),
-        (datetime(2026, 8, 17, 10, 0, tzinfo=timezone(timedelta(hours=9))), "Senin, 17 Agustus 2026 10.00 WIT"),
+        (
+            datetime(2026, 1, 4, 7, 0, tzinfo=timezone(timedelta(hours=8))),
+            "Minggu, 4 Januari 2026 07.00 WITA",
+        ),
+        (
+            datetime(2026, 8, 17, 10, 0, tzinfo=timezone(timedelta(hours=9))),
+            "Senin, 17 Agustus 2026 10.00 WIT",
+        ),
     ],
 )
 def test_local_time_in_indonesian(moment, text):
@@ -98,7 +106,8 @@ def test_printer_that_drops_the_connection_raises(printer):
     printer.mode = "close"
     with pytest.raises(PrinterError) as info:
         printing.send(render_slip(SLIP, parse_printer(printer.spec)), parse_printer(printer.spec))
-    assert info.value.reason == "connection-lost"
+    # The reset may already arrive while connecting: either way the slip did not print.
+    assert info.value.reason in ("connection-lost", "unreachable")
 
 
 def test_silent_printer_times_out(printer):
@@ -158,8 +167,15 @@ def test_kiosks_section_parses():
     lobby = kiosks["lobby-1"]
     assert lobby.name == "Anjungan Lobi"
     assert lobby.public_url == "http://192.168.1.10:5000"
-    assert (lobby.printer.type, lobby.printer.port, lobby.printer.paper_width) == ("network", 9100, 58)
-    assert (kiosks["lantai-2"].printer.vendor_id, kiosks["lantai-2"].printer.product_id) == (0x04B8, 0x0E15)
+    assert (lobby.printer.type, lobby.printer.port, lobby.printer.paper_width) == (
+        "network",
+        9100,
+        58,
+    )
+    assert (kiosks["lantai-2"].printer.vendor_id, kiosks["lantai-2"].printer.product_id) == (
+        0x04B8,
+        0x0E15,
+    )
     assert not kiosks["layar"].printer.enabled
 
 
@@ -194,4 +210,6 @@ def test_bad_kiosk_settings_name_the_key(raw, key):
 
 
 def test_known_profile_is_accepted():
-    assert parse_printer({"type": "network", "host": "p", "profile": "TM-T88V"}).profile == "TM-T88V"
+    assert (
+        parse_printer({"type": "network", "host": "p", "profile": "TM-T88V"}).profile == "TM-T88V"
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import time
 import wave
 
@@ -35,6 +36,7 @@ def test_zone_option_parsing():
 
 # --- in Chromium, against a real server ------------------------------------------------------
 
+
 def silent_wav(seconds: float = 0.2) -> bytes:
     buffer = io.BytesIO()
     with wave.open(buffer, "wb") as w:
@@ -47,7 +49,10 @@ def silent_wav(seconds: float = 0.2) -> bytes:
 
 def open_tv(page, server, query: str = "", unlock: bool = True):
     """The /tv page with every audio request answered by a short silent WAV (chime and clips)."""
-    page.route("**/api/audio/**", lambda route: route.fulfill(status=200, content_type="audio/wav", body=silent_wav()))
+    page.route(
+        "**/api/audio/**",
+        lambda route: route.fulfill(status=200, content_type="audio/wav", body=silent_wav()),
+    )
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(server.url + "/tv" + query)
     page.wait_for_function("window.panggilTv && window.panggilTv.state.seq !== null")
@@ -70,7 +75,9 @@ def test_calls_show_and_play_chime_then_announcement_one_at_a_time(page, live_se
     assert page.locator("#status-text").inner_text() == "Terhubung"
     assert live_server.command(1, "call_next", "tv-1").ok
     assert live_server.command(2, "call_next", "tv-2").ok
-    page.wait_for_function("window.panggilTv.played.filter(p => p.kind === 'speech').length === 2", timeout=15000)
+    page.wait_for_function(
+        "window.panggilTv.played.filter(p => p.kind === 'speech').length === 2", timeout=15000
+    )
     assert page.locator("#latest-number").inner_text() == "A002"
     assert page.locator("#latest-counter").inner_text() == "Gerai 2"
     assert page.locator("#latest").get_attribute("class").count("tv-highlight") == 1
@@ -80,8 +87,11 @@ def test_calls_show_and_play_chime_then_announcement_one_at_a_time(page, live_se
     # The server here has no voice engine (status none): the browser's voice reads the text.
     assert kinds == ["chime-start", "chime", "speech-start", "speech"] * 2
     texts = [p["text"] for p in played(page) if p["kind"] == "speech"]
-    assert texts == ["Nomor antrean A001, silakan ke gerai satu.", "Nomor antrean A002, silakan ke gerai dua."]
-    chime = [p for p in played(page) if p["kind"] == "chime"][0]
+    assert texts == [
+        "Nomor antrean A001, silakan ke gerai satu.",
+        "Nomor antrean A002, silakan ke gerai dua.",
+    ]
+    chime = next(p for p in played(page) if p["kind"] == "chime")
     assert chime["url"] == "/api/audio/chime.wav" and chime["ok"] is True
 
 
@@ -89,19 +99,30 @@ def test_calls_show_and_play_chime_then_announcement_one_at_a_time(page, live_se
 @pytest.mark.browser
 def test_announcement_audio_is_used_and_a_pending_one_is_awaited(page, live_server):
     open_tv(page, live_server)
-    call = {"call_id": "x#1", "announcement": {"text": "satu", "audio_url": "/api/audio/a.wav", "status": "ready"}}
-    pending = {"call_id": "y#1", "announcement": {"text": "dua", "audio_url": None, "status": "pending"}}
-    page.evaluate("([a, b]) => { window.panggilTv.announce(a); window.panggilTv.announce(b); }", [call, pending])
+    call = {
+        "call_id": "x#1",
+        "announcement": {"text": "satu", "audio_url": "/api/audio/a.wav", "status": "ready"},
+    }
+    pending = {
+        "call_id": "y#1",
+        "announcement": {"text": "dua", "audio_url": None, "status": "pending"},
+    }
+    page.evaluate(
+        "([a, b]) => { window.panggilTv.announce(a); window.panggilTv.announce(b); }",
+        [call, pending],
+    )
     page.wait_for_function("window.panggilTv.played.filter(p => p.kind === 'chime').length === 2")
     time.sleep(0.3)  # the second call now waits for its audio
-    page.evaluate("window.panggilTv.announcementReady({call_id: 'y#1', audio_url: '/api/audio/b.wav', text: 'dua'})")
+    page.evaluate(
+        "window.panggilTv.announcementReady({call_id: 'y#1', audio_url: '/api/audio/b.wav', text: 'dua'})"
+    )
     page.wait_for_function("window.panggilTv.played.filter(p => p.kind === 'audio').length === 2")
     sequence = [(p["kind"], p.get("url")) for p in played(page) if not p["kind"].endswith("-start")]
     assert sequence == [("chime", "/api/audio/chime.wav"), ("audio", "/api/audio/a.wav"),
                         ("chime", "/api/audio/chime.wav"), ("audio", "/api/audio/b.wav")]  # fmt: skip
     # Never two at once: every clip starts after the previous one ended.
     events = played(page)
-    for before, after in zip(events, events[1:]):
+    for before, after in itertools.pairwise(events):
         assert before["kind"].endswith("-start") != after["kind"].endswith("-start")
     assert not any(p["kind"].startswith("speech") for p in events)
 
@@ -143,6 +164,8 @@ def test_lost_server_is_shown(page, live_server_factory):
     server = live_server_factory().start()
     open_tv(page, server, unlock=False)
     server.kill()
-    page.wait_for_function("document.getElementById('running').textContent.indexOf('Terputus') === 0", timeout=10000)
+    page.wait_for_function(
+        "document.getElementById('running').textContent.indexOf('Terputus') === 0", timeout=10000
+    )
     assert page.locator("#running").inner_text() == "Terputus dari server, mencoba lagi..."
     assert "tv-down" in page.locator("#status").get_attribute("class")

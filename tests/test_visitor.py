@@ -102,7 +102,9 @@ def test_tickets_of_earlier_days_stay_readable(client, hub, clock):
     assert "sudah tidak berlaku" in page
 
 
-@pytest.mark.parametrize("path", ["/t/2026-11-26/A999", "/t/kemarin/A001", "/t/2026-11-26/..%2Fx", "/t/2026-11-26/A1"])
+@pytest.mark.parametrize(
+    "path", ["/t/2026-11-26/A999", "/t/kemarin/A001", "/t/2026-11-26/..%2Fx", "/t/2026-11-26/A1"]
+)
 def test_unknown_tickets_are_404(client, path):
     assert client.get(path).status_code == 404
     assert client.get(path + "/status").status_code in (404, 405)

@@ -13,7 +13,16 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 import segno
-from flask import Blueprint, abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 
 from server import printing
@@ -97,9 +106,15 @@ def page_texts() -> dict[str, str]:
         "priority-not-allowed": _("No priority queue"),
         "hours": _("Hours today: %(hours)s", hours="{hours}"),
         "no_hours_today": _("Not open today"),
-        "closed_message": _("This service is closed at the moment. Please ask at the information desk."),
-        "outside_message": _("Tickets for this service are only given during its hours: %(hours)s.", hours="{hours}"),
-        "quota_message": _("Today's tickets for this service are all taken. Please come back tomorrow."),
+        "closed_message": _(
+            "This service is closed at the moment. Please ask at the information desk."
+        ),
+        "outside_message": _(
+            "Tickets for this service are only given during its hours: %(hours)s.", hours="{hours}"
+        ),
+        "quota_message": _(
+            "Today's tickets for this service are all taken. Please come back tomorrow."
+        ),
         "priority_message": _("This service has no priority queue. Please take a regular number."),
         "ahead": _("%(n)s people ahead of you", n="{n}"),
         "none_ahead": _("You are next"),
@@ -185,7 +200,9 @@ def take_ticket(kiosk_id: str):
     if not kiosk.printer.enabled:
         return jsonify(answer), 201
     try:
-        printing.send(printing.render_slip(slip_for(h, ticket, ahead, url), kiosk.printer), kiosk.printer)
+        printing.send(
+            printing.render_slip(slip_for(h, ticket, ahead, url), kiosk.printer), kiosk.printer
+        )
     except Exception as exc:  # PrinterError, or a bug in rendering: either way no slip came out
         level = logging.ERROR if isinstance(exc, PrinterError) else logging.CRITICAL
         log.log(level, "kiosk %s: printing %s on %s failed: %s", kiosk.id, ticket["number"],
@@ -205,7 +222,12 @@ def release(h, kiosk: KioskSpec, ticket: dict) -> bool:
     try:
         h.cancel(ticket["number"])
     except PanggilError as exc:
-        log.warning("kiosk %s: could not release %s after a print failure: %s", kiosk.id, ticket["id"], exc.code)
+        log.warning(
+            "kiosk %s: could not release %s after a print failure: %s",
+            kiosk.id,
+            ticket["id"],
+            exc.code,
+        )
         return False
     log.info("kiosk %s: %s released after a print failure", kiosk.id, ticket["id"])
     return True

@@ -42,7 +42,9 @@ def _numbers(value: str) -> list[int] | None:
 
 
 def _codes(value: str) -> list[str] | None:
-    codes = sorted({v.strip() for v in value.split(",") if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", v.strip())})
+    codes = sorted(
+        {v.strip() for v in value.split(",") if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", v.strip())}
+    )
     return codes or None
 
 
@@ -66,7 +68,9 @@ def page_texts() -> dict[str, str]:
         "enable_sound": _("Tap to turn on the sound"),
         "enable_sound_note": _("Browsers play sound only after a tap. This is needed once."),
         "days": _("Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday"),
-        "months": _("January,February,March,April,May,June,July,August,September,October,November,December"),
+        "months": _(
+            "January,February,March,April,May,June,July,August,September,October,November,December"
+        ),
         "zone_7": _("WIB"),
         "zone_8": _("WITA"),
         "zone_9": _("WIT"),

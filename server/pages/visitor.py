@@ -66,13 +66,20 @@ def ticket_view(day: str, number: str) -> dict:
     agency = h.hall.agencies.get(service.agency) if service else None
     estimate = None
     if ticket["status"] == "waiting":
-        counters = sum(1 for c in h.hall.counters.values() if c.active and ticket["service"] in c.services)
-        estimate = estimate_wait_minutes(status["ahead"], recent_service_times(h, ticket["service"]), counters)
+        counters = sum(
+            1 for c in h.hall.counters.values() if c.active and ticket["service"] in c.services
+        )
+        estimate = estimate_wait_minutes(
+            status["ahead"], recent_service_times(h, ticket["service"]), counters
+        )
     return {
         **status,
         "estimate_minutes": estimate,
-        "service": {"code": ticket["service"], "name": service.name if service else ticket["service"],
-                    "agency": agency.name if agency else ""},  # fmt: skip
+        "service": {
+            "code": ticket["service"],
+            "name": service.name if service else ticket["service"],
+            "agency": agency.name if agency else "",
+        },
         "hall": h.hall_info()["name"],
     }
 
@@ -120,8 +127,10 @@ def page_texts() -> dict[str, str]:
         "no_estimate": _("No estimate yet"),
         "called": _("Called: please go to %(counter)s", counter="{counter}"),
         "recalled": _("Called again: please go to %(counter)s now", counter="{counter}"),
-        "skipped": _("You were called but did not come. Please see the officer at %(counter)s.",
-                     counter="{counter}"),  # fmt: skip
+        "skipped": _(
+            "You were called but did not come. Please see the officer at %(counter)s.",
+            counter="{counter}",
+        ),
         "done": _("Served. Thank you for your visit."),
         "cancelled": _("This number was cancelled."),
         "expired": _("This number is no longer valid: the service day has ended."),
