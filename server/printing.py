@@ -1,18 +1,22 @@
 """Ticket slips for ESC/POS thermal printers: kiosk settings, rendering, and sending.
 
 Rendering (`render_slip`) builds the whole slip in memory with python-escpos's Dummy printer, so it
-is pure and testable; `send` then pushes those bytes to one printer (network port 9100, USB, or a
-device file) with a timeout, and raises PrinterError when the printer cannot take them. The kiosk
+is pure and testable; `send` then pushes those bytes to one printer (network port 9100 and USB
+through python-escpos, a device file with non-blocking writes) with a timeout, and raises
+PrinterError when the printer cannot take them. The kiosk
 reserves the number first and cancels it when `send` fails: no ghost tickets.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import re
+import select
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -347,7 +351,7 @@ def send(data: bytes, printer: PrinterSpec) -> None:
     elif printer.type == "usb":
         _off_the_loop(lambda: _send_usb(data, printer), printer.timeout * 3)
     else:
-        _off_the_loop(lambda: _send_file(data, printer), printer.timeout)
+        _send_file(data, printer)
     log.info("slip of %d bytes sent to %s", len(data), printer.describe())
 
 
@@ -396,18 +400,36 @@ def _send_usb(data: bytes, printer: PrinterSpec) -> None:
 
 
 def _send_file(data: bytes, printer: PrinterSpec) -> None:
-    from escpos.printer import File
+    """Write to a device file (/dev/usb/lp0) without ever blocking past the timeout.
 
-    device = File(printer.path)
+    python-escpos's File printer opens and writes in blocking mode, and a printer that is off or
+    out of paper can hold such a write for ever. Non-blocking I/O with select() waits at most the
+    timeout, and under eventlet select() is green: nothing else stops meanwhile.
+    """
+    deadline = time.monotonic() + printer.timeout
     try:
-        device.open()
-        device._raw(data)
-    except Exception as exc:
-        raise PrinterError(
-            "device-error", str(exc).splitlines()[-1] if str(exc) else type(exc).__name__
-        ) from None
+        fd = os.open(printer.path, os.O_WRONLY | os.O_NONBLOCK | os.O_NOCTTY)
+    except OSError as exc:
+        raise PrinterError("device-error", f"{printer.path}: {exc.strerror}") from None
+    try:
+        view = memoryview(data)
+        while view:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise PrinterError(
+                    "timeout", f"no room in {printer.path} within {printer.timeout:g} s"
+                )
+            _, writable, _ = select.select([], [fd], [], remaining)
+            if not writable:
+                continue
+            try:
+                view = view[os.write(fd, view) :]
+            except BlockingIOError:
+                continue
+    except OSError as exc:
+        raise PrinterError("device-error", f"{printer.path}: {exc.strerror}") from None
     finally:
-        _close(device)
+        os.close(fd)
 
 
 def _status(device, request: bytes) -> int:
@@ -434,7 +456,7 @@ def _close(device) -> None:
 
 
 def _off_the_loop(job: Callable[[], T], timeout: float) -> T:
-    """Run a blocking driver call (pyusb, a device file) where it cannot freeze the server.
+    """Run a blocking driver call (pyusb) where it cannot freeze the server.
 
     Under eventlet a C call would stop every green thread, so it goes to eventlet's OS-thread pool;
     in threading mode a helper thread. Either way the kiosk gets an answer within `timeout`.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timedelta, timezone
 
@@ -138,16 +139,19 @@ def test_status_check_can_be_switched_off_for_printers_that_never_answer(printer
 
 def test_send_to_device_file(tmp_path):
     device = tmp_path / "lp0"
+    device.touch()  # a device node exists; a missing one must not be created (see below)
     spec = parse_printer({"type": "file", "path": str(device)})
     printing.send(b"\x1b@slip", spec)
     assert device.read_bytes() == b"\x1b@slip"
 
 
-def test_missing_device_file_raises(tmp_path):
-    spec = parse_printer({"type": "file", "path": str(tmp_path / "no" / "lp0")})
+@pytest.mark.parametrize("path", ["lp0", "no/lp0"])
+def test_missing_device_file_raises_and_is_not_created(tmp_path, path):
+    spec = parse_printer({"type": "file", "path": str(tmp_path / path)})
     with pytest.raises(PrinterError) as info:
         printing.send(b"x", spec)
     assert info.value.reason == "device-error"
+    assert not (tmp_path / path).exists()  # an unplugged printer must not become a plain file
 
 
 def test_kiosk_without_printer_cannot_send():
@@ -213,3 +217,73 @@ def test_known_profile_is_accepted():
     assert (
         parse_printer({"type": "network", "host": "p", "profile": "TM-T88V"}).profile == "TM-T88V"
     )
+
+
+EVENTLET_PROBE = """
+import sys, time
+import eventlet
+eventlet.monkey_patch()
+from server import printing
+from server.printing import PrinterError, parse_printer
+
+ticks = []
+def tick():
+    while True:
+        ticks.append(time.monotonic())
+        eventlet.sleep(0.05)
+eventlet.spawn(tick)
+eventlet.sleep(0.1)
+spec = parse_printer({"type": sys.argv[1], "host": "127.0.0.1", "port": int(sys.argv[2]), "timeout": 1}
+                     if sys.argv[1] == "network" else {"type": "file", "path": sys.argv[2], "timeout": 1})
+start = time.monotonic()
+try:
+    printing.send(b"slip" * 40000, spec)  # more than a pipe holds
+    print("printed")
+except PrinterError as exc:
+    during = [t for t in ticks if t > start]
+    print(exc.reason, round(time.monotonic() - start, 1), len(during))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["network", "file"])
+def test_a_hanging_printer_does_not_stop_the_eventlet_server(tmp_path, printer, kind):
+    """A printer that never answers (network) or a device file with no room (a FIFO nobody
+    reads) costs the kiosk its timeout, while every other green thread keeps running."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    if kind == "network":
+        printer.mode = "silent"
+        target = str(printer.port)
+    else:
+        target = str(tmp_path / "lp0")
+        os.mkfifo(target)
+        reader = os.open(target, os.O_RDONLY | os.O_NONBLOCK)  # open, but never reads
+    root = Path(__file__).resolve().parent.parent
+    try:
+        out = subprocess.run(
+            [sys.executable, "-c", EVENTLET_PROBE, kind, target],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    finally:
+        if kind == "file":
+            os.close(reader)
+    reason, seconds, ticks = out.stdout.split()
+    assert reason == "timeout", out.stderr
+    assert 0.9 <= float(seconds) <= 2.5
+    assert int(ticks) >= 12  # the 50 ms ticker went on while the printer hung
+
+
+def test_device_file_without_a_printer_behind_it_fails_at_once(tmp_path):
+    fifo = tmp_path / "lp0"
+    os.mkfifo(fifo)  # like a device node whose driver has no printer: nobody at the other end
+    with pytest.raises(PrinterError) as info:
+        printing.send(b"x", parse_printer({"type": "file", "path": str(fifo)}))
+    assert info.value.reason == "device-error"
