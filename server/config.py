@@ -28,7 +28,6 @@ class ServerSection(_Strict):
     async_mode: Literal["eventlet", "threading"] = Field("eventlet", description="Flask-SocketIO mode")
     secret_key: str = Field(..., min_length=16, description="Signs session cookies; keep it secret")
     max_payload_bytes: int = Field(16384, ge=1024, le=1_048_576, description="Largest request body")
-    audio_dir: str = Field("var/audio-cache", description="Announcement audio cache")
 
 
 class HallSection(_Strict):

@@ -75,6 +75,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "unknown-command": (404, "Perintah tidak dikenal."),
     "unknown-kiosk": (404, "Anjungan tidak dikenal."),
     "printer-error": (503, "Printer bermasalah, silakan hubungi petugas."),
+    "unknown-audio": (404, "Rekaman suara tidak ditemukan."),
     "internal-error": (500, "Terjadi kesalahan pada server. Tidak ada yang diubah."),
 }
 

@@ -181,7 +181,26 @@ class Hub:
     def issue(self, service: str, priority: str | None = None) -> dict:
         """A visitor takes a number (kiosk or API)."""
         result = self._apply(lambda hall, now: engine.issue_ticket(hall, service, now, priority))
+        self._prepare_voice(result["result"]["ticket"])
         return result
+
+    def _prepare_voice(self, ticket: dict) -> None:
+        """Synthesise the ticket's call at each counter that can call it, before anyone presses next."""
+        texts_for = getattr(self.announcer, "texts_for_ticket", None)
+        if texts_for is None:
+            return
+        hall = self.hall
+        service = hall.services.get(ticket["service"])
+        counters = [
+            {"number": c.number, "name": c.name, "spoken_name": c.spoken_name}
+            for c in hall.counters.values()
+            if c.active and ticket["service"] in c.services
+        ]
+        try:
+            info = {"code": service.code, "name": service.name, "agency": service.agency} if service else None
+            self.announcer.prepare(texts_for(ticket["number"], counters, info))
+        except Exception:  # preparing is an optimisation; the call will still be spoken
+            log.exception("preparing the voice for %s failed", ticket["number"])
 
     def cancel(self, number: str) -> dict:
         return self._apply(lambda hall, now: engine.cancel_ticket(hall, number, now))
@@ -256,8 +275,12 @@ class Hub:
 
     def _roll_day(self, now: datetime, day: str | None = None) -> None:
         """Close the hall's day when the clock passes the boundary (or when `day` is given)."""
-        day = day or engine.service_day(now, self.day_starts_at)
-        if day == self.hall.day and day != self._closing:
+        if day is None:
+            day = engine.service_day(now, self.day_starts_at)
+            # Only forwards: a clock set back (NTP, a wrong RTC on boot) must not reopen a past day.
+            if day <= self.hall.day:
+                return
+        elif day == self.hall.day and day != self._closing:
             return
         old = self.hall.day
         outcome = engine.close_day(self.hall, day, now)
@@ -312,8 +335,11 @@ class Hub:
                 raise
             agencies, services, counters = self.storage.load_catalogue()
             self.hall = engine.with_catalogue(self.hall, agencies, services, counters)
+            voice_before = self.settings.get("voice")
             self.settings = self.storage.load_settings()
             self.tokens = self.storage.counter_tokens()
+            if self.settings.get("voice") != voice_before and hasattr(self.announcer, "update_settings"):
+                self.announcer.update_settings(self.settings.get("voice") or {})
             self._send(protocol.HALL_CHANGED, seq, now, data)
             return seq
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import subprocess
@@ -20,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HALL = {
     "server": {"secret_key": "test-secret-key-0123456789", "async_mode": "threading"},
     "hall": {"name": "MPP Uji", "timezone": "Asia/Jakarta", "running_text": "Selamat datang"},
+    # The offline voice: tests never reach for the internet (gTTS is stubbed where it is tested).
+    "voice": {"engine": "espeak"},
     "agencies": [{"code": "dukcapil", "name": "Dukcapil"}, {"code": "imigrasi", "name": "Imigrasi"}],
     "services": [
         {"code": "ktp", "agency": "dukcapil", "name": "KTP", "prefix": "A", "hours": "07:30-16:00"},
@@ -55,9 +58,9 @@ class FakeClock:
 
 def hall_config(tmp_path: Path, **sections: dict) -> dict:
     """The test hall as a raw config dict, with the database in tmp_path and sections merged in."""
-    raw = {key: (dict(value) if isinstance(value, dict) else list(value)) for key, value in HALL.items()}
+    raw = copy.deepcopy(HALL)
     raw["server"]["database"] = str(tmp_path / "panggil.sqlite")
-    raw["server"]["audio_dir"] = str(tmp_path / "audio")
+    raw["voice"] = {**raw.get("voice", {}), "cache_dir": str(tmp_path / "audio")}
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(raw.get(key), dict):
             raw[key] = {**raw[key], **value}
@@ -250,3 +253,19 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_argon2():
+    """Real Argon2 with a small cost in-process, so that each test app seeds its users quickly.
+
+    Servers started as processes (live_server) keep the production cost.
+    """
+    from argon2 import PasswordHasher
+
+    from server import passwords
+
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = production
