@@ -206,7 +206,7 @@
     state.recent.forEach(function (call) {
       if (call.call_id === data.call_id && call.announcement) {
         call.announcement.audio_url = data.audio_url;
-        call.announcement.status = "ready";
+        call.announcement.status = data.audio_url ? "ready" : "none";
       }
     });
     if (audio.waiting && audio.waiting.call_id === data.call_id) audio.waiting.resolve(data.audio_url);
