@@ -164,7 +164,13 @@ def test_priority_ticket_and_english(browser, hub, kiosk_server, printer):
             .strip()
             .endswith("Priority: disability, elderly, pregnant")
         )
-        page.goto(kiosk_server + "/kiosk/lobi?lang=id")
+        page.click("text=Dukcapil")
+        page.click("[data-service=ktp]")
+        page.wait_for_selector("#result:not([hidden])")
+        assert page.locator("#result-label").inner_text() == "YOUR QUEUE NUMBER"
+        page.click("#result-done")  # the visitor is done: the kiosk goes back to Indonesian
+        page.wait_for_function("document.documentElement.lang === 'id'")
+        assert "Pilih instansi" in page.locator("#step-agency").inner_text()
         page.click("#priority-toggle")
         page.click("[data-priority=pregnant]")
         page.click("text=Imigrasi")
@@ -178,10 +184,10 @@ def test_priority_ticket_and_english(browser, hub, kiosk_server, printer):
         page.click("[data-service=ktp]")
         page.wait_for_selector("#result:not([hidden])")
         assert page.locator("#result-priority").inner_text() == "Prioritas: Ibu hamil"
-        assert hub.hall.find("A001").priority == "pregnant"
+        assert hub.hall.find("A002").priority == "pregnant"
         page.click("#result-done")
         assert page.locator("#priority-choices").is_hidden()  # the next visitor starts regular
-        (job,) = printer.wait_for(1)
-        assert b"PRIORITAS: Ibu hamil" in job
+        jobs = printer.wait_for(2)
+        assert b"PRIORITAS: Ibu hamil" in jobs[1]
     finally:
         page.close()

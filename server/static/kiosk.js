@@ -192,7 +192,14 @@
   function closeResult() {
     clearTimeout(timers.result);
     $("result").hidden = true;
-    home();
+    if (!backToIndonesian()) home();
+  }
+
+  // The language choice is a cookie: the next visitor must not find the kiosk in English.
+  function backToIndonesian() {
+    if (document.documentElement.lang === "id") return false;
+    window.location.replace(window.location.pathname + "?lang=id");
+    return true;
   }
 
   function showError(message) {
@@ -222,7 +229,7 @@
   function touched() {
     clearTimeout(timers.idle);
     timers.idle = setTimeout(function () {
-      if ($("result").hidden && !state.busy) { closeError(); home(); }
+      if ($("result").hidden && !state.busy && !backToIndonesian()) { closeError(); home(); }
     }, IDLE_SECONDS * 1000);
   }
 
