@@ -10,6 +10,8 @@ import socket
 import threading
 import time
 
+import pytest
+
 ONLINE = b"\x10\x04\x01"
 PAPER = b"\x10\x04\x04"
 STATUS_OK = 0x12  # the two fixed bits of every status byte, nothing wrong
@@ -102,6 +104,14 @@ class FakePrinter:
                         conn.sendall(bytes([STATUS_OK]))
             with self._lock:
                 self.jobs.append(buffer)
+
+
+@pytest.fixture(name="printer")
+def printer_fixture():
+    """The `printer` fixture: a fake network printer for one test (import it to use it)."""
+    fake = FakePrinter()
+    yield fake
+    fake.close()
 
 
 def closed_port() -> int:

@@ -7,7 +7,7 @@ import threading
 from pathlib import Path
 
 import pytest
-from fake_printer import FakePrinter, closed_port
+from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
 from test_tv_page import open_tv
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -63,13 +63,6 @@ def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server):
     finally:
         for page in (kiosk, tv, phone):
             page.close()
-
-
-@pytest.fixture
-def printer():
-    fake = FakePrinter()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

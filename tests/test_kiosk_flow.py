@@ -3,19 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from fake_printer import FakePrinter, closed_port
+from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
 
 from server import printing
 from server.printing import PrinterError
 
 PRINTER_MESSAGE = "Printer bermasalah, silakan hubungi petugas."
-
-
-@pytest.fixture
-def printer():
-    fake = FakePrinter()
-    yield fake
-    fake.close()
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ import re
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from fake_printer import FakePrinter, closed_port
+from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
 
 from server import printing
 from server.printing import PrinterError, Slip, parse_kiosks, parse_printer, render_slip
@@ -23,13 +23,6 @@ SLIP = Slip(
     ahead=3,
     url=URL,
 )
-
-
-@pytest.fixture
-def printer():
-    fake = FakePrinter()
-    yield fake
-    fake.close()
 
 
 def test_slip_carries_hall_service_number_time_queue_and_native_qr():
