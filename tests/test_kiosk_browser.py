@@ -1,8 +1,10 @@
 """The kiosk in Chromium: take a ticket, follow it on the phone page and the TV; printer failures,
-quota and hours as a visitor meets them. Writes the screenshots in docs/."""
+quota and hours as a visitor meets them. Takes screenshots: into docs/ with
+PANGGIL_SCREENSHOTS=docs (then look at them), else into the test's temporary folder."""
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
@@ -10,14 +12,21 @@ import pytest
 from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
 from test_tv_page import open_tv
 
-DOCS = Path(__file__).resolve().parent.parent / "docs"
+ROOT = Path(__file__).resolve().parent.parent
 PORTRAIT = {"width": 1080, "height": 1920}
 PHONE = {"width": 360, "height": 740}
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
-def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server):
+@pytest.fixture
+def shots(tmp_path) -> Path:
+    """Where screenshots go: docs/ when asked for (they change with the clock), else tmp_path."""
+    chosen = os.environ.get("PANGGIL_SCREENSHOTS")
+    return ROOT / chosen if chosen else tmp_path
+
+
+def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server, shots):
     kiosk = browser.new_page(viewport=PORTRAIT)
     tv = browser.new_page()
     phone = browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True)
@@ -31,14 +40,14 @@ def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server):
         assert kiosk.url.endswith("/kiosk/layar")
         kiosk.click("text=Dukcapil")
         kiosk.wait_for_selector("[data-service=ktp]")
-        kiosk.screenshot(path=str(DOCS / "kiosk.png"))
+        kiosk.screenshot(path=str(shots / "kiosk.png"))
         kiosk.click("[data-service=ktp]")
         kiosk.wait_for_selector("#result:not([hidden])")
         number = kiosk.locator("#result-number").inner_text()
         assert number == "A001"
         assert kiosk.locator("#result-ahead").inner_text() == "Anda berikutnya"
         assert kiosk.locator("#result-qr svg").count() == 1
-        kiosk.screenshot(path=str(DOCS / "kiosk-ticket.png"))
+        kiosk.screenshot(path=str(shots / "kiosk-ticket.png"))
 
         day = live_server.get("/api/health").json()["day"]
         phone.goto(f"{live_server.url}/t/{day}/{number}")
@@ -50,13 +59,14 @@ def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server):
             "document.getElementById('state').textContent.indexOf('Gerai 1') >= 0"
         )
         assert phone.locator("#state").inner_text().strip() == "Dipanggil, silakan ke Gerai 1"
-        phone.screenshot(path=str(DOCS / "visitor.png"))
+        phone.screenshot(path=str(shots / "visitor.png"))
 
         tv.wait_for_function(f"document.getElementById('latest-number').textContent === '{number}'")
         assert tv.locator("#latest-counter").inner_text() == "Gerai 1"
         assert tv.locator("[data-counter='1'] .tv-cell-number").inner_text() == number
         assert tv.locator("#recent li").all_inner_texts()[0].split() == ["B002", "Gerai", "2"]
-        tv.screenshot(path=str(DOCS / "tv.png"))
+        tv.wait_for_timeout(600)  # the highlight fades in over 0.4 s
+        tv.screenshot(path=str(shots / "tv.png"))
 
         kiosk.click("#result-done")
         assert kiosk.locator("#result").is_hidden()
@@ -79,7 +89,7 @@ def kiosk_server(app, printer):
 
 
 def test_printer_failure_releases_the_number_and_the_next_ticket_prints(
-    browser, app, hub, printer, kiosk_server
+    browser, app, hub, printer, kiosk_server, shots
 ):
     page = browser.new_page(viewport={"width": 1920, "height": 1080})
     try:
@@ -93,7 +103,7 @@ def test_printer_failure_releases_the_number_and_the_next_ticket_prints(
             page.locator("#error-message").inner_text()
             == "Printer bermasalah, silakan hubungi petugas."
         )
-        page.screenshot(path=str(DOCS / "kiosk-printer-error.png"))
+        page.screenshot(path=str(shots / "kiosk-printer-error.png"))
         status = hub.storage.db.execute(
             "SELECT status FROM tickets WHERE number = 'A001'"
         ).fetchone()[0]
@@ -116,7 +126,7 @@ def test_printer_failure_releases_the_number_and_the_next_ticket_prints(
         page.close()
 
 
-def test_quota_and_hours_are_explained_when_tapped(browser, hub, clock, kiosk_server):
+def test_quota_and_hours_are_explained_when_tapped(browser, hub, clock, kiosk_server, shots):
     for _ in range(3):
         hub.issue("kk")  # kk's daily quota is 3
     page = browser.new_page(viewport=PORTRAIT)
@@ -137,7 +147,7 @@ def test_quota_and_hours_are_explained_when_tapped(browser, hub, clock, kiosk_se
         ktp = page.locator("[data-service=ktp]")
         assert "Di luar jam layanan" in ktp.inner_text()
         assert "Jam layanan hari ini: 07.30\u201316.00" in ktp.inner_text()
-        page.screenshot(path=str(DOCS / "kiosk-closed.png"))
+        page.screenshot(path=str(shots / "kiosk-closed.png"))
         ktp.click()
         assert page.locator("#error-message").inner_text() == (
             "Nomor antrean layanan ini hanya diberikan pada jam layanan: 07.30-16.00."
