@@ -104,13 +104,14 @@ csrf = CSRFProtect()
 
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
-    from server.pages import auth, kiosk, tv, visitor
+    from server.pages import admin, auth, kiosk, tv, visitor
 
     i18n.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the JSON API authenticates each request with a bearer token, not a cookie
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.register_blueprint(auth.bp)
+    admin.register(app)
     app.register_blueprint(kiosk.bp)
     csrf.exempt(kiosk.bp)  # GET pages plus one open POST that only issues a ticket, like /api/tickets
     app.register_blueprint(visitor.bp)

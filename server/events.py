@@ -72,11 +72,27 @@ def display_connect(auth=None):
                                "address": request.remote_addr}  # fmt: skip
     log.info("display %s connected from %s", name, request.remote_addr)
     _send_snapshot()
+    _record_seen(name[:60], request.remote_addr)
 
 
 @socketio.on("disconnect", namespace=NS_DISPLAY)
 def display_disconnect(*args):
-    hub().displays.pop(request.sid, None)
+    gone = hub().displays.pop(request.sid, None)
+    if gone:
+        _record_seen(gone["name"], gone["address"])
+
+
+def _record_seen(name: str, address: str | None) -> None:
+    """Remember when a display the admin set up was last connected (the admin's display list)."""
+    h = hub()
+    try:
+        # A read first: visitor pages connect here too, and most names are not in the table.
+        if h.read(lambda s: s.db.execute("SELECT 1 FROM displays WHERE name = ?", [name]).fetchone()):
+            seen = h.now().isoformat(timespec="seconds")
+            h.write(lambda s: s.db.execute("UPDATE displays SET last_seen = ?, address = ? WHERE name = ?",
+                                           [seen, address, name]))  # fmt: skip
+    except Exception:  # bookkeeping only: never refuse a display over it
+        log.exception("cannot record when display %s was seen", name)
 
 
 @socketio.on(protocol.GET_SNAPSHOT, namespace=NS_DISPLAY)

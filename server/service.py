@@ -273,8 +273,13 @@ class Hub:
         log.info("counter %s request %s replayed", counter, request_id)
         return {**response, "replayed": True}
 
-    def _roll_day(self, now: datetime, day: str | None = None) -> None:
-        """Close the hall's day when the clock passes the boundary (or when `day` is given)."""
+    def _roll_day(
+        self, now: datetime, day: str | None = None, also: Callable[[Storage], None] | None = None
+    ) -> None:
+        """Close the hall's day when the clock passes the boundary (or when `day` is given).
+
+        `also` writes more in the same transaction (the admin's audit row).
+        """
         if day is None:
             day = engine.service_day(now, self.day_starts_at)
             # Only forwards: a clock set back (NTP, a wrong RTC on boot) must not reopen a past day.
@@ -292,6 +297,8 @@ class Hub:
             if day != old:
                 self.storage.open_day(day, now)
             seqs.append(self.storage.add_event("day_closed", now, old, closed))
+            if also is not None:
+                also(self.storage)
         self.hall = outcome.hall
         self.recent.clear()
         log.info(
@@ -305,15 +312,16 @@ class Hub:
         with self.lock:
             self._roll_day(self.now())
 
-    def close_day(self) -> dict:
+    def close_day(self, also: Callable[[Storage], None] | None = None) -> dict:
         """The admin ends the day's service now: open tickets expire, history is kept.
 
         Numbering goes on if tickets are still taken on the same date; it restarts at the boundary.
+        `also` writes more in the same transaction (the admin's audit row).
         """
         with self.lock:
             self._closing = self.hall.day
             try:
-                self._roll_day(self.now(), self.hall.day)
+                self._roll_day(self.now(), self.hall.day, also)
             finally:
                 self._closing = None
             return {"day": self.hall.day}
