@@ -28,6 +28,19 @@ def test_tv_page_without_options_shows_everything(client):
     assert '"name": "tv-browser"' in page
 
 
+def test_display_named_by_the_admin_brings_its_zone(client, hub):
+    hub.write(
+        lambda s: s.db.execute(
+            "INSERT INTO displays (name, counters, services) VALUES (?, ?, ?)",
+            ["lobi-2", "[3]", None],
+        )
+    )
+    page = client.get("/tv?name=lobi-2").get_data(as_text=True)
+    assert '"counters": [3]' in page and '"services": null' in page
+    page = client.get("/tv?name=lobi-2&counters=1").get_data(as_text=True)
+    assert '"counters": [1]' in page  # the address wins: a technician can try a zone out
+
+
 def test_zone_option_parsing():
     assert tv._numbers(" 3, 1,1 ,a") == [1, 3]
     assert tv._numbers("") is None

@@ -7,10 +7,15 @@ plays the chime and each call's announcement one at a time, and shows only its z
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import sqlite3
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
+
+log = logging.getLogger(__name__)
 
 bp = Blueprint("tv", __name__)
 
@@ -24,16 +29,42 @@ def hub():
 
 @bp.get("/tv")
 def index():
-    """The display page; `?counters=1,2&services=ktp` limit it to a zone, `?name=` names it."""
+    """The display page; `?counters=1,2&services=ktp` limit it to a zone, `?name=` names it.
+
+    A name the admin set up under Displays brings its zone with it; the query overrides it.
+    """
+    name = _name(request.args.get("name", ""))
+    stored = stored_zone(name)
+    counters = _numbers(request.args.get("counters", ""))
+    services = _codes(request.args.get("services", ""))
     options = {
-        "counters": _numbers(request.args.get("counters", "")),
-        "services": _codes(request.args.get("services", "")),
-        "name": _name(request.args.get("name", "")),
+        "counters": counters if counters is not None else stored.get("counters"),
+        "services": services if services is not None else stored.get("services"),
+        "name": name,
         "recent": RECENT_COUNT,
-        "chime_url": "/api/audio/chime.wav",
+        "chime_url": url_for("audio.chime"),
     }
     return render_template("tv/tv.html", options=options, texts=page_texts(),
                            socket_js=url_for("static", filename="vendor/socket.io.min.js"))  # fmt: skip
+
+
+def stored_zone(name: str) -> dict:
+    """The counters and services the admin chose for a display name ({} if none)."""
+
+    def read(storage) -> tuple | None:
+        return storage.db.execute(
+            "SELECT counters, services FROM displays WHERE name = ?", [name]
+        ).fetchone()
+
+    try:
+        row = hub().read(read)
+    except sqlite3.Error:  # an older database without the displays table: no stored zones
+        log.warning("cannot read the zone of display %s", name, exc_info=True)
+        return {}
+    if row is None:
+        return {}
+    return {"counters": json.loads(row[0]) if row[0] else None,
+            "services": json.loads(row[1]) if row[1] else None}  # fmt: skip
 
 
 def _numbers(value: str) -> list[int] | None:
