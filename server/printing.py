@@ -58,11 +58,16 @@ PAPER_NEAR_END = 0x0C
 
 
 class PrinterError(Exception):
-    """The slip could not be handed to the printer; `reason` is a short machine code."""
+    """The slip could not be handed to the printer; `reason` is a short machine code.
 
-    def __init__(self, reason: str, detail: str = "") -> None:
+    `sent` is True when the whole slip had already gone out and only the printer's confirmation
+    failed: it may well have printed, so the number must not be taken back.
+    """
+
+    def __init__(self, reason: str, detail: str = "", sent: bool = False) -> None:
         self.reason = reason
         self.detail = detail
+        self.sent = sent
         super().__init__(f"{reason}: {detail}" if detail else reason)
 
 
@@ -360,21 +365,26 @@ def _send_network(data: bytes, printer: PrinterSpec) -> None:
     from escpos.printer import Network
 
     device = Network(printer.host, printer.port, timeout=printer.timeout)
+    sent = False
     try:
         device.open()
         if printer.check_status:
             _check_paper(device)
         device._raw(data)
+        sent = True
         if printer.check_status:
             # The answer comes after the slip has reached the printer's buffer: it proves the
             # printer took it (a printer that dropped the connection answers nothing).
             _status(device, STATUS_ONLINE)
+    except PrinterError as exc:
+        exc.sent = sent
+        raise
     except DeviceNotFoundError as exc:
         raise PrinterError("unreachable", str(exc).splitlines()[-1].rstrip(")")) from None
     except TimeoutError:
-        raise PrinterError("timeout", f"no answer within {printer.timeout:g} s") from None
+        raise PrinterError("timeout", f"no answer within {printer.timeout:g} s", sent) from None
     except OSError as exc:
-        raise PrinterError("connection-lost", str(exc)) from None
+        raise PrinterError("connection-lost", str(exc), sent) from None
     finally:
         _close(device)
 

@@ -19,7 +19,8 @@ STATUS_PAPER_END = 0x72
 
 
 class FakePrinter:
-    """Listens on 127.0.0.1:<port>; `mode` is ok, close, silent or paper-out (may change live)."""
+    """Listens on 127.0.0.1:<port>; `mode` is ok, close, silent, paper-out or drop-after-slip
+    (it may change live)."""
 
     def __init__(self, mode: str = "ok") -> None:
         self.mode = mode
@@ -75,8 +76,9 @@ class FakePrinter:
                 return
             buffer = b""
             scanned = 0
+            dropped = False
             conn.settimeout(10)
-            while True:
+            while not dropped:
                 try:
                     chunk = conn.recv(65536)
                 except OSError:
@@ -96,6 +98,9 @@ class FakePrinter:
                     scanned = at + 3
                     if mode == "silent":
                         continue
+                    if mode == "drop-after-slip" and at == online:
+                        dropped = True  # took the slip, then went away without confirming it
+                        break
                     if at == paper:
                         conn.sendall(
                             bytes([STATUS_PAPER_END if mode == "paper-out" else STATUS_OK])

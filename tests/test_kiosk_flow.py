@@ -100,6 +100,17 @@ def test_number_called_before_it_could_be_released_is_shown_on_screen(
     assert db_status(hub, body["ticket"]["id"]) == "called"
 
 
+def test_slip_that_went_out_unconfirmed_keeps_its_number_and_shows_it(
+    kiosk_app, client, hub, printer
+):
+    printer.mode = "drop-after-slip"  # it may well have printed: a cancelled slip would be worse
+    r = take(client)
+    assert r.status_code == 201
+    body = r.get_json()
+    assert (body["printed"], body["print_error"]) == (False, PRINTER_MESSAGE)
+    assert db_status(hub, body["ticket"]["id"]) == "waiting"
+
+
 def test_screen_only_kiosk_does_not_print(kiosk_app, client, printer):
     r = take(client, kiosk="layar")
     assert r.status_code == 201

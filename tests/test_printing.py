@@ -94,6 +94,7 @@ def test_refused_connection_raises(printer):
     with pytest.raises(PrinterError) as info:
         printing.send(b"x", spec)
     assert info.value.reason == "unreachable"
+    assert info.value.sent is False
 
 
 def test_printer_that_drops_the_connection_raises(printer):
@@ -102,6 +103,16 @@ def test_printer_that_drops_the_connection_raises(printer):
         printing.send(render_slip(SLIP, parse_printer(printer.spec)), parse_printer(printer.spec))
     # The reset may already arrive while connecting: either way the slip did not print.
     assert info.value.reason in ("connection-lost", "unreachable")
+
+
+def test_a_printer_that_takes_the_slip_but_never_confirms_may_have_printed(printer):
+    printer.mode = "drop-after-slip"
+    spec = parse_printer(printer.spec)
+    with pytest.raises(PrinterError) as info:
+        printing.send(render_slip(SLIP, spec), spec)
+    assert (info.value.reason, info.value.sent) == ("connection-lost", True)
+    (job,) = printer.wait_for(1)
+    assert b"A012" in job
 
 
 def test_silent_printer_times_out(printer):
@@ -118,6 +129,7 @@ def test_empty_roll_is_refused_before_printing(printer):
     with pytest.raises(PrinterError) as info:
         printing.send(render_slip(SLIP, spec), spec)
     assert info.value.reason == "paper-out"
+    assert info.value.sent is False
     (job,) = printer.wait_for(1)
     assert b"A012" not in job
 

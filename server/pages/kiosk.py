@@ -203,14 +203,15 @@ def take_ticket(kiosk_id: str):
         printing.send(
             printing.render_slip(slip_for(h, ticket, ahead, url), kiosk.printer), kiosk.printer
         )
-    except Exception as exc:  # PrinterError, or a bug in rendering: either way no slip came out
+    except Exception as exc:  # PrinterError, or a bug in rendering: either way no slip is certain
         level = logging.ERROR if isinstance(exc, PrinterError) else logging.CRITICAL
         log.log(level, "kiosk %s: printing %s on %s failed: %s", kiosk.id, ticket["number"],
                 kiosk.printer.describe(), exc, exc_info=not isinstance(exc, PrinterError))  # fmt: skip
-        if release(h, kiosk, ticket):
+        # A slip that went out whole may have printed: taking its number back would leave a
+        # visitor holding a cancelled ticket. Then (or when a counter called the number in the
+        # meantime) the visitor gets the number on screen instead.
+        if not getattr(exc, "sent", False) and release(h, kiosk, ticket):
             raise PanggilError("printer-error") from None
-        # The number could not be released (a counter called it in the meantime): the visitor
-        # must get it, on screen.
         answer["print_error"] = PanggilError("printer-error").message
         return jsonify(answer), 201
     answer["printed"] = True
