@@ -2,7 +2,7 @@
 
 `POST /api/kiosk/<kiosk id>/tickets` reserves the number (hub.issue), prints the slip on the
 kiosk's printer, and cancels the number when printing fails, so no ghost ticket waits in a queue
-that nobody holds a slip for. Kiosks come from the `kiosks:` settings (printing.parse_kiosks); a hall
+that nobody holds a slip for (unless the slip may have printed: then the screen shows the number). Kiosks come from the `kiosks:` settings (printing.parse_kiosks); a hall
 without that section gets screen-only kiosks under any id.
 """
 
@@ -32,10 +32,6 @@ from server.protocol import PRIORITIES, PanggilError
 log = logging.getLogger(__name__)
 
 bp = Blueprint("kiosk", __name__)
-
-# A slip is printed with the number in a state a visitor can act on; these reasons are shown.
-CLOSED_STATES = ("service-closed", "outside-hours", "quota-reached")
-
 
 def hub():
     return current_app.extensions["panggil"]
