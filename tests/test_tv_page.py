@@ -190,9 +190,12 @@ def test_zone_shows_only_its_counters_and_calls(page, live_server):
 def test_lost_server_is_shown(page, live_server_factory):
     server = live_server_factory().start()
     open_tv(page, server, unlock=False)
+    page.evaluate("window.panggilTv.options.stale_after = 1")  # 60 s on a real screen
     server.kill()
     page.wait_for_function(
         "document.getElementById('running').textContent.indexOf('Terputus') === 0", timeout=10000
     )
     assert page.locator("#running").inner_text() == "Terputus dari server, mencoba lagi..."
     assert "tv-down" in page.locator("#status").get_attribute("class")
+    page.wait_for_selector(".tv-stale")  # after a while the numbers are greyed out, and it says so
+    assert page.locator("#stale-title").inner_text().startswith("Data tidak terkini sejak ")

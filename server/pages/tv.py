@@ -21,6 +21,7 @@ bp = Blueprint("tv", __name__)
 
 NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
 RECENT_COUNT = 6
+STALE_AFTER_SECONDS = 60  # as the Pi display: then the numbers on screen are greyed out
 
 
 def hub():
@@ -42,6 +43,7 @@ def index():
         "services": services if services is not None else stored.get("services"),
         "name": name,
         "recent": RECENT_COUNT,
+        "stale_after": STALE_AFTER_SECONDS,
         "chime_url": url_for("audio.chime"),
     }
     return render_template("tv/tv.html", options=options, texts=page_texts(),
@@ -96,6 +98,8 @@ def page_texts() -> dict[str, str]:
         "connecting": _("Connecting to the server..."),
         "disconnected": _("Disconnected from the server, retrying..."),
         "priority": _("Priority"),
+        "stale_banner": _("Not up to date since %(time)s", time="{time}"),
+        "stale_note": _("The numbers on screen may have changed"),
         "enable_sound": _("Tap to turn on the sound"),
         "enable_sound_note": _("Browsers play sound only after a tap. This is needed once."),
         "days": _("Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday"),

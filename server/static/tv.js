@@ -16,8 +16,9 @@
   var DAYS = T.days.split(",");
   var MONTHS = T.months.split(",");
 
-  var state = { seq: null, hall: null, counters: [], recent: [], highlightUntil: 0, skew: 0, offset: 7 * 60 };
-  var debug = window.panggilTv = { played: [], state: state };
+  var state = { seq: null, hall: null, counters: [], recent: [], highlightUntil: 0, skew: 0, offset: 7 * 60,
+                downSince: null, staleTimer: 0 };
+  var debug = window.panggilTv = { played: [], state: state, options: options };
 
   function $(id) { return document.getElementById(id); }
 
@@ -40,12 +41,21 @@
     if (!isNaN(server)) state.skew = server - Date.now();
   }
 
-  function drawClock() {
-    var local = new Date(Date.now() + state.skew + state.offset * 60000);
+  // The hall's wall-clock time now, as a Date whose UTC fields are the local ones.
+  function hallNow() {
+    return new Date(Date.now() + state.skew + state.offset * 60000);
+  }
+
+  function hallTime(local) {
     var zone = T["zone_" + state.offset / 60] || "";
     var hh = ("0" + local.getUTCHours()).slice(-2);
     var mm = ("0" + local.getUTCMinutes()).slice(-2);
-    $("time").textContent = hh + "." + mm + (zone ? " " + zone : "");
+    return hh + "." + mm + (zone ? " " + zone : "");
+  }
+
+  function drawClock() {
+    var local = hallNow();
+    $("time").textContent = hallTime(local);
     // getUTCDay: 0 is Sunday; DAYS starts on Monday.
     $("date").textContent = DAYS[(local.getUTCDay() + 6) % 7] + ", " + local.getUTCDate() + " " +
       MONTHS[local.getUTCMonth()] + " " + local.getUTCFullYear();
@@ -53,6 +63,23 @@
   }
 
   // --- drawing -----------------------------------------------------------------------------------
+
+  // Like the Pi display's fit_size: the largest size up to the CSS one at which the text fits
+  // its box on one line (long hall or counter names on a portrait screen).
+  function fit(node, text) {
+    node.textContent = text;
+    node.style.fontSize = "";
+    var size = parseFloat(window.getComputedStyle(node).fontSize);
+    var floor = size * 0.45;
+    while (node.scrollWidth > node.clientWidth + 1 && size > floor) {
+      size *= 0.92;
+      node.style.fontSize = size + "px";
+    }
+  }
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
 
   function make(tag, className, text) {
     var node = document.createElement(tag);
@@ -63,16 +90,17 @@
 
   function drawHall() {
     var hall = state.hall || {};
-    $("hall").textContent = hall.name || "Panggil";
+    fit($("hall"), hall.name || "Panggil");
     document.title = hall.name || document.title;
     var logo = $("logo");
     logo.hidden = !hall.logo_url;
     if (hall.logo_url && logo.getAttribute("src") !== hall.logo_url) logo.src = hall.logo_url;
     var running = $("running");
     if (!$("footer").classList.contains("tv-down")) {
+      running.classList.remove("tv-scroll");  // measure the text itself, not the scroll padding
       running.textContent = hall.running_text || "";
       // Scroll only when the text does not fit; the speed stays readable whatever its length.
-      var scroll = running.scrollWidth > $("footer").clientWidth;
+      var scroll = running.scrollWidth > $("ticker").clientWidth;
       running.classList.toggle("tv-scroll", scroll);
       running.style.animationDuration = scroll ? Math.max(12, running.textContent.length / 6) + "s" : "";
     }
@@ -90,10 +118,10 @@
     }
     var label = call.kind === "recall" ? T.recall : T.latest_label;
     if (call.ticket.priority) label += " \u00b7 " + T.priority;
-    $("latest-label").textContent = label;
-    $("latest-number").textContent = call.ticket.number;
-    $("latest-counter").textContent = call.counter.name;
-    $("latest-service").textContent = call.service.name;
+    fit($("latest-label"), label);
+    fit($("latest-number"), call.ticket.number);
+    fit($("latest-counter"), call.counter.name);
+    fit($("latest-service"), call.service.name);
   }
 
   function drawRecent() {
@@ -130,16 +158,34 @@
       var idle = !counter.current || !counter.active;
       var cell = make("div", "tv-cell" + (idle ? " tv-idle" : ""), "");
       cell.dataset.counter = counter.number;
-      cell.appendChild(make("span", "tv-cell-name", counter.name));
-      cell.appendChild(make("span", "tv-cell-number", counter.current ? counter.current.number : T.no_current));
+      var name = cell.appendChild(make("span", "tv-cell-name", ""));
+      var number = cell.appendChild(make("span", "tv-cell-number", ""));
       box.appendChild(cell);
+      fit(name, counter.name);
+      fit(number, counter.current ? counter.current.number : T.no_current);
     });
   }
 
   function drawAll() { drawHall(); drawLatest(); drawRecent(); drawCounters(); }
 
+  // After a while without the server the numbers on screen may be wrong: grey them and say so,
+  // as the Pi display does.
+  function markStale() {
+    if (state.downSince === null) return;
+    $("stale-title").textContent = fill(T.stale_banner, { time: hallTime(state.downSince) });
+    $("screen").classList.add("tv-stale");
+  }
+
   function setConnection(status) {
     var up = status === "connected";
+    if (up) {
+      state.downSince = null;
+      clearTimeout(state.staleTimer);
+      $("screen").classList.remove("tv-stale");
+    } else if (status === "disconnected" && state.downSince === null) {
+      state.downSince = hallNow();
+      state.staleTimer = setTimeout(markStale, options.stale_after * 1000);
+    }
     $("status").className = "tv-status " + (up ? "tv-up" : (status === "disconnected" ? "tv-down" : ""));
     $("status-text").textContent = up ? T.connected : "";
     var footer = $("footer");
