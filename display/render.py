@@ -126,6 +126,9 @@ class Renderer:
         self._texts: OrderedDict[tuple, pygame.Surface] = OrderedDict()
         self._page_cache: dict[tuple, tuple[int, list[str]]] = {}
         self._keys: dict[str, Any] = {}
+        # Which text went where, per region: for tests and for debugging a layout.
+        self.placed: dict[str, list[tuple[str, pygame.Rect]]] = {}
+        self._region = ""
         self._painters: dict[str, Callable[[pygame.Surface, pygame.Rect, Any], None]] = {
             "header": self._paint_header,
             "clock": self._paint_clock,
@@ -157,6 +160,8 @@ class Renderer:
             if self._keys.get(name, _UNSET) == key:
                 continue
             area = self.layout.regions[name]
+            self._region = name
+            self.placed[name] = []
             surface.fill(BACKGROUND, area)
             self._painters[name](surface, area, key)
             self._keys[name] = key
@@ -240,7 +245,9 @@ class Renderer:
         if max_width is not None:
             size = self.fit_size(value, size, max_width, bold)
         image = self.render_text(value, size, color, bold)
-        return surface.blit(image, image.get_rect(**anchor))
+        rect = surface.blit(image, image.get_rect(**anchor))
+        self.placed.setdefault(self._region, []).append((value, rect))
+        return rect
 
     # --- regions ----------------------------------------------------------------------------
 
@@ -468,6 +475,8 @@ class Renderer:
         else:
             # The footer carries the message; here: since when, or nothing while first connecting.
             label, ink = (since_drop or ""), WHITE
+        if not label and not ok:
+            return
         image = self.render_text(label, self.px(32), WHITE, False)
         gap = self.px(14)
         left = area.right - self.px(30) - image.get_width() - gap - 2 * radius
@@ -476,7 +485,8 @@ class Renderer:
             pygame.draw.circle(surface, ink, center, radius)
         else:
             pygame.draw.circle(surface, ink, center, radius, width=max(2, self.px(4)))
-        surface.blit(image, image.get_rect(midleft=(left + 2 * radius + gap, area.centery)))
+        rect = surface.blit(image, image.get_rect(midleft=(left + 2 * radius + gap, area.centery)))
+        self.placed[self._region].append((label, rect))
 
 
 def _grid_columns(count: int, aspect: float) -> int:
