@@ -21,6 +21,7 @@ TICKET_FINISHED = "ticket_finished"
 TICKET_SKIPPED = "ticket_skipped"
 TICKET_TRANSFERRED = "ticket_transferred"
 TICKET_CANCELLED = "ticket_cancelled"
+TICKET_EXPIRED = "ticket_expired"
 DAY_CLOSED = "day_closed"
 HALL_CHANGED = "hall_changed"
 BROADCAST_EVENTS = (
@@ -30,6 +31,7 @@ BROADCAST_EVENTS = (
     TICKET_SKIPPED,
     TICKET_TRANSFERRED,
     TICKET_CANCELLED,
+    TICKET_EXPIRED,
     DAY_CLOSED,
     HALL_CHANGED,
 )

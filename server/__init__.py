@@ -1,0 +1,1 @@
+"""Panggil's queue server."""

@@ -1,0 +1,92 @@
+"""Start the server: python -m server --config config.yaml [--demo]."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="panggil-server", description=__doc__)
+    parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
+    parser.add_argument("--host", help="override server.host")
+    parser.add_argument("--port", type=int, help="override server.port")
+    parser.add_argument("--database", help="override server.database")
+    parser.add_argument("--async-mode", choices=["eventlet", "threading"], help="override server.async_mode")
+    parser.add_argument("--demo", action="store_true", help="ignore opening hours and seed sample tickets")
+    parser.add_argument("--log-level", default=os.environ.get("PANGGIL_LOG", "INFO"))
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    if _async_mode(args) == "eventlet":
+        # Before Flask, pydantic, sockets or threads are imported: their locks and sockets turn green.
+        import warnings
+
+        warnings.filterwarnings("ignore", message=r"\s*Eventlet is deprecated")
+        import eventlet
+
+        eventlet.monkey_patch()
+
+    from server.config import ConfigError, load_config
+
+    overrides = {"server.host": args.host, "server.port": args.port, "server.database": args.database,
+                 "server.async_mode": args.async_mode}  # fmt: skip
+    if args.demo:
+        overrides["hall.enforce_hours"] = False
+    try:
+        config = load_config(args.config, **overrides)
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+
+    if config.server.async_mode != _async_mode(args):
+        print("config error: server.async_mode changed while starting", file=sys.stderr)
+        return 2
+    from server.app import create_app
+    from server.extensions import socketio
+    from server.storage import StorageError
+
+    try:
+        app = create_app(config)
+    except StorageError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.demo:
+        _seed_demo_tickets(app)
+    host, port = config.server.host, config.server.port
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+    print(f"Panggil is serving {config.hall.name} on http://{shown}:{port}/", flush=True)
+    print(f"  API snapshot:   http://{shown}:{port}/api/snapshot", flush=True)
+    print(f"  Protocol:       docs/protocol.md; counters use the tokens in {args.config}", flush=True)
+    socketio.run(app, host=host, port=port, allow_unsafe_werkzeug=True, log_output=False)
+    return 0
+
+
+def _async_mode(args: argparse.Namespace) -> str:
+    """The async mode, read before anything else is imported (validated properly later)."""
+    if args.async_mode:
+        return args.async_mode
+    import yaml
+
+    try:
+        with open(args.config, encoding="utf-8") as f:
+            raw = yaml.safe_load(f) or {}
+        return str(raw.get("server", {}).get("async_mode", "eventlet"))
+    except (OSError, yaml.YAMLError, AttributeError):
+        return "eventlet"  # load_config reports the real problem
+
+
+def _seed_demo_tickets(app) -> None:
+    """A demo hall looks alive: a few waiting tickets in each service on a fresh day."""
+    hub = app.extensions["panggil"]
+    if hub.hall.last_seq:
+        return
+    for code in list(hub.hall.services)[:4]:
+        for priority in (None, None, "elderly"):
+            hub.issue(code, priority)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

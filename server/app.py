@@ -1,0 +1,135 @@
+"""The application factory: create_app(config) wires storage, the hub, HTTP and sockets."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from server import api, events, i18n
+from server.config import Config
+from server.extensions import socketio
+from server.service import Hub, utc_now
+from server.storage import Storage
+
+log = logging.getLogger(__name__)
+
+TICK_SECONDS = 5
+
+
+def create_app(
+    config: Config,
+    *,
+    clock: Callable[[], datetime] = utc_now,
+    announcer: object | None = None,
+    start_ticker: bool = True,
+) -> Flask:
+    """Build the server for one hall; `clock` and `announcer` are passed in by tests."""
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=config.server.secret_key,
+        MAX_CONTENT_LENGTH=config.server.max_payload_bytes,
+        JSON_SORT_KEYS=False,
+        PANGGIL_CONFIG=config,
+        PANGGIL_AUDIO_DIR=str(config.path(config.server.audio_dir)),
+    )
+    app.json.ensure_ascii = False
+    storage = Storage(config.path(config.server.database))
+    hub = Hub(
+        storage,
+        timezone_name=config.hall.timezone,
+        day_starts_at=config.hall.day_start_minutes,
+        enforce_hours=config.hall.enforce_hours,
+        clock=clock,
+        broadcast=events.broadcast,
+        announcer=announcer,
+    )
+    hub.seed(config)
+    hub.load()
+    app.extensions["panggil"] = hub
+
+    app.register_blueprint(api.bp)
+    api.register_error_handlers(app)
+    _init_pages(app, hub)
+
+    socketio.init_app(
+        app,
+        async_mode=config.server.async_mode,
+        max_http_buffer_size=config.server.max_payload_bytes,
+        cors_allowed_origins="*",
+        logger=False,
+        engineio_logger=False,
+    )
+    if start_ticker:
+        socketio.start_background_task(_tick_forever, hub)
+    return app
+
+
+# The start page links to these pages when their blueprint is registered.
+START_PAGES = [
+    ("kiosk.index", _l("Ticket kiosk"), _l("Take a queue number")),
+    ("tv.index", _l("Browser display"), _l("The waiting-room screen for a smart TV")),
+    ("console.index", _l("Officer console"), _l("Call the next visitor")),
+    ("admin.index", _l("Administration"), _l("Services, counters, users and settings")),
+    ("auth.login", _l("Log in"), _l("Log in as admin or officer")),
+]
+
+csrf = CSRFProtect()
+
+
+def _init_pages(app: Flask, hub: Hub) -> None:
+    """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
+    from server.pages import auth
+
+    i18n.init_app(app)
+    csrf.init_app(app)
+    csrf.exempt(api.bp)  # the JSON API authenticates each request with a bearer token, not a cookie
+    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    app.register_blueprint(auth.bp)
+
+    @app.context_processor
+    def _common():
+        return {"hall_name": hub.hall_info()["name"], "user": auth.current_user()}
+
+    @app.get("/")
+    def index():
+        pages = [p for p in START_PAGES if p[0] in app.view_functions]
+        if request.accept_mimetypes.best == "application/json":
+            return jsonify(ok=True, name="Panggil", hall=hub.hall_info()["name"], api="/api/snapshot")
+        return render_template("index.html", pages=pages)
+
+    @app.errorhandler(CSRFError)
+    def _csrf_failed(exc: CSRFError):
+        message = _("The form has expired. Reload the page and try again.")
+        if request.is_json or request.path.startswith("/api"):
+            return jsonify(ok=False, error="csrf-failed", message=message), 400
+        return render_template("error.html", code=400, message=message), 400
+
+    previous = app.error_handler_spec[None][None].get(HTTPException)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if request.path.startswith("/api") and previous is not None:
+            return previous(exc)
+        if request.is_json:
+            return jsonify(ok=False, error="bad-request" if exc.code == 400 else str(exc.code),
+                           message=exc.description), exc.code  # fmt: skip
+        messages = {404: _("Page not found."), 403: _("Access denied.")}
+        message = messages.get(exc.code, exc.description)
+        return render_template("error.html", code=exc.code, message=message), exc.code
+
+
+def _tick_forever(hub: Hub) -> None:
+    """Close the day at its boundary even when nobody presses anything."""
+    while True:
+        socketio.sleep(TICK_SECONDS)
+        try:
+            hub.tick()
+        except Exception:
+            log.exception("day tick failed; will retry")

@@ -1,0 +1,213 @@
+"""Server settings from config.yaml: every key declared once with its default; unknown keys are errors."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from server import engine
+
+
+class ConfigError(Exception):
+    """config.yaml is unreadable or a key has a bad value; the message names the key."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ServerSection(_Strict):
+    host: str = Field("0.0.0.0", description="Address to listen on")
+    port: int = Field(5000, ge=1, le=65535, description="TCP port")
+    database: str = Field("var/panggil.sqlite", description="SQLite file (relative to the config file)")
+    async_mode: Literal["eventlet", "threading"] = Field("eventlet", description="Flask-SocketIO mode")
+    secret_key: str = Field(..., min_length=16, description="Signs session cookies; keep it secret")
+    max_payload_bytes: int = Field(16384, ge=1024, le=1_048_576, description="Largest request body")
+    audio_dir: str = Field("var/audio-cache", description="Announcement audio cache")
+
+
+class HallSection(_Strict):
+    name: str = Field("Mal Pelayanan Publik", min_length=1, max_length=120)
+    timezone: str = Field("Asia/Jakarta", description="IANA zone: Asia/Jakarta, Asia/Makassar, Asia/Jayapura")
+    day_starts_at: str = Field("00:00", description="Local time at which ticket numbers restart")
+    running_text: str = Field("", max_length=1000)
+    enforce_hours: bool = Field(True, description="Refuse tickets outside a service's opening hours")
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("day_starts_at")
+    @classmethod
+    def _day_start(cls, value: str) -> str:
+        if not re.fullmatch(r"([01]\d|2[0-3])[:.][0-5]\d", value):
+            raise ValueError("must be a time like 00:00 or 03:30")
+        return value
+
+    @property
+    def day_start_minutes(self) -> int:
+        return int(self.day_starts_at[:2]) * 60 + int(self.day_starts_at[3:])
+
+
+class AgencyEntry(_Strict):
+    code: str = Field(..., pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    name: str = Field(..., min_length=1, max_length=120)
+
+
+class ServiceEntry(_Strict):
+    code: str = Field(..., pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    agency: str
+    name: str = Field(..., min_length=1, max_length=120)
+    prefix: str = Field(..., pattern=r"^[A-Z]{1,2}$", description="One or two capital letters")
+    daily_quota: int | None = Field(None, ge=1, le=100_000)
+    hours: str | None = Field(None, description="e.g. 07:30-12:00,13:00-16:00; none means always open")
+    hours_by_day: dict[str, str] | None = Field(None, description="per-day overrides: {fri: ..., sat: ''}")
+    priority_allowed: bool = True
+    active: bool = True
+
+    @model_validator(mode="after")
+    def _hours(self) -> "ServiceEntry":
+        if self.hours is None and self.hours_by_day:
+            raise ValueError("hours_by_day needs hours")
+        if self.hours is not None:
+            engine.weekday_hours(self.hours, self.hours_by_day)  # raises ValueError with the reason
+        return self
+
+    def to_service(self) -> engine.Service:
+        hours = None if self.hours is None else engine.weekday_hours(self.hours, self.hours_by_day)
+        return engine.Service(
+            code=self.code,
+            name=self.name,
+            agency=self.agency,
+            prefix=self.prefix,
+            daily_quota=self.daily_quota,
+            hours=hours,
+            priority_allowed=self.priority_allowed,
+            active=self.active,
+        )
+
+
+class CounterEntry(_Strict):
+    number: int = Field(..., ge=1, le=999)
+    name: str = Field(..., min_length=1, max_length=60)
+    spoken_name: str | None = Field(None, max_length=60, description="How the voice says it")
+    services: list[str] = Field(..., min_length=1)
+    token: str | None = Field(None, min_length=8, max_length=128, description="Counter device token")
+    active: bool = True
+
+
+class UserEntry(_Strict):
+    username: str = Field(..., pattern=r"^[A-Za-z0-9._-]{3,40}$")
+    password: str = Field(..., min_length=8, max_length=200, description="Hashed when loaded")
+    role: Literal["admin", "officer"]
+    full_name: str = Field("", max_length=120)
+    counter: int | None = Field(None, ge=1, le=999, description="Counter an officer is bound to")
+
+
+class Config(_Strict):
+    server: ServerSection
+    hall: HallSection = HallSection()
+    voice: dict = Field(default_factory=dict, description="Announcement settings, see docs/voice.md")
+    agencies: list[AgencyEntry] = Field(default_factory=list)
+    services: list[ServiceEntry] = Field(default_factory=list)
+    counters: list[CounterEntry] = Field(default_factory=list)
+    users: list[UserEntry] = Field(default_factory=list, description="Loaded into an empty database")
+    base_dir: Path = Field(Path("."), exclude=True)
+
+    @model_validator(mode="after")
+    def _catalogue(self) -> "Config":
+        _unique("agencies", [a.code for a in self.agencies], "code")
+        _unique("services", [s.code for s in self.services], "code")
+        _unique("services", [s.prefix for s in self.services], "prefix")
+        _unique("counters", [c.number for c in self.counters], "number")
+        _unique("users", [u.username.lower() for u in self.users], "username")
+        agencies = {a.code for a in self.agencies}
+        services = {s.code for s in self.services}
+        for i, service in enumerate(self.services):
+            if service.agency not in agencies:
+                raise ValueError(f"services.{i}.agency: unknown agency {service.agency!r}")
+        for i, counter in enumerate(self.counters):
+            for code in counter.services:
+                if code not in services:
+                    raise ValueError(f"counters.{i}.services: unknown service {code!r}")
+        numbers = {c.number for c in self.counters}
+        for i, user in enumerate(self.users):
+            if user.counter is not None and user.counter not in numbers:
+                raise ValueError(f"users.{i}.counter: unknown counter {user.counter}")
+        return self
+
+    def path(self, value: str) -> Path:
+        """A path from the config, relative to the config file's folder."""
+        p = Path(value)
+        return p if p.is_absolute() else self.base_dir / p
+
+
+def _unique(section: str, values: list, key: str) -> None:
+    seen = set()
+    for i, value in enumerate(values):
+        if value in seen:
+            raise ValueError(f"{section}.{i}.{key}: duplicate {value!r}")
+        seen.add(value)
+
+
+def load_config(path: str | Path, **overrides: object) -> Config:
+    """Read and validate a config file; raise ConfigError naming the bad key."""
+    path = Path(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except OSError as exc:
+        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+    return parse_config(raw, base_dir=path.resolve().parent, **overrides)
+
+
+def parse_config(raw: dict, base_dir: Path = Path("."), **overrides: object) -> Config:
+    """Validate a config dict (already parsed); overrides are 'section.key' values from the CLI."""
+    raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    for dotted, value in overrides.items():
+        if value is None:
+            continue
+        section, key = dotted.split(".")
+        raw.setdefault(section, {})[key] = value
+    try:
+        config = Config.model_validate({**raw, "base_dir": base_dir})
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc)) from None
+    if config.voice:
+        _check_voice(config.voice)
+    return config
+
+
+def _check_voice(voice: dict) -> None:
+    try:
+        from server.voice import validate_voice_settings
+    except ImportError:  # the voice module is optional until it lands
+        return
+    try:
+        validate_voice_settings(voice)
+    except ValueError as exc:
+        raise ConfigError(f"config error: {exc}") from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            message = "unknown key"
+        lines.append(f"{where}: {message}" if err["loc"] else message)
+    return "config error: " + "; ".join(lines)

@@ -1,0 +1,469 @@
+"""The queue rules of a hall as pure functions: state + command + now -> new state + changes.
+
+No Flask, SQLite, sockets or clock in here. Every function either returns an Outcome or raises
+PanggilError, and an error always leaves the given Hall untouched (it is immutable anyway: the
+shells only swap in the new Hall after they have stored the changes).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+
+from server.protocol import PRIORITIES, PanggilError
+
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+OPEN_STATUSES = ("waiting", "called", "skipped")
+
+
+def frozen_map(items: Mapping | None = None) -> Mapping:
+    """An immutable mapping, so a Hall can be shared between threads without copies."""
+    return MappingProxyType(dict(items or {}))
+
+
+@dataclass(frozen=True)
+class Agency:
+    """An agency (instansi) serving in the hall."""
+
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Service:
+    """A queue (layanan) with its own ticket prefix, quota and hours."""
+
+    code: str
+    name: str
+    agency: str
+    prefix: str
+    daily_quota: int | None = None
+    # hours[weekday] is a tuple of (start minute, end minute) windows; weekday 0 is Monday.
+    # An empty tuple for a day means closed that day; None means open all day every day.
+    hours: tuple[tuple[tuple[int, int], ...], ...] | None = None
+    priority_allowed: bool = True
+    active: bool = True
+
+    def open_at(self, now: datetime) -> bool:
+        """Whether tickets can be taken at this local time."""
+        if self.hours is None:
+            return True
+        minute = now.hour * 60 + now.minute
+        return any(start <= minute < end for start, end in self.hours[now.weekday()])
+
+
+@dataclass(frozen=True)
+class Counter:
+    """A desk (gerai) and the services it calls, in its order of preference."""
+
+    number: int
+    name: str
+    spoken_name: str
+    services: tuple[str, ...]
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """One number taken by one visitor on one day."""
+
+    id: str
+    day: str
+    number: str
+    prefix: str
+    seq: int
+    service: str
+    origin_service: str
+    priority: str | None
+    status: str
+    issued_at: datetime
+    order: int
+    called_at: datetime | None = None
+    finished_at: datetime | None = None
+    counter: int | None = None
+    calls: int = 0
+
+
+@dataclass(frozen=True)
+class Change:
+    """One fact that happened to a ticket; stored as an event row and broadcast."""
+
+    kind: str  # issued, called, recalled, finished, skipped, transferred, cancelled, expired
+    ticket: Ticket
+    at: datetime
+    counter: int | None = None
+    data: Mapping = field(default_factory=frozen_map)
+
+
+@dataclass(frozen=True)
+class Hall:
+    """Everything the rules need about one service day.
+
+    `tickets` holds today's open tickets only (waiting, called, skipped): finished ones live in
+    storage, which keeps the state small on a day of thousands of tickets.
+    """
+
+    day: str
+    agencies: Mapping[str, Agency] = field(default_factory=frozen_map)
+    services: Mapping[str, Service] = field(default_factory=frozen_map)
+    counters: Mapping[int, Counter] = field(default_factory=frozen_map)
+    tickets: Mapping[str, Ticket] = field(default_factory=frozen_map)
+    last_seq: Mapping[str, int] = field(default_factory=frozen_map)  # per prefix, today
+    issued: Mapping[str, int] = field(default_factory=frozen_map)  # per origin service, today
+    served: Mapping[int, int] = field(default_factory=frozen_map)  # per counter, today
+    next_order: int = 1
+    enforce_hours: bool = True
+
+    # Derived views: computed from tickets, never stored, so they cannot disagree.
+    def current(self, counter: int) -> Ticket | None:
+        """The ticket a counter is serving now, if any."""
+        for ticket in self.tickets.values():
+            if ticket.status == "called" and ticket.counter == counter:
+                return ticket
+        return None
+
+    def waiting(self, service: str) -> list[Ticket]:
+        """Waiting tickets of a service in the order they will be called."""
+        return sorted(
+            (t for t in self.tickets.values() if t.status == "waiting" and t.service == service),
+            key=call_order,
+        )
+
+    def waiting_count(self, service: str) -> int:
+        return sum(1 for t in self.tickets.values() if t.status == "waiting" and t.service == service)
+
+    def ahead_of(self, ticket: Ticket) -> int:
+        """How many waiting tickets of the same service will be called before this one."""
+        if ticket.status != "waiting":
+            return 0
+        key = call_order(ticket)
+        return sum(
+            1
+            for t in self.tickets.values()
+            if t.status == "waiting" and t.service == ticket.service and call_order(t) < key
+        )
+
+    def find(self, number: str) -> Ticket | None:
+        """Today's open ticket with this number (e.g. 'A012')."""
+        return self.tickets.get(ticket_id(self.day, number))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The new state and what happened on the way there."""
+
+    hall: Hall
+    changes: tuple[Change, ...]
+
+    @property
+    def last(self) -> Change:
+        return self.changes[-1]
+
+
+def call_order(ticket: Ticket) -> tuple[bool, int]:
+    """Priority tickets first, then first come first served."""
+    return (ticket.priority is None, ticket.order)
+
+
+def ticket_id(day: str, number: str) -> str:
+    return f"{day}/{number}"
+
+
+def format_number(prefix: str, seq: int) -> str:
+    """A012: three digits at least, more when a busy day passes 999."""
+    return f"{prefix}{seq:03d}"
+
+
+def service_day(now: datetime, day_starts_at: int = 0) -> str:
+    """The service day a local time belongs to; days start `day_starts_at` minutes after midnight."""
+    return (now - timedelta(minutes=day_starts_at)).date().isoformat()
+
+
+def parse_hours(text: str) -> tuple[tuple[int, int], ...]:
+    """'07:30-12:00,13:00-16:00' -> ((450, 720), (780, 960)); '' means closed."""
+    windows = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            start_text, end_text = part.split("-")
+            start, end = _minutes(start_text), _minutes(end_text)
+        except ValueError:
+            raise ValueError(f"{part!r} is not a window like 07:30-12:00") from None
+        if end <= start:
+            raise ValueError(f"{part!r} ends before it starts")
+        windows.append((start, end))
+    windows.sort()
+    for (_, end), (start, _) in zip(windows, windows[1:]):
+        if start < end:
+            raise ValueError(f"windows overlap in {text!r}")
+    return tuple(windows)
+
+
+def _minutes(text: str) -> int:
+    hour, minute = text.strip().replace(".", ":").split(":")
+    h, m = int(hour), int(minute)
+    if not (0 <= h <= 24 and 0 <= m < 60) or h * 60 + m > 24 * 60:
+        raise ValueError(text)
+    return h * 60 + m
+
+
+def format_hours(windows: tuple[tuple[int, int], ...]) -> str:
+    return ",".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in windows)
+
+
+# --- commands -------------------------------------------------------------------------------
+
+
+def issue_ticket(hall: Hall, service_code: str, now: datetime, priority: str | None = None) -> Outcome:
+    """A visitor takes a number for a service."""
+    service = hall.services.get(service_code)
+    if service is None:
+        raise PanggilError("unknown-service")
+    if not service.active:
+        raise PanggilError("service-closed")
+    if hall.enforce_hours and not service.open_at(now):
+        raise PanggilError("outside-hours")
+    if priority is not None:
+        if priority not in PRIORITIES:
+            raise PanggilError("bad-request", f"Jenis prioritas tidak dikenal: {priority}.")
+        if not service.priority_allowed:
+            raise PanggilError("priority-not-allowed")
+    issued = hall.issued.get(service.code, 0)
+    if service.daily_quota is not None and issued >= service.daily_quota:
+        raise PanggilError("quota-reached")
+    seq = hall.last_seq.get(service.prefix, 0) + 1
+    number = format_number(service.prefix, seq)
+    ticket = Ticket(
+        id=ticket_id(hall.day, number),
+        day=hall.day,
+        number=number,
+        prefix=service.prefix,
+        seq=seq,
+        service=service.code,
+        origin_service=service.code,
+        priority=priority,
+        status="waiting",
+        issued_at=now,
+        order=hall.next_order,
+    )
+    new_hall = replace(
+        hall,
+        tickets=_put(hall.tickets, ticket),
+        last_seq=_bump(hall.last_seq, service.prefix, seq),
+        issued=_bump(hall.issued, service.code, issued + 1),
+        next_order=hall.next_order + 1,
+    )
+    return Outcome(new_hall, (Change("issued", ticket, now),))
+
+
+def call_next(hall: Hall, counter_no: int, now: datetime) -> Outcome:
+    """The counter calls the next ticket of its services, finishing the one it holds first."""
+    counter = _counter(hall, counter_no)
+    open_services = [c for c in counter.services if _service_open(hall, c)]
+    if not open_services:
+        raise PanggilError("service-closed")
+    candidates = [t for t in hall.tickets.values() if t.status == "waiting" and t.service in open_services]
+    if not candidates:
+        raise PanggilError("no-waiting-tickets")
+    return _call(hall, counter, min(candidates, key=call_order), now)
+
+
+def call_ticket(hall: Hall, counter_no: int, number: str, now: datetime) -> Outcome:
+    """The counter calls a given waiting or skipped ticket (a no-show who came back)."""
+    counter = _counter(hall, counter_no)
+    ticket = hall.find(number.strip().upper())
+    if ticket is None:
+        raise PanggilError("unknown-ticket")
+    if ticket.status not in ("waiting", "skipped"):
+        raise PanggilError("ticket-not-callable")
+    if ticket.service not in counter.services:
+        raise PanggilError("service-not-served")
+    return _call(hall, counter, ticket, now)
+
+
+def recall(hall: Hall, counter_no: int, now: datetime) -> Outcome:
+    """Call the held ticket again: a new call of the same ticket."""
+    counter = _counter(hall, counter_no)
+    held = _held(hall, counter)
+    ticket = replace(held, calls=held.calls + 1)
+    change = Change("recalled", ticket, now, counter.number, frozen_map({"call_no": ticket.calls}))
+    return Outcome(replace(hall, tickets=_put(hall.tickets, ticket)), (change,))
+
+
+def skip(hall: Hall, counter_no: int, now: datetime) -> Outcome:
+    """The called visitor did not come: the ticket can be called back by number today."""
+    counter = _counter(hall, counter_no)
+    ticket = replace(_held(hall, counter), status="skipped")
+    change = Change("skipped", ticket, now, counter.number)
+    return Outcome(replace(hall, tickets=_put(hall.tickets, ticket)), (change,))
+
+
+def finish(hall: Hall, counter_no: int, now: datetime) -> Outcome:
+    """The visitor has been served."""
+    counter = _counter(hall, counter_no)
+    change = _finish(_held(hall, counter), counter, now)
+    return Outcome(_apply_finish(hall, change), (change,))
+
+
+def transfer(hall: Hall, counter_no: int, service_code: str, now: datetime) -> Outcome:
+    """Send the held ticket to another service; it keeps its number and its place in time."""
+    counter = _counter(hall, counter_no)
+    held = _held(hall, counter)
+    target = hall.services.get(service_code)
+    if target is None:
+        raise PanggilError("unknown-service")
+    if not target.active:
+        raise PanggilError("service-closed")
+    if target.code == held.service:
+        raise PanggilError("same-service")
+    ticket = replace(held, status="waiting", service=target.code, counter=None)
+    change = Change(
+        "transferred",
+        ticket,
+        now,
+        counter.number,
+        frozen_map({"from_service": held.service, "to_service": target.code}),
+    )
+    return Outcome(replace(hall, tickets=_put(hall.tickets, ticket)), (change,))
+
+
+def cancel_ticket(hall: Hall, number: str, now: datetime) -> Outcome:
+    """Withdraw a waiting or skipped ticket (the visitor left)."""
+    ticket = hall.find(number.strip().upper())
+    if ticket is None:
+        raise PanggilError("unknown-ticket")
+    if ticket.status not in ("waiting", "skipped"):
+        raise PanggilError("ticket-not-callable")
+    cancelled = replace(ticket, status="cancelled", finished_at=now)
+    return Outcome(replace(hall, tickets=_drop(hall.tickets, ticket.id)), (Change("cancelled", cancelled, now),))
+
+
+def close_day(hall: Hall, new_day: str, now: datetime) -> Outcome:
+    """End a service day: open tickets expire (and stay in history).
+
+    Numbering restarts only when `new_day` is another day; closing early keeps today's counts.
+    """
+    changes = tuple(
+        Change("expired", replace(t, status="expired", finished_at=now), now, t.counter)
+        for t in sorted(hall.tickets.values(), key=lambda t: t.order)
+    )
+    if new_day == hall.day:
+        return Outcome(replace(hall, tickets=frozen_map()), changes)
+    new_hall = replace(
+        hall,
+        day=new_day,
+        tickets=frozen_map(),
+        last_seq=frozen_map(),
+        issued=frozen_map(),
+        served=frozen_map(),
+        next_order=1,
+    )
+    return Outcome(new_hall, changes)
+
+
+def with_catalogue(
+    hall: Hall,
+    agencies: Mapping[str, Agency],
+    services: Mapping[str, Service],
+    counters: Mapping[int, Counter],
+) -> Hall:
+    """The same day with an edited catalogue (admin changes); tickets are kept."""
+    return replace(
+        hall, agencies=frozen_map(agencies), services=frozen_map(services), counters=frozen_map(counters)
+    )
+
+
+# --- helpers --------------------------------------------------------------------------------
+
+
+def _counter(hall: Hall, number: int) -> Counter:
+    counter = hall.counters.get(number)
+    if counter is None or not counter.active:
+        raise PanggilError("unknown-counter")
+    return counter
+
+
+def _service_open(hall: Hall, code: str) -> bool:
+    service = hall.services.get(code)
+    return service is not None and service.active
+
+
+def _held(hall: Hall, counter: Counter) -> Ticket:
+    held = hall.current(counter.number)
+    if held is None:
+        raise PanggilError("no-current-ticket")
+    return held
+
+
+def _finish(ticket: Ticket, counter: Counter, now: datetime) -> Change:
+    return Change("finished", replace(ticket, status="done", finished_at=now), now, counter.number)
+
+
+def _apply_finish(hall: Hall, change: Change) -> Hall:
+    counter = change.counter
+    assert counter is not None
+    return replace(
+        hall,
+        tickets=_drop(hall.tickets, change.ticket.id),
+        served=_bump(hall.served, counter, hall.served.get(counter, 0) + 1),
+    )
+
+
+def _call(hall: Hall, counter: Counter, ticket: Ticket, now: datetime) -> Outcome:
+    changes: list[Change] = []
+    held = hall.current(counter.number)
+    if held is not None and held.id != ticket.id:
+        finished = _finish(held, counter, now)
+        hall = _apply_finish(hall, finished)
+        changes.append(finished)
+    called = replace(
+        ticket,
+        status="called",
+        counter=counter.number,
+        called_at=ticket.called_at or now,
+        calls=ticket.calls + 1,
+    )
+    changes.append(Change("called", called, now, counter.number, frozen_map({"call_no": called.calls})))
+    return Outcome(replace(hall, tickets=_put(hall.tickets, called)), tuple(changes))
+
+
+def _put(tickets: Mapping[str, Ticket], ticket: Ticket) -> Mapping[str, Ticket]:
+    items = dict(tickets)
+    items[ticket.id] = ticket
+    return MappingProxyType(items)
+
+
+def _drop(tickets: Mapping[str, Ticket], key: str) -> Mapping[str, Ticket]:
+    items = dict(tickets)
+    items.pop(key, None)
+    return MappingProxyType(items)
+
+
+def _bump(values: Mapping, key: object, value: int) -> Mapping:
+    items = dict(values)
+    items[key] = value
+    return MappingProxyType(items)
+
+
+def ticket_dict(ticket: Ticket) -> dict:
+    """The protocol's ticket object."""
+    data = dataclasses.asdict(ticket)
+    data.pop("order")
+    for key in ("issued_at", "called_at", "finished_at"):
+        value = data[key]
+        data[key] = value.isoformat(timespec="seconds") if value else None
+    return data
+
+
+def weekday_hours(default: str, by_day: Mapping[str, str] | None = None) -> tuple:
+    """Opening hours per weekday from a default and per-day overrides ('fri': '07:30-11:30')."""
+    by_day = dict(by_day or {})
+    unknown = set(by_day) - set(WEEKDAYS)
+    if unknown:
+        raise ValueError(f"unknown day {sorted(unknown)[0]!r}; use one of {', '.join(WEEKDAYS)}")
+    base = parse_hours(default)
+    return tuple(parse_hours(by_day[d]) if d in by_day else base for d in WEEKDAYS)

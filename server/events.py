@@ -1,0 +1,142 @@
+"""Socket.IO handlers: displays (read-only) and counters (token, idempotent commands).
+
+Handlers only translate: they check the shape of what arrives, call the Hub, and turn a
+PanggilError into an acknowledgement {"ok": false, "error": code, "message": ...}.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import current_app, request
+from flask_socketio import ConnectionRefusedError, emit
+
+from server import protocol
+from server.extensions import socketio
+from server.protocol import NS_COUNTER, NS_DISPLAY, PanggilError
+
+log = logging.getLogger(__name__)
+
+# sid -> counter number, for sockets that passed the token check.
+_counters: dict[str, int] = {}
+
+
+def hub():
+    return current_app.extensions["panggil"]
+
+
+def broadcast(name: str, message: dict) -> None:
+    """Send one event to every display and counter client (called by the Hub after a commit)."""
+    socketio.emit(name, message, namespace=NS_DISPLAY)
+    socketio.emit(name, message, namespace=NS_COUNTER)
+
+
+def _guard(handler: Callable) -> Callable:
+    """Turn any failure into an error acknowledgement; the server keeps running."""
+
+    def wrapper(data=None):
+        try:
+            return handler(data)
+        except PanggilError as exc:
+            log.info("socket %s refused %s: %s", request.sid, handler.__name__, exc.code)
+            return exc.to_dict()
+        except Exception:
+            log.exception("socket handler %s failed", handler.__name__)
+            return PanggilError("internal-error").to_dict()
+
+    wrapper.__name__ = handler.__name__
+    return wrapper
+
+
+def _send_snapshot(counter: int | None = None) -> dict:
+    """Emit a snapshot to this client while holding the hub lock, so it is ordered with broadcasts."""
+    h = hub()
+    with h.lock:
+        snap = h.snapshot(counter)
+        emit(protocol.SNAPSHOT, snap)
+    return {"ok": True, "seq": snap["seq"]}
+
+
+# --- /display ---------------------------------------------------------------------------------
+
+
+@socketio.on("connect", namespace=NS_DISPLAY)
+def display_connect(auth=None):
+    """A display, monitor or visitor page connects (read-only); it gets a snapshot at once."""
+    name = auth.get("display") if isinstance(auth, dict) else None
+    if not isinstance(name, str) or not name.strip():
+        name = f"anon-{request.sid[:6]}"
+    h = hub()
+    h.displays[request.sid] = {"name": name[:60], "since": h.now().isoformat(timespec="seconds"),
+                               "address": request.remote_addr}  # fmt: skip
+    log.info("display %s connected from %s", name, request.remote_addr)
+    _send_snapshot()
+
+
+@socketio.on("disconnect", namespace=NS_DISPLAY)
+def display_disconnect(*args):
+    hub().displays.pop(request.sid, None)
+
+
+@socketio.on(protocol.GET_SNAPSHOT, namespace=NS_DISPLAY)
+@_guard
+def display_get_snapshot(data=None):
+    """A display that saw a seq gap asks for the whole state again."""
+    return _send_snapshot()
+
+
+# --- /counter ---------------------------------------------------------------------------------
+
+
+@socketio.on("connect", namespace=NS_COUNTER)
+def counter_connect(auth=None):
+    """A counter client or the officer console connects with its counter number and token."""
+    if not isinstance(auth, dict):
+        error = PanggilError("invalid-token")
+    else:
+        try:
+            number = hub().check_token(auth.get("counter"), auth.get("token"))
+        except PanggilError as exc:
+            error = exc
+        else:
+            _counters[request.sid] = number
+            log.info("counter %d connected from %s", number, request.remote_addr)
+            _send_snapshot(number)
+            return None
+    log.warning("counter connection refused from %s: %s", request.remote_addr, error.code)
+    raise ConnectionRefusedError(error.code, error.to_dict())
+
+
+@socketio.on("disconnect", namespace=NS_COUNTER)
+def counter_disconnect(*args):
+    _counters.pop(request.sid, None)
+
+
+def _counter() -> int:
+    number = _counters.get(request.sid)
+    if number is None:
+        raise PanggilError("invalid-token")
+    return number
+
+
+@socketio.on(protocol.GET_SNAPSHOT, namespace=NS_COUNTER)
+@_guard
+def counter_get_snapshot(data=None):
+    """The console asks for its counter's whole state again."""
+    return _send_snapshot(_counter())
+
+
+def _command_handler(command: str) -> Callable:
+    def handler(data=None):
+        if not isinstance(data, dict):
+            raise PanggilError("bad-request", "Data perintah harus berupa objek JSON.")
+        return hub().command(_counter(), command, data, data.get("request_id"))
+
+    handler.__name__ = command
+    handler.__doc__ = f"A counter sends `{command}` with a request_id; the ack carries the result."
+    return handler
+
+
+for _command in protocol.COUNTER_COMMANDS:
+    socketio.on_event(_command, _guard(_command_handler(_command)), namespace=NS_COUNTER)

@@ -1,0 +1,1 @@
+"""Server-rendered web pages, one blueprint per area (auth, console, admin, kiosk, visitor, tv)."""

@@ -1,0 +1,463 @@
+"""SQLite storage through sqlite-utils: schema, migrations, loading a day, saving changes.
+
+sqlite-utils 3.x write helpers (`table.insert`, `upsert`, ...) wrap themselves in `with conn:`,
+which would commit our transaction half-way. So every write inside `transaction()` is plain SQL
+through `db.execute`, and the helpers are used for reads and for opening the database only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import sqlite3
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import datetime
+from pathlib import Path
+
+import sqlite_utils
+
+from server import engine
+
+log = logging.getLogger(__name__)
+
+# Each migration runs once, in order, inside one transaction; PRAGMA user_version counts them.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE agencies (
+        code TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        position INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE services (
+        code TEXT PRIMARY KEY,
+        agency TEXT NOT NULL REFERENCES agencies(code),
+        name TEXT NOT NULL,
+        prefix TEXT NOT NULL UNIQUE,
+        daily_quota INTEGER,
+        hours TEXT,               -- JSON: list of 7 weekday window lists, or null (always open)
+        priority_allowed INTEGER NOT NULL DEFAULT 1,
+        active INTEGER NOT NULL DEFAULT 1,
+        position INTEGER NOT NULL DEFAULT 0
+    );
+    CREATE TABLE counters (
+        number INTEGER PRIMARY KEY,
+        name TEXT NOT NULL,
+        spoken_name TEXT NOT NULL,
+        token TEXT NOT NULL UNIQUE,
+        active INTEGER NOT NULL DEFAULT 1
+    );
+    CREATE TABLE counter_services (
+        counter INTEGER NOT NULL REFERENCES counters(number) ON DELETE CASCADE,
+        service TEXT NOT NULL REFERENCES services(code),
+        position INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (counter, service)
+    );
+    CREATE TABLE settings (
+        key TEXT PRIMARY KEY,
+        value TEXT NOT NULL       -- JSON
+    );
+    CREATE TABLE days (
+        day TEXT PRIMARY KEY,
+        opened_at TEXT NOT NULL,
+        closed_at TEXT
+    );
+    CREATE TABLE tickets (
+        id TEXT PRIMARY KEY,
+        day TEXT NOT NULL REFERENCES days(day),
+        number TEXT NOT NULL,
+        prefix TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        service TEXT NOT NULL REFERENCES services(code),
+        origin_service TEXT NOT NULL REFERENCES services(code),
+        priority TEXT,
+        status TEXT NOT NULL,
+        issued_at TEXT NOT NULL,
+        ord INTEGER NOT NULL,
+        called_at TEXT,
+        finished_at TEXT,
+        counter INTEGER,
+        calls INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (day, prefix, seq)
+    );
+    CREATE INDEX tickets_day_status ON tickets(day, status);
+    CREATE TABLE events (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        day TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        ticket TEXT REFERENCES tickets(id),
+        counter INTEGER,
+        service TEXT,
+        data TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE INDEX events_day_kind ON events(day, kind);
+    CREATE INDEX events_ticket ON events(ticket);
+    CREATE TABLE requests (
+        counter INTEGER NOT NULL,
+        request_id TEXT NOT NULL,
+        command TEXT NOT NULL,
+        response TEXT NOT NULL,
+        at TEXT NOT NULL,
+        PRIMARY KEY (counter, request_id)
+    );
+    """,
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        username TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        full_name TEXT NOT NULL DEFAULT '',
+        password_hash TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('admin', 'officer')),
+        counter INTEGER REFERENCES counters(number) ON DELETE SET NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL
+    );
+    CREATE TABLE audit_log (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        at TEXT NOT NULL,
+        user TEXT,
+        action TEXT NOT NULL,
+        target TEXT,
+        detail TEXT NOT NULL DEFAULT '{}'
+    );
+    CREATE TABLE displays (
+        name TEXT PRIMARY KEY,
+        counters TEXT,            -- JSON list of counter numbers it shows, or null for all
+        services TEXT,            -- JSON list of service codes, or null for all
+        last_seen TEXT,
+        address TEXT
+    );
+    """,
+]
+
+TICKET_COLUMNS = (
+    "id", "day", "number", "prefix", "seq", "service", "origin_service", "priority", "status",
+    "issued_at", "ord", "called_at", "finished_at", "counter", "calls",
+)  # fmt: skip
+
+
+class StorageError(Exception):
+    """The database file cannot be opened or has a newer schema than this program."""
+
+
+class Storage:
+    """One SQLite file. Callers serialise access (the service layer holds one lock)."""
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        if str(path) != ":memory:":
+            path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind us.
+            conn = sqlite3.connect(str(path), check_same_thread=False, isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA foreign_keys = ON")
+            self.db.execute("PRAGMA journal_mode = WAL")
+            # FULL: an acknowledged ticket survives a power cut, not only a crash of the process.
+            self.db.execute("PRAGMA synchronous = FULL")
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open database {path}: {exc}") from None
+        self.path = path
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        """All or nothing: BEGIN IMMEDIATE takes the write lock up front; any error rolls back."""
+        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self.db.execute("COMMIT")
+
+    @property
+    def schema_version(self) -> int:
+        return self.db.execute("PRAGMA user_version").fetchone()[0]
+
+    def _migrate(self) -> None:
+        version = self.schema_version
+        if version > len(MIGRATIONS):
+            raise StorageError(
+                f"the database has schema {version}, newer than this program ({len(MIGRATIONS)})"
+            )
+        for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
+            with self.transaction():
+                for statement in _statements(script):
+                    self.db.execute(statement)
+                self.db.execute(f"PRAGMA user_version = {number}")
+            log.info("database migrated to schema %d", number)
+
+    # --- catalogue ---------------------------------------------------------------------------
+
+    def is_empty(self) -> bool:
+        return self.db["services"].count == 0 and self.db["counters"].count == 0
+
+    def load_catalogue(self) -> tuple[dict, dict, dict]:
+        agencies = {
+            r["code"]: engine.Agency(r["code"], r["name"])
+            for r in self.db.query("SELECT * FROM agencies ORDER BY position, code")
+        }
+        services = {}
+        for r in self.db.query("SELECT * FROM services ORDER BY position, code"):
+            hours = json.loads(r["hours"]) if r["hours"] else None
+            services[r["code"]] = engine.Service(
+                code=r["code"],
+                name=r["name"],
+                agency=r["agency"],
+                prefix=r["prefix"],
+                daily_quota=r["daily_quota"],
+                hours=None if hours is None else tuple(tuple(tuple(w) for w in day) for day in hours),
+                priority_allowed=bool(r["priority_allowed"]),
+                active=bool(r["active"]),
+            )
+        links: dict[int, list[str]] = {}
+        for r in self.db.query("SELECT * FROM counter_services ORDER BY counter, position"):
+            links.setdefault(r["counter"], []).append(r["service"])
+        counters = {
+            r["number"]: engine.Counter(
+                number=r["number"],
+                name=r["name"],
+                spoken_name=r["spoken_name"],
+                services=tuple(links.get(r["number"], ())),
+                active=bool(r["active"]),
+            )
+            for r in self.db.query("SELECT * FROM counters ORDER BY number")
+        }
+        return agencies, services, counters
+
+    def save_agency(self, agency: engine.Agency, position: int = 0) -> None:
+        self.db.execute(
+            "INSERT INTO agencies (code, name, position) VALUES (?, ?, ?) "
+            "ON CONFLICT(code) DO UPDATE SET name = excluded.name",
+            [agency.code, agency.name, position],
+        )
+
+    def save_service(self, service: engine.Service, position: int = 0) -> None:
+        hours = None if service.hours is None else json.dumps(service.hours)
+        self.db.execute(
+            "INSERT INTO services (code, agency, name, prefix, daily_quota, hours, priority_allowed,"
+            " active, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(code) DO UPDATE SET"
+            " agency = excluded.agency, name = excluded.name, prefix = excluded.prefix,"
+            " daily_quota = excluded.daily_quota, hours = excluded.hours,"
+            " priority_allowed = excluded.priority_allowed, active = excluded.active",
+            [service.code, service.agency, service.name, service.prefix, service.daily_quota, hours,
+             int(service.priority_allowed), int(service.active), position],
+        )  # fmt: skip
+
+    def save_counter(self, counter: engine.Counter, token: str | None = None) -> None:
+        if token is None:
+            self.db.execute(
+                "UPDATE counters SET name = ?, spoken_name = ?, active = ? WHERE number = ?",
+                [counter.name, counter.spoken_name, int(counter.active), counter.number],
+            )
+        else:
+            self.db.execute(
+                "INSERT INTO counters (number, name, spoken_name, token, active) VALUES (?, ?, ?, ?, ?)"
+                " ON CONFLICT(number) DO UPDATE SET name = excluded.name,"
+                " spoken_name = excluded.spoken_name, token = excluded.token, active = excluded.active",
+                [counter.number, counter.name, counter.spoken_name, token, int(counter.active)],
+            )
+        self.db.execute("DELETE FROM counter_services WHERE counter = ?", [counter.number])
+        for position, code in enumerate(counter.services):
+            self.db.execute(
+                "INSERT INTO counter_services (counter, service, position) VALUES (?, ?, ?)",
+                [counter.number, code, position],
+            )
+
+    def counter_tokens(self) -> dict[int, str]:
+        return {r["number"]: r["token"] for r in self.db.query("SELECT number, token FROM counters")}
+
+    def load_settings(self) -> dict:
+        return {r["key"]: json.loads(r["value"]) for r in self.db.query("SELECT * FROM settings")}
+
+    def save_setting(self, key: str, value: object) -> None:
+        self.db.execute(
+            "INSERT INTO settings (key, value) VALUES (?, ?)"
+            " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, json.dumps(value)],
+        )
+
+    # --- days and tickets ----------------------------------------------------------------------
+
+    def current_day(self) -> str | None:
+        row = self.db.execute("SELECT day FROM days WHERE closed_at IS NULL ORDER BY day DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
+    def open_day(self, day: str, now: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO days (day, opened_at) VALUES (?, ?) ON CONFLICT(day) DO UPDATE SET closed_at = NULL",
+            [day, now.isoformat()],
+        )
+
+    def close_day(self, day: str, now: datetime) -> None:
+        self.db.execute("UPDATE days SET closed_at = ? WHERE day = ?", [now.isoformat(), day])
+
+    def load_day(self, day: str, tz) -> dict:
+        """Today's open tickets and counts, to rebuild a Hall after a restart."""
+        tickets = {
+            r["id"]: _ticket(r, tz)
+            for r in self.db.query(
+                "SELECT * FROM tickets WHERE day = ? AND status IN ('waiting', 'called', 'skipped')", [day]
+            )
+        }
+        last_seq = {
+            r["prefix"]: r["n"]
+            for r in self.db.query("SELECT prefix, MAX(seq) AS n FROM tickets WHERE day = ? GROUP BY prefix", [day])
+        }
+        issued = {
+            r["origin_service"]: r["n"]
+            for r in self.db.query(
+                "SELECT origin_service, COUNT(*) AS n FROM tickets WHERE day = ? GROUP BY origin_service", [day]
+            )
+        }
+        served = {
+            r["counter"]: r["n"]
+            for r in self.db.query(
+                "SELECT counter, COUNT(*) AS n FROM events WHERE day = ? AND kind = 'finished' GROUP BY counter",
+                [day],
+            )
+        }
+        row = self.db.execute("SELECT COALESCE(MAX(ord), 0) FROM tickets WHERE day = ?", [day]).fetchone()
+        return {"tickets": tickets, "last_seq": last_seq, "issued": issued, "served": served,
+                "next_order": row[0] + 1}  # fmt: skip
+
+    def find_ticket(self, ticket_id: str, tz) -> engine.Ticket | None:
+        row = next(self.db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]), None)
+        return _ticket(row, tz) if row else None
+
+    def save_changes(self, changes: Iterable[engine.Change], payloads: Iterable[Mapping]) -> list[int]:
+        """Write each change's ticket row and its event row; returns the events' seq numbers."""
+        seqs = []
+        for change, payload in zip(changes, payloads):
+            t = change.ticket
+            values = [t.id, t.day, t.number, t.prefix, t.seq, t.service, t.origin_service, t.priority,
+                      t.status, _iso(t.issued_at), t.order, _iso(t.called_at), _iso(t.finished_at),
+                      t.counter, t.calls]  # fmt: skip
+            placeholders = ", ".join("?" * len(TICKET_COLUMNS))
+            updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
+            self.db.execute(
+                f"INSERT INTO tickets ({', '.join(TICKET_COLUMNS)}) VALUES ({placeholders})"
+                f" ON CONFLICT(id) DO UPDATE SET {updates}",
+                values,
+            )
+            seqs.append(self.add_event(change.kind, change.at, t.day, payload, t.id, change.counter, t.service))
+        return seqs
+
+    def add_event(
+        self,
+        kind: str,
+        at: datetime,
+        day: str,
+        data: Mapping,
+        ticket: str | None = None,
+        counter: int | None = None,
+        service: str | None = None,
+    ) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO events (at, day, kind, ticket, counter, service, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [at.isoformat(), day, kind, ticket, counter, service, json.dumps(data, separators=(",", ":"))],
+        )
+        return cursor.lastrowid
+
+    def last_seq(self) -> int:
+        row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
+        return row[0] if row else 0
+
+    def recent_calls(self, day: str, limit: int = 20) -> list[dict]:
+        rows = self.db.query(
+            "SELECT data FROM events WHERE day = ? AND kind IN ('called', 'recalled') ORDER BY seq DESC LIMIT ?",
+            [day, limit],
+        )
+        return [json.loads(r["data"])["call"] for r in rows]
+
+    def last_call(self, ticket_id: str) -> dict | None:
+        row = self.db.execute(
+            "SELECT data FROM events WHERE ticket = ? AND kind IN ('called', 'recalled') ORDER BY seq DESC LIMIT 1",
+            [ticket_id],
+        ).fetchone()
+        return json.loads(row[0])["call"] if row else None
+
+    def events_since(self, seq: int, limit: int = 1000) -> list[dict]:
+        rows = self.db.query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit])
+        return [{**r, "data": json.loads(r["data"])} for r in rows]
+
+    # --- users and audit -------------------------------------------------------------------------
+
+    def add_user(self, username: str, password_hash: str, role: str, now: datetime,
+                 counter: int | None = None, full_name: str = "") -> int:  # fmt: skip
+        cursor = self.db.execute(
+            "INSERT INTO users (username, full_name, password_hash, role, counter, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [username, full_name, password_hash, role, counter, now.isoformat()],
+        )
+        return cursor.lastrowid
+
+    def find_user(self, *, user_id: int | None = None, username: str | None = None) -> dict | None:
+        if user_id is not None:
+            rows = self.db.query("SELECT * FROM users WHERE id = ?", [user_id])
+        else:
+            rows = self.db.query("SELECT * FROM users WHERE username = ?", [username])
+        return next(rows, None)
+
+    def list_users(self) -> list[dict]:
+        return list(self.db.query("SELECT * FROM users ORDER BY username"))
+
+    def add_audit(self, now: datetime, user: str | None, action: str, target: str | None = None,
+                  detail: Mapping | None = None) -> None:  # fmt: skip
+        self.db.execute(
+            "INSERT INTO audit_log (at, user, action, target, detail) VALUES (?, ?, ?, ?, ?)",
+            [now.isoformat(), user, action, target, json.dumps(detail or {}, ensure_ascii=False)],
+        )
+
+    # --- idempotent requests --------------------------------------------------------------------
+
+    def find_request(self, counter: int, request_id: str) -> tuple[str, dict] | None:
+        row = self.db.execute(
+            "SELECT command, response FROM requests WHERE counter = ? AND request_id = ?", [counter, request_id]
+        ).fetchone()
+        return (row[0], json.loads(row[1])) if row else None
+
+    def save_request(self, counter: int, request_id: str, command: str, response: Mapping, now: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO requests (counter, request_id, command, response, at) VALUES (?, ?, ?, ?, ?)",
+            [counter, request_id, command, json.dumps(response, separators=(",", ":")), now.isoformat()],
+        )
+
+
+def _statements(script: str) -> list[str]:
+    return [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _dt(value: str | None, tz) -> datetime | None:
+    return datetime.fromisoformat(value).astimezone(tz) if value else None
+
+
+def _ticket(row: Mapping, tz) -> engine.Ticket:
+    return engine.Ticket(
+        id=row["id"],
+        day=row["day"],
+        number=row["number"],
+        prefix=row["prefix"],
+        seq=row["seq"],
+        service=row["service"],
+        origin_service=row["origin_service"],
+        priority=row["priority"],
+        status=row["status"],
+        issued_at=_dt(row["issued_at"], tz),
+        order=row["ord"],
+        called_at=_dt(row["called_at"], tz),
+        finished_at=_dt(row["finished_at"], tz),
+        counter=row["counter"],
+        calls=row["calls"],
+    )

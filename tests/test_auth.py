@@ -1,0 +1,81 @@
+"""Logging in: roles, CSRF, rate limiting, language switch."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+
+def csrf_from(html: str) -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+
+
+def login(client, username, password):
+    page = client.get("/login")
+    token = csrf_from(page.get_data(as_text=True))
+    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+
+
+def test_login_page_is_indonesian_by_default_and_english_on_request(client):
+    html = client.get("/login").get_data(as_text=True)
+    assert "Kata sandi" in html and "Masuk" in html
+    english = client.get("/login?lang=en")
+    assert "Password" in english.get_data(as_text=True)
+    assert "lang=en" in english.headers.get("Set-Cookie", "")
+    assert "Password" in client.get("/login").get_data(as_text=True)  # the cookie remembers
+
+
+def test_login_without_csrf_token_is_refused(client, hub):
+    response = client.post("/login", data={"username": "admin", "password": "admin-secret"})
+    assert response.status_code == 400
+    assert "kedaluwarsa" in response.get_data(as_text=True)
+
+
+def test_wrong_password_is_refused_in_indonesian(client):
+    response = login(client, "admin", "not-the-password")
+    assert response.status_code == 401
+    assert "Nama pengguna atau kata sandi salah." in response.get_data(as_text=True)
+
+
+def test_admin_login_sets_session_and_audits(client, hub):
+    response = login(client, "admin", "admin-secret")
+    assert response.status_code == 302
+    with client.session_transaction() as session:
+        assert session["user_id"] == 1
+    audit = hub.read(lambda s: list(s.db.query("SELECT user, action FROM audit_log")))
+    assert audit == [{"user": "admin", "action": "login"}]
+
+
+def test_passwords_are_stored_as_argon2_hashes(hub):
+    users = hub.read(lambda s: s.list_users())
+    assert {u["username"] for u in users} == {"admin", "petugas1", "petugas3"}
+    for user in users:
+        assert user["password_hash"].startswith("$argon2")
+        assert "secret" not in user["password_hash"]
+
+
+def test_login_is_rate_limited(client):
+    for _ in range(5):
+        assert login(client, "admin", "wrong-password").status_code == 401
+    blocked = login(client, "admin", "admin-secret")  # even the right password waits
+    assert blocked.status_code == 429
+    assert "Terlalu banyak percobaan" in blocked.get_data(as_text=True)
+
+
+def test_next_parameter_only_redirects_locally(client):
+    page = client.get("/login?next=//evil.example/")
+    token = csrf_from(page.get_data(as_text=True))
+    response = client.post("/login?next=//evil.example/",
+                           data={"username": "admin", "password": "admin-secret", "csrf_token": token})  # fmt: skip
+    assert "evil.example" not in response.headers["Location"]
+
+
+@pytest.mark.parametrize("path", ["/nope", "/api/nope"])
+def test_unknown_pages(client, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    if path.startswith("/api"):
+        assert response.get_json()["ok"] is False
+    else:
+        assert "Halaman tidak ditemukan." in response.get_data(as_text=True)

@@ -1,0 +1,156 @@
+"""The Socket.IO protocol through Flask-SocketIO's test client (threading mode, fake clock)."""
+
+from __future__ import annotations
+
+import pytest
+
+from server import protocol
+from server.protocol import NS_COUNTER, NS_DISPLAY
+from tests.conftest import TOKENS
+
+
+def events_named(sc, name, namespace):
+    return [m["args"][0] for m in sc.get_received(namespace) if m["name"] == name]
+
+
+def counter(socket_client, number=1):
+    return socket_client(NS_COUNTER, {"counter": number, "token": TOKENS[number]})
+
+
+def test_display_gets_snapshot_on_connect(socket_client, hub):
+    hub.issue("ktp")
+    display = socket_client(NS_DISPLAY, {"display": "lobby"})
+    received = display.get_received(NS_DISPLAY)
+    assert [m["name"] for m in received] == [protocol.SNAPSHOT]
+    snap = received[0]["args"][0]
+    assert snap["seq"] == hub.seq == 1
+    assert snap["hall"]["name"] == "MPP Uji"
+    ktp = next(s for s in snap["services"] if s["code"] == "ktp")
+    assert ktp["waiting"] == 1
+    assert [c["number"] for c in snap["counters"]] == [1, 2, 3]
+    assert list(hub.displays.values())[0]["name"] == "lobby"
+
+
+def test_call_next_reaches_display_with_whole_call(socket_client, hub):
+    display = socket_client(NS_DISPLAY)
+    officer = counter(socket_client)
+    hub.issue("ktp")
+    display.get_received(NS_DISPLAY)
+    ack = officer.emit(protocol.CALL_NEXT, {"request_id": "press-1"}, namespace=NS_COUNTER, callback=True)
+    assert ack["ok"] is True
+    call = ack["result"]["call"]
+    assert call["ticket"]["number"] == "A001"
+    assert call["counter"] == {"number": 1, "name": "Gerai 1", "spoken_name": "gerai satu"}
+    assert call["kind"] == "call" and call["call_id"] == "2026-11-26/A001#1"
+    called = events_named(display, protocol.TICKET_CALLED, NS_DISPLAY)
+    assert len(called) == 1
+    assert called[0]["seq"] == ack["seq"] == 2
+    assert called[0]["call"]["call_id"] == call["call_id"]
+    assert called[0]["call"]["announcement"]["text"]
+    assert called[0]["counter"]["current"]["number"] == "A001"
+    assert called[0]["waiting"] == {"ktp": 0}
+
+
+def test_retried_press_is_applied_once(socket_client, hub):
+    officer = counter(socket_client)
+    hub.issue("ktp")
+    hub.issue("ktp")
+    first = officer.emit(protocol.CALL_NEXT, {"request_id": "same"}, namespace=NS_COUNTER, callback=True)
+    again = officer.emit(protocol.CALL_NEXT, {"request_id": "same"}, namespace=NS_COUNTER, callback=True)
+    assert again["replayed"] is True
+    assert again["result"]["ticket"]["number"] == first["result"]["ticket"]["number"] == "A001"
+    assert hub.hall.find("A002").status == "waiting"
+    reused = officer.emit(protocol.SKIP, {"request_id": "same"}, namespace=NS_COUNTER, callback=True)
+    assert reused["error"] == "request-id-reused"
+
+
+@pytest.mark.parametrize(
+    "auth, code",
+    [
+        (None, "invalid-token"),
+        ({"counter": 1}, "invalid-token"),
+        ({"counter": 1, "token": "wrong-token"}, "invalid-token"),
+        ({"counter": 99, "token": "token-counter-1"}, "unknown-counter"),
+        ({"counter": "satu", "token": "token-counter-1"}, "unknown-counter"),
+        ({"counter": 2, "token": "token-counter-1"}, "invalid-token"),
+    ],
+)
+def test_counter_connection_refused(socket_client, auth, code):
+    from socketio.exceptions import ConnectionError as SocketConnectionError
+
+    try:
+        sc = socket_client(NS_COUNTER, auth)
+    except SocketConnectionError as exc:
+        assert code in str(exc)
+    else:
+        assert not sc.is_connected(NS_COUNTER)
+
+
+@pytest.mark.parametrize(
+    "command, data, code",
+    [
+        (protocol.CALL_NEXT, None, "bad-request"),
+        (protocol.CALL_NEXT, "next", "bad-request"),
+        (protocol.CALL_NEXT, {}, "bad-request"),
+        (protocol.CALL_NEXT, {"request_id": ""}, "bad-request"),
+        (protocol.CALL_NEXT, {"request_id": 5}, "bad-request"),
+        (protocol.CALL_NEXT, {"request_id": "x" * 65}, "bad-request"),
+        (protocol.CALL_NEXT, {"request_id": "ok-1"}, "no-waiting-tickets"),
+        (protocol.RECALL, {"request_id": "ok-2"}, "no-current-ticket"),
+        (protocol.TRANSFER, {"request_id": "ok-3"}, "bad-request"),
+        (protocol.TRANSFER, {"request_id": "ok-4", "service": 7}, "bad-request"),
+        (protocol.CALL_TICKET, {"request_id": "ok-5", "number": "Z999"}, "unknown-ticket"),
+    ],
+)
+def test_bad_commands_are_refused_and_change_nothing(socket_client, hub, command, data, code):
+    officer = counter(socket_client)
+    before = (hub.seq, hub.hall)
+    ack = officer.emit(command, data, namespace=NS_COUNTER, callback=True)
+    assert ack == {"ok": False, "error": code, "message": ack["message"]}
+    assert ack["message"]
+    assert (hub.seq, hub.hall) == before
+
+
+def test_display_cannot_send_commands(socket_client, hub):
+    display = socket_client(NS_DISPLAY)
+    hub.issue("ktp")
+    display.emit(protocol.CALL_NEXT, {"request_id": "sneaky"}, namespace=NS_DISPLAY)
+    assert hub.hall.find("A001").status == "waiting"
+
+
+def test_get_snapshot_is_sent_as_event_in_order(socket_client, hub):
+    display = socket_client(NS_DISPLAY)
+    display.get_received(NS_DISPLAY)
+    hub.issue("ktp")
+    ack = display.emit(protocol.GET_SNAPSHOT, namespace=NS_DISPLAY, callback=True)
+    received = display.get_received(NS_DISPLAY)
+    assert [m["name"] for m in received] == [protocol.TICKET_ISSUED, protocol.SNAPSHOT]
+    assert ack == {"ok": True, "seq": received[1]["args"][0]["seq"]}
+
+
+def test_seq_is_contiguous_across_every_broadcast(socket_client, hub, clock):
+    display = socket_client(NS_DISPLAY)
+    officer = counter(socket_client)
+    display.get_received(NS_DISPLAY)
+    for _ in range(3):
+        hub.issue("ktp")
+    for i, command in enumerate([protocol.CALL_NEXT, protocol.RECALL, protocol.SKIP, protocol.CALL_NEXT,
+                                 protocol.CALL_NEXT]):  # fmt: skip
+        officer.emit(command, {"request_id": f"r{i}"}, namespace=NS_COUNTER, callback=True)
+    clock.advance(days=1)
+    hub.tick()
+    seqs = [m["args"][0]["seq"] for m in display.get_received(NS_DISPLAY)]
+    assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
+    assert seqs[-1] == hub.seq
+
+
+def test_counter_snapshot_has_me_and_skipped(socket_client, hub):
+    hub.issue("ktp")
+    officer = counter(socket_client)
+    officer.emit(protocol.CALL_NEXT, {"request_id": "a"}, namespace=NS_COUNTER, callback=True)
+    officer.emit(protocol.SKIP, {"request_id": "b"}, namespace=NS_COUNTER, callback=True)
+    officer.get_received(NS_COUNTER)
+    officer.emit(protocol.GET_SNAPSHOT, namespace=NS_COUNTER, callback=True)
+    snap = events_named(officer, protocol.SNAPSHOT, NS_COUNTER)[0]
+    assert snap["me"]["number"] == 1
+    assert [t["number"] for t in snap["skipped"]] == ["A001"]
