@@ -160,21 +160,27 @@ class DisplayApp:
     def step(self, timeout_ms: int | None = None) -> None:
         """Wait for at least one event, handle every queued one, then redraw once if needed."""
         first = pygame.event.wait(timeout_ms) if timeout_ms else pygame.event.wait()
-        events = [first, *pygame.event.get()]
-        try:
-            full = False
-            for event in events:
+        full = False
+        failure: Exception | None = None
+        for event in [first, *pygame.event.get()]:
+            try:
                 full |= self.handle(event)
+            except Exception as exc:  # noqa: BLE001 - one bad message must not cost the others
+                log.exception("handling %s failed", pygame.event.event_name(event.type))
+                failure = exc
+        try:
+            if failure is not None:
+                raise failure
             self.redraw(full=full)
             self.errors = 0
         except Exception as exc:  # noqa: BLE001 - the TV must never go black
             self.errors += 1
-            log.exception("display error #%d; showing the fallback screen", self.errors)
+            log.error("display error #%d (%s); showing the fallback screen", self.errors, exc)
             self.show_fallback(exc)
 
     def handle(self, event: pygame.event.Event) -> bool:
         """Apply one pygame event to the state; True when the whole screen must be repainted."""
-        if event.type == pygame.NOWEVENT:
+        if event.type == pygame.NOEVENT:  # event.wait() timed out
             return False
         if event.type == pygame.QUIT or (
             event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q)

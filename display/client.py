@@ -16,15 +16,17 @@ from typing import Any
 
 import socketio
 
+from server import protocol
+
 log = logging.getLogger(__name__)
 
-NAMESPACE = "/display"
-GET_SNAPSHOT = "get_snapshot"
+NAMESPACE = protocol.NS_DISPLAY
+GET_SNAPSHOT = protocol.GET_SNAPSHOT
 
 # What `post(kind, data)` receives.
 CONNECTED = "connected"  # data: None
 DISCONNECTED = "disconnected"  # data: reason text
-SNAPSHOT = "snapshot"  # data: the snapshot object
+SNAPSHOT = protocol.SNAPSHOT  # data: the snapshot object
 EVENT = "event"  # data: (event name, payload)
 
 
@@ -78,7 +80,7 @@ class DisplayClient:
             log.debug("disconnect failed", exc_info=True)
 
     def request_snapshot(self) -> bool:
-        """Ask for a fresh snapshot (after a seq gap); it arrives through `post` as SNAPSHOT."""
+        """Ask for a fresh snapshot (after a seq gap); it arrives as a `snapshot` event."""
         if not self.sio.connected:
             return False
         try:
@@ -130,7 +132,10 @@ class DisplayClient:
 
     def _on_snapshot_ack(self, *args: Any) -> None:
         data = args[0] if args else None
-        # The contract says the ack is the snapshot itself; tolerate an {"ok", "result"} wrapper.
-        if isinstance(data, dict) and "seq" not in data and isinstance(data.get("result"), dict):
-            data = data["result"]
-        self.post(SNAPSHOT, data)
+        # The snapshot itself follows as a `snapshot` event, ordered with the broadcasts; the
+        # acknowledgement only says {"ok": true, "seq": n}. An older server answered with the
+        # snapshot in the acknowledgement: take that too.
+        if isinstance(data, dict) and "counters" in data:
+            self.post(SNAPSHOT, data)
+        elif not (isinstance(data, dict) and data.get("ok")):
+            log.warning("get_snapshot refused: %s", data)

@@ -13,25 +13,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-# Names as in server/protocol.py; repeated here because the display installs without the server.
-BROADCAST_EVENTS = frozenset(
-    {
-        "ticket_issued",
-        "ticket_called",
-        "ticket_finished",
-        "ticket_skipped",
-        "ticket_transferred",
-        "ticket_cancelled",
-        "day_closed",
-        "hall_changed",
-    }
-)
-ANNOUNCEMENT_READY = "announcement_ready"
+# server/protocol.py is standard library only and is installed with the display too.
+from server import protocol
+
+BROADCAST_EVENTS = frozenset(protocol.BROADCAST_EVENTS)
+ANNOUNCEMENT_READY = protocol.ANNOUNCEMENT_READY
 # Events after which the protocol asks clients to re-read the whole snapshot.
-_RESYNC_EVENTS = frozenset({"day_closed", "hall_changed"})
+_RESYNC_EVENTS = frozenset({protocol.DAY_CLOSED, protocol.HALL_CHANGED})
 # Events that move a ticket at a counter: their `counter` object replaces the one shown.
 _COUNTER_EVENTS = frozenset(
-    {"ticket_called", "ticket_finished", "ticket_skipped", "ticket_transferred"}
+    {
+        protocol.TICKET_CALLED,
+        protocol.TICKET_FINISHED,
+        protocol.TICKET_SKIPPED,
+        protocol.TICKET_TRANSFERRED,
+        protocol.TICKET_EXPIRED,
+    }
 )
 MAX_RECENT = 20
 
@@ -323,7 +320,7 @@ def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> 
         try:
             counter_data = _get(payload, "counter", Mapping, optional=True)
             counter = _read_counter(counter_data) if counter_data is not None else None
-            call = _read_call(payload.get("call")) if name == "ticket_called" else None
+            call = _read_call(payload.get("call")) if name == protocol.TICKET_CALLED else None
         except _Bad as exc:
             # The event is lost to us, so the screen may be wrong: fetch the truth.
             problems.append(f"{name!r} seq {seq} ignored: {exc}")

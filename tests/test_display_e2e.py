@@ -1,0 +1,129 @@
+"""End to end: the real server process, the real display loop, real (disk) audio.
+
+A next pressed at a counter over HTTP is shown on the display and spoken; a restarted server is
+reconnected to; calls missed while away are shown but never spoken.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ["SDL_VIDEODRIVER"] = "dummy"
+
+import array  # noqa: E402
+import time  # noqa: E402
+import wave  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pygame  # noqa: E402
+import pytest  # noqa: E402
+
+from display import render  # noqa: E402
+from display.app import DisplayApp  # noqa: E402
+from display.audio import Announcer, AudioCache, PygamePlayer  # noqa: E402
+from display.config import load_config  # noqa: E402
+
+pytestmark = pytest.mark.slow
+
+
+def tone(path: Path, amplitude: int = 4000, seconds: float = 0.3) -> Path:
+    samples = array.array("h", ((amplitude if (i // 50) % 2 else -amplitude) for i in range(int(44100 * seconds))))
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(44100)
+        out.writeframes(samples.tobytes())
+    return path
+
+
+@pytest.fixture
+def display(live_server, tmp_path, monkeypatch):
+    """A DisplayApp connected to the live server, playing into a file through SDL's disk driver."""
+    speaker = tmp_path / "speaker.raw"
+    monkeypatch.setenv("SDL_AUDIODRIVER", "disk")
+    monkeypatch.setenv("SDL_DISKAUDIOFILE", str(speaker))
+    config = load_config(
+        overrides={
+            "server_url": live_server.url,
+            "name": "e2e-lobby",
+            "audio_cache_dir": str(tmp_path / "audio-cache"),
+            "chime": str(tone(tmp_path / "chime.wav")),
+            "resolution": "1280x720",
+            "reconnect_delay_max": 2,
+        }
+    )
+    played: list[tuple[str, str]] = []
+    announcer = Announcer(
+        PygamePlayer(volume=config.volume),
+        AudioCache(config.server_url, Path(config.audio_cache_dir)).fetch,
+        Path(config.chime),
+        audio_wait=5,
+        on_play=lambda what, call_id: played.append((what, call_id)),
+    ).start()
+    app = DisplayApp(config, announcer=announcer).start()
+    app.played = played
+    app.speaker = speaker
+    assert app.run_until(lambda: app.state.seq is not None, 20), "no snapshot from the server"
+    yield app
+    app.stop()
+    pygame.mixer.quit()
+    pygame.display.quit()
+
+
+def latest_number(app: DisplayApp) -> str | None:
+    return app.state.latest.number if app.state.latest else None
+
+
+def test_a_next_at_a_counter_is_shown_and_spoken(live_server, display):
+    app = display
+    assert app.state.connected and app.state.hall_name == "MPP Uji"
+    ticket = live_server.issue("ktp")
+    answer = live_server.command(1, "call_next", "e2e-next-1")
+    assert answer.status_code == 200, answer.text
+    call = answer.json()["result"]["call"]
+
+    assert app.run_until(lambda: latest_number(app) == ticket["number"], 10)
+    assert app.state.highlighted
+    assert [c.current for c in app.state.counters if c.number == 1] == [ticket["number"]]
+    # Drawn: the number is in the latest-call region, which is highlighted.
+    app.redraw()
+    latest = app.renderer.layout.regions["latest"]
+    assert any(text == ticket["number"] and latest.contains(rect) for text, rect in app.renderer.placed["latest"])
+    assert tuple(app.screen.get_at((latest.left + 20, latest.centery)))[:3] == render.AMBER
+
+    # Spoken: the chime, then the announcement when the server made audio for it.
+    expect = [("chime", call["call_id"])]
+    if call["announcement"]["status"] in ("ready", "pending"):
+        expect.append(("announcement", call["call_id"]))
+    assert app.run_until(lambda: app.played == expect and app.announcer.idle(), 15), app.played
+    time.sleep(0.2)
+    samples = array.array("h")
+    samples.frombytes(app.speaker.read_bytes()[:4_000_000])
+    assert max(samples) >= 4000  # the chime's samples reached the speaker
+
+
+def test_a_restarted_server_is_reconnected_and_missed_calls_are_not_spoken(live_server, display):
+    app = display
+    live_server.kill()
+    assert app.run_until(lambda: not app.state.connected, 10)
+    live_server.start()
+    assert app.run_until(lambda: app.state.connected, 20), "display did not reconnect"
+
+    # Simulate calls made while this display was away: drop its connection, call, come back.
+    app.client.stop()
+    app.run_until(lambda: not app.state.connected, 5)
+    missed = live_server.issue("paspor")
+    assert live_server.command(3, "call_next", "e2e-missed").status_code == 200
+    from display.client import DisplayClient
+
+    app.client = DisplayClient(app.config.server_url, "e2e-lobby", app.post).start()
+    assert app.run_until(lambda: latest_number(app) == missed["number"], 15)
+    assert not app.state.highlighted  # seen in the snapshot: not presented as new
+    app.run_until(lambda: False, 1.0)
+    assert app.played == []
+
+    # And the next live call is spoken again.
+    fresh = live_server.issue("ktp")
+    assert live_server.command(1, "call_next", "e2e-after").status_code == 200
+    assert app.run_until(lambda: latest_number(app) == fresh["number"], 10)
+    assert app.run_until(lambda: any(what == "chime" for what, _ in app.played), 10)
