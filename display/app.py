@@ -215,7 +215,10 @@ class DisplayApp:
             name, payload = data
             self.apply(apply_event(self.state, name, payload, now))
         elif kind == LOGO:
-            self.renderer.set_logo(pygame.image.load(io.BytesIO(data)))
+            try:
+                self.renderer.set_logo(pygame.image.load(io.BytesIO(data)))
+            except pygame.error as exc:
+                log.warning("logo not shown: %s", exc)
 
     def apply(self, outcome: Outcome) -> None:
         for problem in outcome.problems:

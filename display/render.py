@@ -79,13 +79,14 @@ def compute_layout(size: tuple[int, int]) -> Layout:
 
     if portrait:
         regions = {
-            "header": rect(0, 0, 1080, 150),
+            "header": rect(0, 0, 760, 150),
+            "status": rect(760, 0, 320, 150),
             "clock": rect(0, 150, 1080, 90),
-            "latest": rect(30, 260, 1020, 640),
-            "recent": rect(30, 925, 1020, 470),
-            "counters": rect(30, 1415, 1020, 405),
-            "footer": rect(0, 1840, 780, 80),
-            "status": rect(780, 1840, 300, 80),
+            "latest": rect(30, 260, 1020, 620),
+            "recent": rect(30, 900, 1020, 460),
+            "counters": rect(30, 1380, 1020, 400),
+            # Full width and two lines: a narrow screen pages its running text less often.
+            "footer": rect(0, 1800, 1080, 120),
         }
     else:
         regions = {
@@ -405,15 +406,17 @@ class Renderer:
 
     def _footer_key(self, running_text: str, now: datetime) -> tuple:
         if not running_text:
-            return ("", 0)
-        width = self.layout.regions["footer"].width - self.px(60)
-        size, pages = self._pages(running_text, self.px(38), width)
+            return ((), 0)
+        area = self.layout.regions["footer"]
+        size, lines = self._lines(running_text, self.px(38), area.width - self.px(60))
+        per_page = max(1, int(area.height // (size * 1.35)))
+        pages = [tuple(lines[i : i + per_page]) for i in range(0, len(lines), per_page)]
         # Long text turns its pages every few seconds on the 1 s timer, instead of scrolling at
         # 30 frames a second: a marquee would keep a Raspberry Pi busy all day.
         page = int(now.timestamp() // RUNNING_TEXT_PAGE_SECONDS) % len(pages)
         return (pages[page], size)
 
-    def _pages(self, value: str, size: int, width: int) -> tuple[int, list[str]]:
+    def _lines(self, value: str, size: int, width: int) -> tuple[int, list[str]]:
         """The running text at `size` (a little smaller if that makes it fit) as lines."""
         key = (value, size, width)
         cached = self._page_cache.get(key)
@@ -428,28 +431,28 @@ class Renderer:
         else:
             font = self.font(size)
             count = -(-font.size(value)[0] // width)
-            # Balance the pages, so that no page holds a lonely last word.
+            # Balance the lines, so that no line holds a lonely last word.
             target = font.size(value)[0] / count
-            pages: list[str] = []
+            lines: list[str] = []
             line = ""
             for word in value.split():
                 candidate = f"{line} {word}".strip()
                 too_long = font.size(candidate)[0] > width
                 if line and (too_long or font.size(line)[0] >= target):
-                    pages.append(line)
+                    lines.append(line)
                     line = word
                 else:
                     line = candidate
             if line:
-                pages.append(line)
-            result = (size, pages)
+                lines.append(line)
+            result = (size, lines)
         if len(self._page_cache) > 8:
             self._page_cache.clear()
         self._page_cache[key] = result
         return result
 
     def _paint_footer(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
-        connection, line, size = key
+        connection, lines, size = key
         if connection != "connected":
             # Losing the server matters more than the running text: say it across the footer.
             surface.fill(BAD if connection == "disconnected" else HEADER, area)
@@ -459,10 +462,12 @@ class Renderer:
             )  # fmt: skip
             return
         surface.fill(HEADER, area)
-        if line:
+        step = size * 1.3
+        top = area.centery - step * len(lines) / 2
+        for index, line in enumerate(lines):
             self.blit_text(
                 surface, line, size, WHITE, max_width=area.width - self.px(60),
-                midleft=(area.left + self.px(30), area.centery),
+                midleft=(area.left + self.px(30), round(top + step * (index + 0.5))),
             )  # fmt: skip
 
     def _paint_status(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
@@ -474,7 +479,8 @@ class Renderer:
             label, ink = text(self.language, "connected"), GOOD
         else:
             # The footer carries the message; here: since when, or nothing while first connecting.
-            label, ink = (since_drop or ""), WHITE
+            label = text(self.language, "since", time=since_drop) if since_drop else ""
+            ink = WHITE
         if not label and not ok:
             return
         image = self.render_text(label, self.px(32), WHITE, False)

@@ -26,6 +26,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fallback_title": "Layar sedang dipulihkan",
         "fallback_note": "Mohon tunggu sebentar. Panggilan tetap berjalan.",
         "priority": "Prioritas",
+        "since": "sejak {time}",
     },
     "en": {
         "latest_label": "QUEUE NUMBER",
@@ -43,6 +44,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "fallback_title": "The screen is recovering",
         "fallback_note": "Please wait a moment. Calls continue.",
         "priority": "Priority",
+        "since": "since {time}",
     },
 }
 
