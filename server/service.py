@@ -256,8 +256,12 @@ class Hub:
 
     def _roll_day(self, now: datetime, day: str | None = None) -> None:
         """Close the hall's day when the clock passes the boundary (or when `day` is given)."""
-        day = day or engine.service_day(now, self.day_starts_at)
-        if day == self.hall.day and day != self._closing:
+        if day is None:
+            day = engine.service_day(now, self.day_starts_at)
+            # Only forwards: a clock set back (NTP, a wrong RTC on boot) must not reopen a past day.
+            if day <= self.hall.day:
+                return
+        elif day == self.hall.day and day != self._closing:
             return
         old = self.hall.day
         outcome = engine.close_day(self.hall, day, now)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import socket
 import subprocess
@@ -55,7 +56,7 @@ class FakeClock:
 
 def hall_config(tmp_path: Path, **sections: dict) -> dict:
     """The test hall as a raw config dict, with the database in tmp_path and sections merged in."""
-    raw = {key: (dict(value) if isinstance(value, dict) else list(value)) for key, value in HALL.items()}
+    raw = copy.deepcopy(HALL)
     raw["server"]["database"] = str(tmp_path / "panggil.sqlite")
     raw["server"]["audio_dir"] = str(tmp_path / "audio")
     for key, value in sections.items():
@@ -250,3 +251,19 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_argon2():
+    """Real Argon2 with a small cost in-process, so that each test app seeds its users quickly.
+
+    Servers started as processes (live_server) keep the production cost.
+    """
+    from argon2 import PasswordHasher
+
+    from server import passwords
+
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    yield
+    passwords._hasher = production

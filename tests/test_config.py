@@ -1,0 +1,101 @@
+"""config.yaml validation: a bad key is named, unknown keys are errors, the shipped file is valid."""
+
+from __future__ import annotations
+
+import pytest
+
+from server.config import ConfigError, load_config, parse_config
+from tests.conftest import ROOT, hall_config
+
+
+def test_shipped_config_is_valid():
+    config = load_config(ROOT / "config.yaml")
+    assert config.server.async_mode == "eventlet"
+    assert len(config.counters) >= 5 and len(config.agencies) >= 3
+    assert config.path(config.server.database) == ROOT / "var" / "panggil.sqlite"
+
+
+def break_config(tmp_path, path: str, value):
+    raw = hall_config(tmp_path)
+    *parents, key = path.split(".")
+    node = raw
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    if isinstance(node, list):
+        node[int(key)] = value
+    else:
+        node[key] = value
+    return raw
+
+
+@pytest.mark.parametrize(
+    "path, value, named",
+    [
+        ("server.port", 70000, "server.port"),
+        ("server.port", "lima ribu", "server.port"),
+        ("server.async_mode", "gevent", "server.async_mode"),
+        ("server.secret_key", "short", "server.secret_key"),
+        ("server.colour", "blue", "server.colour: unknown key"),
+        ("hall.timezone", "Asia/Atlantis", "hall.timezone"),
+        ("hall.day_starts_at", "25:00", "hall.day_starts_at"),
+        ("services.0.prefix", "a1", "services.0.prefix"),
+        ("services.0.prefix", "ABC", "services.0.prefix"),
+        ("services.0.hours", "16:00-07:00", "services.0"),
+        ("services.0.daily_quota", 0, "services.0.daily_quota"),
+        ("services.1.prefix", "A", "services.1.prefix: duplicate 'A'"),
+        ("services.1.agency", "pajak", "services.1.agency: unknown agency 'pajak'"),
+        ("counters.1.number", 1, "counters.1.number: duplicate 1"),
+        ("counters.0.services", ["ktp", "sim"], "counters.0.services: unknown service 'sim'"),
+        ("counters.0.token", "short", "counters.0.token"),
+        ("users.1.counter", 42, "users.1.counter: unknown counter 42"),
+        ("users.0.role", "root", "users.0.role"),
+        ("extra", {"a": 1}, "extra: unknown key"),
+    ],
+)
+def test_bad_values_name_their_key(tmp_path, path, value, named):
+    with pytest.raises(ConfigError) as err:
+        parse_config(break_config(tmp_path, path, value))
+    assert named in str(err.value)
+
+
+def test_missing_required_key_is_named(tmp_path):
+    raw = hall_config(tmp_path)
+    del raw["server"]["secret_key"]
+    with pytest.raises(ConfigError, match="server.secret_key: Field required"):
+        parse_config(raw)
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("server: [1, 2", "not valid YAML"),
+        ("- just\n- a list\n", "top level must be a mapping"),
+    ],
+)
+def test_unreadable_files(tmp_path, text, message):
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(ConfigError, match="cannot read"):
+        load_config(tmp_path / "nope.yaml")
+
+
+def test_cli_overrides(tmp_path):
+    config = parse_config(hall_config(tmp_path), **{"server.port": 6001, "server.host": None})
+    assert config.server.port == 6001 and config.server.host == "0.0.0.0"
+
+
+def test_server_refuses_to_start_on_bad_config(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "config.yaml"
+    path.write_text("server:\n  secret_key: 0123456789abcdef0\n  port: -1\n")
+    result = subprocess.run([sys.executable, "-m", "server", "--config", str(path)], cwd=ROOT,
+                            capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 2
+    assert "server.port" in result.stderr
