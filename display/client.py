@@ -74,8 +74,12 @@ class DisplayClient:
 
     def stop(self) -> None:
         self._stopped.set()
+        # Without this, a disconnect the server completes first looks like a dropped connection
+        # to python-socketio, which then reconnects by itself.
+        self.sio.reconnection = False
         try:
-            self.sio.disconnect()
+            # shutdown() also ends a reconnection in progress, which disconnect() leaves running.
+            self.sio.shutdown()
         except Exception:  # noqa: BLE001 - shutting down anyway
             log.debug("disconnect failed", exc_info=True)
 
