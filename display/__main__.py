@@ -63,9 +63,11 @@ def run(config: DisplayConfig) -> int:
 
     from .app import DisplayApp
 
+    from .app import QUIT
+
     app = DisplayApp(config)
     # systemd stops the service with SIGTERM: leave through the loop, disconnecting cleanly.
-    signal.signal(signal.SIGTERM, lambda *_: pygame.event.post(pygame.event.Event(pygame.QUIT)))
+    signal.signal(signal.SIGTERM, lambda *_: app.post(QUIT, None))
     app.start()
     try:
         app.run()

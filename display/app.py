@@ -1,14 +1,19 @@
 """The display's main loop: wires the screen model, the renderer, the speaker and the socket.
 
-The loop blocks in `pygame.event.wait()`. Socket threads only post events; a 1 s timer moves the
-clock and ends highlights. The screen is redrawn only when a region's content changed, so an
-idle Raspberry Pi sleeps. Any unexpected error shows a fallback screen and the loop carries on.
+Socket threads only post messages into the loop's inbox. The loop sleeps in `inbox.get()` until a
+message arrives or the next whole second (the clock tick, which also ends highlights), then
+collects pygame's own events (quit, keys, expose) without waiting. It does not sleep in
+`pygame.event.wait()`: SDL 2 implements that by polling every millisecond on video drivers
+without a native wait (KMS/DRM on the Pi, the dummy driver in tests), which measured about 900
+wake-ups a second here. The screen is redrawn only when a region's content changed. Any
+unexpected error shows a fallback screen and the loop carries on.
 """
 
 from __future__ import annotations
 
 import io
 import logging
+import queue
 import socket
 import threading
 import time
@@ -28,7 +33,8 @@ from .state import Outcome, ScreenState, Zone, apply_event, apply_snapshot, init
 log = logging.getLogger(__name__)
 
 RESYNC_RETRY_SECONDS = 10.0
-LOGO = "logo"  # a post kind of our own: logo bytes fetched in the background
+LOGO = "logo"  # a message of our own: logo bytes fetched in the background
+QUIT = "quit"  # posted by the SIGTERM handler
 
 
 def utc_now() -> datetime:
@@ -68,13 +74,12 @@ class DisplayApp:
         self.screen = pygame.display.set_mode(config.size, flags)
         pygame.display.set_caption("Panggil")
         pygame.mouse.set_visible(False)
-        self.net_event = pygame.event.custom_type()
-        self.tick_event = pygame.event.custom_type()
-        # Wake only for what matters: mouse motion and the like must not cost a redraw on a Pi.
+        self.inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+        # Keep only what matters in SDL's queue: mouse motion and the like are dropped unseen.
         pygame.event.set_blocked(None)
         pygame.event.set_allowed(
             [pygame.QUIT, pygame.KEYDOWN, pygame.VIDEOEXPOSE, pygame.WINDOWEXPOSED,
-             pygame.WINDOWSIZECHANGED, self.net_event, self.tick_event]
+             pygame.WINDOWSIZECHANGED]
         )  # fmt: skip
         self.renderer = Renderer(self.screen.get_size(), language=config.language, recent_count=config.recent_calls)
         self.state = initial_state_for(config)
@@ -93,7 +98,7 @@ class DisplayApp:
                 self.post,
                 reconnect_delay_max=config.reconnect_delay_max,
             )
-        pygame.time.set_timer(self.tick_event, 1000)
+        self._next_tick = 0.0
 
     # --- wiring -----------------------------------------------------------------------------
 
@@ -120,11 +125,8 @@ class DisplayApp:
             log.warning("logo %s not shown: %s", self.config.logo, exc)
 
     def post(self, kind: str, data: Any) -> None:
-        """Hand a message from another thread to the main loop (thread-safe)."""
-        try:
-            pygame.event.post(pygame.event.Event(self.net_event, kind=kind, data=data))
-        except pygame.error as exc:  # the queue is full or video is shutting down
-            log.error("dropped %s from the network: %s", kind, exc)
+        """Hand a message from another thread (socket, signal handler) to the main loop."""
+        self.inbox.put((kind, data))
 
     def start(self) -> DisplayApp:
         if self.client is not None:
@@ -134,7 +136,6 @@ class DisplayApp:
 
     def stop(self) -> None:
         self.running = False
-        pygame.time.set_timer(self.tick_event, 0)
         if self.client is not None:
             self.client.stop()
         if self.announcer is not None:
@@ -154,19 +155,32 @@ class DisplayApp:
             left = deadline - time.monotonic()
             if left <= 0:
                 return False
-            self.step(timeout_ms=max(1, int(min(left, 0.2) * 1000)))
+            self.step(max_wait=min(left, 0.2))
         return True
 
-    def step(self, timeout_ms: int | None = None) -> None:
-        """Wait for at least one event, handle every queued one, then redraw once if needed."""
-        first = pygame.event.wait(timeout_ms) if timeout_ms else pygame.event.wait()
+    def step(self, max_wait: float | None = None) -> None:
+        """Sleep until a message or the next tick, handle everything pending, redraw if needed."""
+        wait = max(0.0, self._next_tick - time.monotonic())
+        if max_wait is not None:
+            wait = min(wait, max_wait)
+        messages = []
+        try:
+            messages.append(self.inbox.get(timeout=wait) if wait > 0 else self.inbox.get_nowait())
+            while True:
+                messages.append(self.inbox.get_nowait())
+        except queue.Empty:
+            pass
         full = False
         failure: Exception | None = None
-        for event in [first, *pygame.event.get()]:
+        for work in (
+            *[lambda m=m: self.handle_message(*m) for m in messages],
+            *[lambda e=e: self.handle_pygame(e) for e in pygame.event.get()],
+            self.handle_tick,
+        ):
             try:
-                full |= self.handle(event)
+                full |= bool(work())
             except Exception as exc:  # noqa: BLE001 - one bad message must not cost the others
-                log.exception("handling %s failed", pygame.event.event_name(event.type))
+                log.exception("handling a message failed")
                 failure = exc
         try:
             if failure is not None:
@@ -178,29 +192,37 @@ class DisplayApp:
             log.error("display error #%d (%s); showing the fallback screen", self.errors, exc)
             self.show_fallback(exc)
 
-    def handle(self, event: pygame.event.Event) -> bool:
-        """Apply one pygame event to the state; True when the whole screen must be repainted."""
-        if event.type == pygame.NOEVENT:  # event.wait() timed out
-            return False
+    def handle_pygame(self, event: pygame.event.Event) -> bool:
+        """Quit on QUIT, Escape or q; True when the whole screen must be repainted."""
         if event.type == pygame.QUIT or (
             event.type == pygame.KEYDOWN and event.key in (pygame.K_ESCAPE, pygame.K_q)
         ):
             self.running = False
             return False
-        if event.type == self.tick_event:
-            self.apply(tick(self.state, self.clock()))
-            if (
-                self.state.needs_resync
-                and self.client is not None
-                and time.monotonic() - self._last_resync > RESYNC_RETRY_SECONDS
-            ):
-                self.resync()
-            return False
-        if event.type == self.net_event:
-            self.handle_net(event.kind, event.data)
-            return False
         # Exposed, resized or restored: what is on the glass is unknown.
-        return True
+        return event.type != pygame.KEYDOWN
+
+    def handle_tick(self) -> bool:
+        """Once a second, on the second: the clock, highlight expiry, stale marking, resync retry."""
+        now = time.monotonic()
+        if now < self._next_tick:
+            return False
+        self._next_tick = now + 1.0 - (time.time() % 1.0)
+        self.apply(tick(self.state, self.clock()))
+        if (
+            self.state.needs_resync
+            and self.client is not None
+            and now - self._last_resync > RESYNC_RETRY_SECONDS
+        ):
+            self.resync()
+        return False
+
+    def handle_message(self, kind: str, data: Any) -> bool:
+        if kind == QUIT:
+            self.running = False
+            return False
+        self.handle_net(kind, data)
+        return False
 
     def handle_net(self, kind: str, data: Any) -> None:
         now = self.clock()
