@@ -24,7 +24,7 @@ import tempfile
 import threading
 import time
 import wave
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -53,9 +53,9 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, str]:
     raw["voice"]["cache_dir"] = str(workdir / "voice-cache")
     config = workdir / "config.yaml"
     config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
-    log = open(workdir / "server.log", "ab")
-    process = subprocess.Popen([sys.executable, "-m", "server", "--config", str(config)],
-                               cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    with open(workdir / "server.log", "ab") as log:  # the child keeps its own descriptor
+        process = subprocess.Popen([sys.executable, "-m", "server", "--config", str(config)],
+                                   cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -100,7 +100,9 @@ def measure_idle(url: str, seconds: float, audio: bool) -> dict:
 
 
 def short_chime(path: Path) -> Path:
-    samples = array.array("h", ((3000 if (i // 50) % 2 else -3000) for i in range(int(44100 * 0.15))))
+    samples = array.array(
+        "h", ((3000 if (i // 50) % 2 else -3000) for i in range(int(44100 * 0.15)))
+    )
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -111,7 +113,9 @@ def short_chime(path: Path) -> Path:
 
 def measure_latency(url: str, calls: int, workdir: Path) -> dict:
     """Next pressed over HTTP -> the display's player starts the chime, in one process."""
-    os.environ.update(SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE="/dev/null")
+    os.environ.update(
+        SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE="/dev/null"
+    )
     from display.app import DisplayApp
     from display.audio import Announcer, AudioCache, PygamePlayer
     from display.config import load_config
@@ -131,7 +135,6 @@ def measure_latency(url: str, calls: int, workdir: Path) -> dict:
     for _ in range(calls + 1):
         session.post(url + "/api/tickets", json={"service": "ktp"}, timeout=10).raise_for_status()
 
-    # Warm the server's and the display's audio caches with one call of each number first?
     # Every call has a new number, so the server synthesises each; the display's chime does not
     # wait for that audio (it is fetched while the chime plays), which is what is measured.
     latencies = []
@@ -140,7 +143,7 @@ def measure_latency(url: str, calls: int, workdir: Path) -> dict:
         done = threading.Event()
         result: dict = {}
 
-        def press() -> None:
+        def press(n: int = n, result: dict = result, done: threading.Event = done) -> None:
             t0 = time.perf_counter()
             r = session.post(url + "/api/counters/1/call_next", json={"request_id": f"bench-{n}"},
                              headers=token, timeout=10)  # fmt: skip
@@ -151,7 +154,7 @@ def measure_latency(url: str, calls: int, workdir: Path) -> dict:
         assert app.run_until(done.is_set, 10)
         call_id = result["body"]["result"]["call"]["call_id"]
         pressed[call_id] = result["t0"]
-        assert app.run_until(lambda: call_id in chime_at, 10), "no chime"
+        assert app.run_until(lambda cid=call_id: cid in chime_at, 10), "no chime"
         assert app.run_until(announcer.idle, 15)
         if n:  # the first call warms up connections and caches
             latencies.append((chime_at[call_id] - pressed[call_id]) * 1000)
@@ -161,33 +164,47 @@ def measure_latency(url: str, calls: int, workdir: Path) -> dict:
             "p95_ms": latencies[int(0.95 * (len(latencies) - 1))], "max_ms": latencies[-1]}  # fmt: skip
 
 
-def report(idle_audio: dict, idle_silent: dict, latency: dict) -> str:
+def report(idle_audio: dict, idle_silent: dict, latency: dict, load: tuple[float, float]) -> str:
     uname = " ".join(platform.uname())
     lines = [
         "",
         "## Display",
         "",
-        f"`bench/bench_display.py`, {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-        f"`{uname}`, nproc {os.cpu_count()}, Python {platform.python_version()}. The display runs "
-        "with SDL's dummy video driver (no GPU work; a Pi's KMS/DRM page flip costs more per "
-        "redraw, but redraws happen once a minute when idle) against a real `python -m server` "
-        "(eventlet, espeak voice).",
+        (
+            f"`bench/bench_display.py`, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, "
+            f"`{uname}`, nproc {os.cpu_count()}, Python {platform.python_version()}, load average "
+            f"{load[0]:.1f} at the start and {load[1]:.1f} at the end (other work shared the "
+            "machine). The display runs with SDL's dummy video driver (no GPU work; a Pi's "
+            "KMS/DRM page flip costs more per redraw, but an idle display redraws once a minute) "
+            "against a real `python -m server` (eventlet, espeak voice)."
+        ),
         "",
         "| measure | result | target |",
         "|---|---|---|",
-        f"| idle CPU, audio on (disk driver to /dev/null, mixing silence), {idle_audio['seconds']:.0f} s | "
-        f"{idle_audio['cpu_percent']:.2f} % of one core | <= 2 % |",
-        f"| idle CPU, `--no-audio`, {idle_silent['seconds']:.0f} s | {idle_silent['cpu_percent']:.2f} % of one core | <= 2 % |",
+        (
+            f"| idle CPU, audio on (SDL disk driver to /dev/null, mixing silence like ALSA), "
+            f"{idle_audio['seconds']:.0f} s | {idle_audio['cpu_percent']:.2f} % of one core | <= 2 % |"
+        ),
+        (
+            f"| idle CPU, `--no-audio`, {idle_silent['seconds']:.0f} s | "
+            f"{idle_silent['cpu_percent']:.2f} % of one core | <= 2 % |"
+        ),
         f"| peak RSS (VmHWM), audio on | {idle_audio['rss_mb']:.0f} MB | <= 120 MB |",
         f"| peak RSS (VmHWM), `--no-audio` | {idle_silent['rss_mb']:.0f} MB | <= 120 MB |",
-        f"| next (HTTP POST sent) -> chime starts, p50 / p95 / max over {latency['calls']} calls | "
-        f"{latency['p50_ms']:.0f} / {latency['p95_ms']:.0f} / {latency['max_ms']:.0f} ms | p95 <= 300 ms |",
+        (
+            f"| next (HTTP POST sent) -> chime starts, p50 / p95 / max over {latency['calls']} "
+            f"calls | {latency['p50_ms']:.0f} / {latency['p95_ms']:.0f} / "
+            f"{latency['max_ms']:.0f} ms | p95 <= 300 ms |"
+        ),
         "",
-        "The latency is measured inside one process (the display loop, its socket client and its "
-        "audio thread) from just before the counter's HTTP request to the moment the player starts "
-        "the chime; the sound card adds its buffer (1024 frames, 23 ms at 44.1 kHz). The chime never "
-        "waits for the announcement audio: that is fetched, or taken from the disk cache, while the "
-        "chime plays.",
+        (
+            "The latency is measured inside one process (the display loop, its socket client and "
+            "its audio thread) from just before the counter's HTTP request to the moment the "
+            "player starts the chime; the sound card adds its buffer (1024 frames, 23 ms at "
+            "44.1 kHz). The chime never waits for the announcement audio: that is fetched, or "
+            "taken from the disk cache, while the chime plays. Idle CPU is process CPU time from "
+            "/proc over the interval after a 5 s start-up, with the clock ticking every second."
+        ),
         "",
     ]
     return "\n".join(lines)
@@ -197,11 +214,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=60.0, help="idle measurement length")
     parser.add_argument("--calls", type=int, default=50, help="calls for the latency")
-    parser.add_argument("--write", action="store_true", help="append the result to docs/benchmarks.md")
+    parser.add_argument(
+        "--write", action="store_true", help="append the result to docs/benchmarks.md"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         server, url = start_server(workdir)
+        load_start = os.getloadavg()[0]
         try:
             idle_audio = measure_idle(url, args.seconds, audio=True)
             idle_silent = measure_idle(url, args.seconds, audio=False)
@@ -209,7 +229,7 @@ def main() -> int:
         finally:
             server.terminate()
             server.wait(10)
-    text = report(idle_audio, idle_silent, latency)
+    text = report(idle_audio, idle_silent, latency, (load_start, os.getloadavg()[0]))
     sys.stdout.write(text)
     if args.write:
         with open(ROOT / "docs" / "benchmarks.md", "a", encoding="utf-8") as out:

@@ -61,9 +61,7 @@ def main(argv: list[str] | None = None) -> int:
 def run(config: DisplayConfig) -> int:
     import pygame
 
-    from .app import DisplayApp
-
-    from .app import QUIT
+    from .app import QUIT, DisplayApp
 
     app = DisplayApp(config)
     # systemd stops the service with SIGTERM: leave through the loop, disconnecting cleanly.

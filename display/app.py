@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +28,16 @@ from . import client as net
 from .audio import Announcer, AudioCache, AudioError, PygamePlayer
 from .config import DisplayConfig
 from .render import Renderer, draw_fallback
-from .state import Outcome, ScreenState, Zone, apply_event, apply_snapshot, initial_state, set_connected, tick
+from .state import (
+    Outcome,
+    ScreenState,
+    Zone,
+    apply_event,
+    apply_snapshot,
+    initial_state,
+    set_connected,
+    tick,
+)
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +47,7 @@ QUIT = "quit"  # posted by the SIGTERM handler
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def zone_of(config: DisplayConfig) -> Zone:
@@ -81,7 +90,9 @@ class DisplayApp:
             [pygame.QUIT, pygame.KEYDOWN, pygame.VIDEOEXPOSE, pygame.WINDOWEXPOSED,
              pygame.WINDOWSIZECHANGED]
         )  # fmt: skip
-        self.renderer = Renderer(self.screen.get_size(), language=config.language, recent_count=config.recent_calls)
+        self.renderer = Renderer(
+            self.screen.get_size(), language=config.language, recent_count=config.recent_calls
+        )
         self.state = initial_state_for(config)
         self.running = True
         self.errors = 0
@@ -179,7 +190,7 @@ class DisplayApp:
         ):
             try:
                 full |= bool(work())
-            except Exception as exc:  # noqa: BLE001 - one bad message must not cost the others
+            except Exception as exc:
                 log.exception("handling a message failed")
                 failure = exc
         try:
@@ -271,7 +282,7 @@ class DisplayApp:
         try:
             draw_fallback(self.screen, self.config.language, type(exc).__name__)
             pygame.display.flip()
-        except Exception:  # noqa: BLE001 - nothing left to draw with; wait and retry
+        except Exception:
             log.exception("fallback screen failed too")
             time.sleep(1)
         self.renderer.invalidate()  # the next successful draw repaints everything
@@ -284,8 +295,9 @@ class DisplayApp:
         self._logo_url = url
 
         def fetch() -> None:
-            import requests
             from urllib.parse import urljoin
+
+            import requests
 
             try:
                 response = requests.get(urljoin(self.config.server_url + "/", url), timeout=10)

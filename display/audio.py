@@ -73,7 +73,7 @@ class PygamePlayer:
 
     def chime_fallback(self) -> Any:
         """A two-tone "ding-dong" made in memory, for a hall without a chime file."""
-        frequency, size, channels = self._pygame.mixer.get_init()
+        frequency, _size, channels = self._pygame.mixer.get_init()
         samples = array.array("h")
         for tone, seconds in ((659.25, 0.55), (523.25, 0.8)):  # E5 then C5
             count = int(frequency * seconds)
@@ -100,7 +100,9 @@ class PygamePlayer:
 class AudioCache:
     """Fetches announcement audio from the server once and keeps it on disk."""
 
-    def __init__(self, base_url: str, directory: Path, keep: int = 500, session: Any = None) -> None:
+    def __init__(
+        self, base_url: str, directory: Path, keep: int = 500, session: Any = None
+    ) -> None:
         import requests
 
         self.base_url = base_url.rstrip("/") + "/"
@@ -124,7 +126,7 @@ class AudioCache:
             response = self._session.get(full, timeout=(3, 15))
             response.raise_for_status()
             body = response.content
-        except Exception as exc:  # noqa: BLE001 - any network failure means "no audio this time"
+        except Exception as exc:
             raise AudioError(f"cannot fetch {full}: {exc}") from exc
         if not body:
             raise AudioError(f"empty audio from {full}")
@@ -243,7 +245,7 @@ class Announcer:
                 if job is _STOP:
                     return
                 self._play(job)
-            except Exception:  # noqa: BLE001 - one bad call must not silence the next ones
+            except Exception:
                 log.exception("announcement of %s failed", getattr(job, "call", None))
             finally:
                 if job is not _STOP:
@@ -289,5 +291,5 @@ class Announcer:
         if self.on_play is not None:
             try:
                 self.on_play(what, call_id)
-            except Exception:  # noqa: BLE001 - instrumentation must not break playback
+            except Exception:
                 log.exception("on_play hook failed")

@@ -68,7 +68,9 @@ class DisplayClient:
 
     def start(self) -> DisplayClient:
         """Connect in the background (retrying until it works) and return at once."""
-        self._thread = threading.Thread(target=self._connect_forever, name="display-connect", daemon=True)
+        self._thread = threading.Thread(
+            target=self._connect_forever, name="display-connect", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -80,7 +82,7 @@ class DisplayClient:
         try:
             # shutdown() also ends a reconnection in progress, which disconnect() leaves running.
             self.sio.shutdown()
-        except Exception:  # noqa: BLE001 - shutting down anyway
+        except Exception:
             log.debug("disconnect failed", exc_info=True)
 
     def request_snapshot(self) -> bool:
@@ -108,9 +110,11 @@ class DisplayClient:
                 )
                 return  # from here python-socketio reconnects by itself
             except socketio.exceptions.ConnectionError as exc:
-                log.info("server %s not reachable (%s); retrying in %.0f s", self.server_url, exc, delay)
+                log.info(
+                    "server %s not reachable (%s); retrying in %.0f s", self.server_url, exc, delay
+                )
                 self.post(DISCONNECTED, str(exc))
-            except Exception:  # noqa: BLE001 - e.g. a bad URL: keep trying, never crash the screen
+            except Exception:
                 log.exception("unexpected error connecting to %s", self.server_url)
             if self._stopped.wait(delay * random.uniform(0.75, 1.25)):
                 return

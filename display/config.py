@@ -61,9 +61,7 @@ class DisplayConfig:
     audio_wait: float = _setting(
         8.0, "Seconds to wait for announcement audio that is still being made.", min=0.0
     )
-    highlight_seconds: float = _setting(
-        10.0, "Seconds the latest call stays highlighted.", min=0.0
-    )
+    highlight_seconds: float = _setting(10.0, "Seconds the latest call stays highlighted.", min=0.0)
     recent_calls: int = _setting(6, "How many recent calls the list shows.", min=1, max=20)
     stale_after: float = _setting(
         60.0, "Seconds without the server after which numbers are marked as not live.", min=0.0
@@ -142,11 +140,15 @@ def _validate(config: DisplayConfig) -> DisplayConfig:
     if config.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"display.log_level: unknown level {config.log_level!r}")
     if not re.match(r"^https?://", config.server_url):
-        raise ConfigError(f"display.server_url: expected http://host:port, got {config.server_url!r}")
+        raise ConfigError(
+            f"display.server_url: expected http://host:port, got {config.server_url!r}"
+        )
     return config
 
 
-def load_config(path: str | Path | None = None, overrides: dict[str, Any] | None = None) -> DisplayConfig:
+def load_config(
+    path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> DisplayConfig:
     """Settings from the `display:` section of a YAML file, then `overrides` (e.g. options)."""
     values: dict[str, Any] = {}
     if path is not None:
@@ -176,7 +178,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help_text = f"{setting.metadata['help']} (default: {setting.default!r})"
         if setting.type == "bool":
             parser.add_argument(
-                flag, dest=setting.name, action=argparse.BooleanOptionalAction, default=None,
+                flag,
+                dest=setting.name,
+                action=argparse.BooleanOptionalAction,
+                default=None,
                 help=help_text,
             )
         else:

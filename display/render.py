@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pygame
 
-from .state import CallView, CounterView, ScreenState
+from .state import ScreenState
 from .texts import format_date, format_time, text
 
 log = logging.getLogger(__name__)
@@ -176,10 +176,14 @@ class Renderer:
         local = local_time(now, state.timezone)
         since = None
         if state.stale and state.disconnected_since is not None:
-            since = format_time(local_time(state.disconnected_since, state.timezone), state.timezone)
+            since = format_time(
+                local_time(state.disconnected_since, state.timezone), state.timezone
+            )
         since_drop = None
         if not state.connected and state.disconnected_since is not None:
-            since_drop = format_time(local_time(state.disconnected_since, state.timezone), state.timezone)
+            since_drop = format_time(
+                local_time(state.disconnected_since, state.timezone), state.timezone
+            )
         if state.seq is None:
             connection = "connecting" if not state.disconnected_since else "disconnected"
         else:
@@ -218,7 +222,9 @@ class Renderer:
             size = max(10, int(size * 0.92))
         return size
 
-    def render_text(self, value: str, size: int, color: tuple, bold: bool = False) -> pygame.Surface:
+    def render_text(
+        self, value: str, size: int, color: tuple, bold: bool = False
+    ) -> pygame.Surface:
         """A cached text surface: rendered again only when text, size or colour change."""
         key = (value, size, color, bold)
         surface = self._texts.get(key)
@@ -276,8 +282,12 @@ class Renderer:
         right = area.right - self.px(30)
         if self.layout.portrait:
             # One line under the hall name: date on the left, time on the right.
-            self.blit_text(surface, date, self.px(40), MUTED, midleft=(area.left + self.px(30), area.centery))
-            self.blit_text(surface, clock, self.px(54), WHITE, bold=True, midright=(right, area.centery))
+            self.blit_text(
+                surface, date, self.px(40), MUTED, midleft=(area.left + self.px(30), area.centery)
+            )
+            self.blit_text(
+                surface, clock, self.px(54), WHITE, bold=True, midright=(right, area.centery)
+            )
             return
         self.blit_text(
             surface, clock, self.px(58), WHITE, bold=True,
@@ -290,7 +300,6 @@ class Renderer:
 
     def _paint_latest(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
         call, highlighted, stale, since, waiting_for_server = key
-        call = call  # type: CallView | None
         if stale:
             background, ink, number_ink = STALE_PANEL, MUTED, STALE
         elif highlighted:
@@ -302,7 +311,9 @@ class Renderer:
         cx = area.centerx
         if call is None:
             message = text(self.language, "connecting" if waiting_for_server else "no_calls")
-            self.blit_text(surface, message, self.px(56), ink, bold=True, max_width=inner, center=area.center)
+            self.blit_text(
+                surface, message, self.px(56), ink, bold=True, max_width=inner, center=area.center
+            )
         else:
             label = text(self.language, "recall" if call.kind == "recall" else "latest_label")
             if call.priority:
@@ -361,7 +372,9 @@ class Renderer:
                 area.left + pad // 2, round(area.top + title_h + index * row_h),
                 area.width - pad, round(row_h) - self.px(6),
             )  # fmt: skip
-            pygame.draw.rect(surface, PANEL if index % 2 == 0 else PANEL_ALT, row, border_radius=self.px(12))
+            pygame.draw.rect(
+                surface, PANEL if index % 2 == 0 else PANEL_ALT, row, border_radius=self.px(12)
+            )
             size = min(self.px(62), int(row.height * 0.8))
             self.blit_text(
                 surface, call.number, size, STALE if stale else NUMBER, bold=True,
@@ -374,7 +387,6 @@ class Renderer:
 
     def _paint_counters(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
         counters, stale = key
-        counters = counters  # type: tuple[CounterView, ...]
         if not counters:
             return
         count = len(counters)
@@ -390,7 +402,9 @@ class Renderer:
                 round(cell_w), round(cell_h),
             )  # fmt: skip
             idle = counter.current is None or not counter.active
-            pygame.draw.rect(surface, PANEL if not idle else PANEL_ALT, cell, border_radius=self.px(16))
+            pygame.draw.rect(
+                surface, PANEL if not idle else PANEL_ALT, cell, border_radius=self.px(16)
+            )
             inner = cell.width - self.px(44)
             name_size = min(self.px(36), int(cell.height * 0.2))
             self.blit_text(

@@ -112,17 +112,26 @@ def snapshot(
             "logo_url": None,
         },
         "services": [
-            {"code": code, "name": name, "agency": agency, "prefix": prefix, "active": True,
-             "waiting": 3, "priority_waiting": 0}
+            {
+                "code": code,
+                "name": name,
+                "agency": agency,
+                "prefix": prefix,
+                "active": True,
+                "waiting": 3,
+                "priority_waiting": 0,
+            }
             for code, (name, agency, prefix) in SERVICES.items()
-        ],  # fmt: skip
+        ],
         "agencies": [{"code": "dukcapil", "name": "Dinas Kependudukan dan Pencatatan Sipil"}],
         "counters": [counter(number, current.get(number)) for number in COUNTERS],
         "recent_calls": [call(number, where, clock) for number, where, clock in recent],
     }
 
 
-def called_event(seq: int, number: str, counter_number: int, clock: str = "20:43:02", n: int = 1, **kw: Any) -> dict:
+def called_event(
+    seq: int, number: str, counter_number: int, clock: str = "20:43:02", n: int = 1, **kw: Any
+) -> dict:
     """A `ticket_called` broadcast event."""
     return {
         "seq": seq, "at": at(clock), "event": "ticket_called",

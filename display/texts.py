@@ -88,5 +88,7 @@ def format_time(moment: datetime, timezone: str) -> str:
         offset = moment.utcoffset()
         minutes = int(offset.total_seconds() // 60) if offset is not None else 0
         sign = "+" if minutes >= 0 else "-"
-        zone = f"UTC{sign}{abs(minutes) // 60}" + (f":{abs(minutes) % 60:02d}" if minutes % 60 else "")
+        zone = f"UTC{sign}{abs(minutes) // 60}" + (
+            f":{abs(minutes) % 60:02d}" if minutes % 60 else ""
+        )
     return f"{moment.hour:02d}.{moment.minute:02d} {zone}"

@@ -6,18 +6,18 @@ import os
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 
-import threading  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
+import threading
+from datetime import UTC, datetime, timedelta
 
-import pygame  # noqa: E402
-import pytest  # noqa: E402
+import pygame
+import pytest
 
-from display import client as net  # noqa: E402
-from display import render, samples  # noqa: E402
-from display.app import DisplayApp  # noqa: E402
-from display.config import load_config  # noqa: E402
+from display import client as net
+from display import render, samples
+from display.app import DisplayApp
+from display.config import load_config
 
-T0 = datetime(2026, 11, 26, 13, 43, 5, tzinfo=timezone.utc)
+T0 = datetime(2026, 11, 26, 13, 43, 5, tzinfo=UTC)
 
 
 class FakeAnnouncer:

@@ -28,7 +28,9 @@ def make_call(n: int, url: str | None = None, status: str | None = None) -> Call
 
 def square_wav(path: Path, amplitude: int, seconds: float) -> Path:
     """A mono square wave whose peak is exactly `amplitude`: each sound has its own level."""
-    samples = array.array("h", ((amplitude if (i // 50) % 2 else -amplitude) for i in range(int(RATE * seconds))))
+    samples = array.array(
+        "h", ((amplitude if (i // 50) % 2 else -amplitude) for i in range(int(RATE * seconds)))
+    )
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -198,7 +200,10 @@ def levels(raw: bytes) -> list[int]:
     samples = array.array("h")
     samples.frombytes(raw[: len(raw) // 2 * 2])
     step = BLOCK * 2
-    return [max((abs(v) for v in samples[i : i + step]), default=0) for i in range(0, len(samples), step)]
+    return [
+        max((abs(v) for v in samples[i : i + step]), default=0)
+        for i in range(0, len(samples), step)
+    ]
 
 
 def runs(values: list[int]) -> list[int]:
@@ -255,7 +260,7 @@ def audio_server(tmp_path):
     hits: list[str] = []
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802 - http.server's name
+        def do_GET(self):
             hits.append(self.path)
             if self.path.startswith("/api/audio/ok"):
                 body = b"RIFF-fake-audio"

@@ -10,24 +10,26 @@ import os
 
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 
-import array  # noqa: E402
-import time  # noqa: E402
-import wave  # noqa: E402
-from pathlib import Path  # noqa: E402
+import array
+import time
+import wave
+from pathlib import Path
 
-import pygame  # noqa: E402
-import pytest  # noqa: E402
+import pygame
+import pytest
 
-from display import render  # noqa: E402
-from display.app import DisplayApp  # noqa: E402
-from display.audio import Announcer, AudioCache, PygamePlayer  # noqa: E402
-from display.config import load_config  # noqa: E402
+from display import render
+from display.app import DisplayApp
+from display.audio import Announcer, AudioCache, PygamePlayer
+from display.config import load_config
 
 pytestmark = pytest.mark.slow
 
 
 def tone(path: Path, amplitude: int = 4000, seconds: float = 0.3) -> Path:
-    samples = array.array("h", ((amplitude if (i // 50) % 2 else -amplitude) for i in range(int(44100 * seconds))))
+    samples = array.array(
+        "h", ((amplitude if (i // 50) % 2 else -amplitude) for i in range(int(44100 * seconds)))
+    )
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -88,7 +90,10 @@ def test_a_next_at_a_counter_is_shown_and_spoken(live_server, display):
     # Drawn: the number is in the latest-call region, which is highlighted.
     app.redraw()
     latest = app.renderer.layout.regions["latest"]
-    assert any(text == ticket["number"] and latest.contains(rect) for text, rect in app.renderer.placed["latest"])
+    assert any(
+        text == ticket["number"] and latest.contains(rect)
+        for text, rect in app.renderer.placed["latest"]
+    )
     assert tuple(app.screen.get_at((latest.left + 20, latest.centery)))[:3] == render.AMBER
 
     # Spoken: the chime, then the announcement when the server made audio for it.

@@ -7,21 +7,21 @@ import os
 os.environ["SDL_VIDEODRIVER"] = "dummy"
 os.environ["SDL_AUDIODRIVER"] = "dummy"
 
-import subprocess  # noqa: E402
-import sys  # noqa: E402
-from collections import Counter  # noqa: E402
-from datetime import datetime, timedelta, timezone  # noqa: E402
-from pathlib import Path  # noqa: E402
+import subprocess
+import sys
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-import pygame  # noqa: E402
-import pytest  # noqa: E402
+import pygame
+import pytest
 
-from display import render, samples  # noqa: E402
-from display.render import Renderer, compute_layout, draw_fallback  # noqa: E402
-from display.state import apply_event, apply_snapshot, initial_state, set_connected, tick  # noqa: E402
+from display import render, samples
+from display.render import Renderer, compute_layout, draw_fallback
+from display.state import apply_event, apply_snapshot, initial_state, set_connected, tick
 
 ROOT = Path(__file__).parent.parent
-T0 = datetime(2026, 11, 26, 13, 43, 5, tzinfo=timezone.utc)  # Kamis, 20.43 WIB
+T0 = datetime(2026, 11, 26, 13, 43, 5, tzinfo=UTC)  # Kamis, 20.43 WIB
 SIZES = [(1920, 1080), (1280, 720), (3840, 2160), (1080, 1920)]
 
 
@@ -86,7 +86,9 @@ def test_latest_call_is_big_and_highlighted_in_its_region():
     rect = placed(renderer, "latest", "A012")
     assert latest.contains(rect) and rect.height >= 200  # readable from 8 m
     assert dominant(surface, latest) == render.AMBER
-    assert dominant(surface, latest) != tuple(surface.get_at((2, 300)))[:3]  # differs from background
+    assert (
+        dominant(surface, latest) != tuple(surface.get_at((2, 300)))[:3]
+    )  # differs from background
     size = renderer.fit_size("A012", renderer.px(240), latest.width - renderer.px(60), True)
     assert shows_text(renderer, surface, rect, "A012", size, render.INK)
     assert latest.contains(placed(renderer, "latest", "Gerai 1"))
@@ -101,7 +103,7 @@ def test_after_the_highlight_the_latest_call_stays_but_calm():
 
 
 def test_counter_tiles_show_their_current_numbers_left_to_right():
-    renderer, surface = draw(demo_state())
+    renderer, _ = draw(demo_state())
     grid = renderer.layout.regions["counters"]
     texts = renderer.placed["counters"]
     numbers = [(text, rect) for text, rect in texts if " " not in text and text[-1].isdigit()]
@@ -111,7 +113,13 @@ def test_counter_tiles_show_their_current_numbers_left_to_right():
     assert lefts == sorted(lefts)
     # Each number sits under its own counter's name.
     for name, number in [("Gerai 1", "A012"), ("Gerai 4 BPJS", "D015")]:
-        assert abs(placed(renderer, "counters", name).centerx - placed(renderer, "counters", number).centerx) < 5
+        assert (
+            abs(
+                placed(renderer, "counters", name).centerx
+                - placed(renderer, "counters", number).centerx
+            )
+            < 5
+        )
     size = placed(renderer, "counters", "B007").height
     assert size >= 90
 
@@ -120,8 +128,13 @@ def test_a_changed_counter_repaints_only_its_region_and_only_its_tile_differs():
     renderer, surface = draw(demo_state())
     before = surface.copy()
     state = apply_event(demo_state(), "ticket_called", samples.called_event(42, "B008", 2), T0)
-    rects = renderer.draw(surface, tick(state.state, T0 + timedelta(seconds=11)).state, T0 + timedelta(seconds=11))
-    assert renderer.layout.regions["counters"] in rects and renderer.layout.regions["clock"] not in rects
+    rects = renderer.draw(
+        surface, tick(state.state, T0 + timedelta(seconds=11)).state, T0 + timedelta(seconds=11)
+    )
+    assert (
+        renderer.layout.regions["counters"] in rects
+        and renderer.layout.regions["clock"] not in rects
+    )
     tile_1 = placed(renderer, "counters", "Gerai 1")
     tile_2 = placed(renderer, "counters", "B008")
     grid = renderer.layout.regions["counters"]
@@ -167,7 +180,11 @@ def test_text_surfaces_are_rendered_once_per_value(monkeypatch):
     renderer.invalidate()
     renderer.draw(surface, demo_state(), T0)
     assert calls == []  # everything came from the cache
-    renderer.draw(surface, apply_event(demo_state(), "ticket_called", samples.called_event(42, "B008", 2), T0).state, T0)
+    renderer.draw(
+        surface,
+        apply_event(demo_state(), "ticket_called", samples.called_event(42, "B008", 2), T0).state,
+        T0,
+    )
     assert "B008" in calls
     assert "Mal Pelayanan Publik Kota Contoh" not in calls and "20.43 WIB" not in calls
 
@@ -202,7 +219,13 @@ def test_portrait_stacks_the_regions():
     layout = compute_layout((1080, 1920))
     r = layout.regions
     assert layout.portrait and r["footer"].width == 1080
-    assert r["header"].bottom <= r["latest"].top < r["recent"].top < r["counters"].top < r["footer"].top
+    assert (
+        r["header"].bottom
+        <= r["latest"].top
+        < r["recent"].top
+        < r["counters"].top
+        < r["footer"].top
+    )
 
 
 def test_recent_list_shows_older_calls_newest_first():
@@ -253,7 +276,7 @@ def test_long_running_text_turns_pages_without_losing_words():
 
 
 def test_missing_fonts_fall_back_to_pygames_own(tmp_path):
-    renderer, surface = draw(demo_state(), renderer=Renderer((1280, 720), font_dir=tmp_path))
+    renderer, _ = draw(demo_state(), renderer=Renderer((1280, 720), font_dir=tmp_path))
     assert placed(renderer, "latest", "A012").height > 100
 
 

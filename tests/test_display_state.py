@@ -8,7 +8,7 @@ import json
 import random
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -24,16 +24,16 @@ from display.state import (
     tick,
 )
 
-T0 = datetime(2026, 11, 26, 13, 43, tzinfo=timezone.utc)  # 20.43 WIB
+T0 = datetime(2026, 11, 26, 13, 43, tzinfo=UTC)  # 20.43 WIB
 
 
 def later(seconds: float) -> datetime:
     return T0 + timedelta(seconds=seconds)
 
 
-def live(zone: Zone = Zone(), **snapshot_args) -> ScreenState:
+def live(zone: Zone | None = None, **snapshot_args) -> ScreenState:
     """A connected display that has taken the demo snapshot (seq 40)."""
-    state = set_connected(initial_state(zone), True, T0).state
+    state = set_connected(initial_state(zone or Zone()), True, T0).state
     outcome = apply_snapshot(state, samples.snapshot(**snapshot_args), T0)
     assert outcome.problems == ()
     return outcome.state
@@ -82,16 +82,23 @@ def test_highlight_ends_on_the_tick_after_it_expires():
 def test_recall_is_a_new_call_and_is_announced_and_highlighted_again():
     state = apply_event(live(), "ticket_called", samples.called_event(41, "A012", 1), T0).state
     state = tick(state, later(30)).state
-    outcome = apply_event(state, "ticket_called", samples.called_event(42, "A012", 1, n=2), later(31))
+    outcome = apply_event(
+        state, "ticket_called", samples.called_event(42, "A012", 1, n=2), later(31)
+    )
     assert [call.kind for call in outcome.announce] == ["recall"]
     assert outcome.state.highlighted
     # The list keeps both calls of the ticket: the recall is newest.
-    assert [c.call_id for c in outcome.state.recent[:2]] == ["2026-11-26/A012#2", "2026-11-26/A012#1"]
+    assert [c.call_id for c in outcome.state.recent[:2]] == [
+        "2026-11-26/A012#2",
+        "2026-11-26/A012#1",
+    ]
 
 
 def test_finished_ticket_leaves_the_counter_idle():
     state = apply_event(live(), "ticket_called", samples.called_event(41, "A012", 1), T0).state
-    state = apply_event(state, "ticket_finished", samples.finished_event(42, "A012", 1), later(5)).state
+    state = apply_event(
+        state, "ticket_finished", samples.finished_event(42, "A012", 1), later(5)
+    ).state
     assert state.counters[0].current is None
     assert state.latest.number == "A012"  # the list of calls is history, it keeps it
 
@@ -126,8 +133,19 @@ def test_gap_asks_for_a_resync_once_and_a_snapshot_clears_it():
 
 @pytest.mark.parametrize("event", ["day_closed", "hall_changed"])
 def test_day_closed_and_hall_changed_ask_for_a_snapshot(event):
-    outcome = apply_event(live(), event, {"seq": 41, "at": samples.at("20:44:00"), "event": event,
-                                          "day": samples.DAY, "expired": 3, "what": "settings"}, T0)
+    outcome = apply_event(
+        live(),
+        event,
+        {
+            "seq": 41,
+            "at": samples.at("20:44:00"),
+            "event": event,
+            "day": samples.DAY,
+            "expired": 3,
+            "what": "settings",
+        },
+        T0,
+    )
     assert outcome.resync and outcome.state.needs_resync and outcome.state.seq == 41
 
 
@@ -199,7 +217,9 @@ def test_random_junk_never_raises():
 
     state = live()
     for _ in range(2000):
-        name = rng.choice(["ticket_called", "ticket_finished", "announcement_ready", "snapshot", "?"])
+        name = rng.choice(
+            ["ticket_called", "ticket_finished", "announcement_ready", "snapshot", "?"]
+        )
         outcome = apply_event(state, name, junk(0), T0)
         assert isinstance(outcome.state, ScreenState)
         outcome = apply_snapshot(state, junk(0), T0)
@@ -251,7 +271,9 @@ def test_reconnect_resyncs_from_the_snapshot_without_replaying_calls():
     assert not outcome.state.stale and outcome.state.connected and outcome.state.seq == 47
     assert outcome.state.latest.number == "C005" and not outcome.state.highlighted
     # And the next live call is spoken again.
-    follow = apply_event(outcome.state, "ticket_called", samples.called_event(48, "A013", 1), later(203))
+    follow = apply_event(
+        outcome.state, "ticket_called", samples.called_event(48, "A013", 1), later(203)
+    )
     assert [c.number for c in follow.announce] == ["A013"] and not follow.resync
 
 
@@ -278,7 +300,9 @@ def test_zone_filter_limits_counters_calls_and_announcements(zone, counters, ann
     assert [c.number for c in state.counters] == counters
     spoken = []
     for seq, (number, counter) in enumerate([("A012", 1), ("C005", 3)], start=41):
-        outcome = apply_event(state, "ticket_called", samples.called_event(seq, number, counter), T0)
+        outcome = apply_event(
+            state, "ticket_called", samples.called_event(seq, number, counter), T0
+        )
         state = outcome.state
         spoken += [call.number for call in outcome.announce]
     assert spoken == announced
