@@ -13,7 +13,6 @@ Targets (issue 4): idle <= 2 % of one core and <= 120 MB RSS; p95 next -> chime 
 from __future__ import annotations
 
 import argparse
-import array
 import os
 import platform
 import socket
@@ -23,7 +22,6 @@ import sys
 import tempfile
 import threading
 import time
-import wave
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -99,23 +97,12 @@ def measure_idle(url: str, seconds: float, audio: bool) -> dict:
         process.wait(10)
 
 
-def short_chime(path: Path) -> Path:
-    samples = array.array(
-        "h", ((3000 if (i // 50) % 2 else -3000) for i in range(int(44100 * 0.15)))
-    )
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(44100)
-        out.writeframes(samples.tobytes())
-    return path
-
-
 def measure_latency(url: str, calls: int, workdir: Path) -> dict:
     """Next pressed over HTTP -> the display's player starts the chime, in one process."""
     os.environ.update(
         SDL_VIDEODRIVER="dummy", SDL_AUDIODRIVER="disk", SDL_DISKAUDIOFILE="/dev/null"
     )
+    from display import samples
     from display.app import DisplayApp
     from display.audio import Announcer, AudioCache, PygamePlayer
     from display.config import load_config
@@ -125,7 +112,7 @@ def measure_latency(url: str, calls: int, workdir: Path) -> dict:
     chime_at: dict[str, float] = {}
     announcer = Announcer(
         PygamePlayer(), AudioCache(url, Path(config.audio_cache_dir)).fetch,
-        short_chime(workdir / "chime.wav"), audio_wait=3,
+        samples.square_wav(workdir / "chime.wav", 3000, 0.15), audio_wait=3,
         on_play=lambda what, call_id: chime_at.setdefault(call_id, time.perf_counter()),
     ).start()  # fmt: skip
     app = DisplayApp(config, announcer=announcer).start()

@@ -6,8 +6,11 @@
 
 from __future__ import annotations
 
+import array
 import json
 import sys
+import wave
+from pathlib import Path
 from typing import Any
 
 DAY = "2026-11-26"
@@ -159,6 +162,21 @@ def demo_document() -> dict:
         "snapshot": snapshot(),
         "events": [called_event(41, "A012", 1)],
     }
+
+
+def square_wav(path: Path, amplitude: int = 4000, seconds: float = 0.3, rate: int = 44100) -> Path:
+    """A mono 16-bit square wave whose peak is exactly `amplitude` (tests tell sounds apart by it)."""
+    half_period = 50
+    samples = array.array(
+        "h",
+        (amplitude if (i // half_period) % 2 else -amplitude for i in range(int(rate * seconds))),
+    )
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(samples.tobytes())
+    return path
 
 
 if __name__ == "__main__":

@@ -7,12 +7,12 @@ import http.server
 import os
 import threading
 import time
-import wave
 from pathlib import Path
 
 import pytest
 
 from display.audio import Announcer, AudioCache, AudioError, PygamePlayer
+from display.samples import square_wav
 from display.state import CallView
 
 RATE = 44100
@@ -24,19 +24,6 @@ def make_call(n: int, url: str | None = None, status: str | None = None) -> Call
         call_id=f"2026-11-26/A{n:03d}#1", number=f"A{n:03d}", counter_number=1,
         counter_name="Gerai 1", audio_url=url, audio_status=status or ("ready" if url else "none"),
     )  # fmt: skip
-
-
-def square_wav(path: Path, amplitude: int, seconds: float) -> Path:
-    """A mono square wave whose peak is exactly `amplitude`: each sound has its own level."""
-    samples = array.array(
-        "h", ((amplitude if (i // 50) % 2 else -amplitude) for i in range(int(RATE * seconds)))
-    )
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(RATE)
-        out.writeframes(samples.tobytes())
-    return path
 
 
 class FakePlayer:

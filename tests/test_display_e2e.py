@@ -12,30 +12,17 @@ os.environ["SDL_VIDEODRIVER"] = "dummy"
 
 import array
 import time
-import wave
 from pathlib import Path
 
 import pygame
 import pytest
 
-from display import render
+from display import render, samples
 from display.app import DisplayApp
 from display.audio import Announcer, AudioCache, PygamePlayer
 from display.config import load_config
 
 pytestmark = pytest.mark.slow
-
-
-def tone(path: Path, amplitude: int = 4000, seconds: float = 0.3) -> Path:
-    samples = array.array(
-        "h", ((amplitude if (i // 50) % 2 else -amplitude) for i in range(int(44100 * seconds)))
-    )
-    with wave.open(str(path), "wb") as out:
-        out.setnchannels(1)
-        out.setsampwidth(2)
-        out.setframerate(44100)
-        out.writeframes(samples.tobytes())
-    return path
 
 
 @pytest.fixture
@@ -49,7 +36,7 @@ def display(live_server, tmp_path, monkeypatch):
             "server_url": live_server.url,
             "name": "e2e-lobby",
             "audio_cache_dir": str(tmp_path / "audio-cache"),
-            "chime": str(tone(tmp_path / "chime.wav")),
+            "chime": str(samples.square_wav(tmp_path / "chime.wav")),
             "resolution": "1280x720",
             "reconnect_delay_max": 2,
         }
