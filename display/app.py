@@ -21,8 +21,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urljoin
 
 import pygame
+import requests
 
 from . import client as net
 from .audio import Announcer, AudioCache, AudioError, PygamePlayer
@@ -182,25 +184,23 @@ class DisplayApp:
         except queue.Empty:
             pass
         full = False
-        failure: Exception | None = None
         for work in (
-            *[lambda m=m: self.handle_message(*m) for m in messages],
+            *[lambda m=m: self.handle_net(*m) for m in messages],
             *[lambda e=e: self.handle_pygame(e) for e in pygame.event.get()],
             self.handle_tick,
         ):
             try:
                 full |= bool(work())
-            except Exception as exc:
+            except Exception:
+                # A bug in handling one message must not cost the others, nor the screen.
                 log.exception("handling a message failed")
-                failure = exc
         try:
-            if failure is not None:
-                raise failure
             self.redraw(full=full)
             self.errors = 0
-        except Exception as exc:  # noqa: BLE001 - the TV must never go black
+        except Exception as exc:
+            # The TV must never go black: show the fallback and try again on the next wake-up.
             self.errors += 1
-            log.error("display error #%d (%s); showing the fallback screen", self.errors, exc)
+            log.exception("display error #%d; showing the fallback screen", self.errors)
             self.show_fallback(exc)
 
     def handle_pygame(self, event: pygame.event.Event) -> bool:
@@ -228,16 +228,12 @@ class DisplayApp:
             self.resync()
         return False
 
-    def handle_message(self, kind: str, data: Any) -> bool:
+    def handle_net(self, kind: str, data: Any) -> None:
+        """Apply one message from the inbox (socket client, logo fetch, signal handler)."""
+        now = self.clock()
         if kind == QUIT:
             self.running = False
-            return False
-        self.handle_net(kind, data)
-        return False
-
-    def handle_net(self, kind: str, data: Any) -> None:
-        now = self.clock()
-        if kind == net.CONNECTED:
+        elif kind == net.CONNECTED:
             self.apply(set_connected(self.state, True, now))
         elif kind == net.DISCONNECTED:
             self.apply(set_connected(self.state, False, now))
@@ -282,7 +278,7 @@ class DisplayApp:
         try:
             draw_fallback(self.screen, self.config.language, type(exc).__name__)
             pygame.display.flip()
-        except Exception:
+        except Exception:  # nothing left to draw with: wait, and try again
             log.exception("fallback screen failed too")
             time.sleep(1)
         self.renderer.invalidate()  # the next successful draw repaints everything
@@ -295,14 +291,10 @@ class DisplayApp:
         self._logo_url = url
 
         def fetch() -> None:
-            from urllib.parse import urljoin
-
-            import requests
-
             try:
                 response = requests.get(urljoin(self.config.server_url + "/", url), timeout=10)
                 response.raise_for_status()
-            except Exception as exc:  # noqa: BLE001 - no logo is fine
+            except Exception as exc:  # noqa: BLE001 - any failure just means: no logo
                 log.warning("logo %s not fetched: %s", url, exc)
                 return
             self.post(LOGO, response.content)
