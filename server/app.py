@@ -12,11 +12,13 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from server import api, events, i18n
+from server import api, events, i18n, protocol
+from server.audio import audio_bp
 from server.config import Config
 from server.extensions import socketio
 from server.service import Hub, utc_now
 from server.storage import Storage
+from server.voice import Announcer, validate_voice_settings
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +39,6 @@ def create_app(
         MAX_CONTENT_LENGTH=config.server.max_payload_bytes,
         JSON_SORT_KEYS=False,
         PANGGIL_CONFIG=config,
-        PANGGIL_AUDIO_DIR=str(config.path(config.server.audio_dir)),
     )
     app.json.ensure_ascii = False
     storage = Storage(config.path(config.server.database))
@@ -55,6 +56,7 @@ def create_app(
     app.extensions["panggil"] = hub
 
     app.register_blueprint(api.bp)
+    app.register_blueprint(audio_bp)
     api.register_error_handlers(app)
     _init_pages(app, hub)
 
@@ -66,9 +68,26 @@ def create_app(
         logger=False,
         engineio_logger=False,
     )
+    if announcer is None:  # after init_app: the voice starts background work at once
+        hub.announcer = _make_announcer(app, config, hub)
     if start_ticker:
         socketio.start_background_task(_tick_forever, hub)
     return app
+
+
+def _make_announcer(app: Flask, config: Config, hub: Hub) -> Announcer:
+    """The voice: settings from the database (seeded from config.yaml), audio cached on disk."""
+    settings = validate_voice_settings(hub.settings.get("voice") or config.voice)
+    cache_dir = config.path(settings["cache_dir"])
+    app.config["PANGGIL_AUDIO_DIR"] = str(cache_dir)
+
+    def notify(ready: dict) -> None:
+        events.broadcast(protocol.ANNOUNCEMENT_READY, ready)
+
+    def run_background(work: Callable[[], None]) -> None:
+        socketio.start_background_task(work)
+
+    return Announcer(settings, cache_dir, notify, run_background)
 
 
 # The start page links to these pages when their blueprint is registered.
@@ -85,13 +104,14 @@ csrf = CSRFProtect()
 
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
-    from server.pages import auth
+    from server.pages import admin, auth
 
     i18n.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the JSON API authenticates each request with a bearer token, not a cookie
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.register_blueprint(auth.bp)
+    admin.register(app)
 
     @app.context_processor
     def _common():

@@ -12,7 +12,7 @@ from pathlib import Path
 from flask import Blueprint, current_app, jsonify, send_file
 from flask.typing import ResponseReturnValue
 
-from server import announce, protocol
+from server import protocol
 from server.tts import MIMETYPES, AudioCache
 
 audio_bp = Blueprint("audio", __name__)
@@ -26,8 +26,7 @@ CHIME_MAX_AGE_S = 24 * 3600
 
 
 def _not_found(key: str) -> ResponseReturnValue:
-    # "unknown-audio" is not (yet) in protocol.ERRORS; its message then comes from announce.py.
-    message = protocol.ERRORS.get("unknown-audio", (404, announce.UNKNOWN_AUDIO_MESSAGE))[1]
+    message = protocol.ERRORS["unknown-audio"][1]
     return jsonify(ok=False, error="unknown-audio", message=message, key=key), 404
 
 

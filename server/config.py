@@ -28,7 +28,6 @@ class ServerSection(_Strict):
     async_mode: Literal["eventlet", "threading"] = Field("eventlet", description="Flask-SocketIO mode")
     secret_key: str = Field(..., min_length=16, description="Signs session cookies; keep it secret")
     max_payload_bytes: int = Field(16384, ge=1024, le=1_048_576, description="Largest request body")
-    audio_dir: str = Field("var/audio-cache", description="Announcement audio cache")
 
 
 class HallSection(_Strict):
@@ -76,7 +75,7 @@ class ServiceEntry(_Strict):
     active: bool = True
 
     @model_validator(mode="after")
-    def _hours(self) -> "ServiceEntry":
+    def _hours(self) -> ServiceEntry:
         if self.hours is None and self.hours_by_day:
             raise ValueError("hours_by_day needs hours")
         if self.hours is not None:
@@ -125,7 +124,7 @@ class Config(_Strict):
     base_dir: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")
-    def _catalogue(self) -> "Config":
+    def _catalogue(self) -> Config:
         _unique("agencies", [a.code for a in self.agencies], "code")
         _unique("services", [s.code for s in self.services], "code")
         _unique("services", [s.prefix for s in self.services], "prefix")

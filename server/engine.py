@@ -7,8 +7,8 @@ shells only swap in the new Hall after they have stored the changes).
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
+from itertools import pairwise
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -197,7 +197,7 @@ def parse_hours(text: str) -> tuple[tuple[int, int], ...]:
             raise ValueError(f"{part!r} ends before it starts")
         windows.append((start, end))
     windows.sort()
-    for (_, end), (start, _) in zip(windows, windows[1:]):
+    for (_, end), (start, _) in pairwise(windows):
         if start < end:
             raise ValueError(f"windows overlap in {text!r}")
     return tuple(windows)
@@ -451,12 +451,26 @@ def _bump(values: Mapping, key: object, value: int) -> Mapping:
 
 def ticket_dict(ticket: Ticket) -> dict:
     """The protocol's ticket object."""
-    data = dataclasses.asdict(ticket)
-    data.pop("order")
-    for key in ("issued_at", "called_at", "finished_at"):
-        value = data[key]
-        data[key] = value.isoformat(timespec="seconds") if value else None
-    return data
+    return {
+        "id": ticket.id,
+        "number": ticket.number,
+        "prefix": ticket.prefix,
+        "seq": ticket.seq,
+        "day": ticket.day,
+        "service": ticket.service,
+        "origin_service": ticket.origin_service,
+        "priority": ticket.priority,
+        "status": ticket.status,
+        "issued_at": _iso(ticket.issued_at),
+        "called_at": _iso(ticket.called_at),
+        "finished_at": _iso(ticket.finished_at),
+        "counter": ticket.counter,
+        "calls": ticket.calls,
+    }
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat(timespec="seconds") if value else None
 
 
 def weekday_hours(default: str, by_day: Mapping[str, str] | None = None) -> tuple:

@@ -73,6 +73,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "same-service": (409, "Nomor sudah berada di layanan tersebut."),
     "request-id-reused": (409, "ID permintaan sudah dipakai untuk perintah lain."),
     "unknown-command": (404, "Perintah tidak dikenal."),
+    "unknown-audio": (404, "Rekaman suara tidak ditemukan."),
     "internal-error": (500, "Terjadi kesalahan pada server. Tidak ada yang diubah."),
 }
 

@@ -8,16 +8,17 @@ broadcast, in seq order. A failure anywhere before the commit leaves state and d
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import secrets
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from server import engine, protocol
-from server.engine import Change, Hall, Outcome, Ticket, ticket_dict
+from server.engine import Change, Hall, Outcome, ticket_dict
 from server.protocol import PanggilError
 from server.storage import Storage
 
@@ -41,7 +42,7 @@ EVENT_NAMES = {
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class PlainAnnouncer:
@@ -181,7 +182,26 @@ class Hub:
     def issue(self, service: str, priority: str | None = None) -> dict:
         """A visitor takes a number (kiosk or API)."""
         result = self._apply(lambda hall, now: engine.issue_ticket(hall, service, now, priority))
+        self._prepare_voice(result["result"]["ticket"])
         return result
+
+    def _prepare_voice(self, ticket: dict) -> None:
+        """Synthesise the ticket's call at each counter that can call it, before anyone presses next."""
+        texts_for = getattr(self.announcer, "texts_for_ticket", None)
+        if texts_for is None:
+            return
+        hall = self.hall
+        service = hall.services.get(ticket["service"])
+        counters = [
+            {"number": c.number, "name": c.name, "spoken_name": c.spoken_name}
+            for c in hall.counters.values()
+            if c.active and ticket["service"] in c.services
+        ]
+        try:
+            info = {"code": service.code, "name": service.name, "agency": service.agency} if service else None
+            self.announcer.prepare(texts_for(ticket["number"], counters, info))
+        except Exception:  # preparing is an optimisation; the call will still be spoken
+            log.exception("preparing the voice for %s failed", ticket["number"])
 
     def cancel(self, number: str) -> dict:
         return self._apply(lambda hall, now: engine.cancel_ticket(hall, number, now))
@@ -254,8 +274,13 @@ class Hub:
         log.info("counter %s request %s replayed", counter, request_id)
         return {**response, "replayed": True}
 
-    def _roll_day(self, now: datetime, day: str | None = None) -> None:
-        """Close the hall's day when the clock passes the boundary (or when `day` is given)."""
+    def _roll_day(
+        self, now: datetime, day: str | None = None, also: Callable[[Storage], None] | None = None
+    ) -> None:
+        """Close the hall's day when the clock passes the boundary (or when `day` is given).
+
+        `also` writes more in the same transaction (the admin's audit row).
+        """
         if day is None:
             day = engine.service_day(now, self.day_starts_at)
             # Only forwards: a clock set back (NTP, a wrong RTC on boot) must not reopen a past day.
@@ -273,6 +298,8 @@ class Hub:
             if day != old:
                 self.storage.open_day(day, now)
             seqs.append(self.storage.add_event("day_closed", now, old, closed))
+            if also is not None:
+                also(self.storage)
         self.hall = outcome.hall
         self.recent.clear()
         log.info(
@@ -286,15 +313,16 @@ class Hub:
         with self.lock:
             self._roll_day(self.now())
 
-    def close_day(self) -> dict:
+    def close_day(self, also: Callable[[Storage], None] | None = None) -> dict:
         """The admin ends the day's service now: open tickets expire, history is kept.
 
         Numbering goes on if tickets are still taken on the same date; it restarts at the boundary.
+        `also` writes more in the same transaction (the admin's audit row).
         """
         with self.lock:
             self._closing = self.hall.day
             try:
-                self._roll_day(self.now(), self.hall.day)
+                self._roll_day(self.now(), self.hall.day, also)
             finally:
                 self._closing = None
             return {"day": self.hall.day}
@@ -316,8 +344,11 @@ class Hub:
                 raise
             agencies, services, counters = self.storage.load_catalogue()
             self.hall = engine.with_catalogue(self.hall, agencies, services, counters)
+            voice_before = self.settings.get("voice")
             self.settings = self.storage.load_settings()
             self.tokens = self.storage.counter_tokens()
+            if self.settings.get("voice") != voice_before and hasattr(self.announcer, "update_settings"):
+                self.announcer.update_settings(self.settings.get("voice") or {})
             self._send(protocol.HALL_CHANGED, seq, now, data)
             return seq
 
@@ -376,6 +407,15 @@ class Hub:
                     if t.status == "skipped" and t.service in served
                 ]
             return snap
+
+    def display_settings(self, name: str) -> dict:
+        """What the admin set for a named display: the counters and services it shows (None: all)."""
+        with self.lock:
+            row = self.storage.db.execute(
+                "SELECT counters, services FROM displays WHERE name = ?", [name]
+            ).fetchone()
+        counters, services = (json.loads(v) if v else None for v in row) if row else (None, None)
+        return {"name": name, "counters": counters, "services": services}
 
     def hall_info(self) -> dict:
         return {

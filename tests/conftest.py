@@ -21,6 +21,8 @@ ROOT = Path(__file__).resolve().parent.parent
 HALL = {
     "server": {"secret_key": "test-secret-key-0123456789", "async_mode": "threading"},
     "hall": {"name": "MPP Uji", "timezone": "Asia/Jakarta", "running_text": "Selamat datang"},
+    # The offline voice: tests never reach for the internet (gTTS is stubbed where it is tested).
+    "voice": {"engine": "espeak"},
     "agencies": [{"code": "dukcapil", "name": "Dukcapil"}, {"code": "imigrasi", "name": "Imigrasi"}],
     "services": [
         {"code": "ktp", "agency": "dukcapil", "name": "KTP", "prefix": "A", "hours": "07:30-16:00"},
@@ -58,7 +60,7 @@ def hall_config(tmp_path: Path, **sections: dict) -> dict:
     """The test hall as a raw config dict, with the database in tmp_path and sections merged in."""
     raw = copy.deepcopy(HALL)
     raw["server"]["database"] = str(tmp_path / "panggil.sqlite")
-    raw["server"]["audio_dir"] = str(tmp_path / "audio")
+    raw["voice"] = {**raw.get("voice", {}), "cache_dir": str(tmp_path / "audio")}
     for key, value in sections.items():
         if isinstance(value, dict) and isinstance(raw.get(key), dict):
             raw[key] = {**raw[key], **value}
@@ -140,9 +142,9 @@ class LiveServer:
         self.tokens = dict(TOKENS)
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20) -> "LiveServer":
+    def start(self, timeout: float = 20) -> LiveServer:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 -- closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "--config", str(self.config_path), "--log-level", "INFO"],
             cwd=ROOT,

@@ -1,0 +1,109 @@
+"""Admin views for the running day: the live monitor, closing the day, the day report, the audit log."""
+
+from __future__ import annotations
+
+import json
+import logging
+import sqlite3
+
+from flask import Response, flash, redirect, request, url_for
+from flask_babel import gettext as _
+
+from server.pages.admin import NOT_SAVED, actor, bp, hub, render
+from server.pages.admin_report import day_report, duration, to_csv, totals
+
+log = logging.getLogger(__name__)
+
+AUDIT_PAGE = 100
+
+
+@bp.get("/")
+def index():
+    """The live monitor: waiting per service, each counter's ticket, displays online."""
+    texts = {
+        "serving": _("Serving"), "free": _("Free"), "inactive": _("Inactive"), "closed": _("Closed"),
+        "live": _("Live monitor connected"), "offline": _("Connection lost, reconnecting..."),
+        "online": _("online"), "offline_display": _("offline"), "none": _("none"),
+        "no_calls": _("No calls yet today."), "no_displays": _("No display configured."),
+        "served_today": _("served today"), "since": _("since"),
+    }  # fmt: skip
+    return render("admin/monitor.html", texts=texts)
+
+
+@bp.route("/day", methods=["GET", "POST"])
+def day():
+    """Close the day early (history is kept) and read a day's report."""
+    h = hub()
+    if request.method == "POST":
+        closed = h.hall.day
+        expired = len(h.hall.tickets)
+        user = actor()
+        try:
+            h.close_day(
+                lambda s: s.add_audit(h.now(), user, "day.close", closed, {"open_tickets": expired})
+            )
+        except sqlite3.Error:
+            log.exception("closing day %s failed; rolled back", closed)
+            flash(_(NOT_SAVED.message), "error")
+            return redirect(url_for("admin.day"))
+        log.info("admin %s closed day %s (%d open tickets expired)", user, closed, expired)
+        flash(
+            _("Day %(day)s closed. Open tickets expired; history is kept.", day=closed), "success"
+        )
+        return redirect(url_for("admin.day", day=closed))
+    days = h.read(
+        lambda s: [r["day"] for r in s.db.query("SELECT day FROM days ORDER BY day DESC LIMIT 60")]
+    )
+    chosen = request.args.get("day") or h.hall.day
+    rows = _report(chosen)
+    names = {code: s.name for code, s in h.hall.services.items()}
+    open_tickets = len(h.hall.tickets)
+    return render("admin/day.html", days=days, chosen=chosen, rows=rows, total=totals(rows), names=names,
+                  duration=duration, today=h.hall.day, open_tickets=open_tickets)  # fmt: skip
+
+
+def _report(day: str) -> list:
+    h = hub()
+    events = h.read(
+        lambda s: list(
+            s.db.query(
+                "SELECT seq, at, kind, ticket, service FROM events WHERE day = ? AND ticket IS NOT NULL",
+                [day],
+            )
+        )
+    )
+    rows = day_report(events, order=list(h.hall.services))
+    return [
+        r for r in rows if r.issued or r.served or r.skipped or r.cancelled or r.expired
+    ] or rows
+
+
+@bp.get("/day/report.csv")
+def report_csv():
+    """The day report as a CSV file."""
+    h = hub()
+    chosen = request.args.get("day") or h.hall.day
+    names = {code: s.name for code, s in h.hall.services.items()}
+    headers = [_("day"), _("service code"), _("service"), _("issued"), _("served"), _("skipped"),
+               _("cancelled"), _("expired"), _("average waiting (s)"), _("average service (s)")]  # fmt: skip
+    body = to_csv(chosen, _report(chosen), names, headers)
+    safe_day = "".join(ch for ch in chosen if ch.isdigit() or ch == "-")[:10]
+    return Response(
+        "\ufeff" + body,
+        mimetype="text/csv",  # BOM: spreadsheets then read UTF-8
+        headers={"Content-Disposition": f'attachment; filename="laporan-{safe_day}.csv"'},
+    )
+
+
+@bp.get("/audit")
+def audit():
+    """Who changed what and when, newest first."""
+    before = request.args.get("before", type=int)
+    rows = hub().read(lambda s: list(s.db.query(
+        "SELECT * FROM audit_log WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+        [before, before, AUDIT_PAGE + 1])))  # fmt: skip
+    more = len(rows) > AUDIT_PAGE
+    rows = rows[:AUDIT_PAGE]
+    for row in rows:
+        row["detail"] = json.loads(row["detail"] or "{}")
+    return render("admin/audit.html", rows=rows, next_before=rows[-1]["id"] if more else None)

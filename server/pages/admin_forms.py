@@ -1,0 +1,453 @@
+"""Validation of the admin forms: pure functions from submitted text to clean values.
+
+No Flask, no database. Each `validate_*` takes the submitted fields (a plain mapping; multi-valued
+fields as lists) and what it must be checked against (the catalogue, the users), and either returns
+clean values or raises FormError with one Problem per field. Problems carry English message ids;
+the page translates them, so the same check reads Indonesian or English.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+import string
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+from server import engine
+from server.engine import Agency, Counter, Service
+
+CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
+DISPLAY_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
+ROLES = ("admin", "officer")
+CLOSED_WORDS = ("-", "tutup", "closed")
+TEMPLATE_FIELDS = ("ticket", "counter", "service", "agency")
+NUMBER_MODES = ("words", "digits")
+VOICE_ENGINES = ("gtts", "espeak")
+MIN_PASSWORD = 8
+
+LOGO_MAX_BYTES = 512 * 1024
+LOGO_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "svg": "image/svg+xml"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Why one field was refused: an English message id and its %-parameters."""
+
+    message: str
+    params: Mapping = field(default_factory=dict)
+
+
+class FormError(Exception):
+    """A form was refused; `errors` maps field names to problems. Nothing was saved."""
+
+    def __init__(self, errors: Mapping[str, Problem]) -> None:
+        self.errors = dict(errors)
+        super().__init__(", ".join(f"{k}: {p.message}" for k, p in self.errors.items()))
+
+
+REQUIRED = Problem("Required.")
+
+
+class _Checker:
+    """Collects problems field by field so a form shows every error at once."""
+
+    def __init__(self, form: Mapping) -> None:
+        self.form = form
+        self.errors: dict[str, Problem] = {}
+
+    def text(self, name: str, *, required: bool = True, limit: int = 120) -> str:
+        value = self.form.get(name) or ""
+        value = (value[0] if value else "") if isinstance(value, list) else value
+        value = " ".join(str(value).split()) if limit <= 200 else str(value).strip()
+        if required and not value:
+            self.fail(name, REQUIRED)
+        elif len(value) > limit:
+            self.fail(name, Problem("At most %(limit)d characters.", {"limit": limit}))
+        return value
+
+    def number(self, name: str, low: int, high: int, *, required: bool = True) -> int | None:
+        raw = self.text(name, required=required, limit=12)
+        if not raw:
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            value = None
+        if value is None or not low <= value <= high:
+            self.fail(
+                name,
+                Problem("A whole number from %(low)d to %(high)d.", {"low": low, "high": high}),
+            )
+            return None
+        return value
+
+    def flag(self, name: str) -> bool:
+        return str(self.form.get(name) or "").lower() in ("1", "on", "true", "yes", "y")
+
+    def choice(self, name: str, options: Iterable[str]) -> str:
+        value = self.text(name, limit=40)
+        if value and value not in options:
+            self.fail(name, Problem("Choose one of the options."))
+        return value
+
+    def fail(self, name: str, problem: Problem) -> None:
+        self.errors.setdefault(name, problem)
+
+    def done(self) -> None:
+        if self.errors:
+            raise FormError(self.errors)
+
+
+def values_of(form: Mapping, name: str) -> list[str]:
+    value = form.get(name)
+    if value is None:
+        return []
+    return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
+
+
+# --- catalogue ---------------------------------------------------------------------------------
+
+
+def validate_agency(
+    form: Mapping, *, agencies: Mapping[str, Agency], editing: str | None = None
+) -> Agency:
+    """An agency: a stable code (set once) and a name."""
+    c = _Checker(form)
+    code = editing or _code(c, "code", taken=agencies)
+    name = c.text("name")
+    c.done()
+    return Agency(code=code, name=name)
+
+
+def validate_service(
+    form: Mapping,
+    *,
+    agencies: Mapping[str, Agency],
+    services: Mapping[str, Service],
+    editing: str | None = None,
+) -> Service:
+    """A service: code (set once), agency, name, prefix unique in the hall, quota, hours, flags."""
+    c = _Checker(form)
+    code = editing or _code(c, "code", taken=services)
+    agency = c.text("agency", limit=40)
+    if agency and agency not in agencies:
+        c.fail("agency", Problem("Unknown agency."))
+    name = c.text("name")
+    prefix = c.text("prefix", limit=2).upper()
+    if prefix and not PREFIX_RE.match(prefix):
+        c.fail("prefix", Problem("One or two capital letters (A-Z)."))
+    elif prefix:
+        owner = next((s for s in services.values() if s.prefix == prefix and s.code != code), None)
+        if owner is not None:
+            c.fail("prefix", Problem("Prefix %(prefix)s is already used by %(service)s.",
+                                     {"prefix": prefix, "service": owner.name}))  # fmt: skip
+    quota = c.number("daily_quota", 1, 100_000, required=False)
+    hours = _hours(c, form)
+    c.done()
+    return Service(code=code, name=name, agency=agency, prefix=prefix, daily_quota=quota, hours=hours,
+                   priority_allowed=c.flag("priority_allowed"), active=c.flag("active"))  # fmt: skip
+
+
+def _code(c: _Checker, name: str, *, taken: Mapping) -> str:
+    code = c.text(name, limit=40).lower()
+    if code and not CODE_RE.match(code):
+        c.fail(
+            name,
+            Problem(
+                "Use lowercase letters, digits and dashes (at most 40), starting with a letter or digit."
+            ),
+        )
+    elif code in taken:
+        c.fail(name, Problem("This code is already used."))
+    return code
+
+
+def _hours(c: _Checker, form: Mapping) -> tuple | None:
+    """Usual hours plus per-weekday overrides ('-' closes a day); None means always open."""
+    usual = c.text("hours", required=False, limit=200)
+    base = _windows(c, "hours", usual) if usual else None
+    days = []
+    for day in engine.WEEKDAYS:
+        text = c.text(f"hours_{day}", required=False, limit=200)
+        if not text:
+            days.append(base)
+        elif text.lower() in CLOSED_WORDS:
+            days.append(())
+        else:
+            days.append(_windows(c, f"hours_{day}", text))
+    overridden = any(c.text(f"hours_{d}", required=False, limit=200) for d in engine.WEEKDAYS)
+    if base is None and overridden:
+        if all(d == () for d in days):
+            return days_closed()  # closed every day, yet kept (its history stays)
+        if not usual:
+            c.fail("hours", Problem("Fill in the usual hours first."))
+        return None
+    if base is None:
+        return None
+    return tuple(d if d is not None else () for d in days)
+
+
+def days_closed() -> tuple:
+    return tuple(() for _ in engine.WEEKDAYS)
+
+
+def _windows(c: _Checker, name: str, text: str) -> tuple[tuple[int, int], ...] | None:
+    windows = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})", part)
+        if not match:
+            c.fail(name, Problem("Write hours like 07:30-12:00,13:00-16:00."))
+            return None
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        start, end = h1 * 60 + m1, h2 * 60 + m2
+        if m1 > 59 or m2 > 59 or start > 1440 or end > 1440:
+            c.fail(name, Problem("%(part)s is not a time of day.", {"part": part}))
+            return None
+        if end <= start:
+            c.fail(name, Problem("%(part)s ends before it starts.", {"part": part}))
+            return None
+        windows.append((start, end))
+    windows.sort()
+    for (_, end), (start, _) in itertools.pairwise(windows):
+        if start < end:
+            c.fail(name, Problem("The time ranges overlap."))
+            return None
+    return tuple(windows)
+
+
+def hours_fields(hours: tuple | None) -> dict[str, str]:
+    """The form fields that show a service's hours: the most common day as usual, the rest as overrides."""
+    if hours is None:
+        return {"hours": "", **{f"hours_{d}": "" for d in engine.WEEKDAYS}}
+    texts = [engine.format_hours(tuple(tuple(w) for w in day)) for day in hours]
+    if not any(texts):
+        return {"hours": "", **{f"hours_{d}": "-" for d in engine.WEEKDAYS}}
+    open_days = [t for t in texts if t]
+    usual = max(open_days, key=lambda t: (texts.count(t), -texts.index(t)))
+    fields = {"hours": usual}
+    for day, text in zip(engine.WEEKDAYS, texts):
+        fields[f"hours_{day}"] = "" if text == usual else (text or "-")
+    return fields
+
+
+def validate_counter(
+    form: Mapping,
+    *,
+    services: Mapping[str, Service],
+    counters: Mapping[int, Counter],
+    editing: int | None = None,
+) -> Counter:
+    """A counter: number (set once), names, the services it calls in order, active."""
+    c = _Checker(form)
+    number = editing
+    if editing is None:
+        number = c.number("number", 1, 999)
+        if number is not None and number in counters:
+            c.fail("number", Problem("Counter %(number)d already exists.", {"number": number}))
+    name = c.text("name", limit=60)
+    spoken = c.text("spoken_name", required=False, limit=60) or name.lower()
+    chosen = values_of(form, "services")
+    unknown = [code for code in chosen if code not in services]
+    if unknown:
+        c.fail("services", Problem("Unknown service."))
+    elif not chosen:
+        c.fail("services", Problem("Choose at least one service."))
+    order = list(services)
+
+    def rank(code: str) -> tuple[int, int]:
+        # An officer sets the order with small numbers; unnumbered ones follow in catalogue order.
+        raw = str(form.get(f"order_{code}") or "").strip()
+        return (int(raw) if raw.isdigit() else 1000, order.index(code) if code in order else 0)
+
+    chosen = sorted(dict.fromkeys(chosen), key=rank)
+    c.done()
+    return Counter(number=number, name=name, spoken_name=spoken, services=tuple(chosen),
+                   active=c.flag("active"))  # fmt: skip
+
+
+def validate_display(
+    form: Mapping,
+    *,
+    counters: Mapping[int, Counter],
+    services: Mapping[str, Service],
+    displays: Iterable[str],
+    editing: str | None = None,
+) -> dict:
+    """A display: its name (what the screen sends when it connects) and what it shows."""
+    c = _Checker(form)
+    name = editing
+    if editing is None:
+        name = c.text("name", limit=60)
+        if name and not DISPLAY_NAME_RE.match(name):
+            c.fail(
+                "name", Problem("Use letters, digits, dots, dashes or underscores (at most 60).")
+            )
+        elif name in set(displays):
+            c.fail("name", Problem("This name is already used."))
+    shown_counters = []
+    for raw in values_of(form, "counters"):
+        if not raw.isdigit() or int(raw) not in counters:
+            c.fail("counters", Problem("Unknown counter."))
+        else:
+            shown_counters.append(int(raw))
+    shown_services = values_of(form, "services")
+    if any(code not in services for code in shown_services):
+        c.fail("services", Problem("Unknown service."))
+    c.done()
+    # An empty choice means "everything", stored as null as docs describe for the displays table.
+    return {"name": name, "counters": sorted(set(shown_counters)) or None,
+            "services": [s for s in services if s in shown_services] or None}  # fmt: skip
+
+
+# --- users ---------------------------------------------------------------------------------------
+
+
+def validate_user(
+    form: Mapping,
+    *,
+    users: Iterable[Mapping],
+    counters: Mapping[int, Counter],
+    editing: Mapping | None = None,
+    me: Mapping | None = None,
+) -> dict:
+    """A user: username (set once), full name, role, counter, active; a password when new.
+
+    An admin cannot lock the hall out: at least one active admin must remain, and nobody
+    deactivates or demotes themselves.
+    """
+    c = _Checker(form)
+    users = list(users)
+    out: dict = {}
+    if editing is None:
+        username = c.text("username", limit=40)
+        if username and not USERNAME_RE.match(username):
+            c.fail("username", Problem("3 to 40 letters, digits, dots, dashes or underscores."))
+        elif username and any(u["username"].lower() == username.lower() for u in users):
+            c.fail("username", Problem("This username is already taken."))
+        out["username"] = username
+        out["password"] = _password(c, form)
+    out["full_name"] = c.text("full_name", required=False)
+    out["role"] = c.choice("role", ROLES)
+    counter = c.number("counter", 1, 999, required=False)
+    if counter is not None and counter not in counters:
+        c.fail("counter", Problem("Unknown counter."))
+    out["counter"] = counter
+    out["active"] = True if editing is None else c.flag("active")
+    if editing is not None:
+        if me is not None and editing["id"] == me["id"]:
+            if not out["active"]:
+                c.fail("active", Problem("You cannot deactivate yourself."))
+            if out["role"] and out["role"] != "admin":
+                c.fail("role", Problem("You cannot remove your own admin role."))
+        still_admin = out["role"] == "admin" and out["active"]
+        others = [
+            u for u in users if u["id"] != editing["id"] and u["role"] == "admin" and u["active"]
+        ]
+        if editing["role"] == "admin" and not still_admin and not others and "role" not in c.errors:
+            c.fail("role", Problem("At least one active admin must remain."))
+    c.done()
+    return out
+
+
+def validate_password(form: Mapping) -> str:
+    """A new password, typed twice."""
+    c = _Checker(form)
+    password = _password(c, form)
+    c.done()
+    return password
+
+
+def _password(c: _Checker, form: Mapping) -> str:
+    password = str(form.get("password") or "")
+    if not password:
+        c.fail("password", REQUIRED)
+    elif len(password) < MIN_PASSWORD or len(password) > 200:
+        c.fail(
+            "password",
+            Problem("From %(low)d to %(high)d characters.", {"low": MIN_PASSWORD, "high": 200}),
+        )
+    elif password != str(form.get("password2") or ""):
+        c.fail("password2", Problem("The two passwords differ."))
+    return password
+
+
+# --- settings ------------------------------------------------------------------------------------
+
+
+def validate_settings(form: Mapping, voice: Mapping | None = None) -> dict:
+    """Hall name, running text and voice; returns {setting key: value}.
+
+    The `voice` dict keeps the keys this form does not edit (the voice module has more).
+    """
+    c = _Checker(form)
+    name = c.text("name")
+    running_text = c.text("running_text", required=False, limit=1000)
+    new_voice = dict(voice or {})
+    for key in ("template", "recall_template"):
+        text = c.text(key, limit=300)
+        if text:
+            problem = template_problem(text)
+            if problem:
+                c.fail(key, problem)
+        new_voice[key] = text
+    new_voice["number_mode"] = c.choice("number_mode", NUMBER_MODES)
+    new_voice["engine"] = c.choice("engine", VOICE_ENGINES)
+    new_voice["repeat"] = c.number("repeat", 1, 3)
+    c.done()
+    return {"hall.name": name, "hall.running_text": running_text, "voice": new_voice}
+
+
+def template_problem(template: str) -> Problem | None:
+    """Why an announcement template is unusable, or None: only {ticket} {counter} {service} {agency}."""
+    allowed = " ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+    try:
+        parsed = list(string.Formatter().parse(template))
+    except ValueError:
+        return Problem("Unbalanced braces; fields are written like {ticket}.")
+    fields = [f for _, f, _, _ in parsed if f is not None]
+    for name in fields:
+        if name not in TEMPLATE_FIELDS:
+            return Problem(
+                "Unknown field {%(field)s}; use %(allowed)s.", {"field": name, "allowed": allowed}
+            )
+    if "ticket" not in fields:
+        return Problem("The sentence must say the number: put {ticket} in it.")
+    return None
+
+
+def validate_logo(filename: str, data: bytes) -> str:
+    """The logo's kind ('png', 'jpeg', 'svg') from its bytes; raises FormError on anything else."""
+    if not data:
+        raise FormError({"logo": Problem("Choose a PNG, JPEG or SVG file.")})
+    if len(data) > LOGO_MAX_BYTES:
+        raise FormError(
+            {"logo": Problem("The file is larger than %(kb)d KB.", {"kb": LOGO_MAX_BYTES // 1024})}
+        )
+    if data.startswith(b"\x89PNG\r\n\x1a\n"):
+        return "png"
+    if data.startswith(b"\xff\xd8\xff"):
+        return "jpeg"
+    head = data[:2048].lstrip().lower()
+    if filename.lower().endswith(".svg") and b"<svg" in head:
+        lowered = data.lower()
+        # Served as an image it cannot run scripts, but opened directly it could: refuse them.
+        if (
+            b"<script" in lowered
+            or b"javascript:" in lowered
+            or re.search(rb"\son[a-z]+\s*=", lowered)
+        ):
+            raise FormError(
+                {"logo": Problem("The SVG file contains scripts; choose another file.")}
+            )
+        return "svg"
+    raise FormError({"logo": Problem("Choose a PNG, JPEG or SVG file.")})
+
+
+def changes(before: Mapping, after: Mapping) -> dict:
+    """{field: [old, new]} for the audit log."""
+    return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}

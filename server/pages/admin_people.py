@@ -1,0 +1,127 @@
+"""Admin views for users: add, edit role/counter/active, reset a password."""
+
+from __future__ import annotations
+
+from flask import abort, flash, redirect, request, url_for
+from flask_babel import gettext as _
+
+from server.pages.admin import attempt, bp, form_data, hub, render, save_other
+from server.pages.admin_forms import FormError, Problem, changes, validate_password, validate_user
+from server.pages.auth import ROLES, current_user
+from server.passwords import hash_password
+from server.storage import Storage
+
+USER_FIELDS = ("full_name", "role", "counter", "active")
+
+
+def _users() -> list[dict]:
+    return hub().read(lambda s: s.list_users())
+
+
+def _find(user_id: int) -> dict:
+    return hub().read(lambda s: s.find_user(user_id=user_id)) or abort(404)
+
+
+def _record(user: dict) -> dict:
+    return {"full_name": user["full_name"], "role": user["role"], "counter": user["counter"],
+            "active": bool(user["active"])}  # fmt: skip
+
+
+@bp.get("/users")
+def users():
+    """Admins and officers, their counter and whether they may log in."""
+    return render("admin/users.html", users=_users(), me=current_user())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+def new_user():
+    """Add an admin or an officer with a first password."""
+    values: dict = {"role": "officer"}
+    errors: dict = {}
+    if request.method == "POST":
+        values = form_data()
+
+        def save() -> None:
+            clean = validate_user(values, users=_users(), counters=hub().hall.counters)
+            password_hash = hash_password(clean["password"])  # slow on purpose: outside the lock
+
+            def write(storage: Storage) -> None:
+                if storage.find_user(username=clean["username"]):
+                    raise FormError({"username": Problem("This username is already taken.")})
+                storage.add_user(clean["username"], password_hash, clean["role"], hub().now(),
+                                 counter=clean["counter"], full_name=clean["full_name"])  # fmt: skip
+
+            save_other("user.create", clean["username"], write,
+                       {k: clean[k] for k in ("full_name", "role", "counter")})  # fmt: skip
+
+        errors = attempt(save)
+        if not errors:
+            flash(_("User %(name)s added.", name=values.get("username", "")), "success")
+            return redirect(url_for("admin.users"))
+    values.pop("password", None)
+    values.pop("password2", None)
+    return render("admin/user.html", edited=None, values=values, errors=errors, roles=ROLES,
+                  counters=hub().hall.counters)  # fmt: skip
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+def user(user_id: int):
+    """Edit a user's name, role, counter and whether they may log in."""
+    edited = _find(user_id)
+    values: dict = _record(edited)
+    errors: dict = {}
+    if request.method == "POST":
+        values = form_data()
+
+        def save() -> None:
+            me = current_user()
+
+            def write(storage: Storage) -> None:
+                # Checked inside the transaction: two admins demoting each other at once must
+                # still leave one admin.
+                before = storage.find_user(user_id=user_id)
+                clean = validate_user(values, users=storage.list_users(), counters=hub().hall.counters,
+                                      editing=before, me=me)  # fmt: skip
+                storage.db.execute(
+                    "UPDATE users SET full_name = ?, role = ?, counter = ?, active = ? WHERE id = ?",
+                    [
+                        clean["full_name"],
+                        clean["role"],
+                        clean["counter"],
+                        int(clean["active"]),
+                        user_id,
+                    ],
+                )
+                after = {k: clean[k] for k in USER_FIELDS}
+                detail.update(changes(_record(before), after))
+
+            detail: dict = {}
+            save_other("user.update", edited["username"], write, detail)
+
+        errors = attempt(save)
+        if not errors:
+            flash(_("Changes saved."), "success")
+            return redirect(url_for("admin.users"))
+    return render("admin/user.html", edited=edited, values=values, errors=errors, roles=ROLES,
+                  counters=hub().hall.counters)  # fmt: skip
+
+
+@bp.post("/users/<int:user_id>/password")
+def reset_password(user_id: int):
+    """Set a new password for a user (they are not told the old one, nobody is)."""
+    edited = _find(user_id)
+    values = form_data()
+    errors: dict = {}
+
+    def save() -> None:
+        password_hash = hash_password(validate_password(values))
+        save_other("user.password", edited["username"],
+                   lambda s: s.db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
+                                          [password_hash, user_id]))  # fmt: skip
+
+    errors = attempt(save)
+    if not errors:
+        flash(_("New password set for %(name)s.", name=edited["username"]), "success")
+        return redirect(url_for("admin.users"))
+    return render("admin/user.html", edited=edited, values=_record(edited), errors=errors, roles=ROLES,
+                  counters=hub().hall.counters)  # fmt: skip

@@ -1,0 +1,103 @@
+// Live monitor of the admin area: follows /display (read-only) and redraws only on events.
+// Protocol: snapshot on (re)connect; broadcast events carry seq; a gap means we missed one, so
+// we ask for a snapshot again (it arrives as a `snapshot` event, ordered with the broadcasts).
+(function () {
+  "use strict";
+  const script = document.getElementById("monitor-script");
+  if (!script) return;
+  const texts = JSON.parse(document.getElementById("texts").textContent);
+  const displaysUrl = script.dataset.displaysUrl;
+  const state = { seq: 0, day: "", services: [], agencies: {}, counters: new Map(), calls: [] };
+  const EVENTS = ["ticket_issued", "ticket_called", "ticket_finished", "ticket_skipped",
+    "ticket_transferred", "ticket_cancelled", "ticket_expired", "day_closed", "hall_changed"];
+
+  const socket = io("/display", { auth: { display: "admin-monitor" } });
+  const conn = document.getElementById("conn");
+
+  function setConnected(ok) {
+    conn.textContent = ok ? texts.live : texts.offline;
+    conn.className = "badge " + (ok ? "ok" : "bad");
+  }
+  socket.on("connect", () => { setConnected(true); refreshDisplays(); });
+  socket.on("disconnect", () => setConnected(false));
+  socket.on("connect_error", () => setConnected(false));
+
+  socket.on("snapshot", (snap) => {
+    state.seq = snap.seq;
+    state.day = snap.day;
+    state.services = snap.services;
+    state.agencies = Object.fromEntries(snap.agencies.map((a) => [a.code, a.name]));
+    state.counters = new Map(snap.counters.map((c) => [c.number, c]));
+    state.calls = snap.recent_calls.slice(0, 8);
+    render();
+  });
+
+  function resync() { socket.emit("get_snapshot"); }
+
+  EVENTS.forEach((name) => socket.on(name, (msg) => {
+    if (msg.seq <= state.seq) return;            // a duplicate
+    if (msg.seq > state.seq + 1) { resync(); return; }  // missed something
+    state.seq = msg.seq;
+    if (name === "day_closed" || name === "hall_changed") { resync(); refreshDisplays(); return; }
+    // Events carry total waiting counts but not the priority share: a priority ticket resyncs.
+    if (msg.ticket && msg.ticket.priority) { resync(); return; }
+    for (const [code, n] of Object.entries(msg.waiting || {})) {
+      const s = state.services.find((x) => x.code === code);
+      if (s) s.waiting = n;
+    }
+    if (msg.counter) state.counters.set(msg.counter.number, msg.counter);
+    if (msg.call) state.calls = [msg.call].concat(state.calls).slice(0, 8);
+    render();
+  }));
+
+  function el(tag, attrs, ...children) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, v);
+    for (const child of children) node.append(child);
+    return node;
+  }
+
+  function fill(tbody, rows) { tbody.replaceChildren(...rows); }
+
+  function render() {
+    document.getElementById("day").textContent = state.day;
+    fill(document.querySelector("#services tbody"), state.services.map((s) => el("tr",
+      { "data-service": s.code, class: s.active ? "" : "dim" },
+      el("td", {}, el("span", { class: "prefix small" }, s.prefix), " " + s.name,
+        s.active ? "" : el("span", { class: "badge bad" }, texts.closed)),
+      el("td", { class: "muted" }, state.agencies[s.agency] || s.agency),
+      el("td", { class: "num big" + (s.waiting ? "" : " muted") }, String(s.waiting)),
+      el("td", { class: "num" }, String(s.priority_waiting || 0)))));
+    const counters = Array.from(state.counters.values()).sort((a, b) => a.number - b.number);
+    fill(document.querySelector("#counters tbody"), counters.map((c) => {
+      const cur = c.current;
+      const status = cur ? ["ok", texts.serving] : c.active ? ["", texts.free] : ["bad", texts.inactive];
+      return el("tr", { "data-counter": String(c.number), class: c.active ? "" : "dim" },
+        el("td", {}, el("strong", {}, c.name)),
+        el("td", { class: "ticket" }, cur ? cur.number : "–",
+          cur && cur.called_at ? el("span", { class: "muted small" }, " " + texts.since + " " + cur.called_at.slice(11, 16)) : ""),
+        el("td", {}, el("span", { class: "badge " + status[0] }, status[1])),
+        el("td", { class: "num" }, String(c.served_today)));
+    }));
+    const calls = document.getElementById("calls");
+    calls.replaceChildren(...(state.calls.length ? state.calls.map((call) => el("li", {},
+      el("strong", {}, call.ticket.number), " → " + call.counter.name + " ",
+      el("span", { class: "muted small" }, call.at.slice(11, 16)))) : [el("li", { class: "muted" }, texts.no_calls)]));
+  }
+
+  // Connections are not broadcast events: the list is fetched now and then.
+  function refreshDisplays() {
+    fetch(displaysUrl, { headers: { Accept: "application/json" }, credentials: "same-origin" })
+      .then((r) => (r.ok ? r.json() : Promise.reject(r.status)))
+      .then((data) => {
+        document.getElementById("displays-count").textContent = data.online + " / " + data.displays.length;
+        const items = data.displays.map((d) => el("li", { "data-display": d.name },
+          el("span", { class: "badge " + (d.online ? "ok" : "bad") }, d.online ? texts.online : texts.offline_display),
+          " " + d.name));
+        document.getElementById("displays").replaceChildren(
+          ...(items.length ? items : [el("li", { class: "muted" }, texts.no_displays)]));
+      })
+      .catch(() => {});
+  }
+  setInterval(refreshDisplays, 15000);
+})();
