@@ -223,13 +223,16 @@ class Announcer:
                 job.url_known.set()  # status "none": chime and text only
         self._queue.put(job)
 
-    def audio_ready(self, call_id: str, audio_url: str) -> None:
-        """The server finished making the audio of a `pending` call."""
+    def audio_ready(self, call_id: str, audio_url: str | None) -> None:
+        """The server finished the audio of a `pending` call (None: no voice could speak it)."""
         with self._lock:
             job = self._jobs.get(call_id)
             if job is None or job.audio is not None:
                 return
-            self._start_fetch(job, audio_url)
+            if audio_url:
+                self._start_fetch(job, audio_url)
+            else:
+                job.url_known.set()  # chime and text only, and no waiting for audio_wait
 
     def _start_fetch(self, job: _Job, url: str) -> None:
         try:

@@ -40,6 +40,10 @@ class Zone:
     counters: frozenset[int] = frozenset()
     services: frozenset[str] = frozenset()
 
+    @property
+    def limited(self) -> bool:
+        return bool(self.counters or self.services)
+
     def has_counter(self, number: int, services: tuple[str, ...]) -> bool:
         if self.counters and number not in self.counters:
             return False
@@ -84,7 +88,8 @@ class CounterView:
 class ScreenState:
     """Everything the renderer needs, and nothing it must compute from the network."""
 
-    zone: Zone = Zone()
+    zone: Zone = Zone()  # in effect: the display's own filter, else the admin's for its name
+    own_zone: Zone = Zone()  # from the display's own settings
     highlight_seconds: float = 10.0
     stale_after: float = 60.0
     hall_name: str = ""
@@ -116,7 +121,7 @@ class Outcome:
 
     state: ScreenState
     announce: tuple[CallView, ...] = ()  # live calls to chime and speak, in order
-    audio_ready: tuple[tuple[str, str], ...] = ()  # (call_id, audio_url) that just arrived
+    audio_ready: tuple[tuple[str, str | None], ...] = ()  # (call_id, audio_url or None) arrived
     resync: bool = False  # ask the server for a snapshot now
     duplicate: bool = False
     problems: tuple[str, ...] = ()
@@ -216,6 +221,7 @@ def initial_state(
     """The screen before the first snapshot: not connected, nothing to show yet."""
     return ScreenState(
         zone=zone,
+        own_zone=zone,
         highlight_seconds=highlight_seconds,
         stale_after=stale_after,
         timezone=timezone,
@@ -249,7 +255,8 @@ def apply_snapshot(state: ScreenState, snapshot: Any, now: datetime) -> Outcome:
         day = _get(snapshot, "day", str, optional=True) or ""
     except _Bad as exc:
         return Outcome(state, resync=False, problems=(f"snapshot ignored: {exc}",))
-    recent = tuple(call for call in calls if state.zone.has_call(call))[:MAX_RECENT]
+    zone = state.own_zone if state.own_zone.limited else _admin_zone(snapshot, problems)
+    recent = tuple(call for call in calls if zone.has_call(call))[:MAX_RECENT]
     highlight_until = state.highlight_until
     # Keep a highlight only for the very call that was already highlighted (a quick reconnect);
     # a call first seen in a snapshot was missed and must not flash as if it were new.
@@ -257,6 +264,7 @@ def apply_snapshot(state: ScreenState, snapshot: Any, now: datetime) -> Outcome:
         highlight_until = None
     new = replace(
         state,
+        zone=zone,
         seq=seq,
         day=day,
         hall_name=hall_name if hall_name is not None else state.hall_name,
@@ -265,7 +273,7 @@ def apply_snapshot(state: ScreenState, snapshot: Any, now: datetime) -> Outcome:
         logo_url=logo_url,
         counters=tuple(
             sorted(
-                (c for c in counters if state.zone.has_counter(c.number, c.services)),
+                (c for c in counters if zone.has_counter(c.number, c.services)),
                 key=lambda c: c.number,
             )
         ),
@@ -276,6 +284,22 @@ def apply_snapshot(state: ScreenState, snapshot: Any, now: datetime) -> Outcome:
         needs_resync=False,
     )
     return Outcome(_refresh(new, now), problems=tuple(problems))
+
+
+def _admin_zone(snapshot: Mapping, problems: list[str]) -> Zone:
+    """The counters and services the admin set for this display's name (null or absent: all)."""
+    try:
+        settings = _get(snapshot, "display", Mapping, optional=True) or {}
+        counters = _get(settings, "counters", list, optional=True) or []
+        services = _get(settings, "services", list, optional=True) or []
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in counters):
+            raise _Bad("'counters' must be a list of counter numbers")
+        if not all(isinstance(code, str) for code in services):
+            raise _Bad("'services' must be a list of service codes")
+    except _Bad as exc:
+        problems.append(f"snapshot display settings ignored: {exc}")
+        return Zone()
+    return Zone(frozenset(counters), frozenset(services))
 
 
 def apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> Outcome:
@@ -329,7 +353,7 @@ def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> 
             if counter is not None:
                 new = _with_counter(new, counter)
             if call is not None and new.zone.has_call(call):
-                recent = (call,) + tuple(c for c in new.recent if c.call_id != call.call_id)
+                recent = (call, *(c for c in new.recent if c.call_id != call.call_id))
                 new = replace(
                     new,
                     recent=recent[:MAX_RECENT],
@@ -355,7 +379,8 @@ def _with_counter(state: ScreenState, counter: CounterView) -> ScreenState:
 def _apply_announcement_ready(state: ScreenState, payload: Any) -> Outcome:
     try:
         call_id = _get(payload, "call_id", str)
-        audio_url = _get(payload, "audio_url", str)
+        # null when no voice engine could speak: the chime and the text will have to do.
+        audio_url = _get(payload, "audio_url", str, optional=True)
         text = _get(payload, "text", str, optional=True)
     except _Bad as exc:
         return Outcome(state, problems=(f"'announcement_ready' ignored: {exc}",))
@@ -363,7 +388,8 @@ def _apply_announcement_ready(state: ScreenState, payload: Any) -> Outcome:
     def ready(call: CallView) -> CallView:
         if call.call_id != call_id:
             return call
-        return replace(call, audio_url=audio_url, audio_status="ready", text=text or call.text)
+        status = "ready" if audio_url else "none"
+        return replace(call, audio_url=audio_url, audio_status=status, text=text or call.text)
 
     new = replace(state, recent=tuple(ready(call) for call in state.recent))
     # Passed on even for a call no longer listed: the speaker may still be waiting for it.

@@ -140,6 +140,21 @@ def test_pending_audio_plays_when_announcement_ready_arrives(clips):
     assert player.log == ["chime.wav", "a1.wav", "chime.wav", "a2.wav"]
 
 
+def test_announcement_ready_without_audio_moves_on_at_once(clips):
+    player = FakePlayer()
+    announcer = Announcer(player, local_fetch(clips), clips["chime"], audio_wait=30)
+    started = time.monotonic()
+
+    def feed(a):
+        a.announce(make_call(1, status="pending"))
+        a.announce(make_call(2, "/api/audio/a2.wav"))
+        a.audio_ready("2026-11-26/A001#1", None)  # no engine could speak it
+
+    run_announcer(announcer, feed)
+    assert player.log == ["chime.wav", "chime.wav", "a2.wav"]
+    assert time.monotonic() - started < 5  # not the 30 s audio_wait
+
+
 def test_pending_audio_that_never_comes_gives_chime_only(clips):
     player = FakePlayer()
     announcer = Announcer(player, local_fetch(clips), clips["chime"], audio_wait=0.2)

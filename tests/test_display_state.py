@@ -309,6 +309,46 @@ def test_zone_filter_limits_counters_calls_and_announcements(zone, counters, ann
     assert all(zone.has_call(call) for call in state.recent)
 
 
+@pytest.mark.parametrize(
+    ("own", "admin", "counters"),
+    [
+        (Zone(), None, [1, 2, 3, 4, 5]),
+        (Zone(), {"name": "lobby-2", "counters": None, "services": None}, [1, 2, 3, 4, 5]),
+        (Zone(), {"name": "lobby-2", "counters": [3, 4], "services": None}, [3, 4]),
+        (Zone(), {"name": "lobby-2", "counters": None, "services": ["ktp"]}, [1, 2]),
+        # The display's own setting wins over the admin's.
+        (Zone(counters=frozenset({5})), {"name": "x", "counters": [3, 4], "services": None}, [5]),
+        # Bad settings from the network: ignored (and reported), everything shown.
+        (Zone(), {"name": "x", "counters": ["three"], "services": None}, [1, 2, 3, 4, 5]),
+        (Zone(), {"name": "x", "counters": 3}, [1, 2, 3, 4, 5]),
+        (Zone(), "lobby", [1, 2, 3, 4, 5]),
+    ],
+)
+def test_admin_zone_from_the_snapshot(own, admin, counters):
+    snapshot = samples.snapshot()
+    if admin is not None:
+        snapshot["display"] = admin
+    outcome = apply_snapshot(initial_state(own), snapshot, T0)
+    assert [c.number for c in outcome.state.counters] == counters
+    assert all(outcome.state.zone.has_call(call) for call in outcome.state.recent)
+    bad = isinstance(admin, str) or (
+        isinstance(admin, dict) and admin.get("counters") in (["three"], 3)
+    )
+    assert bool(outcome.problems) == bad
+    # Calls outside the zone in effect are neither shown nor spoken.
+    event = apply_event(outcome.state, "ticket_called", samples.called_event(41, "C005", 3), T0)
+    assert bool(event.announce) == (3 in counters)
+
+
+def test_announcement_ready_without_audio_means_chime_and_text():
+    event = samples.called_event(41, "A012", 1, status="pending")
+    state = apply_event(live(), "ticket_called", event, T0).state
+    ready = {"call_id": "2026-11-26/A012#1", "audio_url": None, "text": "Nomor A012"}
+    outcome = apply_event(state, "announcement_ready", ready, later(1))
+    assert outcome.audio_ready == (("2026-11-26/A012#1", None),) and outcome.problems == ()
+    assert outcome.state.latest.audio_status == "none"
+
+
 def test_announcement_ready_fills_the_audio_url():
     event = samples.called_event(41, "A012", 1, status="pending")
     state = apply_event(live(), "ticket_called", event, T0).state
@@ -321,7 +361,9 @@ def test_announcement_ready_fills_the_audio_url():
     assert outcome.state.seq == 41  # auxiliary events carry no seq
 
 
-@pytest.mark.parametrize("payload", [None, {}, {"call_id": 1, "audio_url": "/a"}, {"call_id": "x"}])
+@pytest.mark.parametrize(
+    "payload", [None, {}, {"call_id": 1, "audio_url": "/a"}, {"call_id": "x", "audio_url": 5}]
+)
 def test_bad_announcement_ready_is_reported(payload):
     state = live()
     outcome = apply_event(state, "announcement_ready", payload, T0)
