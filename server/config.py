@@ -121,6 +121,10 @@ class Config(_Strict):
     services: list[ServiceEntry] = Field(default_factory=list)
     counters: list[CounterEntry] = Field(default_factory=list)
     users: list[UserEntry] = Field(default_factory=list, description="Loaded into an empty database")
+    # Read by the TV display and the counter client when they share this file (docs/display.md,
+    # docs/counter.md); each validates its own section, the server only passes them by.
+    display: dict = Field(default_factory=dict, description="Settings of `python -m display`")
+    counter: dict = Field(default_factory=dict, description="Settings of `python -m counter_client`")
     base_dir: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")
