@@ -91,7 +91,10 @@ def measure(mode: str, n: int) -> dict:
             urls.append(answer["audio_url"])
         status = announcer.status()
         fetch = measure_fetch(Path(cache), urls)
-    ms = lambda xs, p: round(percentile(xs, p) * 1000, 2)
+
+    def ms(xs, p):
+        return round(percentile(xs, p) * 1000, 2)
+
     return {
         "mode": mode,
         "n": n,

@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import requests
@@ -32,7 +32,7 @@ def machine() -> str:
                 break
     except OSError:
         pass
-    today = datetime.now(timezone.utc).strftime("%Y-%m-%d")
+    today = datetime.now(UTC).strftime("%Y-%m-%d")
     return f"{today}, {platform.system()} {platform.release()}, {os.cpu_count()} cores ({cpu}), Python {platform.python_version()}"
 
 
@@ -67,7 +67,7 @@ class Server:
         self.config.write_text(yaml.safe_dump(raw))
         self.process: subprocess.Popen | None = None
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         log = open(self.folder / "server.log", "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "server", "--config", str(self.config),
                                          "--log-level", "WARNING"], cwd=ROOT, stdout=log, stderr=log)  # fmt: skip

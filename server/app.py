@@ -14,11 +14,11 @@ from werkzeug.exceptions import HTTPException
 
 from server import api, events, i18n, protocol
 from server.audio import audio_bp
-from server.voice import Announcer, validate_voice_settings
 from server.config import Config
 from server.extensions import socketio
 from server.service import Hub, utc_now
 from server.storage import Storage
+from server.voice import Announcer, validate_voice_settings
 
 log = logging.getLogger(__name__)
 

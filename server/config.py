@@ -75,7 +75,7 @@ class ServiceEntry(_Strict):
     active: bool = True
 
     @model_validator(mode="after")
-    def _hours(self) -> "ServiceEntry":
+    def _hours(self) -> ServiceEntry:
         if self.hours is None and self.hours_by_day:
             raise ValueError("hours_by_day needs hours")
         if self.hours is not None:
@@ -121,10 +121,14 @@ class Config(_Strict):
     services: list[ServiceEntry] = Field(default_factory=list)
     counters: list[CounterEntry] = Field(default_factory=list)
     users: list[UserEntry] = Field(default_factory=list, description="Loaded into an empty database")
+    # Read by the TV display and the counter client when they share this file (docs/display.md,
+    # docs/counter.md); each validates its own section, the server only passes them by.
+    display: dict = Field(default_factory=dict, description="Settings of `python -m display`")
+    counter: dict = Field(default_factory=dict, description="Settings of `python -m counter_client`")
     base_dir: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")
-    def _catalogue(self) -> "Config":
+    def _catalogue(self) -> Config:
         _unique("agencies", [a.code for a in self.agencies], "code")
         _unique("services", [s.code for s in self.services], "code")
         _unique("services", [s.prefix for s in self.services], "prefix")

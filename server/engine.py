@@ -8,6 +8,7 @@ shells only swap in the new Hall after they have stored the changes).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from itertools import pairwise
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
@@ -196,7 +197,7 @@ def parse_hours(text: str) -> tuple[tuple[int, int], ...]:
             raise ValueError(f"{part!r} ends before it starts")
         windows.append((start, end))
     windows.sort()
-    for (_, end), (start, _) in zip(windows, windows[1:]):
+    for (_, end), (start, _) in pairwise(windows):
         if start < end:
             raise ValueError(f"windows overlap in {text!r}")
     return tuple(windows)

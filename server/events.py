@@ -49,11 +49,13 @@ def _guard(handler: Callable) -> Callable:
     return wrapper
 
 
-def _send_snapshot(counter: int | None = None) -> dict:
+def _send_snapshot(counter: int | None = None, display: str | None = None) -> dict:
     """Emit a snapshot to this client while holding the hub lock, so it is ordered with broadcasts."""
     h = hub()
     with h.lock:
         snap = h.snapshot(counter)
+        if display is not None:
+            snap["display"] = h.display_settings(display)
         emit(protocol.SNAPSHOT, snap)
     return {"ok": True, "seq": snap["seq"]}
 
@@ -71,8 +73,8 @@ def display_connect(auth=None):
     h.displays[request.sid] = {"name": name[:60], "since": h.now().isoformat(timespec="seconds"),
                                "address": request.remote_addr}  # fmt: skip
     log.info("display %s connected from %s", name, request.remote_addr)
-    _send_snapshot()
     _record_seen(name[:60], request.remote_addr)
+    _send_snapshot(display=name[:60])
 
 
 @socketio.on("disconnect", namespace=NS_DISPLAY)
@@ -99,7 +101,8 @@ def _record_seen(name: str, address: str | None) -> None:
 @_guard
 def display_get_snapshot(data=None):
     """A display that saw a seq gap asks for the whole state again."""
-    return _send_snapshot()
+    me = hub().displays.get(request.sid)
+    return _send_snapshot(display=me["name"] if me else None)
 
 
 # --- /counter ---------------------------------------------------------------------------------
@@ -119,7 +122,7 @@ def counter_connect(auth=None):
             _counters[request.sid] = number
             log.info("counter %d connected from %s", number, request.remote_addr)
             _send_snapshot(number)
-            return None
+            return
     log.warning("counter connection refused from %s: %s", request.remote_addr, error.code)
     raise ConnectionRefusedError(error.code, error.to_dict())
 

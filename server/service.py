@@ -8,16 +8,17 @@ broadcast, in seq order. A failure anywhere before the commit leaves state and d
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 import secrets
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from server import engine, protocol
-from server.engine import Change, Hall, Outcome, Ticket, ticket_dict
+from server.engine import Change, Hall, Outcome, ticket_dict
 from server.protocol import PanggilError
 from server.storage import Storage
 
@@ -41,7 +42,7 @@ EVENT_NAMES = {
 
 
 def utc_now() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class PlainAnnouncer:
@@ -406,6 +407,15 @@ class Hub:
                     if t.status == "skipped" and t.service in served
                 ]
             return snap
+
+    def display_settings(self, name: str) -> dict:
+        """What the admin set for a named display: the counters and services it shows (None: all)."""
+        with self.lock:
+            row = self.storage.db.execute(
+                "SELECT counters, services FROM displays WHERE name = ?", [name]
+            ).fetchone()
+        counters, services = (json.loads(v) if v else None for v in row) if row else (None, None)
+        return {"name": name, "counters": counters, "services": services}
 
     def hall_info(self) -> dict:
         return {

@@ -142,9 +142,9 @@ class LiveServer:
         self.tokens = dict(TOKENS)
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20) -> "LiveServer":
+    def start(self, timeout: float = 20) -> LiveServer:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self._log = open(self.log_path, "ab")
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 -- closed in stop()
         self.process = subprocess.Popen(
             [sys.executable, "-m", "server", "--config", str(self.config_path), "--log-level", "INFO"],
             cwd=ROOT,
@@ -161,6 +161,7 @@ class LiveServer:
                     return self
             except requests.ConnectionError:
                 time.sleep(0.1)
+        self.stop()  # never leave an orphan server behind
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-2000:]}")
 
     def kill(self) -> None:

@@ -721,3 +721,17 @@ def test_admin_texts_agree_with_the_other_catalogues():
                 if mine.get(k, v) != v
             ]
     assert clashes == []
+
+
+def test_settings_show_which_voice_spoke_the_last_call(admin, hub):
+    import time
+
+    hub.issue("ktp")
+    hub.command(1, "call_next", {}, "voice-1")
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (hub.announcer.status().get("last_call") or {}).get("engine"):
+        time.sleep(0.05)
+    page = text(admin.get("/admin/settings"))
+    assert "Suara saat ini" in page
+    assert '<strong id="voice-last-engine">espeak</strong>' in page
+    assert "Nomor antrean A satu, silakan ke gerai satu." in page

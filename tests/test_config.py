@@ -61,7 +61,7 @@ def test_bad_values_name_their_key(tmp_path, path, value, named):
 def test_missing_required_key_is_named(tmp_path):
     raw = hall_config(tmp_path)
     del raw["server"]["secret_key"]
-    with pytest.raises(ConfigError, match="server.secret_key: Field required"):
+    with pytest.raises(ConfigError, match=r"server\.secret_key: Field required"):
         parse_config(raw)
 
 

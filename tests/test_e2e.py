@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -33,6 +34,15 @@ class Display:
             if event == name:
                 return data
         raise AssertionError(f"no {name} within {timeout}s")
+
+
+def disconnect_all(clients) -> None:
+    """Close clients side by side: under the threading server each close takes ~3 s."""
+    threads = [threading.Thread(target=c.disconnect) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
 
 
 def counter_client(url: str, number: int, token: str) -> socketio.Client:
@@ -76,8 +86,7 @@ def test_display_and_two_counters(live_server_factory, async_mode):
         seqs = [snapshot["seq"]] + [e["seq"] for e in issued + calls + [event]]
         assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     finally:
-        for client in (display.sio, one, two):
-            client.disconnect()
+        disconnect_all([display.sio, one, two])
 
 
 def test_display_resyncs_after_server_restart(live_server):
@@ -98,10 +107,9 @@ def test_display_resyncs_after_server_restart(live_server):
 
 def test_oversized_socket_payload_is_refused_and_server_lives(live_server):
     one = counter_client(live_server.url, 1, live_server.tokens[1])
-    try:
+    # The server drops a connection that sends more than max_payload_bytes; the emit may fail.
+    with contextlib.suppress(Exception):
         one.emit("call_next", {"request_id": "big", "pad": "x" * 40000}, namespace=NS_COUNTER)
-    except Exception:
-        pass
     time.sleep(0.5)
     assert live_server.get("/api/health").ok
     fresh = counter_client(live_server.url, 1, live_server.tokens[1])
@@ -143,8 +151,7 @@ def test_many_counters_pressing_at_once_never_share_a_ticket(live_server_factory
         t.start()
     for t in threads:
         t.join(120)
-    for c in clients:
-        c.disconnect()
+    disconnect_all(clients)
     assert len(got) == tickets, "every ticket called once"
     assert len(set(got)) == tickets, "no ticket called twice"
     assert set(errors) == {"no-waiting-tickets"}

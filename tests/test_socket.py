@@ -28,7 +28,7 @@ def test_display_gets_snapshot_on_connect(socket_client, hub):
     ktp = next(s for s in snap["services"] if s["code"] == "ktp")
     assert ktp["waiting"] == 1
     assert [c["number"] for c in snap["counters"]] == [1, 2, 3]
-    assert list(hub.displays.values())[0]["name"] == "lobby"
+    assert next(iter(hub.displays.values()))["name"] == "lobby"
 
 
 def test_call_next_reaches_display_with_whole_call(socket_client, hub):
@@ -154,3 +154,13 @@ def test_counter_snapshot_has_me_and_skipped(socket_client, hub):
     snap = events_named(officer, protocol.SNAPSHOT, NS_COUNTER)[0]
     assert snap["me"]["number"] == 1
     assert [t["number"] for t in snap["skipped"]] == ["A001"]
+
+
+def test_named_display_gets_its_zone_from_the_admin(socket_client, hub):
+    hub.write(lambda s: s.db.execute(
+        "INSERT INTO displays (name, counters, services) VALUES ('lantai-2', '[3]', '[\"paspor\"]')"))
+    zoned = socket_client(NS_DISPLAY, {"display": "lantai-2"})
+    snap = events_named(zoned, protocol.SNAPSHOT, NS_DISPLAY)[0]
+    assert snap["display"] == {"name": "lantai-2", "counters": [3], "services": ["paspor"]}
+    other = socket_client(NS_DISPLAY, {"display": "lobby"})
+    assert events_named(other, protocol.SNAPSHOT, NS_DISPLAY)[0]["display"]["counters"] is None

@@ -52,9 +52,8 @@ def test_not_a_database_is_a_clear_error(tmp_path):
 
 def test_foreign_keys_are_enforced(tmp_path):
     storage = Storage(tmp_path / "fk.sqlite")
-    with pytest.raises(sqlite3.IntegrityError):
-        with storage.transaction():
-            storage.db.execute("INSERT INTO services (code, agency, name, prefix) VALUES ('x', 'nope', 'X', 'X')")
+    with pytest.raises(sqlite3.IntegrityError), storage.transaction():
+        storage.db.execute("INSERT INTO services (code, agency, name, prefix) VALUES ('x', 'nope', 'X', 'X')")
     assert storage.db["services"].count == 0
 
 

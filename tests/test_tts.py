@@ -446,7 +446,7 @@ def test_update_settings_applies_or_changes_nothing(tmp_path):
     announcer, _ = make_announcer(tmp_path, engine="espeak")
     announcer.update_settings({"engine": "espeak", "number_mode": "digits"})
     assert announcer.text_for(make_call()).startswith("Nomor antrean A nol satu dua")
-    with pytest.raises(ValueError, match="voice.template"):
+    with pytest.raises(ValueError, match=r"voice\.template"):
         announcer.update_settings({"template": "{nomor}"})
     assert announcer.settings["number_mode"] == "digits"
 

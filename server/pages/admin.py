@@ -132,4 +132,4 @@ NAV = [
 ]
 
 # The views register themselves on `bp` when imported.
-from server.pages import admin_catalogue, admin_day, admin_people, admin_settings  # noqa: F401
+from server.pages import admin_catalogue, admin_day, admin_people, admin_settings  # noqa: E402, F401

@@ -105,7 +105,8 @@ def settings():
         if not errors:
             flash(_("Settings saved. Screens show them now."), "success")
             return redirect(url_for("admin.settings"))
-    return render("admin/settings.html", values=values, errors=errors,
+    status = getattr(hub().announcer, "status", dict)()
+    return render("admin/settings.html", values=values, errors=errors, voice_status=status,
                   logo_url=hub().settings.get("hall.logo_url"), logo_kb=LOGO_MAX_BYTES // 1024)  # fmt: skip
 
 

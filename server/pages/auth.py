@@ -8,8 +8,18 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 
-from flask import (Blueprint, abort, current_app, flash, g, jsonify, redirect, render_template, request,
-                   session, url_for)  # fmt: skip
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    session,  # fmt: skip
+    url_for,
+)
 from flask_babel import gettext as _
 
 from server.passwords import check_password
