@@ -104,7 +104,7 @@ csrf = CSRFProtect()
 
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
-    from server.pages import admin, auth, console
+    from server.pages import admin, auth, console, kiosk, tv, visitor
 
     i18n.init_app(app)
     csrf.init_app(app)
@@ -112,6 +112,10 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
     app.register_blueprint(auth.bp)
     admin.register(app)
+    app.register_blueprint(kiosk.bp)
+    csrf.exempt(kiosk.bp)  # GET pages plus one open POST that only issues a ticket, like /api/tickets
+    app.register_blueprint(visitor.bp)
+    app.register_blueprint(tv.bp)
     app.register_blueprint(console.bp)
 
     @app.context_processor

@@ -121,6 +121,11 @@ class Config(_Strict):
     services: list[ServiceEntry] = Field(default_factory=list)
     counters: list[CounterEntry] = Field(default_factory=list)
     users: list[UserEntry] = Field(default_factory=list, description="Loaded into an empty database")
+    # Read by the TV display and the counter client when they share this file (docs/display.md,
+    # docs/counter.md); each validates its own section, the server only passes them by.
+    kiosks: dict | None = Field(None, description="Kiosk id -> printer settings (docs/kiosk.md)")
+    display: dict = Field(default_factory=dict, description="Settings of `python -m display`")
+    counter: dict = Field(default_factory=dict, description="Settings of `python -m counter_client`")
     base_dir: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -187,6 +192,13 @@ def parse_config(raw: dict, base_dir: Path = Path("."), **overrides: object) -> 
         raise ConfigError(_describe(exc)) from None
     if config.voice:
         _check_voice(config.voice)
+    if config.kiosks is not None:
+        from server.printing import parse_kiosks
+
+        try:
+            parse_kiosks(config.kiosks)
+        except ValueError as exc:
+            raise ConfigError(f"config error: {exc}") from None
     return config
 
 

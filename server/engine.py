@@ -339,7 +339,10 @@ def cancel_ticket(hall: Hall, number: str, now: datetime) -> Outcome:
     if ticket.status not in ("waiting", "skipped"):
         raise PanggilError("ticket-not-callable")
     cancelled = replace(ticket, status="cancelled", finished_at=now)
-    return Outcome(replace(hall, tickets=_drop(hall.tickets, ticket.id)), (Change("cancelled", cancelled, now),))
+    # The place goes back to the daily quota (a failed print, a visitor who left); the number does not.
+    issued = _bump(hall.issued, ticket.origin_service, max(0, hall.issued.get(ticket.origin_service, 0) - 1))
+    new_hall = replace(hall, tickets=_drop(hall.tickets, ticket.id), issued=issued)
+    return Outcome(new_hall, (Change("cancelled", cancelled, now),))
 
 
 def close_day(hall: Hall, new_day: str, now: datetime) -> Outcome:

@@ -73,6 +73,8 @@ ERRORS: dict[str, tuple[int, str]] = {
     "same-service": (409, "Nomor sudah berada di layanan tersebut."),
     "request-id-reused": (409, "ID permintaan sudah dipakai untuk perintah lain."),
     "unknown-command": (404, "Perintah tidak dikenal."),
+    "unknown-kiosk": (404, "Anjungan tidak dikenal."),
+    "printer-error": (503, "Printer bermasalah, silakan hubungi petugas."),
     "unknown-audio": (404, "Rekaman suara tidak ditemukan."),
     "internal-error": (500, "Terjadi kesalahan pada server. Tidak ada yang diubah."),
 }

@@ -314,7 +314,9 @@ class Storage:
         issued = {
             r["origin_service"]: r["n"]
             for r in self.db.query(
-                "SELECT origin_service, COUNT(*) AS n FROM tickets WHERE day = ? GROUP BY origin_service", [day]
+                "SELECT origin_service, COUNT(*) AS n FROM tickets WHERE day = ? AND status != 'cancelled'"
+                " GROUP BY origin_service",
+                [day],
             )
         }
         served = {

@@ -161,6 +161,7 @@ class LiveServer:
                     return self
             except requests.ConnectionError:
                 time.sleep(0.1)
+        self.stop()  # never leave an orphan server behind
         raise RuntimeError(f"server did not start: {self.log_path.read_text()[-2000:]}")
 
     def kill(self) -> None:

@@ -50,6 +50,8 @@ def break_config(tmp_path, path: str, value):
         ("users.1.counter", 42, "users.1.counter: unknown counter 42"),
         ("users.0.role", "root", "users.0.role"),
         ("extra", {"a": 1}, "extra: unknown key"),
+        ("kiosks", {"lobi": {"printer": {"type": "serial"}}}, "kiosks.lobi.printer.type"),
+        ("kiosks", {"lobi": {"colour": "red"}}, "kiosks.lobi"),
     ],
 )
 def test_bad_values_name_their_key(tmp_path, path, value, named):

@@ -203,6 +203,15 @@ def test_cancel_a_waiting_ticket():
     assert out.hall.tickets == {}
 
 
+def test_a_cancelled_ticket_gives_its_quota_place_back_but_not_its_number():
+    hall = issue(issue(make_hall(), "kk"), "kk")  # quota 2 used up
+    hall = engine.cancel_ticket(hall, "B002", NOW).hall
+    again = engine.issue_ticket(hall, "kk", NOW)
+    assert again.last.ticket.number == "B003"
+    with pytest.raises(PanggilError, match="quota-reached"):
+        engine.issue_ticket(again.hall, "kk", NOW)
+
+
 def test_people_ahead():
     hall = issue(issue(issue(make_hall())), "ktp", "disability")
     assert hall.ahead_of(hall.find("A001")) == 1

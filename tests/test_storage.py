@@ -183,3 +183,15 @@ def test_acknowledged_tickets_survive_sigkill(tmp_path):
     seqs = sorted(int(n[1:]) for n in stored)
     assert seqs == list(range(1, len(seqs) + 1))
     assert hub.storage.db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+
+
+def test_quota_after_restart_does_not_count_cancelled_tickets(config, clock):
+    hub = open_hub(config, clock)
+    for _ in range(3):
+        hub.issue("kk")  # quota 3
+    hub.cancel("B003")
+    hub.storage.close()
+    again = open_hub(config, clock)
+    assert again.issue("kk")["result"]["ticket"]["number"] == "B004"
+    with pytest.raises(PanggilError, match="quota-reached"):
+        again.issue("kk")

@@ -1,0 +1,416 @@
+"""The display's screen model: snapshot + events -> what the TV shows, as pure functions.
+
+No pygame, no socketio, no clock: every function takes `now` and returns a new frozen
+`ScreenState` inside an `Outcome`, which also says what to announce, whether to resync and which
+problems were found in the input. Bad input never raises: it is ignored and reported, because the
+display must never die on what the network sends (docs/protocol.md is the contract).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+# server/protocol.py is standard library only and is installed with the display too.
+from server import protocol
+
+BROADCAST_EVENTS = frozenset(protocol.BROADCAST_EVENTS)
+ANNOUNCEMENT_READY = protocol.ANNOUNCEMENT_READY
+# Events after which the protocol asks clients to re-read the whole snapshot.
+_RESYNC_EVENTS = frozenset({protocol.DAY_CLOSED, protocol.HALL_CHANGED})
+# Events that move a ticket at a counter: their `counter` object replaces the one shown.
+_COUNTER_EVENTS = frozenset(
+    {
+        protocol.TICKET_CALLED,
+        protocol.TICKET_FINISHED,
+        protocol.TICKET_SKIPPED,
+        protocol.TICKET_TRANSFERRED,
+        protocol.TICKET_EXPIRED,
+    }
+)
+MAX_RECENT = 20
+
+
+@dataclass(frozen=True)
+class Zone:
+    """Which counters and services a display shows; empty sets mean everything."""
+
+    counters: frozenset[int] = frozenset()
+    services: frozenset[str] = frozenset()
+
+    @property
+    def limited(self) -> bool:
+        return bool(self.counters or self.services)
+
+    def has_counter(self, number: int, services: tuple[str, ...]) -> bool:
+        if self.counters and number not in self.counters:
+            return False
+        return not self.services or bool(self.services.intersection(services))
+
+    def has_call(self, call: CallView) -> bool:
+        if self.counters and call.counter_number not in self.counters:
+            return False
+        return not self.services or call.service_code in self.services
+
+
+@dataclass(frozen=True)
+class CallView:
+    """One call as the screen shows it and the speaker says it."""
+
+    call_id: str
+    number: str
+    counter_number: int
+    counter_name: str
+    kind: str = "call"
+    at: str = ""
+    service_code: str = ""
+    service_name: str = ""
+    priority: str | None = None
+    text: str = ""
+    audio_url: str | None = None
+    audio_status: str = "none"
+
+
+@dataclass(frozen=True)
+class CounterView:
+    """One counter tile: its name and the number it is serving now (None when idle)."""
+
+    number: int
+    name: str
+    current: str | None = None
+    services: tuple[str, ...] = ()
+    active: bool = True
+
+
+@dataclass(frozen=True)
+class ScreenState:
+    """Everything the renderer needs, and nothing it must compute from the network."""
+
+    zone: Zone = Zone()  # in effect: the display's own filter, else the admin's for its name
+    own_zone: Zone = Zone()  # from the display's own settings
+    highlight_seconds: float = 10.0
+    stale_after: float = 60.0
+    hall_name: str = ""
+    running_text: str = ""
+    logo_url: str | None = None
+    timezone: str = "Asia/Jakarta"
+    day: str = ""
+    seq: int | None = None  # None until the first snapshot
+    counters: tuple[CounterView, ...] = ()
+    recent: tuple[CallView, ...] = ()  # newest first, only calls in the zone
+    highlight_until: datetime | None = None  # the newest call is highlighted until then
+    connected: bool = False
+    disconnected_since: datetime | None = None
+    stale: bool = False
+    needs_resync: bool = False
+
+    @property
+    def latest(self) -> CallView | None:
+        return self.recent[0] if self.recent else None
+
+    @property
+    def highlighted(self) -> bool:
+        return self.highlight_until is not None and self.latest is not None
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A new state plus what the shell must do about it."""
+
+    state: ScreenState
+    announce: tuple[CallView, ...] = ()  # live calls to chime and speak, in order
+    audio_ready: tuple[tuple[str, str | None], ...] = ()  # (call_id, audio_url or None) arrived
+    resync: bool = False  # ask the server for a snapshot now
+    duplicate: bool = False
+    problems: tuple[str, ...] = ()
+
+
+class _Bad(Exception):
+    """A payload field is missing or has the wrong type."""
+
+
+# --- reading payloads -------------------------------------------------------------------------
+
+
+def _get(data: Any, key: str, kind: type | tuple[type, ...], *, optional: bool = False) -> Any:
+    if not isinstance(data, Mapping):
+        raise _Bad(f"expected an object holding {key!r}")
+    value = data.get(key)
+    if value is None:
+        if optional:
+            return None
+        raise _Bad(f"missing {key!r}")
+    # bool is an int in Python; a seq or counter number of `true` is a wrong type.
+    if isinstance(value, bool) and bool not in (kind if isinstance(kind, tuple) else (kind,)):
+        raise _Bad(f"{key!r} has the wrong type")
+    if not isinstance(value, kind):
+        raise _Bad(f"{key!r} has the wrong type")
+    return value
+
+
+def _read_call(data: Any) -> CallView:
+    ticket = _get(data, "ticket", Mapping)
+    counter = _get(data, "counter", Mapping)
+    service = _get(data, "service", Mapping, optional=True) or {}
+    announcement = _get(data, "announcement", Mapping, optional=True) or {}
+    kind = _get(data, "kind", str, optional=True) or "call"
+    audio_url = _get(announcement, "audio_url", str, optional=True) if announcement else None
+    status = (_get(announcement, "status", str, optional=True) if announcement else None) or (
+        "ready" if audio_url else "none"
+    )
+    return CallView(
+        call_id=_get(data, "call_id", str),
+        number=_get(ticket, "number", str),
+        counter_number=_get(counter, "number", int),
+        counter_name=_get(counter, "name", str, optional=True) or f"{_get(counter, 'number', int)}",
+        kind=kind if kind in ("call", "recall") else "call",
+        at=_get(data, "at", str, optional=True) or "",
+        service_code=(_get(service, "code", str, optional=True) or "") if service else "",
+        service_name=(_get(service, "name", str, optional=True) or "") if service else "",
+        priority=_get(ticket, "priority", str, optional=True),
+        text=(_get(announcement, "text", str, optional=True) or "") if announcement else "",
+        audio_url=audio_url,
+        audio_status=status if status in ("ready", "pending", "none") else "none",
+    )
+
+
+def _read_counter(data: Any) -> CounterView:
+    current = _get(data, "current", Mapping, optional=True)
+    services = _get(data, "services", list, optional=True) or []
+    if not all(isinstance(code, str) for code in services):
+        raise _Bad("'services' must be a list of codes")
+    number: str | None = None
+    # A counter holds its last ticket after finishing it; only a called ticket is "being served".
+    if current is not None and current.get("status", "called") == "called":
+        number = _get(current, "number", str)
+    active = _get(data, "active", bool, optional=True)
+    return CounterView(
+        number=_get(data, "number", int),
+        name=_get(data, "name", str, optional=True) or str(_get(data, "number", int)),
+        current=number,
+        services=tuple(services),
+        active=True if active is None else active,
+    )
+
+
+def _read_items(data: Any, key: str, reader: Any, problems: list[str]) -> list[Any]:
+    """Read a list of objects, skipping (and reporting) the bad ones."""
+    items = _get(data, key, list, optional=True) or []
+    result = []
+    for index, item in enumerate(items):
+        try:
+            result.append(reader(item))
+        except _Bad as exc:
+            problems.append(f"snapshot {key}[{index}] ignored: {exc}")
+    return result
+
+
+# --- transitions ------------------------------------------------------------------------------
+
+
+def initial_state(
+    zone: Zone = Zone(),
+    *,
+    highlight_seconds: float = 10.0,
+    stale_after: float = 60.0,
+    timezone: str = "Asia/Jakarta",
+    hall_name: str = "",
+) -> ScreenState:
+    """The screen before the first snapshot: not connected, nothing to show yet."""
+    return ScreenState(
+        zone=zone,
+        own_zone=zone,
+        highlight_seconds=highlight_seconds,
+        stale_after=stale_after,
+        timezone=timezone,
+        hall_name=hall_name,
+    )
+
+
+def set_connected(state: ScreenState, connected: bool, now: datetime) -> Outcome:
+    """The socket connected or dropped; a connect is followed by the server's snapshot."""
+    if connected:
+        new = replace(state, connected=True, disconnected_since=None)
+    elif state.connected or state.disconnected_since is None:
+        new = replace(state, connected=False, disconnected_since=now)
+    else:
+        new = state  # a failed reconnection attempt: the outage started earlier
+    return Outcome(_refresh(new, now))
+
+
+def apply_snapshot(state: ScreenState, snapshot: Any, now: datetime) -> Outcome:
+    """Replace everything with the server's snapshot. Calls in it are never announced."""
+    problems: list[str] = []
+    try:
+        seq = _get(snapshot, "seq", int)
+        hall = _get(snapshot, "hall", Mapping, optional=True) or {}
+        counters = _read_items(snapshot, "counters", _read_counter, problems)
+        calls = _read_items(snapshot, "recent_calls", _read_call, problems)
+        hall_name = _get(hall, "name", str, optional=True) if hall else None
+        running_text = _get(hall, "running_text", str, optional=True) if hall else None
+        timezone = _get(hall, "timezone", str, optional=True) if hall else None
+        logo_url = _get(hall, "logo_url", str, optional=True) if hall else None
+        day = _get(snapshot, "day", str, optional=True) or ""
+    except _Bad as exc:
+        return Outcome(state, resync=False, problems=(f"snapshot ignored: {exc}",))
+    zone = state.own_zone if state.own_zone.limited else _admin_zone(snapshot, problems)
+    recent = tuple(call for call in calls if zone.has_call(call))[:MAX_RECENT]
+    highlight_until = state.highlight_until
+    # Keep a highlight only for the very call that was already highlighted (a quick reconnect);
+    # a call first seen in a snapshot was missed and must not flash as if it were new.
+    if not (recent and state.latest and recent[0].call_id == state.latest.call_id):
+        highlight_until = None
+    new = replace(
+        state,
+        zone=zone,
+        seq=seq,
+        day=day,
+        hall_name=hall_name if hall_name is not None else state.hall_name,
+        running_text=running_text or "",
+        timezone=timezone or state.timezone,
+        logo_url=logo_url,
+        counters=tuple(
+            sorted(
+                (c for c in counters if zone.has_counter(c.number, c.services)),
+                key=lambda c: c.number,
+            )
+        ),
+        recent=recent,
+        highlight_until=highlight_until,
+        connected=True,
+        disconnected_since=None,
+        needs_resync=False,
+    )
+    return Outcome(_refresh(new, now), problems=tuple(problems))
+
+
+def _admin_zone(snapshot: Mapping, problems: list[str]) -> Zone:
+    """The counters and services the admin set for this display's name (null or absent: all)."""
+    try:
+        settings = _get(snapshot, "display", Mapping, optional=True) or {}
+        counters = _get(settings, "counters", list, optional=True) or []
+        services = _get(settings, "services", list, optional=True) or []
+        if not all(isinstance(n, int) and not isinstance(n, bool) for n in counters):
+            raise _Bad("'counters' must be a list of counter numbers")
+        if not all(isinstance(code, str) for code in services):
+            raise _Bad("'services' must be a list of service codes")
+    except _Bad as exc:
+        problems.append(f"snapshot display settings ignored: {exc}")
+        return Zone()
+    return Zone(frozenset(counters), frozenset(services))
+
+
+def apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> Outcome:
+    """Apply one event from the server; unknown or malformed events are ignored and reported."""
+    try:
+        return _apply_event(state, name, payload, now)
+    except Exception as exc:  # noqa: BLE001 - a display must outlive a bug in its own reducer
+        return Outcome(
+            replace(state, needs_resync=True),
+            resync=not state.needs_resync,
+            problems=(f"{name!r} ignored: internal error {type(exc).__name__}: {exc}",),
+        )
+
+
+def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> Outcome:
+    if name == ANNOUNCEMENT_READY:
+        return _apply_announcement_ready(state, payload)
+    if not isinstance(payload, Mapping):
+        return Outcome(state, problems=(f"{name!r} ignored: payload is not an object",))
+    seq = payload.get("seq")
+    if not isinstance(seq, int) or isinstance(seq, bool):
+        return Outcome(state, problems=(f"{name!r} ignored: missing or bad 'seq'",))
+    if state.seq is None:
+        # Events before the first snapshot cannot be placed; the snapshot covers them.
+        return Outcome(state, problems=(f"{name!r} seq {seq} ignored: no snapshot yet",))
+    if seq <= state.seq:
+        return Outcome(state, duplicate=True)
+
+    problems: list[str] = []
+    gap = seq > state.seq + 1
+    if gap:
+        problems.append(f"seq jumped from {state.seq} to {seq}: resync")
+    new = replace(state, seq=seq, needs_resync=state.needs_resync or gap)
+    announce: tuple[CallView, ...] = ()
+
+    if name not in BROADCAST_EVENTS:
+        # A newer server may send events this display does not know; the seq still counts.
+        problems.append(f"unknown event {name!r} ignored")
+    elif name in _RESYNC_EVENTS:
+        new = replace(new, needs_resync=True)
+    elif name in _COUNTER_EVENTS:
+        try:
+            counter_data = _get(payload, "counter", Mapping, optional=True)
+            counter = _read_counter(counter_data) if counter_data is not None else None
+            call = _read_call(payload.get("call")) if name == protocol.TICKET_CALLED else None
+        except _Bad as exc:
+            # The event is lost to us, so the screen may be wrong: fetch the truth.
+            problems.append(f"{name!r} seq {seq} ignored: {exc}")
+            new = replace(new, needs_resync=True)
+        else:
+            if counter is not None:
+                new = _with_counter(new, counter)
+            if call is not None and new.zone.has_call(call):
+                recent = (call, *(c for c in new.recent if c.call_id != call.call_id))
+                new = replace(
+                    new,
+                    recent=recent[:MAX_RECENT],
+                    highlight_until=now + timedelta(seconds=new.highlight_seconds),
+                )
+                announce = (call,)
+    # ticket_issued and ticket_cancelled change waiting counts only, which this screen omits.
+    return Outcome(
+        _refresh(new, now),
+        announce=announce,
+        resync=new.needs_resync and not state.needs_resync,
+        problems=tuple(problems),
+    )
+
+
+def _with_counter(state: ScreenState, counter: CounterView) -> ScreenState:
+    if not state.zone.has_counter(counter.number, counter.services):
+        return state
+    others = [c for c in state.counters if c.number != counter.number]
+    return replace(state, counters=tuple(sorted([*others, counter], key=lambda c: c.number)))
+
+
+def _apply_announcement_ready(state: ScreenState, payload: Any) -> Outcome:
+    try:
+        call_id = _get(payload, "call_id", str)
+        # null when no voice engine could speak: the chime and the text will have to do.
+        audio_url = _get(payload, "audio_url", str, optional=True)
+        text = _get(payload, "text", str, optional=True)
+    except _Bad as exc:
+        return Outcome(state, problems=(f"'announcement_ready' ignored: {exc}",))
+
+    def ready(call: CallView) -> CallView:
+        if call.call_id != call_id:
+            return call
+        status = "ready" if audio_url else "none"
+        return replace(call, audio_url=audio_url, audio_status=status, text=text or call.text)
+
+    new = replace(state, recent=tuple(ready(call) for call in state.recent))
+    # Passed on even for a call no longer listed: the speaker may still be waiting for it.
+    return Outcome(new, audio_ready=((call_id, audio_url),))
+
+
+def tick(state: ScreenState, now: datetime) -> Outcome:
+    """The clock moved: end an expired highlight, mark old data as stale."""
+    return Outcome(_refresh(state, now))
+
+
+def _refresh(state: ScreenState, now: datetime) -> ScreenState:
+    highlight_until = state.highlight_until
+    if highlight_until is not None and now >= highlight_until:
+        highlight_until = None
+    stale = (
+        not state.connected
+        and state.disconnected_since is not None
+        and state.seq is not None
+        and (now - state.disconnected_since).total_seconds() >= state.stale_after
+    )
+    if highlight_until == state.highlight_until and stale == state.stale:
+        return state
+    return replace(state, highlight_until=highlight_until, stale=stale)

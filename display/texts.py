@@ -1,0 +1,94 @@
+"""Every word the TV display shows, in Indonesian and English (the `language` setting).
+
+This is the one place where Indonesian UI text lives; the rest of display/ refers to keys.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+LANGUAGES = ("id", "en")
+
+TEXTS: dict[str, dict[str, str]] = {
+    "id": {
+        "latest_label": "NOMOR ANTREAN",
+        "go_to": "Silakan ke",
+        "recall": "Panggilan ulang",
+        "recent_title": "Panggilan terakhir",
+        "counters_title": "Gerai",
+        "no_calls": "Belum ada panggilan",
+        "no_current": "—",
+        "connected": "Terhubung",
+        "connecting": "Menghubungkan ke server...",
+        "disconnected": "Terputus dari server, mencoba lagi...",
+        "stale_banner": "Data tidak terkini sejak {time}",
+        "stale_note": "Nomor di layar mungkin sudah berubah",
+        "fallback_title": "Layar sedang dipulihkan",
+        "fallback_note": "Mohon tunggu sebentar. Panggilan tetap berjalan.",
+        "priority": "Prioritas",
+        "since": "sejak {time}",
+    },
+    "en": {
+        "latest_label": "QUEUE NUMBER",
+        "go_to": "Please go to",
+        "recall": "Second call",
+        "recent_title": "Recent calls",
+        "counters_title": "Counters",
+        "no_calls": "No calls yet",
+        "no_current": "—",
+        "connected": "Connected",
+        "connecting": "Connecting to the server...",
+        "disconnected": "Disconnected from the server, retrying...",
+        "stale_banner": "Not up to date since {time}",
+        "stale_note": "The numbers on screen may have changed",
+        "fallback_title": "The screen is recovering",
+        "fallback_note": "Please wait a moment. Calls continue.",
+        "priority": "Priority",
+        "since": "since {time}",
+    },
+}
+
+_DAYS = {
+    "id": ("Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu"),
+    "en": ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+}
+_MONTHS = {
+    "id": (
+        "Januari", "Februari", "Maret", "April", "Mei", "Juni",
+        "Juli", "Agustus", "September", "Oktober", "November", "Desember",
+    ),
+    "en": (
+        "January", "February", "March", "April", "May", "June",
+        "July", "August", "September", "October", "November", "December",
+    ),
+}  # fmt: skip
+
+# Indonesia's three time zones; any other zone shows its UTC offset instead.
+_ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
+               "Asia/Jayapura": "WIT"}  # fmt: skip
+
+
+def text(language: str, key: str, **values: object) -> str:
+    """The UI string `key` in `language` (Indonesian when the language is unknown)."""
+    table = TEXTS.get(language, TEXTS["id"])
+    return table[key].format(**values) if values else table[key]
+
+
+def format_date(moment: datetime, language: str = "id") -> str:
+    """A long date such as "Kamis, 26 November 2026"."""
+    days = _DAYS.get(language, _DAYS["id"])
+    months = _MONTHS.get(language, _MONTHS["id"])
+    return f"{days[moment.weekday()]}, {moment.day} {months[moment.month - 1]} {moment.year}"
+
+
+def format_time(moment: datetime, timezone: str) -> str:
+    """A clock time such as "20.43 WIB" (Indonesian style: a dot between hours and minutes)."""
+    zone = _ZONE_NAMES.get(timezone)
+    if zone is None:
+        offset = moment.utcoffset()
+        minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+        sign = "+" if minutes >= 0 else "-"
+        zone = f"UTC{sign}{abs(minutes) // 60}" + (
+            f":{abs(minutes) % 60:02d}" if minutes % 60 else ""
+        )
+    return f"{moment.hour:02d}.{moment.minute:02d} {zone}"

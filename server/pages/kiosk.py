@@ -1,0 +1,260 @@
+"""The ticket kiosk (anjungan): a touch page, and the one request it may make: take a number.
+
+`POST /api/kiosk/<kiosk id>/tickets` reserves the number (hub.issue), prints the slip on the
+kiosk's printer, and cancels the number when printing fails, so no ghost ticket waits in a queue
+that nobody holds a slip for (unless the slip may have printed: then the screen shows the number). Kiosks come from the `kiosks:` settings (printing.parse_kiosks); a hall
+without that section gets screen-only kiosks under any id.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+from urllib.parse import urlsplit
+
+import segno
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from server import printing
+from server.printing import KioskSpec, PrinterError, PrinterSpec, Slip
+from server.protocol import PRIORITIES, PanggilError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("kiosk", __name__)
+
+def hub():
+    return current_app.extensions["panggil"]
+
+
+def kiosks() -> dict[str, KioskSpec]:
+    """The configured kiosks, validated once per app (ValueError names a bad key)."""
+    cached = current_app.extensions.get("panggil_kiosks")
+    if cached is None:
+        raw = current_app.config.get("PANGGIL_KIOSKS")
+        if raw is None:
+            raw = getattr(current_app.config["PANGGIL_CONFIG"], "kiosks", None)
+            if hasattr(raw, "model_dump"):
+                raw = raw.model_dump()
+        cached = printing.parse_kiosks(raw)
+        current_app.extensions["panggil_kiosks"] = cached
+    return cached
+
+
+def find_kiosk(kiosk_id: str) -> KioskSpec:
+    configured = kiosks()
+    if kiosk_id in configured:
+        return configured[kiosk_id]
+    if configured or not printing.KIOSK_ID_RE.match(kiosk_id):
+        raise PanggilError("unknown-kiosk")
+    return KioskSpec(kiosk_id, kiosk_id, PrinterSpec())
+
+
+# --- pages ------------------------------------------------------------------------------------
+
+
+@bp.get("/kiosk")
+def index():
+    """The kiosk start: the only kiosk, a list to choose from, or a screen-only kiosk."""
+    configured = kiosks()
+    if len(configured) == 1:
+        return redirect(url_for("kiosk.screen", kiosk_id=next(iter(configured))))
+    if not configured:
+        return redirect(url_for("kiosk.screen", kiosk_id="layar"))
+    return render_template("kiosk/choose.html", kiosks=list(configured.values()))
+
+
+@bp.get("/kiosk/<kiosk_id>")
+def screen(kiosk_id: str):
+    """The full-screen touch page of one kiosk."""
+    try:
+        kiosk = find_kiosk(kiosk_id)
+    except PanggilError:
+        abort(404)
+    return render_template(
+        "kiosk/kiosk.html",
+        kiosk=kiosk,
+        texts=page_texts(),
+        catalogue=catalogue(),
+        api_url=url_for("kiosk.take_ticket", kiosk_id=kiosk.id),
+        services_url=url_for("kiosk.services", kiosk_id=kiosk.id),
+    )
+
+
+def page_texts() -> dict[str, str]:
+    """Every string the kiosk script shows, in the visitor's language."""
+    return {
+        "waiting": _("%(n)s waiting", n="{n}"),
+        "open": _("Open"),
+        "service-closed": _("Closed"),
+        "outside-hours": _("Outside service hours"),
+        "quota-reached": _("Today's quota is used up"),
+        "priority-not-allowed": _("No priority queue"),
+        "hours": _("Hours today: %(hours)s", hours="{hours}"),
+        "no_hours_today": _("Not open today"),
+        "closed_message": _(
+            "This service is closed at the moment. Please ask at the information desk."
+        ),
+        "outside_message": _(
+            "Tickets for this service are only given during its hours: %(hours)s.", hours="{hours}"
+        ),
+        "quota_message": _(
+            "Today's tickets for this service are all taken. Please come back tomorrow."
+        ),
+        "priority_message": _("This service has no priority queue. Please take a regular number."),
+        "ahead": _("%(n)s people ahead of you", n="{n}"),
+        "none_ahead": _("You are next"),
+        "printing": _("Please take your printed ticket."),
+        "not_printed": _("Please note your number or scan the code with your phone."),
+        "network_error": _("The kiosk cannot reach the server. Please ask an officer."),
+        "disability": _("Disability"),
+        "elderly": _("Elderly"),
+        "pregnant": _("Pregnant"),
+        "printer_error": _("The printer has a problem. Please ask an officer."),
+        "services_open": _("%(n)s of %(total)s services open", n="{n}", total="{total}"),
+        "priority_tag": _("Priority"),
+    }
+
+
+def catalogue() -> dict:
+    """Agencies and services with what a visitor needs to choose: open or why not."""
+    h = hub()
+    detail = h.services_detail()
+    now = h.now()
+    weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()]
+    services = [service_state(s, weekday) for s in detail]
+    agencies = [
+        {"code": a.code, "name": a.name}
+        for a in h.hall.agencies.values()
+        if any(s["agency"] == a.code for s in services)
+    ]
+    return {"agencies": agencies, "services": services, "now": now.isoformat(timespec="seconds")}
+
+
+def service_state(detail: dict, weekday: str) -> dict:
+    """One service as the kiosk shows it; `state` is open or the error code a tap would get."""
+    if not detail["active"]:
+        state = "service-closed"
+    elif not detail["open_now"]:
+        state = "outside-hours"
+    elif detail["daily_quota"] is not None and detail["issued_today"] >= detail["daily_quota"]:
+        state = "quota-reached"
+    else:
+        state = "open"
+    hours = detail["hours"]
+    today = None if hours is None else hours.get(weekday, "")
+    return {
+        "code": detail["code"],
+        "name": detail["name"],
+        "agency": detail["agency"],
+        "prefix": detail["prefix"],
+        "waiting": detail["waiting"],
+        "priority_allowed": detail["priority_allowed"],
+        "state": state,
+        "hours_today": None if today is None else today.replace(":", "."),
+    }
+
+
+# --- the kiosk's requests ---------------------------------------------------------------------
+
+
+@bp.get("/api/kiosk/<kiosk_id>/services")
+def services(kiosk_id: str):
+    """The kiosk refreshes its tiles (open, closed, quota) every few seconds."""
+    find_kiosk(kiosk_id)
+    return jsonify(ok=True, **catalogue())
+
+
+@bp.post("/api/kiosk/<kiosk_id>/tickets")
+def take_ticket(kiosk_id: str):
+    """Reserve a number, print it, and release it again if the printer fails."""
+    kiosk = find_kiosk(kiosk_id)
+    data = request.get_json(silent=True, force=True)
+    if not isinstance(data, dict):
+        raise PanggilError("bad-request", "Isi permintaan harus berupa objek JSON.")
+    service, priority = data.get("service"), data.get("priority")
+    if not isinstance(service, str) or not service:
+        raise PanggilError("bad-request", "Kolom 'service' wajib diisi.")
+    if priority is not None and priority not in PRIORITIES:
+        raise PanggilError("bad-request", f"Jenis prioritas tidak dikenal: {priority}.")
+    h = hub()
+    response = h.issue(service, priority)
+    ticket, ahead = response["result"]["ticket"], response["result"]["ahead"]
+    url = visitor_url(kiosk, ticket)
+    answer = {"ok": True, "ticket": ticket, "ahead": ahead, "seq": response["seq"], "visitor_url": url,
+              "printed": False, "qr_svg": qr_svg(url)}  # fmt: skip
+    if not kiosk.printer.enabled:
+        return jsonify(answer), 201
+    try:
+        printing.send(
+            printing.render_slip(slip_for(h, ticket, ahead, url), kiosk.printer), kiosk.printer
+        )
+    except Exception as exc:  # PrinterError, or a bug in rendering: either way no slip is certain
+        level = logging.ERROR if isinstance(exc, PrinterError) else logging.CRITICAL
+        log.log(level, "kiosk %s: printing %s on %s failed: %s", kiosk.id, ticket["number"],
+                kiosk.printer.describe(), exc, exc_info=not isinstance(exc, PrinterError))  # fmt: skip
+        # A slip that went out whole may have printed: taking its number back would leave a
+        # visitor holding a cancelled ticket. Then (or when a counter called the number in the
+        # meantime) the visitor gets the number on screen instead.
+        if not getattr(exc, "sent", False) and release(h, kiosk, ticket):
+            raise PanggilError("printer-error") from None
+        answer["print_error"] = PanggilError("printer-error").message
+        return jsonify(answer), 201
+    answer["printed"] = True
+    return jsonify(answer), 201
+
+
+def release(h, kiosk: KioskSpec, ticket: dict) -> bool:
+    """Cancel a number whose slip did not print; False if it is no longer waiting."""
+    try:
+        h.cancel(ticket["number"])
+    except PanggilError as exc:
+        log.warning(
+            "kiosk %s: could not release %s after a print failure: %s",
+            kiosk.id,
+            ticket["id"],
+            exc.code,
+        )
+        return False
+    log.info("kiosk %s: %s released after a print failure", kiosk.id, ticket["id"])
+    return True
+
+
+def slip_for(h, ticket: dict, ahead: int, url: str) -> Slip:
+    service = h.hall.services[ticket["service"]]
+    agency = h.hall.agencies.get(service.agency)
+    return Slip(
+        hall=h.hall_info()["name"],
+        agency=agency.name if agency else "",
+        service=service.name,
+        number=ticket["number"],
+        issued_at=datetime.fromisoformat(ticket["issued_at"]),
+        ahead=ahead,
+        url=url,
+        priority=ticket["priority"],
+    )
+
+
+def visitor_url(kiosk: KioskSpec, ticket: dict) -> str:
+    """The visitor page's full address, as a phone on the hall's Wi-Fi must reach it."""
+    path = url_for("visitor.ticket_page", day=ticket["day"], number=ticket["number"])
+    base = kiosk.public_url or request.url_root.rstrip("/")
+    if not kiosk.public_url and urlsplit(base).hostname in ("127.0.0.1", "localhost", "::1"):
+        log.warning("kiosk %s is opened on %s: phones cannot reach that; set kiosks.%s.public_url",
+                    kiosk.id, base, kiosk.id)  # fmt: skip
+    return base + path
+
+
+def qr_svg(url: str) -> str:
+    """The visitor link as an inline SVG QR code for the kiosk screen (phones scan it too)."""
+    return segno.make(url, error="m").svg_inline(scale=6, border=2, dark="#111827", light="#ffffff")

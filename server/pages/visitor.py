@@ -1,0 +1,140 @@
+"""The visitor's phone page (the QR code on the slip): one ticket's live state and estimated wait.
+
+Read-only: the page renders the state at once (it works without JavaScript), then follows the
+/display namespace and re-reads `/t/<day>/<number>/status` when an event touches its service.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import time
+from datetime import date, datetime, timedelta
+
+from flask import Blueprint, abort, current_app, jsonify, render_template, url_for
+from flask_babel import gettext as _
+
+from server.estimate import estimate_wait_minutes, service_seconds
+from server.protocol import PanggilError
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("visitor", __name__)
+
+DAY_RE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+NUMBER_RE = re.compile(r"^[A-Za-z]{1,2}\d{3,6}$")
+RECENT_FINISHED = 20
+HISTORY_DAYS = 7
+# Many phones re-read their status after each call: the service times are read at most this often.
+TIMES_CACHE_SECONDS = 15
+
+
+def hub():
+    return current_app.extensions["panggil"]
+
+
+@bp.get("/t/<day>/<number>")
+def ticket_page(day: str, number: str):
+    """The live page of one ticket."""
+    try:
+        view = ticket_view(day, number)
+    except PanggilError:
+        abort(404)
+    return render_template(
+        "visitor/ticket.html",
+        view=view,
+        texts=page_texts(),
+        status_url=url_for("visitor.ticket_status", day=day, number=view["ticket"]["number"]),
+    )
+
+
+@bp.get("/t/<day>/<number>/status")
+def ticket_status(day: str, number: str):
+    """The page's state as JSON, re-read when an event touches the ticket's service."""
+    return jsonify(ok=True, **ticket_view(day, number))
+
+
+def ticket_view(day: str, number: str) -> dict:
+    """Ticket, people ahead, last call, estimated minutes and names, for the page."""
+    if not DAY_RE.match(day) or not NUMBER_RE.match(number):
+        raise PanggilError("unknown-ticket")
+    h = hub()
+    status = h.ticket_status(day, number)
+    ticket = status["ticket"]
+    service = h.hall.services.get(ticket["service"])
+    agency = h.hall.agencies.get(service.agency) if service else None
+    estimate = None
+    if ticket["status"] == "waiting":
+        counters = sum(
+            1 for c in h.hall.counters.values() if c.active and ticket["service"] in c.services
+        )
+        estimate = estimate_wait_minutes(
+            status["ahead"], recent_service_times(h, ticket["service"]), counters
+        )
+    return {
+        **status,
+        "estimate_minutes": estimate,
+        "service": {
+            "code": ticket["service"],
+            "name": service.name if service else ticket["service"],
+            "agency": agency.name if agency else "",
+        },
+        "hall": h.hall_info()["name"],
+    }
+
+
+def recent_service_times(h, service: str) -> list[float]:
+    """Service times (seconds) of the service's latest finished tickets, over the last week."""
+    cache = current_app.extensions.setdefault("panggil_service_times", {})
+    hit = cache.get(service)
+    if hit and hit[0] > time.monotonic():
+        return hit[1]
+    since = (date.fromisoformat(h.hall.day) - timedelta(days=HISTORY_DAYS)).isoformat()
+
+    def read(storage) -> list[str]:
+        rows = storage.db.execute(
+            "SELECT data FROM events WHERE day >= ? AND kind = 'finished' AND service = ?"
+            " ORDER BY seq DESC LIMIT ?",
+            [since, service, RECENT_FINISHED],
+        ).fetchall()
+        return [r[0] for r in rows]
+
+    pairs = []
+    for data in h.read(read):
+        try:
+            ticket = json.loads(data)["ticket"]
+            pairs.append((_time(ticket.get("called_at")), _time(ticket.get("finished_at"))))
+        except (ValueError, KeyError, TypeError):
+            log.warning("unreadable finished event for %s", service)
+    times = service_seconds(pairs)
+    cache[service] = (time.monotonic() + TIMES_CACHE_SECONDS, times)
+    return times
+
+
+def _time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def page_texts() -> dict[str, str]:
+    """Every string the page's script may show, in the visitor's language."""
+    return {
+        "waiting": _("Waiting"),
+        "ahead": _("%(n)s people ahead of you", n="{n}"),
+        "none_ahead": _("You are next"),
+        "estimate": _("Estimated wait: about %(n)s minutes", n="{n}"),
+        "estimate_one": _("Estimated wait: about 1 minute"),
+        "no_estimate": _("No estimate yet"),
+        "called": _("Called: please go to %(counter)s", counter="{counter}"),
+        "recalled": _("Called again: please go to %(counter)s now", counter="{counter}"),
+        "skipped": _(
+            "You were called but did not come. Please see the officer at %(counter)s.",
+            counter="{counter}",
+        ),
+        "done": _("Served. Thank you for your visit."),
+        "cancelled": _("This number was cancelled."),
+        "expired": _("This number is no longer valid: the service day has ended."),
+        "connected": _("Live"),
+        "disconnected": _("Offline, reconnecting..."),
+        "counter_fallback": _("the counter"),
+    }

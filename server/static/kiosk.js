@@ -1,0 +1,258 @@
+/* Panggil ticket kiosk: agency -> service -> take a number (optionally priority).
+   The server's answer to each tap is authoritative; the tiles only say in advance what it will be.
+   Plain ES2015 for the older Chromium builds found in kiosk PCs. */
+(function () {
+  "use strict";
+
+  var RESULT_SECONDS = 20;   // the number stays on screen this long
+  var ERROR_SECONDS = 12;
+  var IDLE_SECONDS = 45;     // back to the start when nobody touches the screen
+  var REFRESH_SECONDS = 15;  // opening hours and quotas change without any event
+
+  var root = document.getElementById("kiosk");
+  var T = JSON.parse(document.getElementById("texts").textContent);
+  var catalogue = JSON.parse(document.getElementById("catalogue").textContent);
+  var state = { agency: null, priority: null, busy: false };
+  var timers = { result: 0, error: 0, idle: 0 };
+
+  function $(id) { return document.getElementById(id); }
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
+
+  function make(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function agencyServices(code) {
+    return catalogue.services.filter(function (s) { return s.agency === code; });
+  }
+
+  function blockedReason(service) {
+    if (service.state !== "open") return service.state;
+    if (state.priority && !service.priority_allowed) return "priority-not-allowed";
+    return null;
+  }
+
+  function explain(code, service) {
+    var hours = service && service.hours_today;
+    if (code === "service-closed") return T.closed_message;
+    if (code === "outside-hours") return fill(T.outside_message, { hours: hours || T.no_hours_today });
+    if (code === "quota-reached") return T.quota_message;
+    if (code === "priority-not-allowed") return T.priority_message;
+    if (code === "printer-error") return T.printer_error;
+    return null;
+  }
+
+  // --- drawing ---------------------------------------------------------------------------------
+
+  function drawAgencies() {
+    var box = $("agencies");
+    box.textContent = "";
+    catalogue.agencies.forEach(function (agency) {
+      var services = agencyServices(agency.code);
+      var open = services.filter(function (s) { return s.state === "open"; }).length;
+      var tile = make("button", "k-tile k-agency" + (open ? "" : " k-off"));
+      tile.type = "button";
+      tile.appendChild(make("span", "k-tile-name", agency.name));
+      tile.appendChild(make("span", "k-tile-note", fill(T.services_open, { n: open, total: services.length })));
+      tile.addEventListener("click", function () { openAgency(agency.code); });
+      box.appendChild(tile);
+    });
+  }
+
+  function drawServices() {
+    var agency = catalogue.agencies.filter(function (a) { return a.code === state.agency; })[0];
+    if (!agency) { showStep("agency"); return; }
+    $("agency-name").textContent = agency.name;
+    var box = $("services");
+    box.textContent = "";
+    agencyServices(agency.code).forEach(function (service) {
+      var reason = blockedReason(service);
+      var tile = make("button", "k-tile k-service" + (reason ? " k-off" : ""));
+      tile.type = "button";
+      tile.dataset.service = service.code;
+      var head = make("span", "k-tile-head");
+      head.appendChild(make("span", "k-prefix", service.prefix));
+      head.appendChild(make("span", "k-tile-name", service.name));
+      tile.appendChild(head);
+      var foot = make("span", "k-tile-foot");
+      foot.appendChild(make("span", "k-state " + (reason ? "k-state-off" : "k-state-open"), reason ? T[reason] : T.open));
+      foot.appendChild(make("span", "k-waiting", fill(T.waiting, { n: service.waiting })));
+      tile.appendChild(foot);
+      if (service.hours_today !== null) {
+        var hours = make("span", "k-hours", service.hours_today ? "" : T.no_hours_today);
+        if (service.hours_today) {
+          // The times themselves must not break across lines ("07.30-" / "16.00").
+          var parts = T.hours.split("{hours}");
+          hours.appendChild(document.createTextNode(parts[0]));
+          hours.appendChild(make("b", "", service.hours_today.replace(/-/g, "\u2013").replace(/,/g, ", ")));
+          hours.appendChild(document.createTextNode(parts[1] || ""));
+        }
+        tile.appendChild(hours);
+      }
+      tile.addEventListener("click", function () { take(service); });
+      box.appendChild(tile);
+    });
+  }
+
+  function showStep(step) {
+    $("step-agency").hidden = step !== "agency";
+    $("step-service").hidden = step !== "service";
+    // One agency: its services are the first screen, and there is nowhere to go back to.
+    $("back").hidden = catalogue.agencies.length < 2;
+  }
+
+  function openAgency(code) {
+    state.agency = code;
+    drawServices();
+    showStep("service");
+  }
+
+  function home() {
+    setPriority(null);
+    if (catalogue.agencies.length === 1) {
+      openAgency(catalogue.agencies[0].code);
+    } else {
+      state.agency = null;
+      drawAgencies();
+      showStep("agency");
+    }
+  }
+
+  function setPriority(kind) {
+    state.priority = kind;
+    var choices = $("priority-choices");
+    var toggle = $("priority-toggle");
+    root.classList.toggle("k-priority-mode", !!kind || !choices.hidden);
+    Array.prototype.forEach.call(choices.querySelectorAll("[data-priority]"), function (b) {
+      b.classList.toggle("k-chosen", b.dataset.priority === kind);
+      b.setAttribute("aria-pressed", b.dataset.priority === kind ? "true" : "false");
+    });
+    if (!kind) {
+      choices.hidden = true;
+      toggle.hidden = false;
+      toggle.setAttribute("aria-expanded", "false");
+      root.classList.remove("k-priority-mode");
+    }
+    if (state.agency) drawServices();
+  }
+
+  // --- taking a number -------------------------------------------------------------------------
+
+  function take(service) {
+    if (state.busy) return;
+    var reason = blockedReason(service);
+    if (reason) { showError(explain(reason, service)); return; }
+    state.busy = true;
+    $("busy").hidden = false;
+    fetch(root.dataset.api, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ service: service.code, priority: state.priority })
+    }).then(function (response) {
+      return response.json().catch(function () { return { ok: false }; });
+    }).then(function (answer) {
+      if (answer.ok) {
+        showResult(answer, service);
+      } else {
+        showError(explain(answer.error, service) || answer.message || T.network_error);
+      }
+      refresh();
+    }).catch(function () {
+      showError(T.network_error);
+    }).then(function () {
+      state.busy = false;
+      $("busy").hidden = true;
+    });
+  }
+
+  function showResult(answer, service) {
+    var ticket = answer.ticket;
+    $("result-number").textContent = ticket.number;
+    $("result-service").textContent = service.name;
+    $("result-ahead").textContent = answer.ahead ? fill(T.ahead, { n: answer.ahead }) : T.none_ahead;
+    var tag = $("result-priority");
+    tag.hidden = !ticket.priority;
+    tag.textContent = ticket.priority ? T.priority_tag + ": " + T[ticket.priority] : "";
+    var note = $("result-print");
+    note.textContent = answer.printed ? T.printing : (answer.print_error ? answer.print_error + " " : "") + T.not_printed;
+    note.classList.toggle("k-warn", !answer.printed && !!answer.print_error);
+    $("result-qr").innerHTML = answer.qr_svg;  // built by the server with segno: trusted markup
+    $("result").hidden = false;
+    $("result-done").focus();
+    clearTimeout(timers.result);
+    timers.result = setTimeout(closeResult, RESULT_SECONDS * 1000);
+  }
+
+  function closeResult() {
+    clearTimeout(timers.result);
+    $("result").hidden = true;
+    if (!backToIndonesian()) home();
+  }
+
+  // The language choice is a cookie: the next visitor must not find the kiosk in English.
+  function backToIndonesian() {
+    if (document.documentElement.lang === "id") return false;
+    window.location.replace(window.location.pathname + "?lang=id");
+    return true;
+  }
+
+  function showError(message) {
+    $("error-message").textContent = message;
+    $("error").hidden = false;
+    $("error-ok").focus();
+    clearTimeout(timers.error);
+    timers.error = setTimeout(closeError, ERROR_SECONDS * 1000);
+  }
+
+  function closeError() {
+    clearTimeout(timers.error);
+    $("error").hidden = true;
+  }
+
+  function refresh() {
+    fetch(root.dataset.services, { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.json(); })
+      .then(function (data) {
+        if (!data.ok) return;
+        catalogue = data;
+        if (state.agency) drawServices(); else drawAgencies();
+      })
+      .catch(function () { /* the next refresh tries again; a tap still gets the server's answer */ });
+  }
+
+  function touched() {
+    clearTimeout(timers.idle);
+    timers.idle = setTimeout(function () {
+      if ($("result").hidden && !state.busy && !backToIndonesian()) { closeError(); home(); }
+    }, IDLE_SECONDS * 1000);
+  }
+
+  // --- wiring ----------------------------------------------------------------------------------
+
+  $("back").addEventListener("click", function () { state.agency = null; drawAgencies(); showStep("agency"); });
+  $("result-done").addEventListener("click", closeResult);
+  $("error-ok").addEventListener("click", closeError);
+  $("priority-toggle").addEventListener("click", function () {
+    $("priority-choices").hidden = false;
+    $("priority-toggle").hidden = true;
+    $("priority-toggle").setAttribute("aria-expanded", "true");
+    root.classList.add("k-priority-mode");
+  });
+  $("priority-cancel").addEventListener("click", function () { setPriority(null); });
+  Array.prototype.forEach.call(document.querySelectorAll("[data-priority]"), function (button) {
+    button.addEventListener("click", function () { setPriority(button.dataset.priority); });
+  });
+  document.addEventListener("pointerdown", touched, true);
+  // A kiosk must not zoom, select text or open a context menu on a long press.
+  document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
+
+  home();
+  touched();
+  setInterval(refresh, REFRESH_SECONDS * 1000);
+})();

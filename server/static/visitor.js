@@ -1,0 +1,109 @@
+/* Panggil visitor page: follows one ticket over the read-only /display namespace.
+   Events about this ticket are applied at once; events about its service trigger one re-read of
+   the page's status (people ahead and the estimate), spread out so phones do not ask together. */
+(function () {
+  "use strict";
+
+  var card = document.getElementById("ticket");
+  var T = JSON.parse(document.getElementById("texts").textContent);
+  var view = JSON.parse(document.getElementById("view").textContent);
+  var lastSeq = null;
+  var reloadTimer = 0;
+  var baseTitle = document.title;
+
+  function fill(text, values) {
+    return text.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
+  }
+
+  function line(className, text) {
+    var p = document.createElement("p");
+    p.className = className;
+    p.textContent = text;
+    return p;
+  }
+
+  function counterName() {
+    return view.call && view.call.counter ? view.call.counter.name : T.counter_fallback;
+  }
+
+  function render() {
+    var ticket = view.ticket;
+    var box = document.getElementById("state");
+    box.textContent = "";
+    card.className = card.className.replace(/\bv-(waiting|called|skipped|done|cancelled|expired)\b/g, "").trim() +
+      " v-" + ticket.status;
+    document.title = baseTitle;
+    if (ticket.status === "waiting") {
+      box.appendChild(line("v-headline", T.waiting));
+      box.appendChild(line("v-ahead", view.ahead ? fill(T.ahead, { n: view.ahead }) : T.none_ahead));
+      var minutes = view.estimate_minutes;
+      box.appendChild(line("v-estimate", minutes === null || minutes === undefined ? T.no_estimate :
+        (minutes === 1 ? T.estimate_one : fill(T.estimate, { n: minutes }))));
+    } else if (ticket.status === "called") {
+      var recall = view.call && view.call.kind === "recall";
+      box.appendChild(line("v-headline", fill(recall ? T.recalled : T.called, { counter: counterName() })));
+      document.title = "\u25B6 " + ticket.number + " \u2192 " + counterName();
+    } else if (ticket.status === "skipped") {
+      box.appendChild(line("v-headline", fill(T.skipped, { counter: counterName() })));
+    } else {
+      box.appendChild(line("v-headline", T[ticket.status] || ticket.status));
+    }
+    document.getElementById("service-name").textContent = view.service.name;
+  }
+
+  function reload(delay) {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(function () {
+      fetch(card.dataset.statusUrl, { headers: { "Accept": "application/json" }, cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && data.ok) { view = data; render(); } })
+        .catch(function () { /* the next event or reconnect tries again */ });
+    }, delay === undefined ? 200 + Math.random() * 1500 : delay);
+  }
+
+  function touchesMyService(message) {
+    var service = view.ticket.service;
+    var t = message.ticket;
+    return (t && (t.service === service || t.origin_service === service)) ||
+      message.from_service === service || message.to_service === service ||
+      (message.waiting && Object.prototype.hasOwnProperty.call(message.waiting, service));
+  }
+
+  function onEvent(message) {
+    if (lastSeq !== null && message.seq <= lastSeq) return;  // a duplicate
+    if (lastSeq !== null && message.seq > lastSeq + 1) {
+      socket.emit("get_snapshot");  // missed something: the snapshot event resyncs us
+      return;
+    }
+    lastSeq = message.seq;
+    var t = message.ticket;
+    if (t && t.id === view.ticket.id) {
+      view.ticket = t;
+      if (message.call) view.call = message.call;
+      render();
+      if (message.call && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+      if (t.status === "waiting") reload(0);  // transferred: a new queue, new people ahead
+    } else if (message.event === "day_closed" || message.event === "hall_changed" || touchesMyService(message)) {
+      if (view.ticket.status === "waiting" || message.event === "day_closed") reload();
+    }
+  }
+
+  function setLink(ok) {
+    card.classList.toggle("v-live", ok);
+    card.classList.toggle("v-offline", !ok);
+    document.getElementById("link").textContent = ok ? T.connected : T.disconnected;
+  }
+
+  var socket = io("/display", { auth: { display: "visitor-page" } });
+  socket.on("connect", function () { setLink(true); });
+  socket.on("disconnect", function () { setLink(false); });
+  socket.on("connect_error", function () { setLink(false); });
+  socket.on("snapshot", function (snap) {
+    lastSeq = snap.seq;
+    reload(0);
+  });
+  socket.onAny(function (name, message) {
+    if (name !== "snapshot" && message && typeof message.seq === "number") onEvent(message);
+  });
+  render();
+})();

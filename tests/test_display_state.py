@@ -1,0 +1,392 @@
+"""The display's screen model: snapshot + events -> screen state, as pure functions."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import json
+import random
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from display import samples
+from display.state import (
+    ScreenState,
+    Zone,
+    apply_event,
+    apply_snapshot,
+    initial_state,
+    set_connected,
+    tick,
+)
+
+T0 = datetime(2026, 11, 26, 13, 43, tzinfo=UTC)  # 20.43 WIB
+
+
+def later(seconds: float) -> datetime:
+    return T0 + timedelta(seconds=seconds)
+
+
+def live(zone: Zone | None = None, **snapshot_args) -> ScreenState:
+    """A connected display that has taken the demo snapshot (seq 40)."""
+    state = set_connected(initial_state(zone or Zone()), True, T0).state
+    outcome = apply_snapshot(state, samples.snapshot(**snapshot_args), T0)
+    assert outcome.problems == ()
+    return outcome.state
+
+
+def test_snapshot_fills_the_screen_and_announces_nothing():
+    outcome = apply_snapshot(initial_state(), samples.snapshot(), T0)
+    state = outcome.state
+    assert state.seq == 40
+    assert state.hall_name == "Mal Pelayanan Publik Kota Contoh"
+    assert state.running_text.startswith("Selamat datang")
+    assert [(c.number, c.current) for c in state.counters] == [
+        (1, "A011"), (2, "B007"), (3, "C004"), (4, "D015"), (5, None),
+    ]  # fmt: skip
+    assert [c.number for c in state.recent][:3] == ["A011", "D015", "C004"]
+    # Calls from a snapshot were missed while away: shown, never spoken, never flashed.
+    assert outcome.announce == ()
+    assert not state.highlighted
+    assert state.connected and not state.needs_resync
+
+
+def test_a_call_updates_counter_list_and_highlight_and_is_announced():
+    state = live()
+    outcome = apply_event(state, "ticket_called", samples.called_event(41, "A012", 1), later(1))
+    new = outcome.state
+    assert new.seq == 41
+    assert new.latest.number == "A012" and new.latest.counter_name == "Gerai 1"
+    assert new.latest.service_name == "KTP Elektronik"
+    assert new.counters[0].current == "A012"
+    assert new.highlighted and new.highlight_until == later(1 + state.highlight_seconds)
+    assert [call.call_id for call in outcome.announce] == ["2026-11-26/A012#1"]
+    assert outcome.problems == () and not outcome.resync
+    # The input state is untouched (frozen, and never mutated).
+    assert state.seq == 40 and state.counters[0].current == "A011"
+
+
+def test_highlight_ends_on_the_tick_after_it_expires():
+    state = apply_event(live(), "ticket_called", samples.called_event(41, "A012", 1), T0).state
+    assert tick(state, later(9.9)).state.highlighted
+    expired = tick(state, later(10)).state
+    assert not expired.highlighted and expired.latest.number == "A012"
+    # Nothing to change: the very same object comes back, so the shell can skip work.
+    assert tick(expired, later(11)).state is expired
+
+
+def test_recall_is_a_new_call_and_is_announced_and_highlighted_again():
+    state = apply_event(live(), "ticket_called", samples.called_event(41, "A012", 1), T0).state
+    state = tick(state, later(30)).state
+    outcome = apply_event(
+        state, "ticket_called", samples.called_event(42, "A012", 1, n=2), later(31)
+    )
+    assert [call.kind for call in outcome.announce] == ["recall"]
+    assert outcome.state.highlighted
+    # The list keeps both calls of the ticket: the recall is newest.
+    assert [c.call_id for c in outcome.state.recent[:2]] == [
+        "2026-11-26/A012#2",
+        "2026-11-26/A012#1",
+    ]
+
+
+def test_finished_ticket_leaves_the_counter_idle():
+    state = apply_event(live(), "ticket_called", samples.called_event(41, "A012", 1), T0).state
+    state = apply_event(
+        state, "ticket_finished", samples.finished_event(42, "A012", 1), later(5)
+    ).state
+    assert state.counters[0].current is None
+    assert state.latest.number == "A012"  # the list of calls is history, it keeps it
+
+
+@pytest.mark.parametrize("seq", [40, 39, 1])
+def test_duplicate_or_old_seq_is_ignored(seq):
+    state = live()
+    outcome = apply_event(state, "ticket_called", samples.called_event(seq, "A012", 1), T0)
+    assert outcome.duplicate and outcome.state is state and outcome.announce == ()
+
+
+def test_the_same_event_twice_is_applied_once():
+    event = samples.called_event(41, "A012", 1)
+    first = apply_event(live(), "ticket_called", event, T0)
+    second = apply_event(first.state, "ticket_called", copy.deepcopy(event), later(1))
+    assert second.duplicate and second.announce == () and second.state is first.state
+
+
+def test_gap_asks_for_a_resync_once_and_a_snapshot_clears_it():
+    state = live()
+    gap = apply_event(state, "ticket_called", samples.called_event(43, "A012", 1), T0)
+    assert gap.resync and gap.state.needs_resync
+    # The event itself is complete, so it is still shown and spoken right away.
+    assert gap.state.latest.number == "A012" and len(gap.announce) == 1
+    assert any("jumped" in problem for problem in gap.problems)
+    # While the resync is pending, more events do not ask again.
+    more = apply_event(gap.state, "ticket_called", samples.called_event(44, "B008", 2), later(1))
+    assert not more.resync and more.state.needs_resync and more.state.seq == 44
+    fresh = apply_snapshot(more.state, samples.snapshot(seq=44, current={2: "B008"}), later(2))
+    assert not fresh.state.needs_resync and fresh.state.seq == 44 and fresh.announce == ()
+
+
+@pytest.mark.parametrize("event", ["day_closed", "hall_changed"])
+def test_day_closed_and_hall_changed_ask_for_a_snapshot(event):
+    outcome = apply_event(
+        live(),
+        event,
+        {
+            "seq": 41,
+            "at": samples.at("20:44:00"),
+            "event": event,
+            "day": samples.DAY,
+            "expired": 3,
+            "what": "settings",
+        },
+        T0,
+    )
+    assert outcome.resync and outcome.state.needs_resync and outcome.state.seq == 41
+
+
+def test_events_before_the_first_snapshot_are_ignored():
+    state = set_connected(initial_state(), True, T0).state
+    outcome = apply_event(state, "ticket_called", samples.called_event(41, "A012", 1), T0)
+    assert outcome.state is state and outcome.announce == () and outcome.problems
+
+
+def _broken(mutate):
+    event = samples.called_event(41, "A012", 1)
+    mutate(event)
+    return event
+
+
+@pytest.mark.parametrize(
+    ("name", "payload", "consumes_seq"),
+    [
+        ("ticket_called", None, False),
+        ("ticket_called", ["not", "an", "object"], False),
+        ("ticket_called", "text", False),
+        ("ticket_called", _broken(lambda e: e.pop("seq")), False),
+        ("ticket_called", _broken(lambda e: e.update(seq="41")), False),
+        ("ticket_called", _broken(lambda e: e.update(seq=True)), False),
+        ("ticket_called", _broken(lambda e: e.update(seq=41.0)), False),
+        ("ticket_called", _broken(lambda e: e.pop("call")), True),
+        ("ticket_called", _broken(lambda e: e.update(call="A012")), True),
+        ("ticket_called", _broken(lambda e: e["call"]["ticket"].update(number=12)), True),
+        ("ticket_called", _broken(lambda e: e["call"]["counter"].pop("number")), True),
+        ("ticket_called", _broken(lambda e: e["call"]["counter"].update(number=True)), True),
+        ("ticket_called", _broken(lambda e: e.update(counter=[1])), True),
+        ("ticket_called", _broken(lambda e: e["counter"].update(services="ktp")), True),
+        ("ticket_called", _broken(lambda e: e["counter"]["current"].update(number=None)), True),
+        ("ticket_exploded", _broken(lambda e: None), True),
+        (None, _broken(lambda e: None), True),
+        (42, _broken(lambda e: None), True),
+    ],
+)
+def test_bad_events_are_reported_never_raised(name, payload, consumes_seq):
+    state = live()
+    outcome = apply_event(state, name, payload, T0)
+    assert outcome.problems, "a bad event must be reported"
+    assert outcome.announce == ()
+    assert outcome.state.recent == state.recent and outcome.state.counters == state.counters
+    if consumes_seq:
+        # The seq is taken so later events do not look like a gap...
+        assert outcome.state.seq == 41
+    else:
+        assert outcome.state is state
+
+
+def test_a_broken_event_with_a_good_seq_triggers_a_resync():
+    outcome = apply_event(live(), "ticket_called", _broken(lambda e: e.pop("call")), T0)
+    # ...but what it carried is lost to us, so the screen fetches the truth.
+    assert outcome.resync and outcome.state.needs_resync
+
+
+def test_random_junk_never_raises():
+    rng = random.Random(4)
+    atoms = [None, True, 0, -1, 41, 10**20, 1.5, "", "x", "ticket_called", [], {}, [1, "a"]]
+
+    def junk(depth: int):
+        if depth > 2 or rng.random() < 0.4:
+            return rng.choice(atoms)
+        if rng.random() < 0.5:
+            return [junk(depth + 1) for _ in range(rng.randint(0, 3))]
+        keys = ["seq", "call", "counter", "ticket", "number", "name", "current", "services", "x"]
+        return {rng.choice(keys): junk(depth + 1) for _ in range(rng.randint(0, 5))}
+
+    state = live()
+    for _ in range(2000):
+        name = rng.choice(
+            ["ticket_called", "ticket_finished", "announcement_ready", "snapshot", "?"]
+        )
+        outcome = apply_event(state, name, junk(0), T0)
+        assert isinstance(outcome.state, ScreenState)
+        outcome = apply_snapshot(state, junk(0), T0)
+        assert isinstance(outcome.state, ScreenState)
+        # Mutate real events too: drop or retype one field somewhere inside.
+        event = samples.called_event(state.seq + 1, "A012", 1)
+        target = rng.choice([event, event["call"], event["counter"], event["call"]["ticket"]])
+        target[rng.choice(list(target))] = rng.choice(atoms)
+        state = apply_event(state, "ticket_called", event, T0).state
+
+
+def test_bad_snapshot_is_ignored_and_bad_items_are_skipped():
+    state = live()
+    outcome = apply_snapshot(state, {"hall": {}}, T0)
+    assert outcome.state is state and outcome.problems
+    snapshot = samples.snapshot(seq=50)
+    snapshot["counters"][2] = {"number": "three"}
+    snapshot["recent_calls"].insert(0, {"call_id": 7})
+    outcome = apply_snapshot(state, snapshot, T0)
+    assert outcome.state.seq == 50 and len(outcome.problems) == 2
+    assert [c.number for c in outcome.state.counters] == [1, 2, 4, 5]
+    assert outcome.state.latest.number == "A011"
+
+
+def test_disconnect_marks_numbers_stale_only_after_a_while():
+    state = set_connected(live(), False, later(0)).state
+    assert not state.connected and not state.stale
+    assert not tick(state, later(59)).state.stale
+    stale = tick(state, later(60)).state
+    assert stale.stale and stale.disconnected_since == T0
+    # Failed reconnection attempts do not move the start of the outage.
+    again = set_connected(stale, False, later(90)).state
+    assert again.disconnected_since == T0 and again.stale
+
+
+def test_reconnect_resyncs_from_the_snapshot_without_replaying_calls():
+    state = apply_event(live(), "ticket_called", samples.called_event(41, "A012", 1), T0).state
+    state = tick(set_connected(state, False, later(20)).state, later(200)).state
+    assert state.stale
+    # While away, B008 and C005 were called: the snapshot shows them but must not speak them.
+    state = set_connected(state, True, later(201)).state
+    snapshot = samples.snapshot(
+        seq=47,
+        current={1: "A012", 2: "B008", 3: "C005"},
+        recent=[("C005", 3, "20:45:00"), ("B008", 2, "20:44:00"), ("A012", 1, "20:43:02")],
+    )
+    outcome = apply_snapshot(state, snapshot, later(202))
+    assert outcome.announce == ()
+    assert not outcome.state.stale and outcome.state.connected and outcome.state.seq == 47
+    assert outcome.state.latest.number == "C005" and not outcome.state.highlighted
+    # And the next live call is spoken again.
+    follow = apply_event(
+        outcome.state, "ticket_called", samples.called_event(48, "A013", 1), later(203)
+    )
+    assert [c.number for c in follow.announce] == ["A013"] and not follow.resync
+
+
+def test_quick_reconnect_keeps_the_highlight_of_the_same_call():
+    state = apply_event(live(), "ticket_called", samples.called_event(41, "A012", 1), T0).state
+    state = set_connected(state, False, later(1)).state
+    snapshot = samples.snapshot(seq=41, current={1: "A012"}, recent=[("A012", 1, "20:43:02")])
+    snapshot["recent_calls"][0] = samples.call("A012", 1)
+    state = apply_snapshot(set_connected(state, True, later(2)).state, snapshot, later(2)).state
+    assert state.highlighted and state.latest.number == "A012"
+
+
+@pytest.mark.parametrize(
+    ("zone", "counters", "announced"),
+    [
+        (Zone(), [1, 2, 3, 4, 5], ["A012", "C005"]),
+        (Zone(counters=frozenset({3, 4})), [3, 4], ["C005"]),
+        (Zone(services=frozenset({"ktp"})), [1, 2], ["A012"]),
+        (Zone(counters=frozenset({5})), [5], []),
+    ],
+)
+def test_zone_filter_limits_counters_calls_and_announcements(zone, counters, announced):
+    state = live(zone)
+    assert [c.number for c in state.counters] == counters
+    spoken = []
+    for seq, (number, counter) in enumerate([("A012", 1), ("C005", 3)], start=41):
+        outcome = apply_event(
+            state, "ticket_called", samples.called_event(seq, number, counter), T0
+        )
+        state = outcome.state
+        spoken += [call.number for call in outcome.announce]
+    assert spoken == announced
+    assert all(zone.has_call(call) for call in state.recent)
+
+
+@pytest.mark.parametrize(
+    ("own", "admin", "counters"),
+    [
+        (Zone(), None, [1, 2, 3, 4, 5]),
+        (Zone(), {"name": "lobby-2", "counters": None, "services": None}, [1, 2, 3, 4, 5]),
+        (Zone(), {"name": "lobby-2", "counters": [3, 4], "services": None}, [3, 4]),
+        (Zone(), {"name": "lobby-2", "counters": None, "services": ["ktp"]}, [1, 2]),
+        # The display's own setting wins over the admin's.
+        (Zone(counters=frozenset({5})), {"name": "x", "counters": [3, 4], "services": None}, [5]),
+        # Bad settings from the network: ignored (and reported), everything shown.
+        (Zone(), {"name": "x", "counters": ["three"], "services": None}, [1, 2, 3, 4, 5]),
+        (Zone(), {"name": "x", "counters": 3}, [1, 2, 3, 4, 5]),
+        (Zone(), "lobby", [1, 2, 3, 4, 5]),
+    ],
+)
+def test_admin_zone_from_the_snapshot(own, admin, counters):
+    snapshot = samples.snapshot()
+    if admin is not None:
+        snapshot["display"] = admin
+    outcome = apply_snapshot(initial_state(own), snapshot, T0)
+    assert [c.number for c in outcome.state.counters] == counters
+    assert all(outcome.state.zone.has_call(call) for call in outcome.state.recent)
+    bad = isinstance(admin, str) or (
+        isinstance(admin, dict) and admin.get("counters") in (["three"], 3)
+    )
+    assert bool(outcome.problems) == bad
+    # Calls outside the zone in effect are neither shown nor spoken.
+    event = apply_event(outcome.state, "ticket_called", samples.called_event(41, "C005", 3), T0)
+    assert bool(event.announce) == (3 in counters)
+
+
+def test_announcement_ready_without_audio_means_chime_and_text():
+    event = samples.called_event(41, "A012", 1, status="pending")
+    state = apply_event(live(), "ticket_called", event, T0).state
+    ready = {"call_id": "2026-11-26/A012#1", "audio_url": None, "text": "Nomor A012"}
+    outcome = apply_event(state, "announcement_ready", ready, later(1))
+    assert outcome.audio_ready == (("2026-11-26/A012#1", None),) and outcome.problems == ()
+    assert outcome.state.latest.audio_status == "none"
+
+
+def test_announcement_ready_fills_the_audio_url():
+    event = samples.called_event(41, "A012", 1, status="pending")
+    state = apply_event(live(), "ticket_called", event, T0).state
+    assert state.latest.audio_status == "pending" and state.latest.audio_url is None
+    ready = {"call_id": "2026-11-26/A012#1", "audio_url": "/api/audio/k1.mp3", "text": "Nomor A012"}
+    outcome = apply_event(state, "announcement_ready", ready, later(1))
+    assert outcome.audio_ready == (("2026-11-26/A012#1", "/api/audio/k1.mp3"),)
+    assert outcome.state.latest.audio_url == "/api/audio/k1.mp3"
+    assert outcome.state.latest.audio_status == "ready"
+    assert outcome.state.seq == 41  # auxiliary events carry no seq
+
+
+@pytest.mark.parametrize(
+    "payload", [None, {}, {"call_id": 1, "audio_url": "/a"}, {"call_id": "x", "audio_url": 5}]
+)
+def test_bad_announcement_ready_is_reported(payload):
+    state = live()
+    outcome = apply_event(state, "announcement_ready", payload, T0)
+    assert outcome.state is state and outcome.problems and outcome.audio_ready == ()
+
+
+def test_state_is_frozen():
+    state = live()
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        state.seq = 1  # type: ignore[misc]
+
+
+def test_state_module_is_pure():
+    code = (
+        "import sys, display.state; "
+        "loaded = {'pygame', 'socketio', 'requests', 'flask'} & set(sys.modules); "
+        "assert not loaded, loaded"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)
+    source = (Path(__file__).parent.parent / "display" / "state.py").read_text()
+    assert "datetime.now" not in source and "time.time" not in source
+
+
+def test_sample_state_file_matches_the_samples_module():
+    path = Path(__file__).parent.parent / "display" / "sample_state.json"
+    assert json.loads(path.read_text(encoding="utf-8")) == samples.demo_document()

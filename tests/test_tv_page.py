@@ -1,0 +1,201 @@
+"""The browser display (/tv): the page itself, and in Chromium: calls, sound order, resync, zones."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import time
+import wave
+
+import pytest
+
+from server.pages import tv
+
+
+def test_tv_page_renders_in_indonesian_with_zone_options(client):
+    page = client.get("/tv?counters=2,1,x&services=ktp,BAD,kk&name=lobby-tv").get_data(as_text=True)
+    assert "Ketuk untuk mengaktifkan suara" in page
+    assert "Terputus dari server, mencoba lagi..." in page
+    assert '"counters": [1, 2]' in page and '"services": ["kk", "ktp"]' in page
+    assert '"name": "lobby-tv"' in page
+    assert "Senin,Selasa,Rabu,Kamis,Jumat,Sabtu,Minggu" in page
+    assert "https://" not in page and "http://" not in page  # nothing from the internet
+
+
+def test_tv_page_without_options_shows_everything(client):
+    page = client.get("/tv?name=<script>").get_data(as_text=True)
+    assert '"counters": null' in page and '"services": null' in page
+    assert '"name": "tv-browser"' in page
+
+
+def test_display_named_by_the_admin_brings_its_zone(client, hub):
+    hub.write(
+        lambda s: s.db.execute(
+            "INSERT INTO displays (name, counters, services) VALUES (?, ?, ?)",
+            ["lobi-2", "[3]", None],
+        )
+    )
+    page = client.get("/tv?name=lobi-2").get_data(as_text=True)
+    assert '"counters": [3]' in page and '"services": null' in page
+    page = client.get("/tv?name=lobi-2&counters=1").get_data(as_text=True)
+    assert '"counters": [1]' in page  # the address wins: a technician can try a zone out
+
+
+def test_zone_option_parsing():
+    assert tv._numbers(" 3, 1,1 ,a") == [1, 3]
+    assert tv._numbers("") is None
+    assert tv._codes("ktp,,Paspor,kk-2") == ["kk-2", "ktp"]
+
+
+# --- in Chromium, against a real server ------------------------------------------------------
+
+
+def silent_wav(seconds: float = 0.2) -> bytes:
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(b"\0\0" * int(8000 * seconds))
+    return buffer.getvalue()
+
+
+def open_tv(page, server, query: str = "", unlock: bool = True, fake_audio: bool = False):
+    """The /tv page; with fake_audio every audio request is answered by a short silent WAV."""
+    if fake_audio:
+        page.route(
+            "**/api/audio/**",
+            lambda route: route.fulfill(status=200, content_type="audio/wav", body=silent_wav()),
+        )
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(server.url + "/tv" + query)
+    page.wait_for_function("window.panggilTv && window.panggilTv.state.seq !== null")
+    if unlock:
+        assert page.locator("#unlock").is_visible()
+        page.click("#unlock")
+        assert page.locator("#unlock").is_hidden()
+
+
+def played(page) -> list[dict]:
+    return page.evaluate("window.panggilTv.played")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_calls_show_and_play_chime_then_announcement_one_at_a_time(page, live_server):
+    for _ in range(2):
+        live_server.issue("ktp")
+    open_tv(page, live_server)
+    assert page.locator("#status-text").inner_text() == "Terhubung"
+    assert live_server.command(1, "call_next", "tv-1").ok
+    assert live_server.command(2, "call_next", "tv-2").ok
+    page.wait_for_function("document.getElementById('latest-number').textContent === 'A002'")
+    assert page.locator("#latest-counter").inner_text() == "Gerai 2"
+    assert page.locator("#latest").get_attribute("class").count("tv-highlight") == 1
+    page.wait_for_function(
+        "window.panggilTv.played.filter(p => p.kind === 'audio').length === 2", timeout=20000
+    )
+    assert page.locator("#recent li").first.inner_text().split() == ["A001", "Gerai", "1"]
+    assert page.locator("[data-counter='1'] .tv-cell-number").inner_text() == "A001"
+    # The server's offline voice made the clips (now or after an announcement_ready event); the
+    # browser played the server's chime, then each clip, one after the other.
+    events = played(page)
+    assert [p["kind"] for p in events] == ["chime-start", "chime", "audio-start", "audio"] * 2
+    assert all(p["ok"] for p in events if not p["kind"].endswith("-start")), events
+    assert {p["url"] for p in events if p["kind"] == "chime"} == {"/api/audio/chime.wav"}
+    calls = live_server.get("/api/snapshot").json()["recent_calls"]
+    clips = [p["url"] for p in events if p["kind"] == "audio"]
+    assert clips == [c["announcement"]["audio_url"] for c in reversed(calls)]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_browser_voice_speaks_when_the_server_has_no_audio(page, live_server_factory):
+    server = live_server_factory(voice={"enabled": False}).start()
+    server.issue("ktp")
+    open_tv(page, server)
+    assert server.command(1, "call_next", "tv-1").ok
+    page.wait_for_function("window.panggilTv.played.filter(p => p.kind === 'speech').length === 1")
+    kinds = [p["kind"] for p in played(page)]
+    assert kinds == ["chime-start", "chime", "speech-start", "speech"]
+    speech = next(p for p in played(page) if p["kind"] == "speech")
+    assert "A001" in speech["text"] or "satu" in speech["text"]
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_announcement_audio_is_used_and_a_pending_one_is_awaited(page, live_server):
+    open_tv(page, live_server, fake_audio=True)
+    call = {
+        "call_id": "x#1",
+        "announcement": {"text": "satu", "audio_url": "/api/audio/a.wav", "status": "ready"},
+    }
+    pending = {
+        "call_id": "y#1",
+        "announcement": {"text": "dua", "audio_url": None, "status": "pending"},
+    }
+    page.evaluate(
+        "([a, b]) => { window.panggilTv.announce(a); window.panggilTv.announce(b); }",
+        [call, pending],
+    )
+    page.wait_for_function("window.panggilTv.played.filter(p => p.kind === 'chime').length === 2")
+    time.sleep(0.3)  # the second call now waits for its audio
+    page.evaluate(
+        "window.panggilTv.announcementReady({call_id: 'y#1', audio_url: '/api/audio/b.wav', text: 'dua'})"
+    )
+    page.wait_for_function("window.panggilTv.played.filter(p => p.kind === 'audio').length === 2")
+    sequence = [(p["kind"], p.get("url")) for p in played(page) if not p["kind"].endswith("-start")]
+    assert sequence == [("chime", "/api/audio/chime.wav"), ("audio", "/api/audio/a.wav"),
+                        ("chime", "/api/audio/chime.wav"), ("audio", "/api/audio/b.wav")]  # fmt: skip
+    # Never two at once: every clip starts after the previous one ended.
+    events = played(page)
+    for before, after in itertools.pairwise(events):
+        assert before["kind"].endswith("-start") != after["kind"].endswith("-start")
+    assert not any(p["kind"].startswith("speech") for p in events)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_seq_gap_asks_for_a_snapshot(page, live_server):
+    open_tv(page, live_server, unlock=False)
+    live_server.issue("ktp")
+    page.wait_for_function("window.panggilTv.state.seq === 1")
+    page.evaluate("""() => {
+        const t = window.panggilTv; t.asked = 0;
+        const emit = t.socket.emit.bind(t.socket);
+        t.socket.emit = (name, ...rest) => { if (name === 'get_snapshot') t.asked++; return emit(name, ...rest); };
+        t.applyEvent('ticket_finished', {seq: t.state.seq + 5, event: 'ticket_finished'});
+    }""")
+    page.wait_for_function("window.panggilTv.asked === 1")
+    live_server.issue("ktp")
+    page.wait_for_function("window.panggilTv.state.seq === 2")  # the snapshot resynced it
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_zone_shows_only_its_counters_and_calls(page, live_server):
+    live_server.issue("ktp")
+    live_server.issue("paspor")
+    open_tv(page, live_server, "?counters=3", unlock=False)
+    assert page.locator(".tv-cell").count() == 1
+    live_server.command(1, "call_next", "z-1")
+    live_server.command(3, "call_next", "z-3")
+    page.wait_for_function("document.getElementById('latest-number').textContent === 'C001'")
+    page.wait_for_function("window.panggilTv.state.seq === 4")
+    assert page.locator("#recent li").count() == 0  # A001 at counter 1 is not in this zone
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_lost_server_is_shown(page, live_server_factory):
+    server = live_server_factory().start()
+    open_tv(page, server, unlock=False)
+    page.evaluate("window.panggilTv.options.stale_after = 1")  # 60 s on a real screen
+    server.kill()
+    page.wait_for_function(
+        "document.getElementById('running').textContent.indexOf('Terputus') === 0", timeout=10000
+    )
+    assert page.locator("#running").inner_text() == "Terputus dari server, mencoba lagi..."
+    assert "tv-down" in page.locator("#status").get_attribute("class")
+    page.wait_for_selector(".tv-stale")  # after a while the numbers are greyed out, and it says so
+    assert page.locator("#stale-title").inner_text().startswith("Data tidak terkini sejak ")
