@@ -2,10 +2,11 @@
 
 Starts a real `python -m server` process on 127.0.0.1 with a throw-away hall, connects the
 counter client (counter_client.client.CounterClient, the code a Raspberry Pi runs) and python-socketio
-display clients on /display, and presses `call_next` in a bounded loop. Two scenarios per async mode:
-one counter pressing alone, and many counters pressing at once while many displays listen.
+display clients on /display, and presses `call_next` in bounded loops. Three scenarios per async mode:
+one counter alone; many counters pressing at random while many displays listen; and the same counters
+pressing back to back (saturation). `make bench` runs it with --write (appends to docs/benchmarks.md).
 
-    .venv/bin/python bench/bench_counter.py [--presses 300] [--modes eventlet threading] [--markdown]
+    .venv/bin/python bench/bench_counter.py [--presses 300] [--modes eventlet threading] [--write]
 
 Stops by itself: every loop is bounded in count and time. Nothing leaves 127.0.0.1.
 """
@@ -17,7 +18,6 @@ import logging
 import os
 import platform
 import random
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,80 +27,17 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-import requests
 import socketio
-import yaml
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import ROOT, Server, bench_hall, percentile  # noqa: E402 - after the sys.path line
+
 sys.path.insert(0, str(ROOT))
-
-from counter_client.client import CounterClient  # noqa: E402 - after the sys.path line
+from counter_client.client import CounterClient  # noqa: E402
 
 log = logging.getLogger("bench_counter")
 
 TIME_LIMIT_S = 120  # per scenario, whatever happens
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def hall(counters: int, database: Path, port: int, async_mode: str) -> dict:
-    return {
-        "server": {"host": "127.0.0.1", "port": port, "database": str(database), "async_mode": async_mode,
-                   "secret_key": "bench-secret-key-0123456789"},
-        # The offline voice, as a hall without internet runs: each call is also synthesised.
-        "voice": {"engine": "espeak", "cache_dir": str(database.parent / "audio")},
-        "hall": {"name": "MPP Bench", "enforce_hours": False},
-        "agencies": [{"code": "dukcapil", "name": "Dukcapil"}],
-        "services": [{"code": f"s{i}", "agency": "dukcapil", "name": f"Layanan {i}",
-                      "prefix": chr(ord("A") + i // 26) + chr(ord("A") + i % 26)} for i in range(counters)],
-        "counters": [{"number": i + 1, "name": f"Gerai {i + 1}", "services": [f"s{i}"],
-                      "token": f"bench-token-{i + 1}"} for i in range(counters)],
-    }  # fmt: skip
-
-
-class Server:
-    """A server process for one scenario."""
-
-    def __init__(self, workdir: Path, counters: int, async_mode: str) -> None:
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        config = workdir / "config.yaml"
-        config.write_text(
-            yaml.safe_dump(hall(counters, workdir / "bench.sqlite", self.port, async_mode))
-        )
-        self.log = open(workdir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "--config", str(config), "--log-level", "WARNING"],
-            cwd=ROOT, stdout=self.log, stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/api/health", timeout=1).ok:
-                    return
-            except requests.ConnectionError:
-                time.sleep(0.1)
-        self.stop()
-        raise RuntimeError(f"server did not start: {(workdir / 'server.log').read_text()[-2000:]}")
-
-    def issue(self, service: str, count: int) -> None:
-        with requests.Session() as http:
-            for _ in range(count):
-                http.post(
-                    self.url + "/api/tickets", json={"service": service}, timeout=10
-                ).raise_for_status()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-        self.log.close()
 
 
 class Display:
@@ -168,14 +105,13 @@ def scenario(
     One display is watched in this process; the other displays-1 listen from a helper process so
     that this process's own work (and the GIL) does not become what is measured.
     """
-    with tempfile.TemporaryDirectory(prefix="panggil-bench-") as tmp:
-        server = Server(Path(tmp), counters, async_mode)
+    with tempfile.TemporaryDirectory(prefix="panggil-bench-") as tmp, \
+            Server(Path(tmp), bench_hall(Path(tmp), counters, async_mode)) as server:  # fmt: skip
         watcher: Display | None = None
         helper: subprocess.Popen | None = None
         clients: list[CounterClient] = []
         try:
-            for i in range(counters):
-                server.issue(f"s{i}", presses)
+            server.issue(counters * presses)  # one shared queue: every counter calls from it
             watcher = Display(server.url, "bench-watcher")
             if displays > 1:
                 helper = subprocess.Popen(
@@ -222,15 +158,6 @@ def scenario(
                     helper.wait(10)
                 except subprocess.TimeoutExpired:
                     helper.kill()
-            server.stop()
-
-
-def percentile(values: list[float], p: float) -> float:
-    if not values:
-        return float("nan")
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
-    return ordered[index]
 
 
 def row(result: dict) -> str:
@@ -269,7 +196,7 @@ def main() -> int:
         "--modes", nargs="+", default=["eventlet", "threading"], choices=["eventlet", "threading"]
     )
     parser.add_argument(
-        "--markdown", action="store_true", help="print a docs/benchmarks.md section"
+        "--write", action="store_true", help="append the results to docs/benchmarks.md"
     )
     parser.add_argument("--listen", nargs=2, metavar=("URL", "COUNT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -278,44 +205,55 @@ def main() -> int:
         return listen(args.listen[0], int(args.listen[1]))
 
     hall_presses = max(1, int(args.hall_seconds / args.hall_interval))
-    header = ("| scenario | async mode | counters | displays | presses | ack p50 | ack p99 | ack max | display p50 | "
-              "display p99 | display max | not seen | presses/s |\n"
-              "|---|---|---|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
-    if args.markdown:
-        uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
-        when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        rate = args.counters / args.hall_interval
-        print(f"## Counter clients\n\n`bench/bench_counter.py`, {when}. Machine: `{uname}`, nproc {os.cpu_count()}, "
-              f"Python {platform.python_version()}.\n\n"
-              "A press is `call_next` sent by `counter_client.client.CounterClient` (the code a Raspberry Pi "
-              "runs: fresh request id, Socket.IO `emit` with an acknowledgement) to a real server process on "
-              "127.0.0.1; *ack* is press -> acknowledgement, *display* is press -> `ticket_called` at a "
-              "python-socketio client on `/display`, in milliseconds. Each `call_next` also finishes the "
-              "ticket held before (two events, one SQLite transaction with `synchronous=FULL`), and every "
-              "event goes to every display and counter.\n\n"
-              "- *lone*: one counter presses back to back (the latency floor).\n"
-              f"- *hall*: {args.counters} counters press at random (exponential pauses, mean "
-              f"{args.hall_interval:g} s each, so about {rate:g} presses/s in the hall) while {args.displays} "
-              "displays listen. A busy hall (3,000 tickets a day) sees well under one press a second.\n"
-              f"- *saturation*: the same counters press back to back: the throughput ceiling, and the "
-              "latency when presses queue behind each other at the one writer.\n", flush=True)  # fmt: skip
-    print(header, flush=True)
-    for mode in args.modes:
-        print(row(scenario("lone", mode, 1, 1, args.presses)), flush=True)
-        print(
-            row(
-                scenario(
-                    "hall", mode, args.counters, args.displays, hall_presses, args.hall_interval
+    # Lines go out as they are measured (a stopped run keeps what it has); --write appends them.
+    out = open(ROOT / "docs" / "benchmarks.md", "a", encoding="utf-8") if args.write else None  # noqa: SIM115
+
+    def emit(text: str) -> None:
+        print(text, flush=True)
+        if out is not None:
+            out.write(text + "\n")
+            out.flush()
+
+    uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
+    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    rate = args.counters / args.hall_interval
+    emit(f"\n## Counter clients\n\n`bench/bench_counter.py`, {when}. Machine: `{uname}`, nproc {os.cpu_count()}, "
+         f"Python {platform.python_version()}, load average {os.getloadavg()[0]:.1f} at the start.\n\n"
+         "A press is `call_next` sent by `counter_client.client.CounterClient` (the code a Raspberry Pi "
+         "runs: fresh request id, Socket.IO `emit` with an acknowledgement) to a real server process on "
+         "127.0.0.1 (offline espeak voice on); *ack* is press -> acknowledgement, *display* is press -> "
+         "`ticket_called` at a python-socketio client on `/display`, in milliseconds. Each `call_next` also "
+         "finishes the ticket held before (two events, one SQLite transaction with `synchronous=FULL`), and "
+         "every event goes to every display and counter.\n\n"
+         "- *lone*: one counter presses back to back (the latency floor).\n"
+         f"- *hall*: {args.counters} counters press at random (exponential pauses, mean "
+         f"{args.hall_interval:g} s each, so about {rate:g} presses/s in the hall) while {args.displays} "
+         "displays listen. A busy hall (3,000 tickets a day) sees well under one press a second.\n"
+         "- *saturation*: the same counters press back to back: the throughput ceiling, and the "
+         "latency when presses queue behind each other at the one writer.\n")  # fmt: skip
+    emit("| scenario | async mode | counters | displays | presses | ack p50 | ack p99 | ack max | display p50 | "
+         "display p99 | display max | not seen | presses/s |\n"
+         "|---|---|---|---|---|---|---|---|---|---|---|---|---|")  # fmt: skip
+    try:
+        for mode in args.modes:
+            emit(row(scenario("lone", mode, 1, 1, args.presses)))
+            emit(
+                row(
+                    scenario(
+                        "hall", mode, args.counters, args.displays, hall_presses, args.hall_interval
+                    )
                 )
-            ),
-            flush=True,
-        )
-        print(
-            row(
-                scenario("saturation", mode, args.counters, args.displays, args.saturation_presses)
-            ),
-            flush=True,
-        )
+            )
+            emit(
+                row(
+                    scenario(
+                        "saturation", mode, args.counters, args.displays, args.saturation_presses
+                    )
+                )
+            )
+    finally:
+        if out is not None:
+            out.close()
     return 0
 
 
