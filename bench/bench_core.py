@@ -56,6 +56,7 @@ def latency(server: Server, displays: int, presses: int) -> dict:
     server.issue(presses)
     officer = counter_client(server.url, 1)
     pressed: dict[str, float] = {}
+    cpu_start = server.cpu_seconds()
     for i in range(presses):
         t0 = time.monotonic()
         ack = officer.call("call_next", {"request_id": f"lat-{displays}-{i}"}, namespace="/counter", timeout=10)
@@ -64,13 +65,15 @@ def latency(server: Server, displays: int, presses: int) -> dict:
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline and sum(len(v) for v in received.values()) < presses * displays:
         time.sleep(0.05)
+    server_cpu_ms = (server.cpu_seconds() - cpu_start) / presses * 1000
     officer.disconnect()
     for proc in listeners:
         proc.stdin.close()
         proc.wait(30)
     delays = [(at - pressed[cid]) * 1000 for cid, times in received.items() if cid in pressed for at in times]
     return {"displays": displays, "samples": len(delays), "expected": presses * displays,
-            "p50": percentile(delays, 50), "p99": percentile(delays, 99), "max": max(delays)}  # fmt: skip
+            "p50": percentile(delays, 50), "p99": percentile(delays, 99), "max": max(delays),
+            "server_cpu_ms": server_cpu_ms}  # fmt: skip
 
 
 def _press_until_empty(url: str, numbers: list[int], results) -> None:
@@ -155,18 +158,21 @@ def main() -> None:
         f"\n## Queue server core ({args.async_mode})\n",
         f"Machine: {machine()}. Command: `.venv/bin/python bench/bench_core.py --presses {args.presses}"
         f" --async-mode {args.async_mode}`.\n",
-        "Next -> `ticket_called` at every display (real server process, python-socketio clients on"
-        " websockets, displays in processes of 25; target p99 <= 20 ms at 100 displays):\n",
-        "| displays | events measured | p50 ms | p99 ms | max ms |",
-        "|---:|---:|---:|---:|---:|",
+        "Next -> `ticket_called` at every display: a real server process with the offline voice on,"
+        " one counter pressing 20 times a second, displays as bare Socket.IO websocket clients (50 per"
+        " process, bench/_listener.py), on the same 2 cores as the server; target p99 <= 20 ms at"
+        " 100 displays. Server CPU is per press, voice synthesis included:\n",
+        "| displays | events measured | p50 ms | p99 ms | max ms | server CPU ms/press |",
+        "|---:|---:|---:|---:|---:|---:|",
     ]
-    lines += [f"| {r['displays']} | {r['samples']}/{r['expected']} | {r['p50']:.1f} | {r['p99']:.1f} | {r['max']:.1f} |"
-              for r in rows]  # fmt: skip
+    lines += [f"| {r['displays']} | {r['samples']}/{r['expected']} | {r['p50']:.1f} | {r['p99']:.1f} |"
+              f" {r['max']:.1f} | {r['server_cpu_ms']:.1f} |" for r in rows]  # fmt: skip
     lines += [
         "",
         f"Throughput: {tp['counters']} counters pressing next at once over {tp['tickets']} tickets: "
         f"{tp['per_second']:.0f} calls/s ({tp['seconds']:.2f} s), double-called tickets: "
-        f"**{tp['double_called']}**, lost: **{tp['lost']}**; server RSS afterwards {tp['rss_mb']:.0f} MB.",
+        f"**{tp['double_called']}**, lost: **{tp['lost']}**; server CPU {tp['server_cpu_ms_per_call']:.1f} ms"
+        f" a call; server RSS afterwards {tp['rss_mb']:.0f} MB.",
         "",
     ]
     text = "\n".join(lines)

@@ -44,7 +44,7 @@ def start_server(workdir: Path) -> tuple[subprocess.Popen, str]:
     raw = yaml.safe_load((ROOT / "config.yaml").read_text(encoding="utf-8"))
     port = free_port()
     raw["server"].update(host="127.0.0.1", port=port, database=str(workdir / "bench.sqlite"),
-                         async_mode="eventlet", audio_dir=str(workdir / "audio"))  # fmt: skip
+                         async_mode="eventlet")  # fmt: skip
     raw["hall"]["enforce_hours"] = False
     # The offline voice: a benchmark must not depend on the internet.
     raw.setdefault("voice", {})["engine"] = "espeak"

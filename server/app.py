@@ -82,6 +82,7 @@ def _make_announcer(app: Flask, config: Config, hub: Hub) -> Announcer:
     app.config["PANGGIL_AUDIO_DIR"] = str(cache_dir)
 
     def notify(ready: dict) -> None:
+        hub.announcement_ready(ready)
         events.broadcast(protocol.ANNOUNCEMENT_READY, ready)
 
     def run_background(work: Callable[[], None]) -> None:

@@ -120,6 +120,7 @@ def counter_connect(auth=None):
             error = exc
         else:
             _counters[request.sid] = number
+            hub().counters_online[request.sid] = number
             log.info("counter %d connected from %s", number, request.remote_addr)
             _send_snapshot(number)
             return
@@ -130,6 +131,7 @@ def counter_connect(auth=None):
 @socketio.on("disconnect", namespace=NS_COUNTER)
 def counter_disconnect(*args):
     _counters.pop(request.sid, None)
+    hub().counters_online.pop(request.sid, None)
 
 
 def _counter() -> int:

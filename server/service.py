@@ -85,6 +85,7 @@ class Hub:
         # A green lock under eventlet (monkey-patched), a thread lock otherwise.
         self.lock = threading.RLock()
         self.displays: dict[str, dict] = {}
+        self.counters_online: dict[str, int] = {}  # socket id -> counter number (events.py keeps it)
         self.hall = Hall(day="")
         self.recent: deque[dict] = deque(maxlen=RECENT_CALLS)
         self.settings: dict = {}
@@ -186,17 +187,24 @@ class Hub:
         return result
 
     def _prepare_voice(self, ticket: dict) -> None:
-        """Synthesise the ticket's call at each counter that can call it, before anyone presses next."""
+        """Synthesise the ticket's call at each staffed counter that can call it, ahead of next.
+
+        Only counters with a client connected now: a service served by twenty desks, of which
+        three are open, must not cost twenty syntheses a ticket.
+        """
         texts_for = getattr(self.announcer, "texts_for_ticket", None)
         if texts_for is None:
             return
         hall = self.hall
         service = hall.services.get(ticket["service"])
+        online = set(self.counters_online.values())
         counters = [
             {"number": c.number, "name": c.name, "spoken_name": c.spoken_name}
             for c in hall.counters.values()
-            if c.active and ticket["service"] in c.services
+            if c.active and c.number in online and ticket["service"] in c.services
         ]
+        if not counters:
+            return
         try:
             info = {"code": service.code, "name": service.name, "agency": service.agency} if service else None
             self.announcer.prepare(texts_for(ticket["number"], counters, info))
@@ -326,6 +334,14 @@ class Hub:
             finally:
                 self._closing = None
             return {"day": self.hall.day}
+
+    def announcement_ready(self, ready: Mapping) -> None:
+        """A pending call's audio is ready: later snapshots carry its URL too."""
+        with self.lock:
+            for call in self.recent:
+                if call["call_id"] == ready.get("call_id"):
+                    call["announcement"] = {**call.get("announcement", {}), "audio_url": ready.get("audio_url"),
+                                            "status": "ready" if ready.get("audio_url") else "none"}  # fmt: skip
 
     # --- admin changes ----------------------------------------------------------------------------
 

@@ -11,6 +11,7 @@ import logging
 import pathlib
 import re
 import threading
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -197,6 +198,11 @@ class Announcer:
         self._notify = notify
         self._run_background = run_background
         self._lock = threading.Lock()
+        # Two workers, started on first use: one speaks calls, one prepares ahead of time. A call
+        # never waits behind a backlog of preparations, and synthesis takes at most two threads,
+        # however many tickets are issued at once (the event loop keeps a core for itself).
+        self._lanes: dict[str, deque[Callable[[], None]]] = {"calls": deque(), "prepare": deque()}
+        self._busy: dict[str, bool] = {"calls": False, "prepare": False}
         # ready/pending/none: answers of announce(); ready_later/silent: how pending ones ended.
         self._counts = {"ready": 0, "pending": 0, "none": 0, "ready_later": 0, "silent": 0}
         self._last_call: dict | None = None
@@ -259,7 +265,7 @@ class Announcer:
             answer = self._answer(call, text, hit.url, "ready", engine=hit.engine)
         else:
             answer = self._answer(call, text, None, "pending", engine=None)
-            self._run_background(lambda: self._speak_later(synth, call, text))
+            self._submit("calls", lambda: self._speak_later(synth, call, text))
         if voice.settings["prepare_recall"] and call.get("kind") == "call":
             self._prepare_recall(call)
         return answer
@@ -273,7 +279,7 @@ class Announcer:
         synth = voice.synth
         wanted = [t for t in dict.fromkeys(texts) if synth.lookup(t) is None]
         if wanted:
-            self._run_background(lambda: self._prepare_now(synth, wanted))
+            self._submit("prepare", lambda: self._prepare_now(synth, wanted))
 
     def status(self) -> dict:
         """What the admin page shows: engines, which one spoke last, counts and the last error."""
@@ -292,6 +298,27 @@ class Announcer:
         }
 
     # -- background work
+
+    def _submit(self, lane: str, job: Callable[[], None]) -> None:
+        with self._lock:
+            self._lanes[lane].append(job)
+            if self._busy[lane]:
+                return  # the lane's worker will take it
+            self._busy[lane] = True
+        self._run_background(lambda: self._drain(lane))
+
+    def _drain(self, lane: str) -> None:
+        """The lane's only worker: runs its jobs in order, then ends until the next job comes."""
+        while True:
+            with self._lock:
+                if not self._lanes[lane]:
+                    self._busy[lane] = False
+                    return
+                job = self._lanes[lane].popleft()
+            try:
+                job()
+            except Exception:  # one bad job must not silence the voice
+                log.exception("voice job in lane %s failed", lane)
 
     def _speak_later(self, synth: Synthesizer, call: dict, text: str) -> None:
         try:

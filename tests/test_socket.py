@@ -164,3 +164,21 @@ def test_named_display_gets_its_zone_from_the_admin(socket_client, hub):
     assert snap["display"] == {"name": "lantai-2", "counters": [3], "services": ["paspor"]}
     other = socket_client(NS_DISPLAY, {"display": "lobby"})
     assert events_named(other, protocol.SNAPSHOT, NS_DISPLAY)[0]["display"]["counters"] is None
+
+
+def test_voice_is_prepared_only_for_staffed_counters(socket_client, hub, monkeypatch):
+    prepared = []
+    monkeypatch.setattr(hub.announcer, "prepare", prepared.extend)
+    hub.issue("ktp")
+    assert prepared == []  # nobody at a counter yet
+    counter(socket_client, 2)
+    hub.issue("ktp")
+    assert prepared == ["Nomor antrean A dua, silakan ke gerai dua."]
+
+
+def test_snapshot_carries_audio_that_became_ready_later(socket_client, hub):
+    hub.issue("ktp")
+    call = hub.command(1, "call_next", {}, "a")["result"]["call"]
+    hub.announcement_ready({"call_id": call["call_id"], "audio_url": "/api/audio/x.wav", "text": "t"})
+    latest = hub.snapshot()["recent_calls"][0]["announcement"]
+    assert latest["audio_url"] == "/api/audio/x.wav" and latest["status"] == "ready"

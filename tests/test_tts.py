@@ -543,3 +543,20 @@ def test_sounds_build_names_a_bad_setting(tmp_path, capsys):
         main(["build", "--config", str(config)])
     assert info.value.code == 2
     assert "voice.template: unknown field {nomor}" in capsys.readouterr().err
+
+
+def test_synthesis_runs_in_two_lanes_whatever_the_burst(tmp_path):
+    """Calls never queue behind preparations, and a burst of tickets starts no more workers."""
+    workers = []
+    announcer, _ = make_announcer(tmp_path, run_background=workers.append, enabled=False)
+    done = []
+    for i in range(50):
+        announcer._submit("prepare", lambda i=i: done.append(("prepare", i)))
+    announcer._submit("calls", lambda: done.append(("call", 0)))
+    assert len(workers) == 2  # one per lane, not one per job
+    workers[1]()  # the calls lane runs first although it was submitted last
+    assert done == [("call", 0)]
+    workers[0]()
+    assert [i for kind, i in done if kind == "prepare"] == list(range(50))
+    announcer._submit("prepare", lambda: done.append(("prepare", 50)))
+    assert len(workers) == 3  # the drained lane's worker ended; a new job starts a new one
