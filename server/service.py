@@ -476,17 +476,7 @@ class Hub:
             return out
 
     def counter_info(self, number: int) -> dict:
-        counter = self.hall.counters[number]
-        current = self.hall.current(number)
-        return {
-            "number": counter.number,
-            "name": counter.name,
-            "spoken_name": counter.spoken_name,
-            "services": list(counter.services),
-            "active": counter.active,
-            "current": ticket_dict(current) if current else None,
-            "served_today": self.hall.served.get(number, 0),
-        }
+        return _counter_after(self.hall, number)
 
     def ticket_status(self, day: str, number: str) -> dict:
         """A visitor's view of a ticket: its state, people ahead and the last call."""
@@ -591,6 +581,7 @@ class Hub:
 
 
 def _counter_after(hall: Hall, number: int) -> dict:
+    """The protocol's counter object, as the given state has it."""
     counter = hall.counters[number]
     current = hall.current(number)
     return {

@@ -17,7 +17,7 @@ def pairs(*minutes: float):
 
 
 def test_service_seconds_drop_implausible_times():
-    times = service_seconds(pairs(5, 0.05, 300, 6) + [(None, T0), (T0, None)])
+    times = service_seconds([*pairs(5, 0.05, 300, 6), (None, T0), (T0, None)])
     assert times == [300.0, 360.0]
 
 
