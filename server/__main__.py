@@ -57,9 +57,13 @@ def main(argv: list[str] | None = None) -> int:
         _seed_demo_tickets(app)
     host, port = config.server.host, config.server.port
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-    print(f"Panggil is serving {config.hall.name} on http://{shown}:{port}/", flush=True)
-    print(f"  API snapshot:   http://{shown}:{port}/api/snapshot", flush=True)
-    print(f"  Protocol:       docs/protocol.md; counters use the tokens in {args.config}", flush=True)
+    base = f"http://{shown}:{port}"
+    print(f"Panggil is serving {config.hall.name} on {base}/", flush=True)
+    for label, path in (("Admin", "/admin"), ("Officer console", "/console"), ("Ticket kiosk", "/kiosk"),
+                        ("TV display", "/tv"), ("API snapshot", "/api/snapshot")):  # fmt: skip
+        print(f"  {label + ':':17} {base}{path}", flush=True)
+    if args.demo:
+        print("  Demo users: admin / admin-panggil, petugas1 / petugas-panggil (see config.yaml)", flush=True)
     serve(app, host, port, config.server.async_mode)
     return 0
 
