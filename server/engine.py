@@ -125,13 +125,6 @@ class Hall:
                 return ticket
         return None
 
-    def waiting(self, service: str) -> list[Ticket]:
-        """Waiting tickets of a service in the order they will be called."""
-        return sorted(
-            (t for t in self.tickets.values() if t.status == "waiting" and t.service == service),
-            key=call_order,
-        )
-
     def waiting_count(self, service: str) -> int:
         return sum(1 for t in self.tickets.values() if t.status == "waiting" and t.service == service)
 

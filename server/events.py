@@ -18,9 +18,6 @@ from server.protocol import NS_COUNTER, NS_DISPLAY, PanggilError
 
 log = logging.getLogger(__name__)
 
-# sid -> counter number, for sockets that passed the token check.
-_counters: dict[str, int] = {}
-
 
 def hub():
     return current_app.extensions["panggil"]
@@ -119,7 +116,6 @@ def counter_connect(auth=None):
         except PanggilError as exc:
             error = exc
         else:
-            _counters[request.sid] = number
             hub().counters_online[request.sid] = number
             log.info("counter %d connected from %s", number, request.remote_addr)
             _send_snapshot(number)
@@ -130,15 +126,21 @@ def counter_connect(auth=None):
 
 @socketio.on("disconnect", namespace=NS_COUNTER)
 def counter_disconnect(*args):
-    _counters.pop(request.sid, None)
     hub().counters_online.pop(request.sid, None)
 
 
 def _counter() -> int:
-    number = _counters.get(request.sid)
+    number = hub().counters_online.get(request.sid)
     if number is None:
         raise PanggilError("invalid-token")
     return number
+
+
+def disconnect_counter(number: int) -> None:
+    """Drop the sockets of a counter, e.g. when its token was replaced (tokens are checked on connect)."""
+    for sid, counter in list(hub().counters_online.items()):
+        if counter == number:
+            socketio.server.disconnect(sid, namespace=NS_COUNTER)
 
 
 @socketio.on(protocol.GET_SNAPSHOT, namespace=NS_COUNTER)

@@ -352,12 +352,9 @@ class Hub:
         with self.lock:
             now = self.now()
             data = {"what": what, **(detail or {})}
-            try:
-                with self.storage.transaction():
-                    write(self.storage)
-                    seq = self.storage.add_event("hall_changed", now, self.hall.day, data)
-            except PanggilError:
-                raise
+            with self.storage.transaction():
+                write(self.storage)
+                seq = self.storage.add_event("hall_changed", now, self.hall.day, data)
             agencies, services, counters = self.storage.load_catalogue()
             self.hall = engine.with_catalogue(self.hall, agencies, services, counters)
             voice_before = self.settings.get("voice")
@@ -400,6 +397,14 @@ class Hub:
         if not self.hall.counters[number].active:
             raise PanggilError("unknown-counter")
         return number
+
+    def counter_with_token(self, token: object) -> int:
+        """The counter whose token this is (compared in constant time); raises otherwise."""
+        if isinstance(token, str) and token:
+            for number, expected in self.tokens.items():
+                if hmac.compare_digest(expected.encode(), token.encode()):
+                    return number
+        raise PanggilError("invalid-token")
 
     def snapshot(self, counter: int | None = None) -> dict:
         with self.lock:

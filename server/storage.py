@@ -386,10 +386,6 @@ class Storage:
         ).fetchone()
         return json.loads(row[0])["call"] if row else None
 
-    def events_since(self, seq: int, limit: int = 1000) -> list[dict]:
-        rows = self.db.query("SELECT * FROM events WHERE seq > ? ORDER BY seq LIMIT ?", [seq, limit])
-        return [{**r, "data": json.loads(r["data"])} for r in rows]
-
     # --- users and audit -------------------------------------------------------------------------
 
     def add_user(self, username: str, password_hash: str, role: str, now: datetime,

@@ -56,6 +56,7 @@ def test_services_list_shows_hours_and_quota(client):
         ("/api/counters/1/call_next", {"json": {"request_id": "a"}, "headers": AUTH}, 409, "no-waiting-tickets"),
         ("/api/counters/1/transfer", {"json": {"request_id": "a", "service": "x"}, "headers": AUTH}, 409, "no-current-ticket"),
         ("/api/tickets/2026-11-26/A001/cancel", {"json": {}}, 401, "invalid-token"),
+        ("/api/tickets/2026-11-26/A001/cancel", {"json": {}, "headers": {"Authorization": "Bearer nope"}}, 401, "invalid-token"),
     ],
 )
 def test_bad_requests_get_clear_errors_and_change_nothing(client, hub, path, kwargs, status, code):

@@ -11,7 +11,7 @@ import segno
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
-from server import engine
+from server import engine, events
 from server.engine import Counter, Service
 from server.pages.admin import attempt, bp, form_data, hub, render, save_hall, save_other
 from server.pages.admin_forms import (
@@ -24,7 +24,6 @@ from server.pages.admin_forms import (
     validate_display,
     validate_service,
 )
-from server.protocol import NS_COUNTER
 from server.storage import Storage
 
 # --- agencies ------------------------------------------------------------------------------------
@@ -293,21 +292,9 @@ def regenerate_token(number: int):
         str(number),
         lambda s: s.save_counter(current, token=new_token()),
     )
-    disconnect_counter(number)
+    events.disconnect_counter(number)
     flash(_("New token made. Pair the counter's device again."), "success")
     return redirect(url_for("admin.counter", number=number))
-
-
-def disconnect_counter(number: int) -> None:
-    """Drop the sockets of a counter whose token was replaced: a lost device must not go on calling."""
-    from server import (
-        events,  # its table of authenticated sockets; tokens are checked on connect only
-    )
-    from server.extensions import socketio
-
-    for sid, counter in list(events._counters.items()):
-        if counter == number:
-            socketio.server.disconnect(sid, namespace=NS_COUNTER)
 
 
 def pairing_text(server_url: str, number: int, token: str) -> str:
