@@ -9,7 +9,7 @@ PYTEST_ARGS ?=
 .PHONY: run test lint bench setup system-deps clean display counter
 
 run: setup
-	$(PY) -m server --config $(CONFIG) --demo
+	$(PY) -m server --config $(CONFIG) --demo --database var/demo.sqlite
 
 display: setup
 	$(PY) -m display --config $(CONFIG)

@@ -46,8 +46,9 @@ def bench_hall(folder: Path, counters: int = 20, async_mode: str = "eventlet") -
     """A hall of one always-open service served by `counters` counters."""
     return {
         "server": {"host": "127.0.0.1", "port": free_port(), "async_mode": async_mode,
-                   "secret_key": "bench-secret-key-0123456789", "database": str(folder / "bench.sqlite")},
+                   "secret_key": "bench-secret-key-0123456789-abcdefghijk", "database": str(folder / "bench.sqlite")},
         "hall": {"name": "MPP Bench", "enforce_hours": False},
+        "limits": {"trusted_addresses": ["127.0.0.0/8"]},  # the bench issues many tickets from here
         "voice": {"engine": "espeak", "cache_dir": str(folder / "audio"), "enabled": VOICE},
         "agencies": [{"code": "dukcapil", "name": "Dukcapil"}],
         "services": [{"code": "ktp", "agency": "dukcapil", "name": "KTP", "prefix": "A"}],

@@ -10,6 +10,9 @@ import sys
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["create-admin"]:
+        return create_admin(argv[1:])
     parser = argparse.ArgumentParser(prog="panggil-server", description=__doc__)
     parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
     parser.add_argument("--host", help="override server.host")
@@ -37,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         overrides["hall.enforce_hours"] = False
     try:
-        config = load_config(args.config, **overrides)
+        config = load_config(args.config, demo=args.demo, **overrides)
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
@@ -46,11 +49,12 @@ def main(argv: list[str] | None = None) -> int:
         print("config error: server.async_mode changed while starting", file=sys.stderr)
         return 2
     from server.app import create_app
+    from server.credentials import CredentialError
     from server.storage import StorageError
 
     try:
-        app = create_app(config)
-    except StorageError as exc:
+        app = create_app(config, demo=args.demo)
+    except (StorageError, CredentialError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     if args.demo:
@@ -65,6 +69,46 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         print("  Demo users: admin / admin-panggil, petugas1 / petugas-panggil (see config.yaml)", flush=True)
     serve(app, host, port, config.server.async_mode)
+    return 0
+
+
+def create_admin(argv: list[str]) -> int:
+    """python -m server create-admin: the first admin of a real hall, or a forgotten password."""
+    parser = argparse.ArgumentParser(prog="panggil-server create-admin", description=create_admin.__doc__)
+    parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
+    parser.add_argument("--database", help="override server.database")
+    parser.add_argument("--username", default="admin")
+    parser.add_argument("--full-name", default="")
+    parser.add_argument("--reset", action="store_true", help="give an existing user a new password and the admin role")
+    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    args = parser.parse_args(argv)
+    from datetime import UTC, datetime
+
+    from server.config import ConfigError, load_config
+    from server.credentials import CredentialError, create_admin as create
+    from server.storage import StorageError
+
+    try:
+        config = load_config(args.config, **{"server.database": args.database})
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    if args.password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        import getpass
+
+        password = getpass.getpass(f"New password for {args.username}: ")
+        if getpass.getpass("Again: ") != password:
+            print("error: the two passwords differ", file=sys.stderr)
+            return 2
+    try:
+        done = create(config.path(config.server.database), args.username, password, datetime.now(UTC),
+                      full_name=args.full_name, reset=args.reset)  # fmt: skip
+    except (CredentialError, StorageError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(done)
     return 0
 
 

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server import protocol
+from server import protocol, ratelimit
 from server.protocol import PanggilError
 
 log = logging.getLogger(__name__)
@@ -68,7 +68,8 @@ def issue_ticket():
         raise PanggilError("bad-request", "Kolom 'service' wajib diisi.")
     if priority is not None and not isinstance(priority, str):
         raise PanggilError("bad-request", "Kolom 'priority' harus teks atau null.")
-    response = hub().issue(service, priority or None)
+    with ratelimit.ticket_slot():
+        response = hub().issue(service, priority or None)
     result = response["result"]
     return jsonify(ok=True, ticket=result["ticket"], ahead=result["ahead"], seq=response["seq"]), 201
 

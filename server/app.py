@@ -12,10 +12,11 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from server import api, events, i18n, protocol
+from server import api, credentials, events, i18n, protocol, ratelimit
 from server.audio import audio_bp
 from server.config import Config
 from server.extensions import socketio
+from server.passwords import check_password
 from server.service import Hub, utc_now
 from server.storage import Storage
 from server.voice import Announcer, validate_voice_settings
@@ -31,11 +32,17 @@ def create_app(
     clock: Callable[[], datetime] = utc_now,
     announcer: object | None = None,
     start_ticker: bool = True,
+    demo: bool = False,
 ) -> Flask:
-    """Build the server for one hall; `clock` and `announcer` are passed in by tests."""
+    """Build the server for one hall; `clock` and `announcer` are passed in by tests.
+
+    Outside the demo (`demo=False`) a database that still opens with the demo's published
+    credentials is refused (CredentialError), and a database without an admin gets a one-time
+    set-up code in the log.
+    """
     app = Flask(__name__)
     app.config.update(
-        SECRET_KEY=config.server.secret_key,
+        SECRET_KEY=config.server.secret_key or credentials.load_secret_key(config.data_dir),
         MAX_CONTENT_LENGTH=config.server.max_payload_bytes,
         JSON_SORT_KEYS=False,
         PANGGIL_CONFIG=config,
@@ -51,8 +58,8 @@ def create_app(
         broadcast=events.broadcast,
         announcer=announcer,
     )
-    hub.seed(config)
-    hub.load()
+    app.extensions["panggil_setup"] = _seed(hub, config, demo)
+    ratelimit.init_app(app, config.limits)
     app.extensions["panggil"] = hub
 
     app.register_blueprint(api.bp)
@@ -73,6 +80,32 @@ def create_app(
     if start_ticker:
         socketio.start_background_task(_tick_forever, hub)
     return app
+
+
+def _seed(hub: Hub, config: Config, demo: bool) -> credentials.SetupCode | None:
+    """Load the catalogue; keep the demo's credentials out of a real hall; offer the first admin."""
+    seeded = hub.seed(config)
+    if demo and seeded:
+        hub.write(lambda storage: storage.save_setting(credentials.DEMO_SETTING, True))
+    hub.load()
+    if demo:
+        return None
+    database = config.path(config.server.database)
+    if hub.settings.get(credentials.DEMO_SETTING):
+        found = ["it was created with --demo"]
+    else:
+        found = hub.read(lambda storage: credentials.demo_accounts_in(storage, check_password))
+    if found:
+        hub.storage.close()
+        raise credentials.CredentialError(credentials.demo_database_message(database, found))
+    if hub.read(credentials.has_admin):
+        return None
+    setup = credentials.SetupCode()
+    log.warning(
+        "No admin account yet. Open /setup on this server and enter the one-time code %s, "
+        "or run: python -m server create-admin --config <config.yaml>", setup.code,
+    )
+    return setup
 
 
 def _make_announcer(app: Flask, config: Config, hub: Hub) -> Announcer:
@@ -110,7 +143,9 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     i18n.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the JSON API authenticates each request with a bearer token, not a cookie
-    app.config.setdefault("SESSION_COOKIE_SAMESITE", "Lax")
+    # Flask defines the key (None), so setdefault would keep None: set it. Lax keeps the login
+    # redirect working and stops other sites from posting with the officer's cookie.
+    app.config["SESSION_COOKIE_SAMESITE"] = "Lax"
     app.register_blueprint(auth.bp)
     admin.register(app)
     app.register_blueprint(kiosk.bp)

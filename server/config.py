@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from pathlib import Path
 from typing import Literal
@@ -26,8 +27,38 @@ class ServerSection(_Strict):
     port: int = Field(5000, ge=1, le=65535, description="TCP port")
     database: str = Field("var/panggil.sqlite", description="SQLite file (relative to the config file)")
     async_mode: Literal["eventlet", "threading"] = Field("eventlet", description="Flask-SocketIO mode")
-    secret_key: str = Field(..., min_length=16, description="Signs session cookies; keep it secret")
+    secret_key: str | None = Field(
+        None, min_length=32, max_length=512,
+        description="Signs session cookies; leave it out and one is generated into the data folder",
+    )
     max_payload_bytes: int = Field(16384, ge=1024, le=1_048_576, description="Largest request body")
+
+
+class LimitsSection(_Strict):
+    """How often one client may take a ticket or fail a login (the hall's Wi-Fi is shared)."""
+
+    tickets_per_address: int = Field(20, ge=1, le=100_000, description="Tickets one address may take per window")
+    tickets_window_s: int = Field(300, ge=10, le=86_400, description="The ticket window, in seconds")
+    trusted_addresses: list[str] = Field(
+        default_factory=list, description="Addresses or networks (CIDR) without a ticket limit: the kiosks"
+    )
+    login_failures_per_address: int = Field(10, ge=1, le=1000, description="Failed logins from one address per window")
+    login_failures_per_account: int = Field(5, ge=1, le=1000, description="Failed logins for one account from one address")
+    login_failures_per_user: int = Field(
+        50, ge=1, le=100_000,
+        description="Failed logins for one account from all addresses; then only addresses it logged in from before",
+    )
+    login_window_s: int = Field(300, ge=10, le=86_400, description="The login window, in seconds")
+
+    @field_validator("trusted_addresses")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(f"not an address or network: {item!r}") from None
+        return value
 
 
 class HallSection(_Strict):
@@ -116,6 +147,7 @@ class UserEntry(_Strict):
 class Config(_Strict):
     server: ServerSection
     hall: HallSection = HallSection()
+    limits: LimitsSection = LimitsSection()
     voice: dict = Field(default_factory=dict, description="Announcement settings, see docs/voice.md")
     agencies: list[AgencyEntry] = Field(default_factory=list)
     services: list[ServiceEntry] = Field(default_factory=list)
@@ -155,6 +187,11 @@ class Config(_Strict):
         p = Path(value)
         return p if p.is_absolute() else self.base_dir / p
 
+    @property
+    def data_dir(self) -> Path:
+        """The folder of the database: it also holds the generated session key and the lock."""
+        return self.path(self.server.database).parent
+
 
 def _unique(section: str, values: list, key: str) -> None:
     seen = set()
@@ -164,7 +201,7 @@ def _unique(section: str, values: list, key: str) -> None:
         seen.add(value)
 
 
-def load_config(path: str | Path, **overrides: object) -> Config:
+def load_config(path: str | Path, *, demo: bool = False, **overrides: object) -> Config:
     """Read and validate a config file; raise ConfigError naming the bad key."""
     path = Path(path)
     try:
@@ -175,12 +212,21 @@ def load_config(path: str | Path, **overrides: object) -> Config:
         raise ConfigError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: the top level must be a mapping of sections")
-    return parse_config(raw, base_dir=path.resolve().parent, **overrides)
+    return parse_config(raw, base_dir=path.resolve().parent, demo=demo, **overrides)
 
 
-def parse_config(raw: dict, base_dir: Path = Path("."), **overrides: object) -> Config:
-    """Validate a config dict (already parsed); overrides are 'section.key' values from the CLI."""
+def parse_config(raw: dict, base_dir: Path = Path("."), *, demo: bool = False, **overrides: object) -> Config:
+    """Validate a config dict (already parsed); overrides are 'section.key' values from the CLI.
+
+    Outside the demo, a value published with the demo (secret key, passwords, counter tokens)
+    is refused: anyone on the hall's Wi-Fi can read them in the repository.
+    """
     raw = {k: dict(v) if isinstance(v, dict) else v for k, v in raw.items()}
+    if not demo:
+        from server.credentials import demo_config_message, demo_values_in_config
+
+        if found := demo_values_in_config(raw):
+            raise ConfigError(demo_config_message(found))
     for dotted, value in overrides.items():
         if value is None:
             continue

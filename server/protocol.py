@@ -76,6 +76,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "unknown-kiosk": (404, "Anjungan tidak dikenal."),
     "printer-error": (503, "Printer bermasalah, silakan hubungi petugas."),
     "unknown-audio": (404, "Rekaman suara tidak ditemukan."),
+    "rate-limited": (429, "Terlalu banyak permintaan. Tunggu sebentar lalu coba lagi."),
     "internal-error": (500, "Terjadi kesalahan pada server. Tidak ada yang diubah."),
 }
 

@@ -404,6 +404,13 @@ class Storage:
             rows = self.db.query("SELECT * FROM users WHERE username = ?", [username])
         return next(rows, None)
 
+    def set_user_password(self, user_id: int, password_hash: str, *, role: str | None = None) -> None:
+        """A new password (and, when given, role) for a user, who is made active again."""
+        self.db.execute(
+            "UPDATE users SET password_hash = ?, role = COALESCE(?, role), active = 1 WHERE id = ?",
+            [password_hash, role, user_id],
+        )
+
     def list_users(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM users ORDER BY username"))
 

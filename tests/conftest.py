@@ -19,8 +19,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # A small hall: two agencies, three services, three counters.
 HALL = {
-    "server": {"secret_key": "test-secret-key-0123456789", "async_mode": "threading"},
+    "server": {"secret_key": "test-secret-key-0123456789-abcdefghijkl", "async_mode": "threading"},
     "hall": {"name": "MPP Uji", "timezone": "Asia/Jakarta", "running_text": "Selamat datang"},
+    # Tests and their servers issue many tickets from 127.0.0.1, as a hall's kiosk would;
+    # tests/test_ratelimit.py takes the trust away to test the limit itself.
+    "limits": {"trusted_addresses": ["127.0.0.0/8", "::1"]},
     # The offline voice: tests never reach for the internet (gTTS is stubbed where it is tested).
     "voice": {"engine": "espeak"},
     "agencies": [{"code": "dukcapil", "name": "Dukcapil"}, {"code": "imigrasi", "name": "Imigrasi"}],

@@ -79,3 +79,9 @@ def test_unknown_pages(client, path):
         assert response.get_json()["ok"] is False
     else:
         assert "Halaman tidak ditemukan." in response.get_data(as_text=True)
+
+
+def test_the_session_cookie_is_samesite_lax_and_http_only(client):
+    answer = login(client, "admin", "admin-secret")
+    cookie = answer.headers["Set-Cookie"]
+    assert "SameSite=Lax" in cookie and "HttpOnly" in cookie

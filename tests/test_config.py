@@ -9,7 +9,7 @@ from tests.conftest import ROOT, hall_config
 
 
 def test_shipped_config_is_valid():
-    config = load_config(ROOT / "config.yaml")
+    config = load_config(ROOT / "config.yaml", demo=True)
     assert config.server.async_mode == "eventlet"
     assert len(config.counters) >= 5 and len(config.agencies) >= 3
     assert config.path(config.server.database) == ROOT / "var" / "panggil.sqlite"
@@ -50,6 +50,8 @@ def break_config(tmp_path, path: str, value):
         ("users.1.counter", 42, "users.1.counter: unknown counter 42"),
         ("users.0.role", "root", "users.0.role"),
         ("extra", {"a": 1}, "extra: unknown key"),
+        ("limits.trusted_addresses", ["lobby"], "limits.trusted_addresses"),
+        ("limits.tickets_per_address", 0, "limits.tickets_per_address"),
         ("kiosks", {"lobi": {"printer": {"type": "serial"}}}, "kiosks.lobi.printer.type"),
         ("kiosks", {"lobi": {"colour": "red"}}, "kiosks.lobi"),
     ],
@@ -62,8 +64,8 @@ def test_bad_values_name_their_key(tmp_path, path, value, named):
 
 def test_missing_required_key_is_named(tmp_path):
     raw = hall_config(tmp_path)
-    del raw["server"]["secret_key"]
-    with pytest.raises(ConfigError, match=r"server\.secret_key: Field required"):
+    del raw["services"][0]["prefix"]
+    with pytest.raises(ConfigError, match=r"services\.0\.prefix: Field required"):
         parse_config(raw)
 
 

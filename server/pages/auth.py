@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import functools
 import logging
-import time
-from collections import defaultdict, deque
 from collections.abc import Callable
 
 from flask import (
@@ -22,7 +20,9 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from server.passwords import check_password
+from server import credentials
+from server.passwords import check_password, dummy_hash, hash_password
+from server.ratelimit import client_address, limits
 
 log = logging.getLogger(__name__)
 
@@ -30,45 +30,6 @@ bp = Blueprint("auth", __name__)
 
 ROLES = ("admin", "officer")
 HOME = {"admin": "admin.index", "officer": "console.index"}
-
-# Login rate limit: at most MAX_FAILURES failed logins per client address and per username
-# within WINDOW_SECONDS; further attempts are refused until the window has passed.
-MAX_FAILURES = 5
-WINDOW_SECONDS = 300
-
-
-class LoginLimiter:
-    """Counts failed logins in a sliding window; in memory, as the server is one process."""
-
-    def __init__(self, max_failures: int = MAX_FAILURES, window: float = WINDOW_SECONDS,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
-        self.max_failures = max_failures
-        self.window = window
-        self.clock = clock
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str) -> deque[float]:
-        times = self._failures[key]
-        cutoff = self.clock() - self.window
-        while times and times[0] < cutoff:
-            times.popleft()
-        return times
-
-    def blocked(self, *keys: str) -> bool:
-        return any(len(self._recent(k)) >= self.max_failures for k in keys)
-
-    def fail(self, *keys: str) -> None:
-        for key in keys:
-            self._recent(key).append(self.clock())
-
-    def clear(self, *keys: str) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
-
-
-def limiter() -> LoginLimiter:
-    return current_app.extensions.setdefault("panggil_login_limiter", LoginLimiter())
-
 
 def current_user() -> dict | None:
     """The logged-in, active user of this request, or None."""
@@ -121,32 +82,93 @@ def _safe_next(target: str | None) -> str | None:
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """The login form for admins and officers."""
+    if current_app.extensions.get("panggil_setup") is not None:
+        return redirect(url_for("auth.setup"))
     error = None
     status = 200
     if request.method == "POST":
-        username = (request.form.get("username") or "").strip()
-        password = request.form.get("password") or ""
-        keys = (f"ip:{request.remote_addr}", f"user:{username.lower()}")
+        username = (request.form.get("username") or "").strip()[:100]
+        password = (request.form.get("password") or "")[:1000]
+        address = client_address()
+        login_limits = limits()["login"]
         hub = current_app.extensions["panggil"]
-        if limiter().blocked(*keys):
-            error, status = _("Too many failed attempts. Wait a few minutes and try again."), 429
+        wait = login_limits.blocked(address, username)
+        if wait:
+            minutes = max(1, -(-wait // 60))
+            error = _("Too many failed attempts. Try again in %(n)s minutes.", n=minutes)
+            status = 429
         else:
             user = hub.read(lambda storage: storage.find_user(username=username)) if username else None
-            if user and user["active"] and check_password(user["password_hash"], password):
-                limiter().clear(*keys)
+            # The hash is checked whoever asks: an unknown name takes as long as a known one.
+            right = check_password(user["password_hash"] if user else dummy_hash(), password)
+            if user and user["active"] and right:
+                login_limits.succeed(address, username)
                 session.clear()
                 session["user_id"] = user["id"]
                 session.permanent = True
                 hub.write(lambda storage: storage.add_audit(hub.now(), user["username"], "login"))
-                log.info("user %s logged in from %s", user["username"], request.remote_addr)
+                log.info("user %s logged in from %s", user["username"], address)
                 home = HOME[user["role"]]
                 home = home if home in current_app.view_functions else "index"
                 target = _safe_next(request.args.get("next")) or url_for(home)
                 return redirect(target)
-            limiter().fail(*keys)
-            log.warning("failed login for %r from %s", username, request.remote_addr)
+            login_limits.fail(address, username)
+            log.warning("failed login for %r from %s", username, address)
             error, status = _("Wrong username or password."), 401
     return render_template("auth/login.html", error=error), status
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup():
+    """First start of a real hall: the one-time code from the server's log creates the first admin."""
+    code = current_app.extensions.get("panggil_setup")
+    if code is None:
+        return redirect(url_for("auth.login"))
+    error, status = None, 200
+    form = {"username": "", "full_name": ""}
+    if request.method == "POST":
+        address = client_address()
+        login_limits = limits()["login"]
+        form = {k: (request.form.get(k) or "").strip()[:120] for k in ("username", "full_name")}
+        password = (request.form.get("password") or "")[:1000]
+        wait = login_limits.blocked(address, "(setup)")
+        if wait:
+            error, status = _("Too many failed attempts. Try again in %(n)s minutes.", n=max(1, -(-wait // 60))), 429
+        elif not code.matches(request.form.get("code")):
+            login_limits.fail(address, "(setup)")
+            log.warning("wrong set-up code from %s", address)
+            error, status = _("The set-up code is wrong. It is printed in the server's log."), 403
+        elif password != request.form.get("password2"):
+            error, status = _("The two passwords differ."), 400
+        elif problem := credentials.check_new_admin(form["username"], password):
+            error, status = _setup_problem(problem), 400
+        else:
+            hub = current_app.extensions["panggil"]
+            password_hash = hash_password(password)
+            try:
+                user_id = hub.write(lambda storage: credentials.add_first_admin(
+                    storage, form["username"], password_hash, hub.now(), form["full_name"]))  # fmt: skip
+            except credentials.CredentialError:
+                user_id, error, status = None, _("A user with this name exists already."), 409
+            if user_id is None and error is None:
+                error, status = _("An admin already exists. Log in instead."), 409
+            elif user_id is not None:
+                code.used = True
+                current_app.extensions["panggil_setup"] = None
+                log.warning("first admin %s created from %s with the set-up code", form["username"], address)
+                session.clear()
+                session["user_id"] = user_id
+                session.permanent = True
+                return redirect(url_for("admin.index") if "admin.index" in current_app.view_functions else url_for("index"))
+    return render_template("auth/setup.html", error=error, form=form, min_password=credentials.MIN_PASSWORD), status
+
+
+def _setup_problem(problem: str) -> str:
+    if problem.startswith("username"):
+        return _("The username needs 3 to 40 letters, digits, dots, dashes or underscores.")
+    if "demo" in problem:
+        return _("This password was published with the demo. Choose another.")
+    return _("The password needs at least %(n)s characters.", n=credentials.MIN_PASSWORD)
 
 
 @bp.post("/logout")

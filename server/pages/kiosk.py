@@ -25,7 +25,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from server import printing
+from server import printing, ratelimit
 from server.printing import KioskSpec, PrinterError, PrinterSpec, Slip
 from server.protocol import PRIORITIES, PanggilError
 
@@ -188,7 +188,8 @@ def take_ticket(kiosk_id: str):
     if priority is not None and priority not in PRIORITIES:
         raise PanggilError("bad-request", f"Jenis prioritas tidak dikenal: {priority}.")
     h = hub()
-    response = h.issue(service, priority)
+    with ratelimit.ticket_slot():
+        response = h.issue(service, priority)
     ticket, ahead = response["result"]["ticket"], response["result"]["ahead"]
     url = visitor_url(kiosk, ticket)
     answer = {"ok": True, "ticket": ticket, "ahead": ahead, "seq": response["seq"], "visitor_url": url,
