@@ -221,3 +221,39 @@ def test_create_admin_from_the_shell_then_log_in(tmp_path, clock):
     assert login(client, "kepala", "kata-sandi-kuat-2").status_code == 401
     assert login(client, "kepala", "kata-sandi-baru-3").status_code == 302
     app.extensions["panggil"].storage.close()
+
+
+@pytest.mark.slow
+def test_a_real_production_start_generates_its_key_and_offers_the_first_admin(tmp_path):
+    """A real `python -m server` process on a fresh production config: no key, no users."""
+    import re
+    import time
+
+    import requests
+
+    from tests.conftest import LiveServer
+
+    server = LiveServer(tmp_path, users=[])
+    raw = yaml.safe_load(server.config_path.read_text(encoding="utf-8"))
+    del raw["server"]["secret_key"]
+    server.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    server.start()
+    try:
+        key_file = server.database.parent / credentials.SECRET_FILE
+        assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
+        deadline = time.monotonic() + 10
+        while not (found := re.search(r"one-time code (\w{5}-\w{5})", server.log_path.read_text())):
+            assert time.monotonic() < deadline, server.log_path.read_text()
+            time.sleep(0.1)
+        session = requests.Session()
+        first = session.get(server.url + "/login", timeout=10)
+        assert first.url.endswith("/setup") and "Kode penyiapan" in first.text
+        token = re.search(r'name="csrf_token" value="([^"]+)"', first.text).group(1)
+        form = {"csrf_token": token, "code": found.group(1), "username": "kepala", "full_name": "",
+                "password": "kata-sandi-kuat-1", "password2": "kata-sandi-kuat-1"}  # fmt: skip
+        made = session.post(server.url + "/setup", data=form, timeout=30)
+        assert made.ok and made.url.endswith("/admin/"), made.text[:500]
+        outsider = requests.get(server.url + "/admin/", timeout=10)
+        assert outsider.url.endswith("/login?next=/admin/?") or "/login" in outsider.url
+    finally:
+        server.stop()
