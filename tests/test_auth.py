@@ -85,3 +85,17 @@ def test_the_session_cookie_is_samesite_lax_and_http_only(client):
     answer = login(client, "admin", "admin-secret")
     cookie = answer.headers["Set-Cookie"]
     assert "SameSite=Lax" in cookie and "HttpOnly" in cookie
+
+
+def test_every_login_and_set_up_text_has_an_indonesian_translation():
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    from tests.conftest import ROOT
+
+    with open(ROOT / "server/translations/core/id/LC_MESSAGES/messages.po", "rb") as f:
+        translated = {m.id for m in read_po(f) if m.id and m.string}
+    method_map = [("server/templates/auth/**.html", "jinja2"), ("server/pages/auth.py", "python")]
+    wanted = {m if isinstance(m, str) else m[0] for *_, m, _c, _x in extract_from_dir(str(ROOT), method_map)}
+    assert len(wanted) > 15
+    assert sorted(wanted - translated) == []

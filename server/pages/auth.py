@@ -92,11 +92,8 @@ def login():
         address = client_address()
         login_limits = limits()["login"]
         hub = current_app.extensions["panggil"]
-        wait = login_limits.blocked(address, username)
-        if wait:
-            minutes = max(1, -(-wait // 60))
-            error = _("Too many failed attempts. Try again in %(n)s minutes.", n=minutes)
-            status = 429
+        if wait := login_limits.blocked(address, username):
+            error, status = _wait_message(wait), 429
         else:
             user = hub.read(lambda storage: storage.find_user(username=username)) if username else None
             # The hash is checked whoever asks: an unknown name takes as long as a known one.
@@ -131,9 +128,8 @@ def setup():
         login_limits = limits()["login"]
         form = {k: (request.form.get(k) or "").strip()[:120] for k in ("username", "full_name")}
         password = (request.form.get("password") or "")[:1000]
-        wait = login_limits.blocked(address, "(setup)")
-        if wait:
-            error, status = _("Too many failed attempts. Try again in %(n)s minutes.", n=max(1, -(-wait // 60))), 429
+        if wait := login_limits.blocked(address, "(setup)"):
+            error, status = _wait_message(wait), 429
         elif not code.matches(request.form.get("code")):
             login_limits.fail(address, "(setup)")
             log.warning("wrong set-up code from %s", address)
@@ -161,6 +157,10 @@ def setup():
                 session.permanent = True
                 return redirect(url_for("admin.index") if "admin.index" in current_app.view_functions else url_for("index"))
     return render_template("auth/setup.html", error=error, form=form, min_password=credentials.MIN_PASSWORD), status
+
+
+def _wait_message(seconds: int) -> str:
+    return _("Too many failed attempts. Try again in %(n)s minutes.", n=max(1, -(-seconds // 60)))
 
 
 def _setup_problem(problem: str) -> str:
