@@ -41,11 +41,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
     return parser, set(commands.choices)
 
 
-def _command(commands, name: str, run: Callable[[argparse.Namespace], int], help: str) -> argparse.ArgumentParser:
+def _command(commands, name: str, run: Callable[[argparse.Namespace], int], help: str,
+             log_level: str = "INFO") -> argparse.ArgumentParser:  # fmt: skip
     """A sub-parser with the options every command shares."""
     parser = commands.add_parser(name, help=help, description=help)
     parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
-    parser.add_argument("--log-level", default=os.environ.get("PANGGIL_LOG", "INFO"))
+    parser.add_argument("--log-level", default=os.environ.get("PANGGIL_LOG", log_level))
     parser.set_defaults(run=run)
     return parser
 
@@ -165,7 +166,8 @@ def listen(app, host: str, port: int, async_mode: str) -> Callable[[], None]:
 
 def add_backup(commands) -> None:
     parser = _command(commands, "backup", backup_command,
-                      "copy the database to OUT while the server runs (SQLite online backup)")  # fmt: skip
+                      "copy the database to OUT while the server runs (SQLite online backup)",
+                      log_level="WARNING")  # fmt: skip
     parser.add_argument("--database", help="override server.database")
     parser.add_argument("out", metavar="OUT.sqlite", help="the backup file to write")
 
@@ -187,7 +189,8 @@ def backup_command(args: argparse.Namespace) -> int:
 
 def add_restore(commands) -> None:
     parser = _command(commands, "restore", restore_command,
-                      "replace the database with a backup (the server must be stopped)")  # fmt: skip
+                      "replace the database with a backup (the server must be stopped)",
+                      log_level="WARNING")  # fmt: skip
     parser.add_argument("--database", help="override server.database")
     parser.add_argument("backup", metavar="BACKUP.sqlite", help="a file written by `backup`")
 
