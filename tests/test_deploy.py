@@ -93,3 +93,12 @@ def test_the_server_runs_without_writable_executable_memory(tmp_path, monkeypatc
     finally:
         server.stop()
     assert "Traceback" not in server.log_path.read_text()
+
+
+def test_every_server_and_hall_setting_is_in_the_install_guide():
+    from server.config import HallSection, ServerSection
+
+    guide = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
+    for section, model in (("server", ServerSection), ("hall", HallSection)):
+        for key in model.model_fields:
+            assert f"{section}.{key}" in guide, f"{section}.{key} is not in docs/install.md"
