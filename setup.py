@@ -19,8 +19,12 @@ ROOT = Path(__file__).resolve().parent
 
 class BuildWithCatalogues(build_py):
     def run(self) -> None:
+        editable = getattr(self, "editable_mode", False)
+        if not editable:
+            # setuptools reuses build/lib: a file since deleted or moved would ship again.
+            shutil.rmtree(self.build_lib, ignore_errors=True)
         super().run()
-        if getattr(self, "editable_mode", False):
+        if editable:
             return
         from babel.messages.mofile import write_mo
         from babel.messages.pofile import read_po
