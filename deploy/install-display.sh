@@ -28,7 +28,8 @@ id panggil >/dev/null 2>&1 || useradd --system --create-home --home-dir /var/lib
     --shell /usr/sbin/nologin panggil
 usermod -aG video,render,audio,input,tty panggil
 mkdir -p "$PREFIX" /etc/panggil "$CACHE"
-rsync -a --delete --exclude .git --exclude .venv --exclude var --exclude '__pycache__' \
+# /venv is the server's (deploy/install-server.sh) when both run on one machine.
+rsync -a --delete --exclude .git --exclude .venv --exclude /venv --exclude var --exclude '__pycache__' \
     "$SOURCE"/ "$PREFIX"/
 chown -R panggil:panggil "$CACHE"
 

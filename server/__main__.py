@@ -1,29 +1,69 @@
-"""Start the server: python -m server --config config.yaml [--demo]."""
+"""The server's command line: serve a hall (the default), back up or restore its database.
+
+    python -m server [serve] --config config.yaml [--demo]
+    python -m server backup [--config config.yaml] OUT.sqlite
+    python -m server restore [--config config.yaml] BACKUP.sqlite
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import socket
 import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+DEFAULT_COMMAND = "serve"
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if argv[:1] == ["create-admin"]:
-        return create_admin(argv[1:])
-    parser = argparse.ArgumentParser(prog="panggil-server", description=__doc__)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser, commands = build_parser()
+    # No command means serve: `python -m server --config X` is how units, tests and make start it.
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
+        argv = [DEFAULT_COMMAND, *argv]
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return args.run(args)
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
+    """The parser and its command names; a new command is one more `add_*` function below."""
+    parser = argparse.ArgumentParser(prog="panggil-server", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    for add in (add_serve, add_backup, add_restore, add_create_admin):
+        add(commands)
+    return parser, set(commands.choices)
+
+
+def _command(commands, name: str, run: Callable[[argparse.Namespace], int], help: str,
+             log_level: str = "INFO") -> argparse.ArgumentParser:  # fmt: skip
+    """A sub-parser with the options every command shares."""
+    parser = commands.add_parser(name, help=help, description=help)
     parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
+    parser.add_argument("--log-level", default=os.environ.get("PANGGIL_LOG", log_level))
+    parser.set_defaults(run=run)
+    return parser
+
+
+# --- serve ----------------------------------------------------------------------------------
+
+
+def add_serve(commands) -> None:
+    parser = _command(commands, "serve", serve_command, "serve the hall (the default command)")
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", type=int, help="override server.port")
     parser.add_argument("--database", help="override server.database")
     parser.add_argument("--async-mode", choices=["eventlet", "threading"], help="override server.async_mode")
     parser.add_argument("--demo", action="store_true", help="ignore opening hours and seed sample tickets")
-    parser.add_argument("--log-level", default=os.environ.get("PANGGIL_LOG", "INFO"))
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+
+def serve_command(args: argparse.Namespace) -> int:
     if _async_mode(args) == "eventlet":
         # Before Flask, pydantic, sockets or threads are imported: their locks and sockets turn green.
         import warnings
@@ -34,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         eventlet.monkey_patch()
 
     from server.config import ConfigError, load_config
+    from server.lock import DatabaseLock, DatabaseLocked
 
     overrides = {"server.host": args.host, "server.port": args.port, "server.database": args.database,
                  "server.async_mode": args.async_mode}  # fmt: skip
@@ -48,6 +89,22 @@ def main(argv: list[str] | None = None) -> int:
     if config.server.async_mode != _async_mode(args):
         print("config error: server.async_mode changed while starting", file=sys.stderr)
         return 2
+    database = config.path(config.server.database)
+    # Held until this process ends: a second server on this database stops here, before it
+    # has loaded the hall and could issue a ticket number the first one has issued too.
+    lock = DatabaseLock(database)
+    try:
+        lock.acquire()
+    except DatabaseLocked as exc:
+        holder = f"process {exc.pid}" if exc.pid else "another process"
+        print(f"error: the database {database} is in use by {holder} (another Panggil server?). "
+              "One server per database: stop that one, or give this one its own database.",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    except OSError as exc:
+        print(f"error: cannot lock the database {database}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+
     from server.app import create_app
     from server.credentials import CredentialError
     from server.storage import StorageError
@@ -60,6 +117,13 @@ def main(argv: list[str] | None = None) -> int:
     if args.demo:
         _seed_demo_tickets(app)
     host, port = config.server.host, config.server.port
+    try:
+        run = listen(app, host, port, config.server.async_mode)
+    except OSError as exc:
+        reason = "the address is in use (another server on this port?)" if exc.errno == errno.EADDRINUSE \
+            else exc.strerror or str(exc)  # fmt: skip
+        print(f"error: cannot listen on {host}:{port}: {reason}", file=sys.stderr)
+        return 2
     shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
     base = f"http://{shown}:{port}"
     print(f"Panggil is serving {config.hall.name} on {base}/", flush=True)
@@ -68,30 +132,114 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  {label + ':':17} {base}{path}", flush=True)
     if args.demo:
         print("  Demo users: admin / admin-panggil, petugas1 / petugas-panggil (see config.yaml)", flush=True)
-    serve(app, host, port, config.server.async_mode)
+    run()
+    lock.release()
     return 0
 
 
-def create_admin(argv: list[str]) -> int:
-    """python -m server create-admin: the first admin of a real hall, or a forgotten password."""
-    parser = argparse.ArgumentParser(prog="panggil-server create-admin", description=create_admin.__doc__)
-    parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
+def listen(app, host: str, port: int, async_mode: str) -> Callable[[], None]:
+    """Bind the port (OSError when it is taken) and return the function that serves forever.
+
+    Without SO_REUSEPORT (eventlet sets it by default): a second server on the same port must
+    fail, not share the connections. With TCP_NODELAY, which accepted connections inherit:
+    without it, an acknowledgement that follows a broadcast in the same burst waits for the
+    client's delayed ACK (about 40 ms on Linux), and a press takes 50 ms instead of 2.
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    if async_mode == "eventlet":
+        import eventlet
+        import eventlet.wsgi
+
+        listener = eventlet.listen((host, port), family, reuse_port=False)
+        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        return lambda: eventlet.wsgi.server(listener, app, log_output=False)
+    from werkzeug.serving import make_server
+
+    # Bound here: werkzeug's own bind prints its message and exits with 1 when the port is taken.
+    with socket.create_server((host, port), family=family, backlog=128) as sock:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        server = make_server(host, port, app, threaded=True, fd=sock.fileno())  # a duplicate
+    return server.serve_forever
+
+
+# --- backup and restore ---------------------------------------------------------------------
+
+
+def add_backup(commands) -> None:
+    parser = _command(commands, "backup", backup_command,
+                      "copy the database to OUT while the server runs (SQLite online backup)",
+                      log_level="WARNING")  # fmt: skip
+    parser.add_argument("--database", help="override server.database")
+    parser.add_argument("out", metavar="OUT.sqlite", help="the backup file to write")
+
+
+def backup_command(args: argparse.Namespace) -> int:
+    from server.backup import BackupError, backup_database
+
+    database = _database(args)
+    if database is None:
+        return 2
+    try:
+        summary = backup_database(database, args.out)
+    except BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"wrote {summary.describe()}")
+    return 0
+
+
+def add_restore(commands) -> None:
+    parser = _command(commands, "restore", restore_command,
+                      "replace the database with a backup (the server must be stopped)",
+                      log_level="WARNING")  # fmt: skip
+    parser.add_argument("--database", help="override server.database")
+    parser.add_argument("backup", metavar="BACKUP.sqlite", help="a file written by `backup`")
+
+
+def restore_command(args: argparse.Namespace) -> int:
+    from server.backup import BackupError, check_database, restore_database
+    from server.lock import DatabaseLocked
+
+    database = _database(args)
+    if database is None:
+        return 2
+    try:
+        kept = restore_database(args.backup, database, now=datetime.now(UTC))
+    except DatabaseLocked as exc:
+        holder = f"process {exc.pid}" if exc.pid else "another process"
+        print(f"error: the database {database} is in use by {holder}: stop the server first "
+              "(systemctl stop panggil-server), then restore", file=sys.stderr)  # fmt: skip
+        return 2
+    except BackupError as exc:
+        print(f"error: {exc}; the database was not changed", file=sys.stderr)
+        return 1
+    if kept:
+        print(f"kept the previous database as {kept}")
+    print(f"restored {check_database(database).describe()} from {args.backup}")
+    return 0
+
+
+# --- create-admin ---------------------------------------------------------------------------
+
+
+def add_create_admin(commands) -> None:
+    parser = _command(commands, "create-admin", create_admin_command,
+                      "create the first admin of a hall, or (--reset) give a user a new password",
+                      log_level="WARNING")  # fmt: skip
     parser.add_argument("--database", help="override server.database")
     parser.add_argument("--username", default="admin")
     parser.add_argument("--full-name", default="")
     parser.add_argument("--reset", action="store_true", help="give an existing user a new password and the admin role")
     parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    args = parser.parse_args(argv)
-    from datetime import UTC, datetime
 
-    from server.config import ConfigError, load_config
-    from server.credentials import CredentialError, create_admin as create
+
+def create_admin_command(args: argparse.Namespace) -> int:
+    """Safe while the server runs: one SQLite transaction, and the server reads users per request."""
+    from server.credentials import CredentialError, create_admin
     from server.storage import StorageError
 
-    try:
-        config = load_config(args.config, **{"server.database": args.database})
-    except ConfigError as exc:
-        print(exc, file=sys.stderr)
+    database = _database(args)
+    if database is None:
         return 2
     if args.password_stdin:
         password = sys.stdin.readline().rstrip("\n")
@@ -103,8 +251,8 @@ def create_admin(argv: list[str]) -> int:
             print("error: the two passwords differ", file=sys.stderr)
             return 2
     try:
-        done = create(config.path(config.server.database), args.username, password, datetime.now(UTC),
-                      full_name=args.full_name, reset=args.reset)  # fmt: skip
+        done = create_admin(database, args.username, password, datetime.now(UTC),
+                            full_name=args.full_name, reset=args.reset)  # fmt: skip
     except (CredentialError, StorageError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -112,25 +260,20 @@ def create_admin(argv: list[str]) -> int:
     return 0
 
 
-def serve(app, host: str, port: int, async_mode: str) -> None:
-    """Listen with TCP_NODELAY, which accepted connections inherit.
+def _database(args: argparse.Namespace) -> Path | None:
+    """The database path the config names (relative to the config file), or None after an error.
 
-    Without it, an acknowledgement that follows a broadcast in the same burst waits for the
-    client's delayed ACK (about 40 ms on Linux): a press would take 50 ms instead of 2.
+    Only the path is wanted here, so the demo's published values are no reason to refuse: the
+    server itself refuses them when it starts without --demo.
     """
-    if async_mode == "eventlet":
-        import eventlet
-        import eventlet.wsgi
+    from server.config import ConfigError, load_config
 
-        listener = eventlet.listen((host, port))
-        listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        eventlet.wsgi.server(listener, app, log_output=False)
-    else:
-        from werkzeug.serving import make_server
-
-        server = make_server(host, port, app, threaded=True)
-        server.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        server.serve_forever()
+    try:
+        config = load_config(args.config, demo=True, **{"server.database": args.database})
+    except ConfigError as exc:
+        print(exc, file=sys.stderr)
+        return None
+    return config.path(config.server.database)
 
 
 def _async_mode(args: argparse.Namespace) -> str:

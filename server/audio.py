@@ -2,7 +2,8 @@
 
 `GET /api/audio/<key>.<ext>` and `GET /api/audio/chime.wav`, with ETag and Cache-Control so a
 display fetches each clip once. The app sets `PANGGIL_AUDIO_DIR` (the audio cache folder) and may
-set `PANGGIL_CHIME_PATH` (default: sounds/chime.wav of this checkout).
+set `PANGGIL_CHIME_PATH` (default: sounds/chime.wav of this checkout, or the copy an installed
+wheel carries in the package, see setup.py).
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from server.tts import MIMETYPES, AudioCache
 
 audio_bp = Blueprint("audio", __name__)
 
-DEFAULT_CHIME_PATH = Path(__file__).resolve().parent.parent / "sounds" / "chime.wav"
+_PACKAGED_CHIME = Path(__file__).resolve().parent / "chime.wav"
+DEFAULT_CHIME_PATH = _PACKAGED_CHIME if _PACKAGED_CHIME.is_file() else _PACKAGED_CHIME.parent.parent / "sounds" / "chime.wav"
 
 # A clip's name is a hash of what made it, so its content never changes: cache it for a year.
 CLIP_MAX_AGE_S = 365 * 24 * 3600

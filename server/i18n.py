@@ -2,13 +2,22 @@
 
 Message ids in the code and templates are English; the Indonesian text lives in the catalogues
 under server/translations/<area>/id/LC_MESSAGES/messages.po, one area per part of the web UI, so
-that each part owns its own file. The .mo files are compiled from the .po files when missing or
-older (they are not committed).
+that each part owns its own file. The .mo files are not committed: a wheel carries them compiled
+at build time (setup.py), and the server uses them as they are when they match their .po files,
+so that an install never writes into its package folder. A checkout compiles the missing or stale
+ones in place when it starts; a read-only install whose files do not match compiles them into a
+private temporary folder instead.
 """
 
 from __future__ import annotations
 
+import atexit
+import functools
+import io
 import logging
+import os
+import shutil
+import tempfile
 from pathlib import Path
 
 from babel.messages.mofile import write_mo
@@ -34,28 +43,54 @@ def select_language() -> str:
     return DEFAULT_LANGUAGE
 
 
-def compile_catalogues(root: Path = TRANSLATIONS) -> list[Path]:
-    """Compile every stale messages.po below root; returns the .mo files written."""
-    written = []
-    for po_path in sorted(root.glob("*/*/LC_MESSAGES/*.po")):
-        mo_path = po_path.with_suffix(".mo")
-        if mo_path.exists() and mo_path.stat().st_mtime >= po_path.stat().st_mtime:
-            continue
-        with po_path.open("rb") as f:
-            catalog = read_po(f)
-        try:
-            with mo_path.open("wb") as f:
-                write_mo(f, catalog)
-        except OSError as exc:  # a read-only install keeps whatever .mo it shipped with
-            log.warning("cannot write %s: %s", mo_path, exc)
-            continue
-        written.append(mo_path)
-    return written
+@functools.cache
+def catalogue_root(root: Path = TRANSLATIONS) -> Path:
+    """The folder whose <area>/id/LC_MESSAGES/*.mo match the .po files below root (once a process)."""
+    compiled = {po_path.relative_to(root).with_suffix(".mo"): _compile(po_path)
+                for po_path in sorted(root.glob("*/*/LC_MESSAGES/*.po"))}  # fmt: skip
+    stale = {name: data for name, data in compiled.items() if _read(root / name) != data}
+    if not stale:
+        return root
+    try:
+        _write(root, stale)
+        log.info("compiled %d translation catalogues in %s", len(stale), root)
+        return root
+    except OSError as exc:
+        private = Path(tempfile.mkdtemp(prefix="panggil-i18n-"))
+        atexit.register(shutil.rmtree, private, ignore_errors=True)
+        _write(private, compiled)
+        log.info("cannot write into %s (%s): translations compiled into %s", root, exc, private)
+        return private
+
+
+def _compile(po_path: Path) -> bytes:
+    with po_path.open("rb") as f:
+        catalog = read_po(f)
+    out = io.BytesIO()
+    write_mo(out, catalog)
+    return out.getvalue()
+
+
+def _read(path: Path) -> bytes | None:
+    try:
+        return path.read_bytes()
+    except OSError:
+        return None
+
+
+def _write(root: Path, files: dict[Path, bytes]) -> None:
+    """Write each file whole (a temp file renamed): servers starting side by side share a checkout."""
+    for name, data in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        partial = path.with_name(f".{path.name}.{os.getpid()}")
+        partial.write_bytes(data)
+        os.replace(partial, path)
 
 
 def init_app(app: Flask) -> None:
-    compile_catalogues()
-    areas = sorted(str(p) for p in TRANSLATIONS.iterdir() if p.is_dir())
+    root = catalogue_root()
+    areas = sorted(str(p) for p in root.iterdir() if p.is_dir())
     app.config.setdefault("BABEL_DEFAULT_LOCALE", DEFAULT_LANGUAGE)
     app.config.setdefault("BABEL_TRANSLATION_DIRECTORIES", ";".join(areas))
     babel.init_app(app, locale_selector=select_language)

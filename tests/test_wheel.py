@@ -1,0 +1,135 @@
+"""The server as a hall installs it: a wheel, a fresh venv, a read-only package folder."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+import requests
+import yaml
+
+from server import i18n
+from tests.conftest import ROOT, free_port, hall_config
+
+
+def package_files(folder: Path) -> dict[str, tuple[int, int]]:
+    """Every file below folder with its size and mtime, bytecode caches aside (Python's own)."""
+    return {str(p.relative_to(folder)): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in folder.rglob("*") if p.is_file() and "__pycache__" not in p.parts}  # fmt: skip
+
+
+def assert_wheel_holds_the_checkout(wheel: Path) -> None:
+    """The server's files in the wheel: what git tracks, the compiled catalogues and the chime."""
+    tracked = subprocess.run(["git", "ls-files", "server"], cwd=ROOT, capture_output=True, text=True)
+    if tracked.returncode != 0:
+        return  # not a git checkout: the installed server's own checks below still run
+    expected = {name for name in tracked.stdout.split() if not name.endswith(".gitignore")}
+    expected |= {name.removesuffix(".po") + ".mo" for name in expected if name.endswith(".po")}
+    expected.add("server/chime.wav")
+    with zipfile.ZipFile(wheel) as z:
+        shipped = {name for name in z.namelist() if name.startswith("server/")}
+    assert shipped == expected
+
+
+def copy_translations(tmp_path: Path) -> Path:
+    root = tmp_path / "translations"
+    for po_path in i18n.TRANSLATIONS.glob("*/*/LC_MESSAGES/*.po"):
+        target = root / po_path.relative_to(i18n.TRANSLATIONS)
+        target.parent.mkdir(parents=True)
+        target.write_bytes(po_path.read_bytes())
+    return root
+
+
+def test_matching_catalogues_are_used_as_shipped(tmp_path):
+    root = copy_translations(tmp_path)
+    assert i18n.catalogue_root.__wrapped__(root) == root  # compiles the missing .mo in place
+    shipped = package_files(root)
+    assert i18n.catalogue_root.__wrapped__(root) == root
+    assert package_files(root) == shipped  # nothing rewritten when they match
+
+
+def test_a_read_only_install_compiles_its_catalogues_elsewhere(tmp_path, monkeypatch):
+    root = copy_translations(tmp_path)
+    write = i18n._write
+
+    def read_only(folder: Path, files: dict) -> None:
+        if folder == root:  # chmod does not stop root, who runs CI containers
+            raise PermissionError(13, "Permission denied")
+        write(folder, files)
+
+    monkeypatch.setattr(i18n, "_write", read_only)
+    private = i18n.catalogue_root.__wrapped__(root)
+    assert private != root and not private.is_relative_to(root)
+    assert sorted(p.parent.parent.parent.name for p in private.glob("*/id/LC_MESSAGES/messages.mo")) == \
+        sorted(p.name for p in root.iterdir())  # fmt: skip
+    assert not list(root.rglob("*.mo"))
+
+
+@pytest.mark.slow
+def test_the_wheel_serves_the_hall_in_indonesian_from_a_read_only_install(tmp_path):
+    """Builds the wheel, installs it with the server extra into a fresh venv and serves from it.
+
+    Costs about 30 s on a warm pip cache (building the wheel ~4 s, the venv ~7 s, installing
+    the dependencies ~19 s, start-up ~2 s); PIP_* settings of the environment pass through.
+    """
+    dist = tmp_path / "dist"
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "-w", str(dist), str(ROOT)],
+                   check=True, env=env, cwd=tmp_path, timeout=300)  # fmt: skip
+    wheel = next(dist.glob("panggil-*.whl"))
+    assert_wheel_holds_the_checkout(wheel)
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "-q", f"{wheel}[server]"],
+                   check=True, env=env, cwd=tmp_path, timeout=600)  # fmt: skip
+    where = subprocess.run([python, "-c", "import server; print(server.__file__)"], cwd=tmp_path,
+                           env=env, capture_output=True, text=True, check=True)  # fmt: skip
+    package = Path(where.stdout.strip()).parent
+    assert package.is_relative_to(venv), package  # not this checkout
+    for part in ("templates/auth/login.html", "static/vendor/socket.io.min.js", "chime.wav",
+                 "translations/core/id/LC_MESSAGES/messages.mo"):  # fmt: skip
+        assert (package / part).is_file(), part
+
+    port = free_port()
+    raw = hall_config(tmp_path / "hall")
+    raw["server"].update(host="127.0.0.1", port=port, async_mode="eventlet")
+    config = tmp_path / "hall" / "config.yaml"
+    config.parent.mkdir()
+    config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+
+    before = package_files(package)
+    subprocess.run(["chmod", "-R", "a-w", str(package)], check=True)
+    log = (tmp_path / "server.log").open("wb")
+    server = subprocess.Popen([python, "-m", "server", "--config", str(config)], cwd=tmp_path, env=env,
+                              stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert server.poll() is None, (tmp_path / "server.log").read_text()
+            try:
+                health = requests.get(f"{url}/api/health", timeout=2)
+                break
+            except requests.ConnectionError:
+                assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+                time.sleep(0.2)
+        assert health.ok and health.json()["ok"]
+        login = requests.get(f"{url}/login", timeout=10)
+        assert login.ok and "Masuk" in login.text
+        assert requests.get(f"{url}/static/vendor/socket.io.min.js", timeout=10).ok
+        chime = requests.get(f"{url}/api/audio/chime.wav", timeout=10)
+        assert chime.ok and chime.content == (ROOT / "sounds" / "chime.wav").read_bytes()
+    finally:
+        server.terminate()
+        server.wait(10)
+        log.close()
+        subprocess.run(["chmod", "-R", "u+w", str(package)], check=True)  # pytest cleans tmp_path
+    assert package_files(package) == before  # nothing written into the package
+    assert "translations compiled into" not in (tmp_path / "server.log").read_text()
