@@ -9,6 +9,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import wait_js
 from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
 from test_tv_page import open_tv
 
@@ -55,13 +56,13 @@ def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server, sho
         assert "Menunggu" in phone.locator("#state").inner_text()
 
         assert live_server.command(1, "call_next", "e2e-1").ok
-        phone.wait_for_function(
-            "document.getElementById('state').textContent.indexOf('Gerai 1') >= 0"
+        wait_js(phone,
+            "() => document.getElementById('state').textContent.indexOf('Gerai 1') >= 0"
         )
         assert phone.locator("#state").inner_text().strip() == "Dipanggil, silakan ke Gerai 1"
         phone.screenshot(path=str(shots / "visitor.png"))
 
-        tv.wait_for_function(f"document.getElementById('latest-number').textContent === '{number}'")
+        wait_js(tv, f"() => document.getElementById('latest-number').textContent === '{number}'")
         assert tv.locator("#latest-counter").inner_text() == "Gerai 1"
         assert tv.locator("[data-counter='1'] .tv-cell-number").inner_text() == number
         assert tv.locator("#recent li").all_inner_texts()[0].split() == ["B002", "Gerai", "2"]
@@ -172,7 +173,7 @@ def test_priority_ticket_and_english(browser, hub, kiosk_server, printer):
         page.wait_for_selector("#result:not([hidden])")
         assert page.locator("#result-label").inner_text() == "YOUR QUEUE NUMBER"
         page.click("#result-done")  # the visitor is done: the kiosk goes back to Indonesian
-        page.wait_for_function("document.documentElement.lang === 'id'")
+        wait_js(page, "() => document.documentElement.lang === 'id'")
         assert "Pilih instansi" in page.locator("#step-agency").inner_text()
         page.click("#priority-toggle")
         page.click("[data-priority=pregnant]")
