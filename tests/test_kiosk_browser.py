@@ -13,6 +13,8 @@ from conftest import wait_js
 from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
 from test_tv_page import open_tv
 
+from server.ticket_links import ticket_token
+
 ROOT = Path(__file__).resolve().parent.parent
 PORTRAIT = {"width": 1080, "height": 1920}
 PHONE = {"width": 360, "height": 740}
@@ -42,16 +44,22 @@ def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server, sho
         kiosk.click("text=Dukcapil")
         kiosk.wait_for_selector("[data-service=ktp]")
         kiosk.screenshot(path=str(shots / "kiosk.png"))
-        kiosk.click("[data-service=ktp]")
+        with kiosk.expect_response("**/api/kiosk/layar/tickets") as answer:
+            kiosk.click("[data-service=ktp]")
         kiosk.wait_for_selector("#result:not([hidden])")
         number = kiosk.locator("#result-number").inner_text()
         assert number == "A001"
         assert kiosk.locator("#result-ahead").inner_text() == "Anda berikutnya"
-        assert kiosk.locator("#result-qr svg").count() == 1
+        qr = kiosk.locator("#result-qr")
+        assert qr.get_attribute("src").startswith("data:image/svg+xml")
+        assert kiosk.evaluate("document.getElementById('result-qr').naturalWidth") > 100
         kiosk.screenshot(path=str(shots / "kiosk-ticket.png"))
 
+        # The phone opens what the QR code holds: the ticket's tokened address.
+        visitor_url = answer.value.json()["visitor_url"]
         day = live_server.get("/api/health").json()["day"]
-        phone.goto(f"{live_server.url}/t/{day}/{number}")
+        assert visitor_url.startswith(f"{live_server.url}/t/{day}/{number}/")
+        phone.goto(visitor_url)
         phone.wait_for_selector(".v-live")
         assert "Menunggu" in phone.locator("#state").inner_text()
 
@@ -122,7 +130,8 @@ def test_printer_failure_releases_the_number_and_the_next_ticket_prints(
             page.locator("#result-print").inner_text() == "Silakan ambil tiket Anda di bawah layar."
         )
         (job,) = printer.wait_for(1)
-        assert b"A002" in job and b"/t/2026-11-26/A002" in job
+        token = ticket_token(app.secret_key, "2026-11-26/A002")
+        assert b"A002" in job and f"/t/2026-11-26/A002/{token}".encode() in job
     finally:
         page.close()
 

@@ -1,8 +1,9 @@
 """Every page in Chromium under the real server's Content-Security-Policy: no violation anywhere,
 and names typed into the admin (service, counter, running text) stay text on every screen.
 
-Takes screenshots of the visitor pages and /tv into the test's folder (docs/ with
-PANGGIL_SCREENSHOTS=docs), to look at after a change of the pages.
+Takes screenshots of the visitor pages (tokened and bare) and /tv with those names, into the
+test's folder or PANGGIL_POLICY_SCREENSHOTS, to look at after a change of the pages (docs/ keeps
+the ones of test_kiosk_browser, with ordinary names).
 """
 
 from __future__ import annotations
@@ -44,8 +45,8 @@ def server(live_server_factory):
 
 @pytest.fixture
 def shots(tmp_path) -> Path:
-    chosen = os.environ.get("PANGGIL_SCREENSHOTS")
-    return ROOT / chosen if chosen else tmp_path
+    chosen = os.environ.get("PANGGIL_POLICY_SCREENSHOTS")
+    return Path(chosen) if chosen else tmp_path
 
 
 class Watched:
@@ -162,7 +163,7 @@ def test_every_page_runs_under_the_policy_and_shows_names_as_text(browser, serve
         assert phone.page.locator("#state").inner_text().strip() == (
             f"Dipanggil, silakan ke {XSS_COUNTER}"
         )
-        phone.page.screenshot(path=str(shots / "visitor.png"))
+        phone.page.screenshot(path=str(shots / "visitor-called.png"))
         wait_js(bare.page,
             "() => document.getElementById('state').textContent.indexOf('Sudah dipanggil') >= 0"
         )
