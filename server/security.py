@@ -29,8 +29,13 @@ CONTENT_SECURITY_POLICY = "; ".join([
 HEADERS = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
 }
+# No address leaves a page in a Referer header (a visitor link carries its ticket's token). Staff
+# pages send it to this server only: over HTTPS, Flask-WTF refuses a form POST without a Referer
+# of the same host, so "no-referrer" there would break every login and admin form.
+REFERRER_POLICY = "no-referrer"
+STAFF_REFERRER_POLICY = "same-origin"
+STAFF_ENDPOINTS = {"index"}  # the start page's log-out form
 
 # Blueprints whose every answer is personal: admin pages (a counter's token), the officer console
 # (its token), the login form (a CSRF token bound to the session).
@@ -60,11 +65,17 @@ def is_private() -> bool:
     return request.blueprint in PRIVATE_BLUEPRINTS or request.endpoint in PRIVATE_ENDPOINTS
 
 
+def referrer_policy() -> str:
+    staff = request.blueprint in PRIVATE_BLUEPRINTS or request.endpoint in STAFF_ENDPOINTS
+    return STAFF_REFERRER_POLICY if staff else REFERRER_POLICY
+
+
 def add_headers(response: Response) -> Response:
     # A route may set a stricter policy of its own (the uploaded logo: default-src 'none').
     response.headers.setdefault("Content-Security-Policy", content_security_policy())
     for name, value in HEADERS.items():
         response.headers.setdefault(name, value)
+    response.headers.setdefault("Referrer-Policy", referrer_policy())
     if is_private():
         response.headers["Cache-Control"] = "no-store"
     return response

@@ -21,8 +21,9 @@ STATIC = ROOT / "server" / "static"
 SAME_FOR_ALL = {
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
 }
+# Pages whose forms post back: their Referer goes to this server only (Flask-WTF wants it on HTTPS).
+STAFF_PAGES = ("/admin", "/console", "/login", "/logout")
 
 
 @pytest.fixture
@@ -65,7 +66,8 @@ def csp_directives(value: str) -> dict[str, list[str]]:
     return {p[0]: p[1:] for p in parts}
 
 
-def check_headers(response, where: str) -> list[str]:
+def check_headers(response, url: str, who: str = "") -> list[str]:
+    where = f"{who} GET {url} ({response.status_code})"
     problems = []
     csp = response.headers.get("Content-Security-Policy")
     if not csp:
@@ -82,6 +84,10 @@ def check_headers(response, where: str) -> list[str]:
     for name, value in SAME_FOR_ALL.items():
         if response.headers.get(name) != value:
             problems.append(f"{where}: {name} is {response.headers.get(name)!r}")
+    staff = url.startswith(STAFF_PAGES) or url == "/"
+    wanted = "same-origin" if staff else "no-referrer"
+    if response.headers.get("Referrer-Policy") != wanted:
+        problems.append(f"{where}: Referrer-Policy is {response.headers.get('Referrer-Policy')!r}")
     return problems
 
 
@@ -92,7 +98,7 @@ def test_every_answer_has_the_security_headers(app, ticket, who):
     for url in get_urls(app, ticket):
         response = client.get(url)
         statuses.add(response.status_code)
-        problems += check_headers(response, f"{who} GET {url} ({response.status_code})")
+        problems += check_headers(response, url, who)
     assert problems == []
     assert {200, 302, 404} <= statuses  # pages, redirects to the login and errors all checked
 
@@ -106,6 +112,23 @@ def test_the_policy_itself():
     assert directives["object-src"] == ["'none'"]
     assert directives["frame-ancestors"] == ["'none'"]
     assert directives["base-uri"] == ["'self'"] and directives["form-action"] == ["'self'"]
+
+
+def test_tokened_pages_send_no_referer_and_staff_forms_work_over_https(app, client, ticket):
+    """no-referrer where a visitor link is; same-origin where forms post (Flask-WTF checks the
+    Referer of every HTTPS form POST, so staff pages must send it to this server)."""
+    token = ticket_token(app.secret_key, ticket["id"])
+    for url in (f"/t/{ticket['day']}/{ticket['number']}/{token}", "/tv", "/kiosk/layar"):
+        assert client.get(url).headers["Referrer-Policy"] == "no-referrer", url
+    https = "https://192.168.1.10"
+    login = client.get("/login", base_url=https)
+    assert login.headers["Referrer-Policy"] == "same-origin"
+    token_field = re.search(r'name="csrf-token" content="([^"]+)"', login.get_data(as_text=True))
+    form = {"username": "admin", "password": "admin-secret", "csrf_token": token_field.group(1)}
+    refused = client.post("/login", base_url=https, data=form)  # what no-referrer would make of it
+    assert refused.status_code == 400
+    sent = client.post("/login", base_url=https, data=form, headers={"Referer": https + "/login"})
+    assert sent.status_code == 302
 
 
 def test_websocket_origin_is_named_for_older_browsers(client):
