@@ -71,7 +71,14 @@ def issue_ticket():
     with ratelimit.ticket_slot():
         response = hub().issue(service, priority or None)
     result = response["result"]
-    return jsonify(ok=True, ticket=result["ticket"], ahead=result["ahead"], seq=response["seq"]), 201
+    ticket = result["ticket"]
+    # The tokened visitor page: whoever takes the number may share its live page, nobody else.
+    from server.pages.visitor import visitor_path
+    from server.ticket_links import ticket_token
+
+    return jsonify(ok=True, ticket=ticket, ahead=result["ahead"], seq=response["seq"],
+                   token=ticket_token(current_app.secret_key, ticket["id"]),
+                   visitor_url=request.url_root.rstrip("/") + visitor_path(ticket)), 201  # fmt: skip
 
 
 @bp.get("/tickets/<day>/<number>")

@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from server import api, credentials, events, i18n, protocol, ratelimit
+from server import api, credentials, events, i18n, protocol, ratelimit, security
 from server.audio import audio_bp
 from server.config import Config
 from server.extensions import socketio
@@ -141,6 +141,7 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     from server.pages import admin, auth, console, kiosk, tv, visitor
 
     i18n.init_app(app)
+    security.init_app(app)
     csrf.init_app(app)
     csrf.exempt(api.bp)  # the JSON API authenticates each request with a bearer token, not a cookie
     # Flask defines the key (None), so setdefault would keep None: set it. Lax keeps the login

@@ -273,3 +273,19 @@ def _cheap_argon2():
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
     yield
     passwords._hasher = production
+
+
+def wait_js(page, expression: str, arg=None, timeout: float = 30000):
+    """Like page.wait_for_function, under a Content-Security-Policy without 'unsafe-eval'.
+
+    Playwright's wait_for_function evaluates its predicate with eval() inside the page, which
+    the pages' policy refuses; page.evaluate goes through the DevTools protocol instead.
+    """
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        value = page.evaluate(expression, arg)
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"still false after {timeout} ms: {expression}")
+        time.sleep(0.05)

@@ -11,7 +11,7 @@ import pytest
 from babel.messages.extract import extract_from_file
 from babel.messages.pofile import read_po
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, wait_js
 from tests.test_auth import login
 
 # --- in-process: who may open which console ------------------------------------------------------
@@ -108,7 +108,8 @@ def message(page) -> str:
 
 
 def expect_message(page, text: str, error: bool = False) -> None:
-    page.wait_for_function(
+    wait_js(
+        page,
         "([text, cls]) => { const m = document.getElementById('message');"
         " return m.textContent.trim() === text && m.classList.contains(cls); }",
         arg=[text, "error" if error else "ok"],
@@ -135,8 +136,9 @@ def test_every_button_against_the_real_server(live_server, page, tmp_path):
     expect_message(page, "Memanggil A001.")
     assert page.locator("#current-number").inner_text() == "A001"
     assert counter_state(live_server)["me"]["current"]["number"] == "A001"
-    page.wait_for_function(
-        "document.querySelector('#waiting li[data-service=ktp] .count').textContent === '1'"
+    wait_js(
+        page,
+        "() => document.querySelector('#waiting li[data-service=ktp] .count').textContent === '1'"
     )
     assert page.locator("#served-for-row").is_visible()
 
@@ -179,7 +181,7 @@ def test_every_button_against_the_real_server(live_server, page, tmp_path):
 
     page.keyboard.press("s")  # finish
     expect_message(page, "A001 selesai dilayani.")
-    page.wait_for_function("document.getElementById('served-today').textContent === '1'")
+    wait_js(page, "() => document.getElementById('served-today').textContent === '1'")
     assert counter_state(live_server)["me"]["served_today"] == 1
 
     page.click("#btn-call_ticket")
@@ -222,7 +224,7 @@ def test_console_in_english_and_offline(live_server, page, tmp_path):
     page.click("#btn-call_next")
     expect_message(page, "Calling A001.")
     live_server.command(1, "call_ticket", "api-1", number="B001")  # the hardware client, say
-    page.wait_for_function("document.getElementById('current-number').textContent === 'B001'")
+    wait_js(page, "() => document.getElementById('current-number').textContent === 'B001'")
     live_server.command(1, "skip", "api-2")
     page.wait_for_selector("#skipped button[data-number=B001]")
     page.click("#skipped button[data-number=B001]")

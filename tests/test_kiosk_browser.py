@@ -9,8 +9,11 @@ import threading
 from pathlib import Path
 
 import pytest
+from conftest import wait_js
 from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
 from test_tv_page import open_tv
+
+from server.ticket_links import ticket_token
 
 ROOT = Path(__file__).resolve().parent.parent
 PORTRAIT = {"width": 1080, "height": 1920}
@@ -41,27 +44,33 @@ def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server, sho
         kiosk.click("text=Dukcapil")
         kiosk.wait_for_selector("[data-service=ktp]")
         kiosk.screenshot(path=str(shots / "kiosk.png"))
-        kiosk.click("[data-service=ktp]")
+        with kiosk.expect_response("**/api/kiosk/layar/tickets") as answer:
+            kiosk.click("[data-service=ktp]")
         kiosk.wait_for_selector("#result:not([hidden])")
         number = kiosk.locator("#result-number").inner_text()
         assert number == "A001"
         assert kiosk.locator("#result-ahead").inner_text() == "Anda berikutnya"
-        assert kiosk.locator("#result-qr svg").count() == 1
+        qr = kiosk.locator("#result-qr")
+        assert qr.get_attribute("src").startswith("data:image/svg+xml")
+        assert kiosk.evaluate("document.getElementById('result-qr').naturalWidth") > 100
         kiosk.screenshot(path=str(shots / "kiosk-ticket.png"))
 
+        # The phone opens what the QR code holds: the ticket's tokened address.
+        visitor_url = answer.value.json()["visitor_url"]
         day = live_server.get("/api/health").json()["day"]
-        phone.goto(f"{live_server.url}/t/{day}/{number}")
+        assert visitor_url.startswith(f"{live_server.url}/t/{day}/{number}/")
+        phone.goto(visitor_url)
         phone.wait_for_selector(".v-live")
         assert "Menunggu" in phone.locator("#state").inner_text()
 
         assert live_server.command(1, "call_next", "e2e-1").ok
-        phone.wait_for_function(
-            "document.getElementById('state').textContent.indexOf('Gerai 1') >= 0"
+        wait_js(phone,
+            "() => document.getElementById('state').textContent.indexOf('Gerai 1') >= 0"
         )
         assert phone.locator("#state").inner_text().strip() == "Dipanggil, silakan ke Gerai 1"
         phone.screenshot(path=str(shots / "visitor.png"))
 
-        tv.wait_for_function(f"document.getElementById('latest-number').textContent === '{number}'")
+        wait_js(tv, f"() => document.getElementById('latest-number').textContent === '{number}'")
         assert tv.locator("#latest-counter").inner_text() == "Gerai 1"
         assert tv.locator("[data-counter='1'] .tv-cell-number").inner_text() == number
         assert tv.locator("#recent li").all_inner_texts()[0].split() == ["B002", "Gerai", "2"]
@@ -121,7 +130,8 @@ def test_printer_failure_releases_the_number_and_the_next_ticket_prints(
             page.locator("#result-print").inner_text() == "Silakan ambil tiket Anda di bawah layar."
         )
         (job,) = printer.wait_for(1)
-        assert b"A002" in job and b"/t/2026-11-26/A002" in job
+        token = ticket_token(app.secret_key, "2026-11-26/A002")
+        assert b"A002" in job and f"/t/2026-11-26/A002/{token}".encode() in job
     finally:
         page.close()
 
@@ -172,7 +182,7 @@ def test_priority_ticket_and_english(browser, hub, kiosk_server, printer):
         page.wait_for_selector("#result:not([hidden])")
         assert page.locator("#result-label").inner_text() == "YOUR QUEUE NUMBER"
         page.click("#result-done")  # the visitor is done: the kiosk goes back to Indonesian
-        page.wait_for_function("document.documentElement.lang === 'id'")
+        wait_js(page, "() => document.documentElement.lang === 'id'")
         assert "Pilih instansi" in page.locator("#step-agency").inner_text()
         page.click("#priority-toggle")
         page.click("[data-priority=pregnant]")

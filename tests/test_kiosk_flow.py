@@ -6,7 +6,9 @@ import pytest
 from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
 
 from server import printing
+from server.pages import kiosk
 from server.printing import PrinterError
+from server.ticket_links import ticket_token
 
 PRINTER_MESSAGE = "Printer bermasalah, silakan hubungi petugas."
 
@@ -43,8 +45,13 @@ def test_ticket_is_issued_and_printed_with_number_and_qr(kiosk_app, client, hub,
     body = r.get_json()
     assert body["printed"] is True
     assert body["ticket"]["number"] == "A001"
-    assert body["visitor_url"] == "http://192.168.1.10:5000/t/2026-11-26/A001"
-    assert body["qr_svg"].startswith("<svg")
+    token = ticket_token(kiosk_app.secret_key, "2026-11-26/A001")
+    assert body["token"] == token
+    assert body["visitor_url"] == f"http://192.168.1.10:5000/t/2026-11-26/A001/{token}"
+    qr = body["qr_image"]
+    assert qr.startswith("data:image/svg+xml") and "%3Csvg" in qr  # an image, never markup
+    assert "<" not in qr and "qr_svg" not in body
+    assert qr == kiosk.qr_image(body["visitor_url"])  # the QR code holds the tokened link
     (job,) = printer.wait_for(1)
     assert b"A001" in job
     assert b"MPP Uji" in job and b"KTP" in job and b"Dukcapil" in job
@@ -129,7 +136,9 @@ def test_without_kiosks_section_every_kiosk_is_screen_only(app, client):
     r = take(client, kiosk="pintu-utara")
     assert r.status_code == 201
     assert r.get_json()["printed"] is False
-    assert r.get_json()["visitor_url"] == "http://localhost/t/2026-11-26/A001"
+    token = ticket_token(app.secret_key, "2026-11-26/A001")
+    assert r.get_json()["visitor_url"] == f"http://localhost/t/2026-11-26/A001/{token}"
+    assert client.get(f"/t/2026-11-26/A001/{token}").status_code == 200
     assert client.get("/kiosk").headers["Location"].endswith("/kiosk/layar")
 
 

@@ -13,7 +13,8 @@ from server import printing
 from server.printing import PrinterError, Slip, parse_kiosks, parse_printer, render_slip
 
 WIB = timezone(timedelta(hours=7))
-URL = "http://192.168.1.10:5000/t/2026-11-26/A012"
+# A visitor link with its token, as the kiosk prints it (server.ticket_links).
+URL = "http://192.168.1.10:5000/t/2026-11-26/A012/pQ3_xY8-Zr2kLm0N"
 SLIP = Slip(
     hall="Mal Pelayanan Publik Kota Uji",
     agency="Dinas Kependudukan dan Pencatatan Sipil",

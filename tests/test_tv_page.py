@@ -8,6 +8,7 @@ import time
 import wave
 
 import pytest
+from conftest import wait_js
 
 from server.pages import tv
 
@@ -69,7 +70,7 @@ def open_tv(page, server, query: str = "", unlock: bool = True, fake_audio: bool
         )
     page.set_viewport_size({"width": 1920, "height": 1080})
     page.goto(server.url + "/tv" + query)
-    page.wait_for_function("window.panggilTv && window.panggilTv.state.seq !== null")
+    wait_js(page, "() => window.panggilTv && window.panggilTv.state.seq !== null")
     if unlock:
         assert page.locator("#unlock").is_visible()
         page.click("#unlock")
@@ -89,11 +90,12 @@ def test_calls_show_and_play_chime_then_announcement_one_at_a_time(page, live_se
     assert page.locator("#status-text").inner_text() == "Terhubung"
     assert live_server.command(1, "call_next", "tv-1").ok
     assert live_server.command(2, "call_next", "tv-2").ok
-    page.wait_for_function("document.getElementById('latest-number').textContent === 'A002'")
+    wait_js(page, "() => document.getElementById('latest-number').textContent === 'A002'")
     assert page.locator("#latest-counter").inner_text() == "Gerai 2"
     assert page.locator("#latest").get_attribute("class").count("tv-highlight") == 1
-    page.wait_for_function(
-        "window.panggilTv.played.filter(p => p.kind === 'audio').length === 2", timeout=20000
+    wait_js(
+        page,
+        "() => window.panggilTv.played.filter(p => p.kind === 'audio').length === 2", timeout=20000
     )
     assert page.locator("#recent li").first.inner_text().split() == ["A001", "Gerai", "1"]
     assert page.locator("[data-counter='1'] .tv-cell-number").inner_text() == "A001"
@@ -115,7 +117,7 @@ def test_browser_voice_speaks_when_the_server_has_no_audio(page, live_server_fac
     server.issue("ktp")
     open_tv(page, server)
     assert server.command(1, "call_next", "tv-1").ok
-    page.wait_for_function("window.panggilTv.played.filter(p => p.kind === 'speech').length === 1")
+    wait_js(page, "() => window.panggilTv.played.filter(p => p.kind === 'speech').length === 1")
     kinds = [p["kind"] for p in played(page)]
     assert kinds == ["chime-start", "chime", "speech-start", "speech"]
     speech = next(p for p in played(page) if p["kind"] == "speech")
@@ -138,12 +140,12 @@ def test_announcement_audio_is_used_and_a_pending_one_is_awaited(page, live_serv
         "([a, b]) => { window.panggilTv.announce(a); window.panggilTv.announce(b); }",
         [call, pending],
     )
-    page.wait_for_function("window.panggilTv.played.filter(p => p.kind === 'chime').length === 2")
+    wait_js(page, "() => window.panggilTv.played.filter(p => p.kind === 'chime').length === 2")
     time.sleep(0.3)  # the second call now waits for its audio
     page.evaluate(
         "window.panggilTv.announcementReady({call_id: 'y#1', audio_url: '/api/audio/b.wav', text: 'dua'})"
     )
-    page.wait_for_function("window.panggilTv.played.filter(p => p.kind === 'audio').length === 2")
+    wait_js(page, "() => window.panggilTv.played.filter(p => p.kind === 'audio').length === 2")
     sequence = [(p["kind"], p.get("url")) for p in played(page) if not p["kind"].endswith("-start")]
     assert sequence == [("chime", "/api/audio/chime.wav"), ("audio", "/api/audio/a.wav"),
                         ("chime", "/api/audio/chime.wav"), ("audio", "/api/audio/b.wav")]  # fmt: skip
@@ -159,16 +161,16 @@ def test_announcement_audio_is_used_and_a_pending_one_is_awaited(page, live_serv
 def test_seq_gap_asks_for_a_snapshot(page, live_server):
     open_tv(page, live_server, unlock=False)
     live_server.issue("ktp")
-    page.wait_for_function("window.panggilTv.state.seq === 1")
+    wait_js(page, "() => window.panggilTv.state.seq === 1")
     page.evaluate("""() => {
         const t = window.panggilTv; t.asked = 0;
         const emit = t.socket.emit.bind(t.socket);
         t.socket.emit = (name, ...rest) => { if (name === 'get_snapshot') t.asked++; return emit(name, ...rest); };
         t.applyEvent('ticket_finished', {seq: t.state.seq + 5, event: 'ticket_finished'});
     }""")
-    page.wait_for_function("window.panggilTv.asked === 1")
+    wait_js(page, "() => window.panggilTv.asked === 1")
     live_server.issue("ktp")
-    page.wait_for_function("window.panggilTv.state.seq === 2")  # the snapshot resynced it
+    wait_js(page, "() => window.panggilTv.state.seq === 2")  # the snapshot resynced it
 
 
 @pytest.mark.slow
@@ -180,8 +182,8 @@ def test_zone_shows_only_its_counters_and_calls(page, live_server):
     assert page.locator(".tv-cell").count() == 1
     live_server.command(1, "call_next", "z-1")
     live_server.command(3, "call_next", "z-3")
-    page.wait_for_function("document.getElementById('latest-number').textContent === 'C001'")
-    page.wait_for_function("window.panggilTv.state.seq === 4")
+    wait_js(page, "() => document.getElementById('latest-number').textContent === 'C001'")
+    wait_js(page, "() => window.panggilTv.state.seq === 4")
     assert page.locator("#recent li").count() == 0  # A001 at counter 1 is not in this zone
 
 
@@ -192,8 +194,9 @@ def test_lost_server_is_shown(page, live_server_factory):
     open_tv(page, server, unlock=False)
     page.evaluate("window.panggilTv.options.stale_after = 1")  # 60 s on a real screen
     server.kill()
-    page.wait_for_function(
-        "document.getElementById('running').textContent.indexOf('Terputus') === 0", timeout=10000
+    wait_js(
+        page,
+        "() => document.getElementById('running').textContent.indexOf('Terputus') === 0", timeout=10000
     )
     assert page.locator("#running").inner_text() == "Terputus dari server, mencoba lagi..."
     assert "tv-down" in page.locator("#status").get_attribute("class")

@@ -1,12 +1,18 @@
-"""The visitor's page: the wait estimate (pure) and the ticket's state as the phone sees it."""
+"""The visitor's page: the wait estimate (pure), the ticket's state as the phone sees it at the
+slip's tokened address, and the little a bare number's address tells anyone else."""
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from server.estimate import estimate_wait_minutes, service_seconds
+from server.ticket_links import TOKEN_LENGTH, ticket_token, token_matches
+
+ROOT = Path(__file__).resolve().parent.parent
 
 WIB = timezone(timedelta(hours=7))
 T0 = datetime(2026, 11, 26, 9, 0, tzinfo=WIB)
@@ -49,11 +55,17 @@ def serve(hub, clock, counter: int, minutes: float, request_id: str) -> None:
     hub.command(counter, "finish", {}, request_id + "-finish")
 
 
+def link(client, ticket: dict) -> str:
+    """The slip's address of a ticket: /t/<day>/<number>/<token>."""
+    token = ticket_token(client.application.secret_key, ticket["id"])
+    return f"/t/{ticket['day']}/{ticket['number']}/{token}"
+
+
 def test_status_counts_people_ahead_and_estimates_from_recent_service(client, hub, clock):
     for _ in range(3):
         hub.issue("paspor")
     mine = hub.issue("paspor")["result"]["ticket"]
-    status = client.get(f"/t/{mine['day']}/{mine['number']}/status").get_json()
+    status = client.get(link(client, mine) + "/status").get_json()
     assert (status["ahead"], status["estimate_minutes"]) == (3, None)  # no history yet
     assert status["service"] == {"code": "paspor", "name": "Paspor", "agency": "Imigrasi"}
 
@@ -61,7 +73,7 @@ def test_status_counts_people_ahead_and_estimates_from_recent_service(client, hu
         serve(hub, clock, 3, 4, f"p{i}")
         hub.issue("paspor")
     client.application.extensions.pop("panggil_service_times", None)  # the 15 s cache
-    status = client.get(f"/t/{mine['day']}/{mine['number']}/status").get_json()
+    status = client.get(link(client, mine) + "/status").get_json()
     assert status["ticket"]["status"] == "waiting"
     assert status["ahead"] == 0
     assert status["estimate_minutes"] == 2  # half of a 4-minute service
@@ -69,14 +81,15 @@ def test_status_counts_people_ahead_and_estimates_from_recent_service(client, hu
 
 def test_called_ticket_page_says_where_to_go(client, hub):
     ticket = hub.issue("ktp")["result"]["ticket"]
-    page = client.get(f"/t/{ticket['day']}/{ticket['number']}").get_data(as_text=True)
+    page = client.get(link(client, ticket)).get_data(as_text=True)
     assert "Menunggu" in page and "Anda berikutnya" in page
     hub.command(1, "call_next", {}, "c1")
-    page = client.get(f"/t/{ticket['day']}/{ticket['number']}").get_data(as_text=True)
+    page = client.get(link(client, ticket)).get_data(as_text=True)
     assert "Dipanggil, silakan ke Gerai 1" in page
-    english = client.get(f"/t/{ticket['day']}/{ticket['number']}?lang=en").get_data(as_text=True)
+    english = client.get(link(client, ticket) + "?lang=en").get_data(as_text=True)
     assert "Called: please go to Gerai 1" in english
-    status = client.get(f"/t/{ticket['day']}/{ticket['number'].lower()}/status").get_json()
+    lower = link(client, ticket).replace(ticket["number"], ticket["number"].lower())
+    status = client.get(lower + "/status").get_json()
     assert status["call"]["counter"]["name"] == "Gerai 1"
 
 
@@ -91,14 +104,14 @@ def test_finished_and_skipped_tickets(client, hub, step, text):
     ticket = hub.issue("ktp")["result"]["ticket"]
     hub.command(1, "call_next", {}, "c1")
     hub.command(1, step, {}, "c2")
-    assert text in client.get(f"/t/{ticket['day']}/{ticket['number']}").get_data(as_text=True)
+    assert text in client.get(link(client, ticket)).get_data(as_text=True)
 
 
 def test_tickets_of_earlier_days_stay_readable(client, hub, clock):
     ticket = hub.issue("kk")["result"]["ticket"]
     clock.advance(days=1)
     hub.tick()
-    page = client.get(f"/t/{ticket['day']}/{ticket['number']}").get_data(as_text=True)
+    page = client.get(link(client, ticket)).get_data(as_text=True)
     assert "sudah tidak berlaku" in page
 
 
@@ -108,11 +121,143 @@ def test_tickets_of_earlier_days_stay_readable(client, hub, clock):
 def test_unknown_tickets_are_404(client, path):
     assert client.get(path).status_code == 404
     assert client.get(path + "/status").status_code in (404, 405)
+    token = ticket_token(client.application.secret_key, "2026-11-26/A999")
+    assert client.get(f"{path}/{token}").status_code == 404
+    assert client.get(f"{path}/{token}/status").status_code in (404, 405)
 
 
 def test_visitor_page_is_light(client, hub):
     ticket = hub.issue("ktp")["result"]["ticket"]
-    page = client.get(f"/t/{ticket['day']}/{ticket['number']}").get_data(as_text=True)
+    page = client.get(link(client, ticket)).get_data(as_text=True)
     assert len(page.encode()) < 8000
     assert "http://" not in page.replace("http://localhost", "")  # nothing from the internet
     assert "visitor.js" in page and "vendor/socket.io.min.js" in page
+
+
+# --- the token ----------------------------------------------------------------------------------
+
+
+def test_token_is_short_url_safe_and_bound_to_ticket_and_key():
+    token = ticket_token("key-one-0123456789", "2026-11-26/A001")
+    assert re.fullmatch(f"[A-Za-z0-9_-]{{{TOKEN_LENGTH}}}", token)
+    assert token == ticket_token("key-one-0123456789", "2026-11-26/A001")  # nothing stored
+    others = {
+        ticket_token("key-one-0123456789", "2026-11-26/A002"),
+        ticket_token("key-one-0123456789", "2026-11-27/A001"),
+        ticket_token("key-two-0123456789", "2026-11-26/A001"),
+    }
+    assert token not in others and len(others) == 3
+    assert token_matches("key-one-0123456789", "2026-11-26/A001", token)
+    assert not token_matches("key-one-0123456789", "2026-11-26/A002", token)
+    assert not token_matches("key-one-0123456789", "2026-11-26/A001", token[:-1])
+    assert not token_matches("key-one-0123456789", "2026-11-26/A001", "é" * TOKEN_LENGTH)
+
+
+def wrong_tokens(client, ticket: dict) -> list[str]:
+    """Tokens a guesser might try: another ticket's, another day's, a near miss, an empty-ish one."""
+    key = client.application.secret_key
+    right = ticket_token(key, ticket["id"])
+    return [
+        ticket_token(key, f"{ticket['day']}/A999"),
+        ticket_token(key, "2026-11-25/" + ticket["number"]),
+        right[:-1] + ("A" if right[-1] != "A" else "B"),
+        right[:-1],
+        right + "x",
+        "0" * TOKEN_LENGTH,
+    ]
+
+
+def test_wrong_token_is_an_unknown_ticket(client, hub):
+    ticket = hub.issue("ktp")["result"]["ticket"]
+    base = f"/t/{ticket['day']}/{ticket['number']}"
+    assert client.get(link(client, ticket)).status_code == 200
+    for token in wrong_tokens(client, ticket):
+        page = client.get(f"{base}/{token}")
+        assert page.status_code == 404, token
+        assert "Menunggu" not in page.get_data(as_text=True)
+        status = client.get(f"{base}/{token}/status")
+        assert status.status_code == 404, token
+        body = status.get_json()
+        assert body["ok"] is False and body["error"] == "unknown-ticket"
+        assert body["message"] and set(body) == {"ok", "error", "message"}
+
+
+def test_bare_number_tells_only_what_the_tv_shows(client, hub, clock):
+    for _ in range(2):
+        hub.issue("kk")
+    ticket = hub.issue("kk", "elderly")["result"]["ticket"]
+    bare = f"/t/{ticket['day']}/{ticket['number']}"
+    page = client.get(bare).get_data(as_text=True)
+    assert ticket["number"] in page and "Belum dipanggil" in page
+    full = client.get(link(client, ticket)).get_data(as_text=True)
+    # The slip's page shows each of these (status, people ahead, estimate, service, agency,
+    # priority); the bare page none of them.
+    for secret in ("Menunggu", "orang", "Perkiraan waktu tunggu", "Dukcapil", "Prioritas",
+                   'data-service="kk"', '"ahead"', '"estimate_minutes"', '"status": "waiting"'):  # fmt: skip
+        assert secret in full, secret
+        assert secret not in page, secret
+    assert client.get(bare + "/status").get_json() == {
+        "ok": True,
+        "ticket": {"id": ticket["id"], "number": ticket["number"], "day": ticket["day"]},
+        "called": False,
+        "kind": None,
+        "counter": None,
+        "hall": "MPP Uji",
+    }
+
+    for i in range(3):  # counter 2 serves the others (not a word on the bare page), then ours
+        called = hub.command(2, "call_next", {}, f"c{i}")["result"]["ticket"]
+        if called["id"] == ticket["id"]:
+            break
+        assert "Belum dipanggil" in client.get(bare).get_data(as_text=True)
+        hub.command(2, "finish", {}, f"f{i}")
+    assert called["id"] == ticket["id"]
+    hub.command(2, "recall", {}, "again")
+    page = client.get(bare).get_data(as_text=True)
+    assert "Sudah dipanggil ke Gerai 2" in page and "Dukcapil" not in page
+    status = client.get(bare + "/status").get_json()
+    assert (status["called"], status["kind"], status["counter"]) == (
+        True, "recall", {"number": 2, "name": "Gerai 2"})  # fmt: skip
+    assert set(status["ticket"]) == {"id", "number", "day"}
+    assert "Called to Gerai 2" in client.get(bare + "?lang=en").get_data(as_text=True)
+
+
+def test_bare_number_page_has_no_link_to_the_tokened_page(client, hub):
+    ticket = hub.issue("ktp")["result"]["ticket"]
+    token = ticket_token(client.application.secret_key, ticket["id"])
+    for path in ("", "/status"):
+        answer = client.get(f"/t/{ticket['day']}/{ticket['number']}{path}")
+        assert answer.status_code == 200 and token not in answer.get_data(as_text=True)
+
+
+def test_api_ticket_answer_carries_the_tokened_link(client):
+    answer = client.post("/api/tickets", json={"service": "ktp"})
+    assert answer.status_code == 201
+    body = answer.get_json()
+    ticket = body["ticket"]
+    assert body["token"] == ticket_token(client.application.secret_key, ticket["id"])
+    assert (
+        body["visitor_url"]
+        == f"http://localhost/t/{ticket['day']}/{ticket['number']}/{body['token']}"
+    )
+    page = client.get(body["visitor_url"].removeprefix("http://localhost"))
+    assert page.status_code == 200 and "Anda berikutnya" in page.get_data(as_text=True)
+
+
+def test_every_visitor_text_has_an_indonesian_translation():
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    translated = set()
+    for area in ("visitor", "core"):
+        with open(ROOT / f"server/translations/{area}/id/LC_MESSAGES/messages.po", "rb") as f:
+            translated |= {m.id for m in read_po(f) if m.id and m.string}
+    method_map = [
+        ("server/templates/visitor/**.html", "jinja2"),
+        ("server/pages/visitor.py", "python"),
+    ]
+    wanted = {
+        m[2] if isinstance(m[2], str) else m[2][0] for m in extract_from_dir(str(ROOT), method_map)
+    }
+    assert {"Not called yet", "Called to %(counter)s", "Waiting"} <= wanted
+    assert sorted(wanted - translated) == []

@@ -26,12 +26,15 @@ from flask import (
 from flask_babel import gettext as _
 
 from server import printing, ratelimit
+from server.pages.visitor import visitor_path
 from server.printing import KioskSpec, PrinterError, PrinterSpec, Slip
 from server.protocol import PRIORITIES, PanggilError
+from server.ticket_links import ticket_token
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("kiosk", __name__)
+
 
 def hub():
     return current_app.extensions["panggil"]
@@ -193,7 +196,8 @@ def take_ticket(kiosk_id: str):
     ticket, ahead = response["result"]["ticket"], response["result"]["ahead"]
     url = visitor_url(kiosk, ticket)
     answer = {"ok": True, "ticket": ticket, "ahead": ahead, "seq": response["seq"], "visitor_url": url,
-              "printed": False, "qr_svg": qr_svg(url)}  # fmt: skip
+              "token": ticket_token(current_app.secret_key, ticket["id"]), "printed": False,
+              "qr_image": qr_image(url)}  # fmt: skip
     if not kiosk.printer.enabled:
         return jsonify(answer), 201
     try:
@@ -247,8 +251,8 @@ def slip_for(h, ticket: dict, ahead: int, url: str) -> Slip:
 
 
 def visitor_url(kiosk: KioskSpec, ticket: dict) -> str:
-    """The visitor page's full address, as a phone on the hall's Wi-Fi must reach it."""
-    path = url_for("visitor.ticket_page", day=ticket["day"], number=ticket["number"])
+    """The visitor page's full, tokened address, as a phone on the hall's Wi-Fi must reach it."""
+    path = visitor_path(ticket)
     base = kiosk.public_url or request.url_root.rstrip("/")
     if not kiosk.public_url and urlsplit(base).hostname in ("127.0.0.1", "localhost", "::1"):
         log.warning("kiosk %s is opened on %s: phones cannot reach that; set kiosks.%s.public_url",
@@ -256,6 +260,12 @@ def visitor_url(kiosk: KioskSpec, ticket: dict) -> str:
     return base + path
 
 
-def qr_svg(url: str) -> str:
-    """The visitor link as an inline SVG QR code for the kiosk screen (phones scan it too)."""
-    return segno.make(url, error="m").svg_inline(scale=6, border=2, dark="#111827", light="#ffffff")
+def qr_image(url: str) -> str:
+    """The visitor link as a QR code in an SVG data: URL, for the kiosk screen's <img>.
+
+    An image, not markup: the page inserts no HTML, and the Content-Security-Policy allows data:
+    images only.
+    """
+    return segno.make(url, error="m").svg_data_uri(
+        scale=6, border=2, dark="#111827", light="#ffffff"
+    )

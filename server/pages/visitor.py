@@ -1,7 +1,11 @@
 """The visitor's phone page (the QR code on the slip): one ticket's live state and estimated wait.
 
+The slip's URL carries the ticket's token (server.ticket_links): only there does the page show the
+place in the queue, the estimate and the status. Anyone may type a bare `/t/<day>/<number>`; that
+page says only what the TV in the hall says too: whether the number was called, and where to.
+
 Read-only: the page renders the state at once (it works without JavaScript), then follows the
-/display namespace and re-reads `/t/<day>/<number>/status` when an event touches its service.
+/display namespace and re-reads its status URL when an event touches its service.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from flask_babel import gettext as _
 
 from server.estimate import estimate_wait_minutes, service_seconds
 from server.protocol import PanggilError
+from server.ticket_links import ticket_token, token_matches
 
 log = logging.getLogger(__name__)
 
@@ -28,40 +33,91 @@ RECENT_FINISHED = 20
 HISTORY_DAYS = 7
 # Many phones re-read their status after each call: the service times are read at most this often.
 TIMES_CACHE_SECONDS = 15
+# The words a bare number's page needs (the others would hint at what it does not show).
+NUMBER_TEXTS = {"called_to", "not_called", "counter_fallback", "connected", "disconnected"}
 
 
 def hub():
     return current_app.extensions["panggil"]
 
 
-@bp.get("/t/<day>/<number>")
-def ticket_page(day: str, number: str):
-    """The live page of one ticket."""
+def visitor_path(ticket: dict) -> str:
+    """The tokened address of a ticket's page (for the kiosk's QR, the slip and the API)."""
+    token = ticket_token(current_app.secret_key, ticket["id"])
+    return url_for("visitor.ticket_page", day=ticket["day"], number=ticket["number"], token=token)
+
+
+@bp.get("/t/<day>/<number>/<token>")
+def ticket_page(day: str, number: str, token: str):
+    """The live page of one ticket, for the holder of its slip."""
     try:
-        view = ticket_view(day, number)
+        view = ticket_view(day, number, token)
+    except PanggilError:
+        abort(404)
+    number = view["ticket"]["number"]
+    status_url = url_for("visitor.ticket_status", day=day, number=number, token=token)
+    return render_template(
+        "visitor/ticket.html", view=view, texts=page_texts(), status_url=status_url
+    )
+
+
+@bp.get("/t/<day>/<number>/<token>/status")
+def ticket_status(day: str, number: str, token: str):
+    """The page's state as JSON, re-read when an event touches the ticket's service."""
+    return jsonify(ok=True, **ticket_view(day, number, token))
+
+
+@bp.get("/t/<day>/<number>")
+def number_page(day: str, number: str):
+    """A typed-in number: only what the hall's TV shows about it."""
+    try:
+        view = number_view(day, number)
     except PanggilError:
         abort(404)
     return render_template(
-        "visitor/ticket.html",
+        "visitor/number.html",
         view=view,
-        texts=page_texts(),
-        status_url=url_for("visitor.ticket_status", day=day, number=view["ticket"]["number"]),
+        texts={key: text for key, text in page_texts().items() if key in NUMBER_TEXTS},
+        status_url=url_for("visitor.number_status", day=day, number=view["ticket"]["number"]),
     )
 
 
 @bp.get("/t/<day>/<number>/status")
-def ticket_status(day: str, number: str):
-    """The page's state as JSON, re-read when an event touches the ticket's service."""
-    return jsonify(ok=True, **ticket_view(day, number))
+def number_status(day: str, number: str):
+    """The bare number's state as JSON: called or not, and to which counter."""
+    return jsonify(ok=True, **number_view(day, number))
 
 
-def ticket_view(day: str, number: str) -> dict:
-    """Ticket, people ahead, last call, estimated minutes and names, for the page."""
+def number_view(day: str, number: str) -> dict:
+    """Whether a number was called and where to: no place in the queue, service or status."""
+    status = _find(day, number)
+    ticket, call = status["ticket"], status["call"]
+    counter = call["counter"] if call else None
+    return {
+        "ticket": {"id": ticket["id"], "number": ticket["number"], "day": ticket["day"]},
+        "called": call is not None,
+        "kind": call["kind"] if call else None,
+        "counter": {"number": counter["number"], "name": counter["name"]} if counter else None,
+        "hall": hub().hall_info()["name"],
+    }
+
+
+def _find(day: str, number: str) -> dict:
     if not DAY_RE.match(day) or not NUMBER_RE.match(number):
         raise PanggilError("unknown-ticket")
-    h = hub()
-    status = h.ticket_status(day, number)
+    return hub().ticket_status(day, number)
+
+
+def ticket_view(day: str, number: str, token: str) -> dict:
+    """Ticket, people ahead, last call, estimated minutes and names, for the slip's holder.
+
+    A wrong token is answered as an unknown ticket: it must not tell that the number exists.
+    """
+    status = _find(day, number)
     ticket = status["ticket"]
+    if not token_matches(current_app.secret_key, ticket["id"], token):
+        raise PanggilError("unknown-ticket")
+    h = hub()
     service = h.hall.services.get(ticket["service"])
     agency = h.hall.agencies.get(service.agency) if service else None
     estimate = None
@@ -137,4 +193,6 @@ def page_texts() -> dict[str, str]:
         "connected": _("Live"),
         "disconnected": _("Offline, reconnecting..."),
         "counter_fallback": _("the counter"),
+        "not_called": _("Not called yet"),
+        "called_to": _("Called to %(counter)s", counter="{counter}"),
     }

@@ -1,12 +1,27 @@
+// The admin area's script, on every admin page. The Content-Security-Policy runs no inline
+// handler, so forms say what they need in data attributes:
+//   <form data-confirm="Question?">   asks before it is sent;
+//   <select data-autosubmit>          sends its form when the choice changes.
+(function () {
+  "use strict";
+  document.addEventListener("submit", (event) => {
+    const question = event.target.dataset && event.target.dataset.confirm;
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+  document.querySelectorAll("select[data-autosubmit]").forEach((select) => {
+    select.addEventListener("change", () => select.form.submit());
+  });
+})();
+
 // Live monitor of the admin area: follows /display (read-only) and redraws only on events.
 // Protocol: snapshot on (re)connect; broadcast events carry seq; a gap means we missed one, so
 // we ask for a snapshot again (it arrives as a `snapshot` event, ordered with the broadcasts).
 (function () {
   "use strict";
-  const script = document.getElementById("monitor-script");
-  if (!script) return;
+  const monitor = document.getElementById("monitor");
+  if (!monitor) return;
   const texts = JSON.parse(document.getElementById("texts").textContent);
-  const displaysUrl = script.dataset.displaysUrl;
+  const displaysUrl = monitor.dataset.displaysUrl;
   const state = { seq: 0, day: "", services: [], agencies: {}, counters: new Map(), calls: [] };
   const EVENTS = ["ticket_issued", "ticket_called", "ticket_finished", "ticket_skipped",
     "ticket_transferred", "ticket_cancelled", "ticket_expired", "day_closed", "hall_changed"];

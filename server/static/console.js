@@ -205,9 +205,11 @@
       b.type = "button";
       b.className = "target";
       b.dataset.service = s.code;
-      b.innerHTML = "<kbd></kbd> <span></span>";
-      b.querySelector("kbd").textContent = String(i + 1);
-      b.querySelector("span").textContent = s.name;
+      const key = document.createElement("kbd");
+      key.textContent = String(i + 1);
+      const name = document.createElement("span");
+      name.textContent = s.name;
+      b.append(key, " ", name);
       b.addEventListener("click", () => press("transfer", { service: s.code }));
       box.appendChild(b);
     });
@@ -345,9 +347,13 @@
       if (!s) continue;
       const li = document.createElement("li");
       li.dataset.service = code;
-      li.innerHTML = '<span class="name"></span><strong class="count"></strong>';
-      li.querySelector(".name").textContent = s.name + (s.active ? "" : ` (${T.closed})`);
-      li.querySelector(".count").textContent = String(s.waiting);
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = s.name + (s.active ? "" : ` (${T.closed})`);
+      const count = document.createElement("strong");
+      count.className = "count";
+      count.textContent = String(s.waiting);
+      li.append(name, count);
       waiting.appendChild(li);
     }
     $("served-today").textContent = me ? String(me.served_today) : "0";

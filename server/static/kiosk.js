@@ -182,7 +182,7 @@
     var note = $("result-print");
     note.textContent = answer.printed ? T.printing : (answer.print_error ? answer.print_error + " " : "") + T.not_printed;
     note.classList.toggle("k-warn", !answer.printed && !!answer.print_error);
-    $("result-qr").innerHTML = answer.qr_svg;  // built by the server with segno: trusted markup
+    $("result-qr").src = answer.qr_image;  // a data: URL of the server's QR code, never markup
     $("result").hidden = false;
     $("result-done").focus();
     clearTimeout(timers.result);

@@ -1,6 +1,8 @@
 /* Panggil visitor page: follows one ticket over the read-only /display namespace.
-   Events about this ticket are applied at once; events about its service trigger one re-read of
-   the page's status (people ahead and the estimate), spread out so phones do not ask together. */
+   On the slip's (tokened) page, events about this ticket are applied at once; events about its
+   service trigger one re-read of the page's status (people ahead and the estimate), spread out so
+   phones do not ask together. On a bare number's page (data-mode="number") the page knows only
+   whether the number was called and where to, and re-reads that when the number is called. */
 (function () {
   "use strict";
 
@@ -10,6 +12,7 @@
   var lastSeq = null;
   var reloadTimer = 0;
   var baseTitle = document.title;
+  var bare = card.dataset.mode === "number";
 
   function fill(text, values) {
     return text.replace(/\{(\w+)\}/g, function (_, key) { return values[key]; });
@@ -26,7 +29,17 @@
     return view.call && view.call.counter ? view.call.counter.name : T.counter_fallback;
   }
 
+  function renderBare() {
+    var box = document.getElementById("state");
+    box.textContent = "";
+    card.classList.toggle("v-called", view.called);
+    card.classList.toggle("v-waiting", !view.called);
+    box.appendChild(line("v-headline", view.called ?
+      fill(T.called_to, { counter: view.counter ? view.counter.name : T.counter_fallback }) : T.not_called));
+  }
+
   function render() {
+    if (bare) { renderBare(); return; }
     var ticket = view.ticket;
     var box = document.getElementById("state");
     box.textContent = "";
@@ -77,6 +90,10 @@
     }
     lastSeq = message.seq;
     var t = message.ticket;
+    if (bare) {
+      if (t && t.id === view.ticket.id) reload(0);
+      return;
+    }
     if (t && t.id === view.ticket.id) {
       view.ticket = t;
       if (message.call) view.call = message.call;
