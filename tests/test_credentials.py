@@ -148,7 +148,9 @@ def test_a_fresh_hall_prints_a_one_time_code_and_login_leads_to_set_up(fresh, ca
     client = fresh.test_client()
     page = client.get("/login")
     assert page.status_code == 302 and page.headers["Location"].endswith("/setup")
-    assert "Kode penyiapan" in client.get("/setup").get_data(as_text=True)
+    form = client.get("/setup")
+    assert "Kode penyiapan" in form.get_data(as_text=True)
+    assert form.headers["Cache-Control"] == "no-store" and "script-src 'self'" in form.headers["Content-Security-Policy"]
     assert client.get("/admin/").status_code in (302, 401)  # still nobody may enter
 
 

@@ -23,7 +23,7 @@ SAME_FOR_ALL = {
     "X-Content-Type-Options": "nosniff",
 }
 # Pages whose forms post back: their Referer goes to this server only (Flask-WTF wants it on HTTPS).
-STAFF_PAGES = ("/admin", "/console", "/login", "/logout")
+STAFF_PAGES = ("/admin", "/console", "/login", "/logout", "/setup")
 
 
 @pytest.fixture
@@ -150,7 +150,7 @@ def is_no_store(response) -> bool:
 
 
 def test_admin_console_and_login_answers_are_never_stored(app, client, ticket):
-    urls = [u for u in get_urls(app, ticket) if u.startswith(("/admin", "/console", "/login"))]
+    urls = [u for u in get_urls(app, ticket) if u.startswith(("/admin", "/console", "/login", "/setup"))]
     assert len(urls) > 15
     anonymous = [u for u in urls if not is_no_store(client.get(u))]
     log_in(client, "admin", "admin-secret")
