@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
-    """The parser and its command names; a new command is one more `add_*` function below."""
+    """The parser and its command names; a new command is one `add_*` function in the tuple."""
     parser = argparse.ArgumentParser(prog="panggil-server", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
