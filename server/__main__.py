@@ -32,7 +32,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
-    """The parser and its command names; a new command is one more `add_*` function below."""
+    """The parser and its command names; a new command is one `add_*` function in the tuple."""
     parser = argparse.ArgumentParser(prog="panggil-server", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
@@ -46,6 +46,7 @@ def _command(commands, name: str, run: Callable[[argparse.Namespace], int], help
     """A sub-parser with the options every command shares."""
     parser = commands.add_parser(name, help=help, description=help)
     parser.add_argument("--config", default="config.yaml", help="path to config.yaml")
+    parser.add_argument("--database", help="override server.database")
     parser.add_argument("--log-level", default=os.environ.get("PANGGIL_LOG", log_level))
     parser.set_defaults(run=run)
     return parser
@@ -58,7 +59,6 @@ def add_serve(commands) -> None:
     parser = _command(commands, "serve", serve_command, "serve the hall (the default command)")
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", type=int, help="override server.port")
-    parser.add_argument("--database", help="override server.database")
     parser.add_argument("--async-mode", choices=["eventlet", "threading"], help="override server.async_mode")
     parser.add_argument("--demo", action="store_true", help="ignore opening hours and seed sample tickets")
 
@@ -96,8 +96,7 @@ def serve_command(args: argparse.Namespace) -> int:
     try:
         lock.acquire()
     except DatabaseLocked as exc:
-        holder = f"process {exc.pid}" if exc.pid else "another process"
-        print(f"error: the database {database} is in use by {holder} (another Panggil server?). "
+        print(f"error: the database {database} is in use by {exc.holder} (another Panggil server?). "
               "One server per database: stop that one, or give this one its own database.",
               file=sys.stderr)  # fmt: skip
         return 2
@@ -169,7 +168,6 @@ def add_backup(commands) -> None:
     parser = _command(commands, "backup", backup_command,
                       "copy the database to OUT while the server runs (SQLite online backup)",
                       log_level="WARNING")  # fmt: skip
-    parser.add_argument("--database", help="override server.database")
     parser.add_argument("out", metavar="OUT.sqlite", help="the backup file to write")
 
 
@@ -192,7 +190,6 @@ def add_restore(commands) -> None:
     parser = _command(commands, "restore", restore_command,
                       "replace the database with a backup (the server must be stopped)",
                       log_level="WARNING")  # fmt: skip
-    parser.add_argument("--database", help="override server.database")
     parser.add_argument("backup", metavar="BACKUP.sqlite", help="a file written by `backup`")
 
 
@@ -206,8 +203,7 @@ def restore_command(args: argparse.Namespace) -> int:
     try:
         kept = restore_database(args.backup, database, now=datetime.now(UTC))
     except DatabaseLocked as exc:
-        holder = f"process {exc.pid}" if exc.pid else "another process"
-        print(f"error: the database {database} is in use by {holder}: stop the server first "
+        print(f"error: the database {database} is in use by {exc.holder}: stop the server first "
               "(systemctl stop panggil-server), then restore", file=sys.stderr)  # fmt: skip
         return 2
     except BackupError as exc:

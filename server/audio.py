@@ -19,7 +19,8 @@ from server.tts import MIMETYPES, AudioCache
 audio_bp = Blueprint("audio", __name__)
 
 _PACKAGED_CHIME = Path(__file__).resolve().parent / "chime.wav"
-DEFAULT_CHIME_PATH = _PACKAGED_CHIME if _PACKAGED_CHIME.is_file() else _PACKAGED_CHIME.parent.parent / "sounds" / "chime.wav"
+_CHECKOUT_CHIME = Path(__file__).resolve().parent.parent / "sounds" / "chime.wav"
+DEFAULT_CHIME_PATH = _PACKAGED_CHIME if _PACKAGED_CHIME.is_file() else _CHECKOUT_CHIME
 
 # A clip's name is a hash of what made it, so its content never changes: cache it for a year.
 CLIP_MAX_AGE_S = 365 * 24 * 3600

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from server.lock import DatabaseLock
+from server.lock import DatabaseLock, give_to_folder_owner
 from server.storage import MIGRATIONS
 
 log = logging.getLogger(__name__)
@@ -62,17 +62,10 @@ def backup_database(database: str | Path, out: str | Path) -> Summary:
     _remove(partial)
     try:
         # Read-only: a backup never creates, migrates or checkpoints the server's database.
-        source = sqlite3.connect(f"{database.resolve().as_uri()}?mode=ro", uri=True)
-        try:
+        with _connect(database, read_only=True) as source, _connect(partial) as target:
             source.execute("PRAGMA busy_timeout = 5000")
-            target = sqlite3.connect(partial)
-            try:
-                source.backup(target)  # pages=-1: the whole file in one step, one snapshot
-                target.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                target.close()
-        finally:
-            source.close()
+            source.backup(target)  # pages=-1: the whole file in one step, one snapshot
+            target.execute("PRAGMA journal_mode = DELETE")
         summary = check_database(partial)
         _fsync(partial)
         os.replace(partial, out)
@@ -96,8 +89,7 @@ def check_database(path: str | Path, name: str | Path | None = None) -> Summary:
     _check_header(path)
     shown = name or path
     try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
-        try:
+        with _connect(path, read_only=True) as conn:
             problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
             if problems != ["ok"]:
                 raise BackupError(f"{shown} is damaged: {'; '.join(problems[:3])}")
@@ -110,8 +102,6 @@ def check_database(path: str | Path, name: str | Path | None = None) -> Summary:
                                   f"({len(MIGRATIONS)}): upgrade Panggil first")  # fmt: skip
             tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
             last_day = conn.execute("SELECT max(day) FROM days").fetchone()[0]
-        finally:
-            conn.close()
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{shown} is not a usable SQLite database: {exc}") from None
     return Summary(path, path.stat().st_size, schema, tickets, last_day)
@@ -142,13 +132,11 @@ def restore_database(backup: str | Path, database: str | Path, now: datetime) ->
             shutil.copyfile(backup, incoming)
             # Checked on a private copy, never opened in place: a backup copied by hand may be
             # in WAL mode, and SQLite would leave -wal/-shm files beside it.
-            conn = sqlite3.connect(incoming)
-            try:
+            with _connect(incoming) as conn:
                 conn.execute("PRAGMA journal_mode = DELETE")
-            finally:
-                conn.close()
             check_database(incoming, name=backup)
             _fsync(incoming)
+            _give_to_folder_owner(incoming)
             kept = _keep_aside(database, now)
             os.replace(incoming, database)
             # A -wal beside the new file would be replayed into it: the old one's are gone.
@@ -181,7 +169,23 @@ def _keep_aside(database: Path, now: datetime) -> Path | None:
             side = database.with_name(database.name + suffix)
             if side.exists():
                 shutil.copyfile(side, kept.with_name(kept.name + suffix))
+    _give_to_folder_owner(kept)
     return kept
+
+
+def _give_to_folder_owner(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        give_to_folder_owner(fd, path.parent)
+    finally:
+        os.close(fd)
+
+
+def _connect(path: Path, read_only: bool = False) -> contextlib.closing[sqlite3.Connection]:
+    """A connection closed on leaving the block (sqlite3's own `with` only commits)."""
+    if read_only:
+        return contextlib.closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True))
+    return contextlib.closing(sqlite3.connect(path))
 
 
 def _fsync(path: Path) -> None:

@@ -20,7 +20,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from babel.messages.mofile import write_mo
+from babel.messages.mofile import read_mo, write_mo
 from babel.messages.pofile import read_po
 from flask import Flask, request
 from flask_babel import Babel
@@ -48,7 +48,7 @@ def catalogue_root(root: Path = TRANSLATIONS) -> Path:
     """The folder whose <area>/id/LC_MESSAGES/*.mo match the .po files below root (once a process)."""
     compiled = {po_path.relative_to(root).with_suffix(".mo"): _compile(po_path)
                 for po_path in sorted(root.glob("*/*/LC_MESSAGES/*.po"))}  # fmt: skip
-    stale = {name: data for name, data in compiled.items() if _read(root / name) != data}
+    stale = {name: data for name, data in compiled.items() if _messages(_read(root / name)) != _messages(data)}
     if not stale:
         return root
     try:
@@ -69,6 +69,18 @@ def _compile(po_path: Path) -> bytes:
     out = io.BytesIO()
     write_mo(out, catalog)
     return out.getvalue()
+
+
+def _messages(mo: bytes | None) -> set | None:
+    """What a compiled catalogue says, without its header (Babel stamps a .po without dates
+    with the time it compiled it, so two compilations of one .po differ in their bytes)."""
+    if mo is None:
+        return None
+    try:
+        catalog = read_mo(io.BytesIO(mo))
+    except Exception:  # a truncated or foreign file: compile it again
+        return None
+    return {(m.id, m.string, m.context) for m in catalog if m.id}
 
 
 def _read(path: Path) -> bytes | None:

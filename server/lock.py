@@ -19,12 +19,15 @@ class DatabaseLocked(Exception):
     def __init__(self, database: Path, pid: int | None) -> None:
         self.database = database
         self.pid = pid
-        holder = f"process {pid}" if pid else "another process"
-        super().__init__(f"{database} is in use by {holder}: one server per database")
+        super().__init__(f"{database} is in use by {self.holder}: one server per database")
+
+    @property
+    def holder(self) -> str:
+        return f"process {self.pid}" if self.pid else "another process"
 
 
 def lock_path(database: str | Path) -> Path:
-    """The lock file of a database: beside it, so that every path to the same folder agrees."""
+    """The lock file of a database: beside it, named after it."""
     database = Path(database)
     return database.with_name(database.name + ".lock")
 
@@ -53,6 +56,7 @@ class DatabaseLock:
             raise
         os.ftruncate(fd, 0)
         os.write(fd, f"{os.getpid()}\n".encode())
+        give_to_folder_owner(fd, self.path.parent)
         self._fd = fd
         return self
 
@@ -71,6 +75,15 @@ class DatabaseLock:
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def give_to_folder_owner(fd: int, folder: Path) -> None:
+    """Run as root (a restore with sudo), hand a file to the owner of its folder, the service's
+    user: a root-owned lock file or database would keep the service from opening it."""
+    if os.geteuid() != 0:
+        return
+    owner = folder.stat()
+    os.fchown(fd, owner.st_uid, owner.st_gid)
 
 
 def _read_pid(fd: int) -> int | None:

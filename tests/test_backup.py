@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -182,3 +183,13 @@ def test_restore_keeps_the_raw_files_of_a_damaged_database(database, hub, tmp_pa
     kept = restore_database(backup, database, now=NOW)
     assert kept.read_bytes() == b"SQLite format 3\x00" + bytes(100)
     assert check_database(database).tickets == 3
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root can hand files to another user")
+def test_a_restore_run_as_root_leaves_the_files_to_the_service_user(database, hub, tmp_path):
+    backup = backup_database(database, tmp_path / "backup.sqlite").path
+    hub.storage.close()
+    os.chown(database.parent, 4242, 4242)  # the folder of the service's user (StateDirectory)
+    kept = restore_database(backup, database, now=NOW)
+    for path in (database, kept, database.with_name("panggil.sqlite.lock")):
+        assert (path.stat().st_uid, path.stat().st_gid) == (4242, 4242), path

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import time
 import zipfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,7 @@ import requests
 import yaml
 
 from server import i18n
-from tests.conftest import ROOT, free_port, hall_config
+from tests.conftest import ROOT, TOKENS, free_port, hall_config
 
 
 def package_files(folder: Path) -> dict[str, tuple[int, int]]:
@@ -46,11 +47,31 @@ def copy_translations(tmp_path: Path) -> Path:
 
 
 def test_matching_catalogues_are_used_as_shipped(tmp_path):
+    from babel.messages.mofile import write_mo
+    from babel.messages.pofile import read_po
+
     root = copy_translations(tmp_path)
-    assert i18n.catalogue_root.__wrapped__(root) == root  # compiles the missing .mo in place
+    for po_path in root.glob("*/*/LC_MESSAGES/*.po"):
+        # As the build made them, in another minute: Babel dates the header of a .po without dates.
+        with po_path.open("rb") as f:
+            catalog = read_po(f)
+        catalog.creation_date = catalog.revision_date = datetime(2020, 1, 1, tzinfo=UTC)
+        with po_path.with_suffix(".mo").open("wb") as f:
+            write_mo(f, catalog)
     shipped = package_files(root)
     assert i18n.catalogue_root.__wrapped__(root) == root
-    assert package_files(root) == shipped  # nothing rewritten when they match
+    assert package_files(root) == shipped  # nothing rewritten: they say what the .po files say
+
+
+def test_a_checkout_compiles_missing_or_stale_catalogues_in_place(tmp_path):
+    root = copy_translations(tmp_path)
+    assert i18n.catalogue_root.__wrapped__(root) == root
+    core = root / "core" / "id" / "LC_MESSAGES"
+    assert b"Masuk\x00" in (core / "messages.mo").read_bytes()
+    po = (core / "messages.po").read_text(encoding="utf-8")
+    (core / "messages.po").write_text(po.replace('msgstr "Masuk"', 'msgstr "Masuk ke sistem"'), encoding="utf-8")
+    assert i18n.catalogue_root.__wrapped__(root) == root
+    assert b"Masuk ke sistem" in (core / "messages.mo").read_bytes()
 
 
 def test_a_read_only_install_compiles_its_catalogues_elsewhere(tmp_path, monkeypatch):
@@ -100,11 +121,12 @@ def test_the_wheel_serves_the_hall_in_indonesian_from_a_read_only_install(tmp_pa
     port = free_port()
     raw = hall_config(tmp_path / "hall")
     raw["server"].update(host="127.0.0.1", port=port, async_mode="eventlet")
+    raw["hall"]["enforce_hours"] = False  # a ticket at any hour of the test
     config = tmp_path / "hall" / "config.yaml"
     config.parent.mkdir()
     config.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
 
-    before = package_files(package)
+    before = package_files(venv)  # the server's package and every dependency (espeak-ng's data...)
     subprocess.run(["chmod", "-R", "a-w", str(package)], check=True)
     log = (tmp_path / "server.log").open("wb")
     server = subprocess.Popen([python, "-m", "server", "--config", str(config)], cwd=tmp_path, env=env,
@@ -126,10 +148,18 @@ def test_the_wheel_serves_the_hall_in_indonesian_from_a_read_only_install(tmp_pa
         assert requests.get(f"{url}/static/vendor/socket.io.min.js", timeout=10).ok
         chime = requests.get(f"{url}/api/audio/chime.wav", timeout=10)
         assert chime.ok and chime.content == (ROOT / "sounds" / "chime.wav").read_bytes()
+        # A call: the offline voice speaks into the cache folder of the config, nowhere else.
+        requests.post(f"{url}/api/tickets", json={"service": "ktp"}, timeout=10).raise_for_status()
+        called = requests.post(f"{url}/api/counters/1/call_next", json={"request_id": "wheel-1"},
+                               headers={"Authorization": f"Bearer {TOKENS[1]}"}, timeout=10)  # fmt: skip
+        assert called.ok, called.text
+        while not list((tmp_path / "hall" / "audio").rglob("*.wav")):
+            assert time.monotonic() < deadline, (tmp_path / "server.log").read_text()
+            time.sleep(0.2)
     finally:
         server.terminate()
         server.wait(10)
         log.close()
         subprocess.run(["chmod", "-R", "u+w", str(package)], check=True)  # pytest cleans tmp_path
-    assert package_files(package) == before  # nothing written into the package
+    assert package_files(venv) == before  # nothing written into the install
     assert "translations compiled into" not in (tmp_path / "server.log").read_text()
