@@ -222,7 +222,6 @@ def add_create_admin(commands) -> None:
     parser = _command(commands, "create-admin", create_admin_command,
                       "create the first admin of a hall, or (--reset) give a user a new password",
                       log_level="WARNING")  # fmt: skip
-    parser.add_argument("--database", help="override server.database")
     parser.add_argument("--username", default="admin")
     parser.add_argument("--full-name", default="")
     parser.add_argument("--reset", action="store_true", help="give an existing user a new password and the admin role")
