@@ -85,6 +85,8 @@ def _send_snapshot(counter: int | None = None, display: str | None = None) -> di
 def display_connect(auth=None):
     """A display, monitor or visitor page connects (read-only); it gets a snapshot at once."""
     try:
+        if auth == MALFORMED:
+            raise PanggilError("malformed-packet")
         name = schemas.check(schemas.DisplayAuth, {} if auth is None else auth).display
         name = name or f"anon-{request.sid[:6]}"
         h = hub()
@@ -137,6 +139,8 @@ def display_get_snapshot(data: schemas.GetSnapshot):
 def counter_connect(auth=None):
     """A counter client or the officer console connects with its counter number and token."""
     try:
+        if auth == MALFORMED:
+            raise PanggilError("malformed-packet")
         try:
             credentials = schemas.check(schemas.CounterAuth, auth)
         except PanggilError:
@@ -226,13 +230,19 @@ class SafePacket(packet.Packet):
 
     python-socketio raises from inside its dispatcher on a packet that is not valid JSON, is nested
     past the JSON parser's recursion limit, has an event that is not a name (`42[1]`), or names a
-    reserved event (`42["connect"]` would run the connect handler again); Engine.IO then logs a
+    reserved event (`42["connect"]` would run the connect handler again, `42["*"]` the
+    catch-all without its event name); Engine.IO then logs a
     whole traceback and the client never hears back. Here such a packet writes one log line and
     becomes the event MALFORMED, which the catch-all handlers answer with `malformed-packet` when
     the client asked for an acknowledgement. A CONNECT whose auth is not JSON keeps its type with
     auth MALFORMED, so the connect handler refuses it at once. Binary packets are refused too:
     the protocol is JSON only.
     """
+
+    def __init__(self, *args, encoded_packet=None, **kwargs) -> None:
+        super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
+        if encoded_packet is not None and not encoded_packet:  # the base class skips decode()
+            self._malformed(encoded_packet, "empty")
 
     def decode(self, encoded_packet):
         try:
@@ -248,10 +258,10 @@ class SafePacket(packet.Packet):
         return attachments
 
     def _malformed(self, encoded_packet, reason: str) -> int:
-        log.warning("malformed Socket.IO packet refused (%s, %d bytes)", reason, len(encoded_packet or ""))
         if self.packet_type == packet.CONNECT:
-            self.data = MALFORMED
+            self.data = MALFORMED  # the connect handler refuses it, and logs that once
             return 0
+        log.warning("malformed Socket.IO packet refused (%s, %d bytes)", reason, len(encoded_packet))
         if self.packet_type != packet.EVENT:
             self.id = None  # no acknowledgement asked for: nothing to answer
         if not isinstance(self.namespace, str):
@@ -261,4 +271,6 @@ class SafePacket(packet.Packet):
         return 0
 
 
-RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect"})
+# Names python-socketio would route to a handler that is not an event handler: the connect and
+# disconnect handlers, and "*", the catch-all itself (which then misses its event argument).
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "*"})
