@@ -65,6 +65,7 @@ def create_app(
         async_mode=config.server.async_mode,
         max_http_buffer_size=config.server.max_payload_bytes,
         serializer=events.SafePacket,  # a malformed packet is refused with one log line
+        json=events.SafeJSON,
         cors_allowed_origins="*",
         logger=False,
         engineio_logger=False,

@@ -9,6 +9,7 @@ at once with a connect_error.
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Callable
 
@@ -273,4 +274,22 @@ class SafePacket(packet.Packet):
 
 # Names python-socketio would route to a handler that is not an event handler: the connect and
 # disconnect handlers, and "*", the catch-all itself (which then misses its event argument).
+class SafeJSON:
+    """The JSON module Engine.IO and Socket.IO read packets with: too deep is bad JSON too.
+
+    The standard module raises RecursionError on JSON nested past its limit, which Engine.IO does
+    not catch when it reads a websocket message: the connection's handler died mid-stream and the
+    client read garbage. As a ValueError it is bad JSON like any other, which both libraries handle.
+    """
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(*args, **kwargs):
+        try:
+            return json.loads(*args, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "*"})

@@ -17,7 +17,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server import protocol, schemas
+from server import events, protocol, schemas
 from server.extensions import socketio
 from server.protocol import NS_COUNTER, NS_DISPLAY
 from tests.conftest import TOKENS
@@ -192,7 +192,7 @@ def test_api_errors_are_json_for_any_method(client, hub, method, path):
 # --- sockets ----------------------------------------------------------------------------------
 
 EVENTS = [protocol.GET_SNAPSHOT, *protocol.COUNTER_COMMANDS, "connect", "disconnect", "snapshot", "*", ""]
-events = st.sampled_from(EVENTS) | text
+event_names = st.sampled_from(EVENTS) | text
 arguments = st.lists(payloads, max_size=3)
 
 
@@ -208,7 +208,7 @@ def test_every_socket_event_is_acknowledged(socket_client, hub, namespace):
     sc = counter_socket(socket_client) if namespace == NS_COUNTER else socket_client(NS_DISPLAY)
 
     @settings(SETTINGS, max_examples=EXAMPLES * 2)
-    @given(event=events, args=arguments)
+    @given(event=event_names, args=arguments)
     def emit(event, args):
         before = state(hub)
         ack = sc.emit(event, *args, namespace=namespace, callback=True)
@@ -298,6 +298,16 @@ def test_a_malformed_event_with_an_id_is_answered(socket_client):
         sc.acks = None
         socketio.server._handle_eio_message(sc.eio_sid, raw)
         assert sc.acks["args"][0]["error"] == "malformed-packet", raw
+
+
+def test_engineio_reads_json_nested_too_deep_as_text(app):
+    """Engine.IO parses websocket messages as JSON first; a RecursionError there killed the link."""
+    from engineio import packet as eio_packet
+
+    deep_text = "[" * 5000
+    assert eio_packet.Packet(encoded_packet="4" + deep_text).data == deep_text
+    with pytest.raises(ValueError):
+        events.SafeJSON.loads(deep_text)
 
 
 # --- the error codes are declared and documented ------------------------------------------------
