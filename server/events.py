@@ -9,9 +9,10 @@ at once with a connect_error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit
@@ -63,7 +64,22 @@ def _guard(schema: type[schemas.Request]) -> Callable[[Callable], Callable]:
     return decorate
 
 
-def _refuse_connection(namespace: str, error: PanggilError) -> None:
+@contextlib.contextmanager
+def _refusing(namespace: str, registry: dict) -> Iterator[None]:
+    """Refuse the connection at once on any failure, leaving no trace of it in `registry`.
+
+    Only a ConnectionRefusedError gets the client its connect_error: any other exception escaping
+    a connect handler left it waiting for an answer that never came.
+    """
+    try:
+        yield
+        return
+    except PanggilError as exc:
+        error = exc
+    except Exception:
+        log.exception("%s connection from %s failed", namespace, request.remote_addr)
+        error = PanggilError("internal-error")
+    registry.pop(request.sid, None)
     log.warning("%s connection refused from %s: %s", namespace, request.remote_addr, error.code)
     raise ConnectionRefusedError(error.code, error.to_dict())
 
@@ -85,24 +101,17 @@ def _send_snapshot(counter: int | None = None, display: str | None = None) -> di
 @socketio.on("connect", namespace=NS_DISPLAY)
 def display_connect(auth=None):
     """A display, monitor or visitor page connects (read-only); it gets a snapshot at once."""
-    try:
+    h = hub()
+    with _refusing(NS_DISPLAY, h.displays):
         if auth == MALFORMED:
             raise PanggilError("malformed-packet")
         name = schemas.check(schemas.DisplayAuth, {} if auth is None else auth).display
         name = name or f"anon-{request.sid[:6]}"
-        h = hub()
         h.displays[request.sid] = {"name": name, "since": h.now().isoformat(timespec="seconds"),
                                    "address": request.remote_addr}  # fmt: skip
         log.info("display %s connected from %s", name, request.remote_addr)
         _record_seen(name, request.remote_addr)
         _send_snapshot(display=name)
-    except PanggilError as exc:
-        hub().displays.pop(request.sid, None)
-        _refuse_connection(NS_DISPLAY, exc)
-    except Exception:
-        hub().displays.pop(request.sid, None)
-        log.exception("display connection from %s failed", request.remote_addr)
-        _refuse_connection(NS_DISPLAY, PanggilError("internal-error"))
 
 
 @socketio.on("disconnect", namespace=NS_DISPLAY)
@@ -139,24 +148,18 @@ def display_get_snapshot(data: schemas.GetSnapshot):
 @socketio.on("connect", namespace=NS_COUNTER)
 def counter_connect(auth=None):
     """A counter client or the officer console connects with its counter number and token."""
-    try:
+    h = hub()
+    with _refusing(NS_COUNTER, h.counters_online):
         if auth == MALFORMED:
             raise PanggilError("malformed-packet")
         try:
             credentials = schemas.check(schemas.CounterAuth, auth)
         except PanggilError:
             raise PanggilError("invalid-token") from None
-        number = hub().check_token(credentials.counter, credentials.token)
-        hub().counters_online[request.sid] = number
+        number = h.check_token(credentials.counter, credentials.token)
+        h.counters_online[request.sid] = number
         log.info("counter %d connected from %s", number, request.remote_addr)
         _send_snapshot(number)
-    except PanggilError as exc:
-        hub().counters_online.pop(request.sid, None)
-        _refuse_connection(NS_COUNTER, exc)
-    except Exception:
-        hub().counters_online.pop(request.sid, None)
-        log.exception("counter connection from %s failed", request.remote_addr)
-        _refuse_connection(NS_COUNTER, PanggilError("internal-error"))
 
 
 @socketio.on("disconnect", namespace=NS_COUNTER)
@@ -229,15 +232,14 @@ def counter_unknown_event(event, *args):
 class SafePacket(packet.Packet):
     """Socket.IO packets as the server reads them: a malformed one never raises.
 
-    python-socketio raises from inside its dispatcher on a packet that is not valid JSON, is nested
-    past the JSON parser's recursion limit, has an event that is not a name (`42[1]`), or names a
-    reserved event (`42["connect"]` would run the connect handler again, `42["*"]` the
-    catch-all without its event name); Engine.IO then logs a
-    whole traceback and the client never hears back. Here such a packet writes one log line and
-    becomes the event MALFORMED, which the catch-all handlers answer with `malformed-packet` when
-    the client asked for an acknowledgement. A CONNECT whose auth is not JSON keeps its type with
-    auth MALFORMED, so the connect handler refuses it at once. Binary packets are refused too:
-    the protocol is JSON only.
+    python-socketio raises from inside its dispatcher on a packet that is not valid JSON, is empty,
+    has an event that is not a name (`42[1]`), or names a reserved event (`42["connect"]` would
+    run the connect handler again, `42["*"]` the catch-all without its event name); Engine.IO then
+    logs a whole traceback and the client never hears back. Here such a packet writes one log
+    line and becomes the event MALFORMED, which the catch-all handlers answer with
+    `malformed-packet` when the client asked for an acknowledgement. A CONNECT whose auth is not
+    JSON keeps its type with auth MALFORMED, so the connect handler refuses it at once (and logs
+    that). Binary packets are refused too: the protocol is JSON only.
     """
 
     def __init__(self, *args, encoded_packet=None, **kwargs) -> None:

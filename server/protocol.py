@@ -65,6 +65,7 @@ ERRORS: dict[str, tuple[int, str]] = {
     "method-not-allowed": (405, "Metode HTTP ini tidak berlaku untuk alamat tersebut."),
     "range-not-satisfiable": (416, "Rentang data yang diminta tidak tersedia."),
     "rate-limited": (429, "Terlalu banyak permintaan. Silakan coba lagi sebentar lagi."),
+    "login-required": (401, "Silakan masuk terlebih dahulu."),
     "forbidden": (403, "Akses ditolak."),
     "invalid-token": (401, "Token gerai salah atau tidak ada."),
     "unknown-counter": (404, "Gerai tidak dikenal."),

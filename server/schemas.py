@@ -52,11 +52,15 @@ def _empty_is_none(value: object) -> object:
     return None if value == "" else value
 
 
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
 ServiceCode = _text(40)
 TicketNumber = _text(8)
 RequestId = _text(64, protocol.REQUEST_ID_RE.pattern)
 Token = _text(128)
-DisplayName = _text(60)
+DisplayName = Annotated[_text(60) | None, BeforeValidator(_blank_is_none)]  # blank: anonymous
 Priority = Annotated[Literal[protocol.PRIORITIES] | None, BeforeValidator(_empty_is_none)]  # type: ignore[valid-type]
 # A counter number as the protocol has it (1..999), or as text ("5") from a form or a URL; text that
 # is not a number reaches hub.check_token, which answers unknown-counter.
@@ -149,7 +153,7 @@ COMMANDS: dict[str, type[CounterCommand]] = {
 class DisplayAuth(Request):
     """The auth object of a /display connection: an optional name the admin may have set up."""
 
-    display: DisplayName | None = None  # type: ignore[valid-type]
+    display: DisplayName = None  # type: ignore[valid-type]
 
 
 class CounterAuth(Request):

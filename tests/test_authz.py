@@ -16,6 +16,7 @@ import pytest
 from server import protocol, schemas
 from server.protocol import NS_COUNTER, NS_DISPLAY
 from tests.conftest import TOKENS
+from tests.test_admin_pages import csrf_token, log_in
 
 # Anyone may take a number (API and kiosk) and try to log in; everything else needs credentials.
 OPEN = {"api.issue_ticket", "kiosk.take_ticket", "auth.login"}
@@ -29,17 +30,6 @@ FORM = {"name": "Diubah", "code": "baru", "prefix": "Z", "agency": "dukcapil", "
         "username": "penyusup", "password": "sandi-rahasia-1", "role": "admin", "active": "on",
         "running_text": "diubah"}  # fmt: skip
 WRITES = ("POST", "PUT", "PATCH", "DELETE")
-
-
-def csrf_token(client) -> str:
-    html = client.get("/login").get_data(as_text=True)
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
-
-
-def log_in(client, username: str, password: str) -> None:
-    response = client.post("/login", data={"username": username, "password": password,
-                                           "csrf_token": csrf_token(client)})  # fmt: skip
-    assert response.status_code == 302
 
 
 def state(hub) -> tuple:
