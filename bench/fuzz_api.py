@@ -456,6 +456,18 @@ def fuzz_packets(server: Server, count: int, fz: Fuzzer, deadline: float, log: P
     return row
 
 
+def traceback_lines(log_text: str) -> list[str]:
+    """The log line before each traceback and the exception it ends with, counted once each."""
+    lines = log_text.splitlines()
+    found: dict[str, int] = {}
+    for i, line in enumerate(lines):
+        if line.startswith("Traceback"):
+            end = next((j for j in range(i + 1, len(lines)) if not lines[j].startswith(" ")), i)
+            key = f"{lines[i - 1][:160] if i else ''} -> {lines[end][:160]}"
+            found[key] = found.get(key, 0) + 1
+    return [f"{n} x {key}" for key, n in found.items()]
+
+
 # --- main -------------------------------------------------------------------------------------
 
 
@@ -499,7 +511,10 @@ def main() -> int:
             packets = fuzz_packets(server, args.count, fz, deadline, folder / "server.log")
             rows.append(packets)
             alive = requests.get(server.url + "/api/health", timeout=5).ok
-            tracebacks = (folder / "server.log").read_text(errors="replace").count("Traceback")
+            log_text = (folder / "server.log").read_text(errors="replace")
+            tracebacks = log_text.count("Traceback")
+            for line in traceback_lines(log_text):
+                print("server traceback:", line)
     seconds = time.monotonic() - started
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
     totals = {k: sum(getattr(r, k) for r in rows) for k in ("inputs", "server_errors", "not_json", "unanswered", "limited")}

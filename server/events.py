@@ -229,6 +229,9 @@ def counter_unknown_event(event, *args):
     return _unknown_event(event, NS_COUNTER)
 
 
+_OUTGOING = object()
+
+
 class SafePacket(packet.Packet):
     """Socket.IO packets as the server reads them: a malformed one never raises.
 
@@ -242,9 +245,14 @@ class SafePacket(packet.Packet):
     that). Binary packets are refused too: the protocol is JSON only.
     """
 
-    def __init__(self, *args, encoded_packet=None, **kwargs) -> None:
+    def __init__(self, *args, encoded_packet=_OUTGOING, **kwargs) -> None:
+        if encoded_packet is _OUTGOING:  # a packet the server builds to send
+            super().__init__(*args, **kwargs)
+            return
         super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
-        if encoded_packet is not None and not encoded_packet:  # the base class skips decode()
+        # Engine.IO hands over what it could parse as JSON: "4null" arrives as None, "4{}" as {}.
+        # The base class does not even decode such a falsy packet, and then fails on it later.
+        if not encoded_packet:
             self._malformed(encoded_packet, "empty")
 
     def decode(self, encoded_packet):
@@ -264,7 +272,8 @@ class SafePacket(packet.Packet):
         if self.packet_type == packet.CONNECT:
             self.data = MALFORMED  # the connect handler refuses it, and logs that once
             return 0
-        log.warning("malformed Socket.IO packet refused (%s, %d bytes)", reason, len(encoded_packet))
+        size = len(encoded_packet) if isinstance(encoded_packet, (str, bytes)) else len(repr(encoded_packet))
+        log.warning("malformed Socket.IO packet refused (%s, %d bytes)", reason, size)
         if self.packet_type != packet.EVENT:
             self.id = None  # no acknowledgement asked for: nothing to answer
         if not isinstance(self.namespace, str):

@@ -165,7 +165,7 @@ def test_api_gets_never_fail(app, client, hub):
     rules = [r for r in api_rules(app) if "GET" in r.methods]
     hub.issue("ktp")
 
-    @settings(SETTINGS, max_examples=100)
+    @settings(SETTINGS, max_examples=200)
     @given(data=st.data(), headers=AUTH)
     def get(data, headers):
         path = fill(data.draw(st.sampled_from(rules)), data.draw)
@@ -289,6 +289,16 @@ def test_malformed_packets_write_one_log_line_and_are_answered(socket_client, hu
         sc.queue.clear()  # not get_received(): the test client takes any connect_error as its own
 
     send()
+
+
+@pytest.mark.parametrize("data", [None, "", {}, [], 0, False, True, 5, 2.5, {"a": 1}, [1], ["x"]])
+def test_what_engineio_parsed_as_json_is_a_malformed_packet(socket_client, hub, caplog, data):
+    """Engine.IO parses a message as JSON first: "4null" reaches Socket.IO as None, "4[1]" as a list."""
+    sc = counter_socket(socket_client)
+    caplog.clear()
+    before = state(hub)
+    socketio.server._handle_eio_message(sc.eio_sid, data)
+    assert len(caplog.records) <= 1 and state(hub) == before
 
 
 def test_a_malformed_event_with_an_id_is_answered(socket_client):
