@@ -149,7 +149,9 @@ class Fuzzer:
                          b"\xef\xbb\xbf{}", b'{"service":"\\ud800"}', b"[" * 100_000])  # fmt: skip
 
     def content_type(self) -> str | None:
-        return self.r.choice(["application/json"] * 8 + ["text/plain", None, "application/json; charset=latin-1"])
+        return self.r.choice(
+            ["application/json"] * 8 + ["text/plain", None, "application/json; charset=latin-1"]
+        )
 
     def auth_header(self) -> dict:
         pick = self.r.random()
@@ -230,7 +232,9 @@ def api_routes() -> list[tuple[str, str]]:
     return routes
 
 
-def fuzz_http(server: Server, method: str, rule: str, count: int, fz: Fuzzer, day: str, deadline: float) -> Row:
+def fuzz_http(
+    server: Server, method: str, rule: str, count: int, fz: Fuzzer, day: str, deadline: float
+) -> Row:
     row = Row(f"{method} {rule}")
     start = time.monotonic()
     http = requests.Session()
@@ -328,11 +332,13 @@ def parse_ack(packet: str, namespace: str) -> tuple[int, object] | None:
     prefix = f"3{namespace},"
     if not packet.startswith(prefix):
         return None
-    match = re.match(r"(\d+)(.*)", packet[len(prefix):], re.S)
+    match = re.match(r"(\d+)(.*)", packet[len(prefix) :], re.S)
     return (int(match.group(1)), json.loads(match.group(2))) if match else None
 
 
-def fuzz_events(server: Server, namespace: str, event: str | None, count: int, fz: Fuzzer, deadline: float) -> Row:
+def fuzz_events(
+    server: Server, namespace: str, event: str | None, count: int, fz: Fuzzer, deadline: float
+) -> Row:
     """`count` emits of `event` (None: random unknown names) with fuzzed arguments, each with an id."""
     row = Row(f"{namespace} {event or '<unknown names>'}")
     start = time.monotonic()
@@ -398,7 +404,10 @@ def fuzz_connect(server: Server, namespace: str, count: int, fz: Fuzzer, deadlin
         good = {"counter": 1, "token": TOKEN} if namespace == "/counter" else {"display": "lobby"}
         auth = fz.payload(good)
         if fz.r.random() < 0.3 and isinstance(auth, dict):
-            auth.update(counter=fz.r.choice(GOOD["counter"]), token=fz.r.choice([TOKEN, TOKEN + "\ud800", fz.text()]))
+            auth.update(
+                counter=fz.r.choice(GOOD["counter"]),
+                token=fz.r.choice([TOKEN, TOKEN + "\ud800", fz.text()]),
+            )
         text = dumps(auth)
         row.inputs += 1
         sock.send(f"0{namespace},{text}")
@@ -480,10 +489,16 @@ def table(rows: list[Row]) -> str:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--count", type=int, default=10_000, help="inputs per endpoint and per event")
+    parser.add_argument(
+        "--count", type=int, default=10_000, help="inputs per endpoint and per event"
+    )
     parser.add_argument("--seed", type=int, default=11)
-    parser.add_argument("--max-minutes", type=float, default=45, help="stop after this long whatever is left")
-    parser.add_argument("--write", action="store_true", help="append the results to docs/benchmarks.md")
+    parser.add_argument(
+        "--max-minutes", type=float, default=45, help="stop after this long whatever is left"
+    )
+    parser.add_argument(
+        "--write", action="store_true", help="append the results to docs/benchmarks.md"
+    )
     args = parser.parse_args()
     fz = Fuzzer(args.seed)
     started = time.monotonic()
@@ -517,7 +532,10 @@ def main() -> int:
                 print("server traceback:", line)
     seconds = time.monotonic() - started
     uname = subprocess.run(["uname", "-a"], capture_output=True, text=True).stdout.strip()
-    totals = {k: sum(getattr(r, k) for r in rows) for k in ("inputs", "server_errors", "not_json", "unanswered", "limited")}
+    totals = {
+        k: sum(getattr(r, k) for r in rows)
+        for k in ("inputs", "server_errors", "not_json", "unanswered", "limited")
+    }
     summary = (f"{totals['inputs']} inputs in {seconds:.0f} s: **{totals['server_errors']}** 5xx, "
                f"**{totals['not_json']}** errors not in the protocol's JSON, **{totals['unanswered']}** "
                f"events or connections unanswered, {totals['limited']} rate-limited (429); "

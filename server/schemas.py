@@ -204,7 +204,9 @@ def refusal(model: type[Request], exc: Exception) -> PanggilError:
     field = first["loc"][0]
     if first["type"] == "extra_forbidden" or field not in model.model_fields:
         allowed = ", ".join(model.model_fields) or "tidak ada"
-        return PanggilError("bad-request", f"Ada kolom yang tidak dikenal (kolom yang boleh: {allowed}).")
+        return PanggilError(
+            "bad-request", f"Ada kolom yang tidak dikenal (kolom yang boleh: {allowed})."
+        )
     if first["type"] == "missing":
         return PanggilError("bad-request", f"Kolom '{field}' wajib diisi.")
     return PanggilError("bad-request", f"Kolom '{field}' tidak valid.")

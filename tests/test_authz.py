@@ -65,7 +65,10 @@ def api_body(endpoint: str, path: str) -> dict:
     if endpoint == "api.counter_command":
         command = path.rsplit("/", 1)[1]
         extra = {"service": "kk", "number": "A002"}
-        return {"request_id": "authz-1", **{k: extra[k] for k in schemas.COMMANDS[command].model_fields if k in extra}}
+        return {
+            "request_id": "authz-1",
+            **{k: extra[k] for k in schemas.COMMANDS[command].model_fields if k in extra},
+        }
     return {}
 
 

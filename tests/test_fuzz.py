@@ -34,10 +34,20 @@ SETTINGS = settings(
 
 NASTY = ["", " ", "\x00", "a\x00b", "\ud800", "x\udfff", "\u202e", "ktp", "kk", "paspor", "A001", "a" * 70,
          "elderly", "disability", "ok-1", "../../etc", "<script>", "1e999", "null", "9" * 30]  # fmt: skip
-text = st.text(st.characters(categories=["L", "N", "P", "S", "Cc", "Cs", "Zs"]), max_size=24) | st.sampled_from(NASTY)
-numbers = st.integers(-(2**80), 2**80) | st.floats(allow_nan=True, allow_infinity=True) | st.sampled_from([0, -1, 1, 999, 1000, 2**63])
+text = st.text(
+    st.characters(categories=["L", "N", "P", "S", "Cc", "Cs", "Zs"]), max_size=24
+) | st.sampled_from(NASTY)
+numbers = (
+    st.integers(-(2**80), 2**80)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from([0, -1, 1, 999, 1000, 2**63])
+)
 scalars = st.none() | st.booleans() | numbers | text
-values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4), max_leaves=10)
+values = st.recursive(
+    scalars,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(text, inner, max_size=4),
+    max_leaves=10,
+)
 FIELDS = ["service", "priority", "request_id", "number", "counter", "token", "display"]
 good = {"service": st.sampled_from(["ktp", "kk", "paspor", "sim"]),
         "priority": st.sampled_from([None, "elderly", "pregnant", "disability", "vip"]),
@@ -68,7 +78,9 @@ bodies = (
     | st.binary(max_size=64)
     | st.sampled_from(ODD_BODIES)
 )
-content_types = st.sampled_from(["application/json"] * 6 + ["text/plain", "application/x-www-form-urlencoded", None])
+content_types = st.sampled_from(
+    ["application/json"] * 6 + ["text/plain", "application/x-www-form-urlencoded", None]
+)
 
 # --- state ------------------------------------------------------------------------------------
 
@@ -140,7 +152,7 @@ AUTH = st.sampled_from([{"Authorization": f"Bearer {TOKENS[1]}"}] * 4 + [{}, {"A
 
 def test_every_api_route_is_fuzzed(app):
     methods = {m for r in api_rules(app) for m in r.methods} - {"HEAD", "OPTIONS"}
-    assert methods <= {"GET", "POST"}, f"fuzz {methods - {'GET', 'POST'} } too"
+    assert methods <= {"GET", "POST"}, f"fuzz {methods - {'GET', 'POST'}} too"
 
 
 def test_api_posts_never_fail_and_refusals_change_nothing(app, client, hub):
@@ -179,7 +191,9 @@ def test_api_gets_never_fail(app, client, hub):
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "GET", "POST"])
-@pytest.mark.parametrize("path", ["/api/tickets", "/api/health", "/api/nope", "/api/counters/1/call_next", "/api/"])
+@pytest.mark.parametrize(
+    "path", ["/api/tickets", "/api/health", "/api/nope", "/api/counters/1/call_next", "/api/"]
+)
 def test_api_errors_are_json_for_any_method(client, hub, method, path):
     before = state(hub)
     response = client.open(path, method=method, data=b"{}", content_type="application/json")
@@ -191,7 +205,15 @@ def test_api_errors_are_json_for_any_method(client, hub, method, path):
 
 # --- sockets ----------------------------------------------------------------------------------
 
-EVENTS = [protocol.GET_SNAPSHOT, *protocol.COUNTER_COMMANDS, "connect", "disconnect", "snapshot", "*", ""]
+EVENTS = [
+    protocol.GET_SNAPSHOT,
+    *protocol.COUNTER_COMMANDS,
+    "connect",
+    "disconnect",
+    "snapshot",
+    "*",
+    "",
+]
 event_names = st.sampled_from(EVENTS) | text
 arguments = st.lists(payloads, max_size=3)
 
@@ -258,7 +280,10 @@ def test_connect_with_bad_auth_is_refused_at_once(app, client, hub, namespace):
         if sc.is_connected(namespace):
             sc.disconnect(namespace)
             if namespace == NS_COUNTER:
-                assert auth in ({"counter": 1, "token": TOKENS[1]}, {"counter": "1", "token": TOKENS[1]})
+                assert auth in (
+                    {"counter": 1, "token": TOKENS[1]},
+                    {"counter": "1", "token": TOKENS[1]},
+                )
         else:
             assert (state(hub), hub.displays, hub.counters_online) == before
 
@@ -271,7 +296,9 @@ junk = st.text(max_size=40) | deep() | st.builds(lambda v: json.dumps(v), values
 
 
 @pytest.mark.parametrize("namespace", [NS_DISPLAY, NS_COUNTER])
-def test_malformed_packets_write_one_log_line_and_are_answered(socket_client, hub, caplog, namespace):
+def test_malformed_packets_write_one_log_line_and_are_answered(
+    socket_client, hub, caplog, namespace
+):
     sc = counter_socket(socket_client) if namespace == NS_COUNTER else socket_client(NS_DISPLAY)
     caplog.set_level(logging.INFO)
 
@@ -326,7 +353,9 @@ def test_engineio_reads_json_nested_too_deep_as_text(app):
 def test_every_error_code_is_documented_and_every_documented_code_exists():
     from pathlib import Path
 
-    doc = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text(encoding="utf-8")
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "protocol.md").read_text(
+        encoding="utf-8"
+    )
     section = doc.split("## Error codes", 1)[1].split("\n## ", 1)[0]
     documented = {}
     for line in section.splitlines():
