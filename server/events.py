@@ -283,8 +283,6 @@ class SafePacket(packet.Packet):
         return 0
 
 
-# Names python-socketio would route to a handler that is not an event handler: the connect and
-# disconnect handlers, and "*", the catch-all itself (which then misses its event argument).
 class SafeJSON:
     """The JSON module Engine.IO and Socket.IO read packets with: too deep is bad JSON too.
 
@@ -303,4 +301,6 @@ class SafeJSON:
             raise ValueError("JSON nested too deeply") from None
 
 
+# Names python-socketio would route to a handler that is not an event handler: the connect and
+# disconnect handlers, and "*", the catch-all itself (which then misses its event argument).
 RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "*"})
