@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server import protocol, ratelimit
+from server import protocol, ratelimit, schemas
 from server.protocol import PanggilError
 
 log = logging.getLogger(__name__)
@@ -19,12 +19,18 @@ def hub():
     return current_app.extensions["panggil"]
 
 
-def _body() -> dict:
-    """The JSON object of the request, or a bad-request error."""
-    data = request.get_json(silent=True, force=True) if request.content_length else {}
-    if not isinstance(data, dict):
-        raise PanggilError("bad-request", "Isi permintaan harus berupa objek JSON.")
-    return data
+def request_body(model: type[schemas.M]) -> schemas.M:
+    """The request's JSON body checked against its schema (an empty body is `{}`).
+
+    A non-empty body must say it is JSON: a browser form or a `text/plain` post from another site
+    is refused before it is read as one.
+    """
+    raw = request.get_data(cache=True)  # at most MAX_CONTENT_LENGTH: werkzeug raises 413 first
+    if not raw.strip():
+        return schemas.check(model, {})
+    if not request.is_json:
+        raise PanggilError("unsupported-media-type")
+    return schemas.check_json(model, raw)
 
 
 def _bearer() -> str | None:
@@ -61,15 +67,9 @@ def services():
 
 @bp.post("/tickets")
 def issue_ticket():
-    data = _body()
-    service = data.get("service")
-    priority = data.get("priority")
-    if not isinstance(service, str) or not service:
-        raise PanggilError("bad-request", "Kolom 'service' wajib diisi.")
-    if priority is not None and not isinstance(priority, str):
-        raise PanggilError("bad-request", "Kolom 'priority' harus teks atau null.")
+    body = request_body(schemas.IssueTicket)
     with ratelimit.ticket_slot():
-        response = hub().issue(service, priority or None)
+        response = hub().issue(body.service, body.priority)
     result = response["result"]
     ticket = result["ticket"]
     # The tokened visitor page: whoever takes the number may share its live page, nobody else.
@@ -81,8 +81,17 @@ def issue_ticket():
                    visitor_url=request.url_root.rstrip("/") + visitor_path(ticket)), 201  # fmt: skip
 
 
+def _ticket_ref(day: str, number: str) -> None:
+    """A day and a number as tickets have them; anything else names no ticket."""
+    try:
+        schemas.check(schemas.TicketRef, {"day": day, "number": number})
+    except PanggilError:
+        raise PanggilError("unknown-ticket") from None
+
+
 @bp.get("/tickets/<day>/<number>")
 def ticket_status(day: str, number: str):
+    _ticket_ref(day, number)
     return jsonify(ok=True, **hub().ticket_status(day, number))
 
 
@@ -90,6 +99,8 @@ def ticket_status(day: str, number: str):
 def cancel_ticket(day: str, number: str):
     h = hub()
     h.counter_with_token(_bearer())  # any counter may withdraw a ticket
+    request_body(schemas.CancelTicket)
+    _ticket_ref(day, number)
     if day != h.hall.day:
         raise PanggilError("unknown-ticket")
     response = h.cancel(number)
@@ -107,20 +118,45 @@ def counter_command(number: int, command: str):
     if command not in protocol.COUNTER_COMMANDS:
         raise PanggilError("unknown-command")
     counter = _counter_from_token(number)
-    data = _body()
-    return jsonify(hub().command(counter, command, data, data.get("request_id")))
+    body = request_body(schemas.COMMANDS[command])
+    return jsonify(hub().command(counter, command, body.model_dump(), body.request_id))
+
+
+# Flask's and werkzeug's own errors (no route, wrong method, body too big, ...) as protocol codes.
+HTTP_ERRORS = {
+    400: "bad-request",
+    401: "invalid-token",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    416: "range-not-satisfiable",
+    429: "rate-limited",
+    500: "internal-error",
+}
+
+
+def http_error(exc: HTTPException):
+    """A werkzeug HTTP error as the protocol's JSON error body, keeping its status and headers."""
+    status = exc.code or 500
+    code = HTTP_ERRORS.get(status, "bad-request" if status < 500 else "internal-error")
+    response = jsonify(ok=False, error=code, message=protocol.ERRORS[code][1])
+    response.status_code = status
+    for name, value in exc.get_headers():
+        if name.lower() != "content-type":  # e.g. Allow on a 405, Retry-After on a 429
+            response.headers[name] = value
+    return response
 
 
 def register_error_handlers(app) -> None:
-    """JSON errors for everything under /api, including Flask's own (404, 405, 413)."""
+    """JSON errors for everything under /api, including Flask's own (404, 405, 413, 415)."""
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
         if not request.path.startswith("/api"):
             return exc
-        code = {413: "payload-too-large", 404: "unknown-command", 405: "bad-request"}.get(exc.code, "bad-request")
-        message = protocol.ERRORS[code][1]
-        return jsonify(ok=False, error=code, message=message), exc.code
+        return http_error(exc)
 
     @app.errorhandler(PanggilError)
     def _panggil_error(exc: PanggilError):

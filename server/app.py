@@ -71,6 +71,8 @@ def create_app(
         app,
         async_mode=config.server.async_mode,
         max_http_buffer_size=config.server.max_payload_bytes,
+        serializer=events.SafePacket,  # a malformed packet is refused with one log line
+        json=events.SafeJSON,
         cors_allowed_origins="*",
         logger=False,
         engineio_logger=False,
@@ -180,8 +182,7 @@ def _init_pages(app: Flask, hub: Hub) -> None:
         if request.path.startswith("/api") and previous is not None:
             return previous(exc)
         if request.is_json:
-            return jsonify(ok=False, error="bad-request" if exc.code == 400 else str(exc.code),
-                           message=exc.description), exc.code  # fmt: skip
+            return api.http_error(exc)
         messages = {404: _("Page not found."), 403: _("Access denied.")}
         message = messages.get(exc.code, exc.description)
         return render_template("error.html", code=exc.code, message=message), exc.code

@@ -222,7 +222,7 @@ def issue_ticket(hall: Hall, service_code: str, now: datetime, priority: str | N
         raise PanggilError("outside-hours")
     if priority is not None:
         if priority not in PRIORITIES:
-            raise PanggilError("bad-request", f"Jenis prioritas tidak dikenal: {priority}.")
+            raise PanggilError("bad-request", "Jenis prioritas tidak dikenal.")
         if not service.priority_allowed:
             raise PanggilError("priority-not-allowed")
     issued = hall.issued.get(service.code, 0)

@@ -1,18 +1,24 @@
 """Socket.IO handlers: displays (read-only) and counters (token, idempotent commands).
 
-Handlers only translate: they check the shape of what arrives, call the Hub, and turn a
-PanggilError into an acknowledgement {"ok": false, "error": code, "message": ...}.
+Handlers only translate: they check what arrives against its schema (server/schemas.py), call
+the Hub, and turn a PanggilError into an acknowledgement {"ok": false, "error": code, "message": ...}.
+Every event gets an answer: a bad payload, extra arguments, an unknown event name or a malformed
+packet is refused with an acknowledgement, never dropped, and a connection with bad auth is refused
+at once with a connect_error.
 """
 
 from __future__ import annotations
 
+import contextlib
+import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from flask import current_app, request
 from flask_socketio import ConnectionRefusedError, emit
+from socketio import packet
 
-from server import protocol
+from server import protocol, schemas
 from server.extensions import socketio
 from server.protocol import NS_COUNTER, NS_DISPLAY, PanggilError
 
@@ -29,21 +35,53 @@ def broadcast(name: str, message: dict) -> None:
     socketio.emit(name, message, namespace=NS_COUNTER)
 
 
-def _guard(handler: Callable) -> Callable:
-    """Turn any failure into an error acknowledgement; the server keeps running."""
+def _guard(schema: type[schemas.Request]) -> Callable[[Callable], Callable]:
+    """Check an event's one argument against `schema`; turn any failure into an error ack.
 
-    def wrapper(data=None):
-        try:
-            return handler(data)
-        except PanggilError as exc:
-            log.info("socket %s refused %s: %s", request.sid, handler.__name__, exc.code)
-            return exc.to_dict()
-        except Exception:
-            log.exception("socket handler %s failed", handler.__name__)
-            return PanggilError("internal-error").to_dict()
+    The handler gets the checked payload. Whatever happens the client gets an answer and the
+    server keeps running: extra arguments (which Flask-SocketIO would pass on and the handler's
+    signature refuse with a TypeError) are a bad-request like a bad payload.
+    """
 
-    wrapper.__name__ = handler.__name__
-    return wrapper
+    def decorate(handler: Callable) -> Callable:
+        def wrapper(*args):
+            try:
+                if len(args) > 1:
+                    raise PanggilError("bad-request", "Kirim paling banyak satu objek data.")
+                data = args[0] if args else None
+                return handler(schemas.check(schema, {} if data is None else data))
+            except PanggilError as exc:
+                log.info("socket %s refused %s: %s", request.sid, handler.__name__, exc.code)
+                return exc.to_dict()
+            except Exception:
+                log.exception("socket handler %s failed", handler.__name__)
+                return PanggilError("internal-error").to_dict()
+
+        wrapper.__name__ = handler.__name__
+        wrapper.__doc__ = handler.__doc__
+        return wrapper
+
+    return decorate
+
+
+@contextlib.contextmanager
+def _refusing(namespace: str, registry: dict) -> Iterator[None]:
+    """Refuse the connection at once on any failure, leaving no trace of it in `registry`.
+
+    Only a ConnectionRefusedError gets the client its connect_error: any other exception escaping
+    a connect handler left it waiting for an answer that never came.
+    """
+    try:
+        yield
+        return
+    except PanggilError as exc:
+        error = exc
+    except Exception:
+        log.exception("%s connection from %s failed", namespace, request.remote_addr)
+        error = PanggilError("internal-error")
+    registry.pop(request.sid, None)
+    log.warning("%s connection refused from %s: %s", namespace, request.remote_addr, error.code)
+    raise ConnectionRefusedError(error.code, error.to_dict())
 
 
 def _send_snapshot(counter: int | None = None, display: str | None = None) -> dict:
@@ -63,15 +101,17 @@ def _send_snapshot(counter: int | None = None, display: str | None = None) -> di
 @socketio.on("connect", namespace=NS_DISPLAY)
 def display_connect(auth=None):
     """A display, monitor or visitor page connects (read-only); it gets a snapshot at once."""
-    name = auth.get("display") if isinstance(auth, dict) else None
-    if not isinstance(name, str) or not name.strip():
-        name = f"anon-{request.sid[:6]}"
     h = hub()
-    h.displays[request.sid] = {"name": name[:60], "since": h.now().isoformat(timespec="seconds"),
-                               "address": request.remote_addr}  # fmt: skip
-    log.info("display %s connected from %s", name, request.remote_addr)
-    _record_seen(name[:60], request.remote_addr)
-    _send_snapshot(display=name[:60])
+    with _refusing(NS_DISPLAY, h.displays):
+        if auth == MALFORMED:
+            raise PanggilError("malformed-packet")
+        name = schemas.check(schemas.DisplayAuth, {} if auth is None else auth).display
+        name = name or f"anon-{request.sid[:6]}"
+        h.displays[request.sid] = {"name": name, "since": h.now().isoformat(timespec="seconds"),
+                                   "address": request.remote_addr}  # fmt: skip
+        log.info("display %s connected from %s", name, request.remote_addr)
+        _record_seen(name, request.remote_addr)
+        _send_snapshot(display=name)
 
 
 @socketio.on("disconnect", namespace=NS_DISPLAY)
@@ -95,8 +135,8 @@ def _record_seen(name: str, address: str | None) -> None:
 
 
 @socketio.on(protocol.GET_SNAPSHOT, namespace=NS_DISPLAY)
-@_guard
-def display_get_snapshot(data=None):
+@_guard(schemas.GetSnapshot)
+def display_get_snapshot(data: schemas.GetSnapshot):
     """A display that saw a seq gap asks for the whole state again."""
     me = hub().displays.get(request.sid)
     return _send_snapshot(display=me["name"] if me else None)
@@ -108,20 +148,18 @@ def display_get_snapshot(data=None):
 @socketio.on("connect", namespace=NS_COUNTER)
 def counter_connect(auth=None):
     """A counter client or the officer console connects with its counter number and token."""
-    if not isinstance(auth, dict):
-        error = PanggilError("invalid-token")
-    else:
+    h = hub()
+    with _refusing(NS_COUNTER, h.counters_online):
+        if auth == MALFORMED:
+            raise PanggilError("malformed-packet")
         try:
-            number = hub().check_token(auth.get("counter"), auth.get("token"))
-        except PanggilError as exc:
-            error = exc
-        else:
-            hub().counters_online[request.sid] = number
-            log.info("counter %d connected from %s", number, request.remote_addr)
-            _send_snapshot(number)
-            return
-    log.warning("counter connection refused from %s: %s", request.remote_addr, error.code)
-    raise ConnectionRefusedError(error.code, error.to_dict())
+            credentials = schemas.check(schemas.CounterAuth, auth)
+        except PanggilError:
+            raise PanggilError("invalid-token") from None
+        number = h.check_token(credentials.counter, credentials.token)
+        h.counters_online[request.sid] = number
+        log.info("counter %d connected from %s", number, request.remote_addr)
+        _send_snapshot(number)
 
 
 @socketio.on("disconnect", namespace=NS_COUNTER)
@@ -144,17 +182,15 @@ def disconnect_counter(number: int) -> None:
 
 
 @socketio.on(protocol.GET_SNAPSHOT, namespace=NS_COUNTER)
-@_guard
-def counter_get_snapshot(data=None):
+@_guard(schemas.GetSnapshot)
+def counter_get_snapshot(data: schemas.GetSnapshot):
     """The console asks for its counter's whole state again."""
     return _send_snapshot(_counter())
 
 
 def _command_handler(command: str) -> Callable:
-    def handler(data=None):
-        if not isinstance(data, dict):
-            raise PanggilError("bad-request", "Data perintah harus berupa objek JSON.")
-        return hub().command(_counter(), command, data, data.get("request_id"))
+    def handler(data: schemas.CounterCommand):
+        return hub().command(_counter(), command, data.model_dump(), data.request_id)
 
     handler.__name__ = command
     handler.__doc__ = f"A counter sends `{command}` with a request_id; the ack carries the result."
@@ -162,4 +198,109 @@ def _command_handler(command: str) -> Callable:
 
 
 for _command in protocol.COUNTER_COMMANDS:
-    socketio.on_event(_command, _guard(_command_handler(_command)), namespace=NS_COUNTER)
+    socketio.on_event(
+        _command, _guard(schemas.COMMANDS[_command])(_command_handler(_command)), namespace=NS_COUNTER
+    )
+
+
+# --- anything else ----------------------------------------------------------------------------
+
+# The event a malformed packet becomes (see SafePacket); no client can name an event like this
+# by accident, and if one does it gets the same answer.
+MALFORMED = "\x00malformed"
+
+
+def _unknown_event(event: object, namespace: str) -> dict:
+    if event == MALFORMED:  # SafePacket has logged it already
+        return PanggilError("malformed-packet").to_dict()
+    log.info("socket %s sent an unknown event %s on %s", request.sid, ascii(event)[:60], namespace)
+    return PanggilError("unknown-command").to_dict()
+
+
+@socketio.on("*", namespace=NS_DISPLAY)
+def display_unknown_event(event, *args):
+    """Any other event a display sends: refused with an acknowledgement, not silently dropped."""
+    return _unknown_event(event, NS_DISPLAY)
+
+
+@socketio.on("*", namespace=NS_COUNTER)
+def counter_unknown_event(event, *args):
+    """Any other event a counter sends: refused with an acknowledgement, not silently dropped."""
+    return _unknown_event(event, NS_COUNTER)
+
+
+_OUTGOING = object()
+
+
+class SafePacket(packet.Packet):
+    """Socket.IO packets as the server reads them: a malformed one never raises.
+
+    python-socketio raises from inside its dispatcher on a packet that is not valid JSON, is empty,
+    has an event that is not a name (`42[1]`), or names a reserved event (`42["connect"]` would
+    run the connect handler again, `42["*"]` the catch-all without its event name); Engine.IO then
+    logs a whole traceback and the client never hears back. Here such a packet writes one log
+    line and becomes the event MALFORMED, which the catch-all handlers answer with
+    `malformed-packet` when the client asked for an acknowledgement. A CONNECT whose auth is not
+    JSON keeps its type with auth MALFORMED, so the connect handler refuses it at once (and logs
+    that). Binary packets are refused too: the protocol is JSON only.
+    """
+
+    def __init__(self, *args, encoded_packet=_OUTGOING, **kwargs) -> None:
+        if encoded_packet is _OUTGOING:  # a packet the server builds to send
+            super().__init__(*args, **kwargs)
+            return
+        super().__init__(*args, encoded_packet=encoded_packet, **kwargs)
+        # Engine.IO hands over what it could parse as JSON: "4null" arrives as None, "4{}" as {}.
+        # The base class does not even decode such a falsy packet, and then fails on it later.
+        if not encoded_packet:
+            self._malformed(encoded_packet, "empty")
+
+    def decode(self, encoded_packet):
+        try:
+            attachments = super().decode(encoded_packet)
+        except Exception as exc:  # anything a client sends: it must not escape
+            return self._malformed(encoded_packet, type(exc).__name__)
+        if self.packet_type == packet.EVENT:
+            name = self.data[0] if isinstance(self.data, list) and self.data else None
+            if not isinstance(name, str) or name in RESERVED_EVENTS:
+                return self._malformed(encoded_packet, "not an event name")
+        elif self.packet_type not in (packet.CONNECT, packet.DISCONNECT, packet.ACK):
+            return self._malformed(encoded_packet, "packet type")
+        return attachments
+
+    def _malformed(self, encoded_packet, reason: str) -> int:
+        if self.packet_type == packet.CONNECT:
+            self.data = MALFORMED  # the connect handler refuses it, and logs that once
+            return 0
+        size = len(encoded_packet) if isinstance(encoded_packet, (str, bytes)) else len(repr(encoded_packet))
+        log.warning("malformed Socket.IO packet refused (%s, %d bytes)", reason, size)
+        if self.packet_type != packet.EVENT:
+            self.id = None  # no acknowledgement asked for: nothing to answer
+        if not isinstance(self.namespace, str):
+            self.namespace = None
+        self.packet_type = packet.EVENT
+        self.data = [MALFORMED]
+        return 0
+
+
+class SafeJSON:
+    """The JSON module Engine.IO and Socket.IO read packets with: too deep is bad JSON too.
+
+    The standard module raises RecursionError on JSON nested past its limit, which Engine.IO does
+    not catch when it reads a websocket message: the connection's handler died mid-stream and the
+    client read garbage. As a ValueError it is bad JSON like any other, which both libraries handle.
+    """
+
+    dumps = staticmethod(json.dumps)
+
+    @staticmethod
+    def loads(*args, **kwargs):
+        try:
+            return json.loads(*args, **kwargs)
+        except RecursionError:
+            raise ValueError("JSON nested too deeply") from None
+
+
+# Names python-socketio would route to a handler that is not an event handler: the connect and
+# disconnect handlers, and "*", the catch-all itself (which then misses its event argument).
+RESERVED_EVENTS = frozenset({"connect", "connect_error", "disconnect", "*"})

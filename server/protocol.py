@@ -57,7 +57,16 @@ REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 # code -> (HTTP status, Indonesian message). The UI may translate by code.
 ERRORS: dict[str, tuple[int, str]] = {
     "bad-request": (400, "Permintaan tidak valid."),
+    "bad-json": (400, "Isi permintaan bukan JSON yang valid."),
+    "csrf-failed": (400, "Formulir sudah kedaluwarsa. Muat ulang halaman lalu coba lagi."),
     "payload-too-large": (413, "Data yang dikirim terlalu besar."),
+    "unsupported-media-type": (415, "Isi permintaan harus JSON (Content-Type: application/json)."),
+    "not-found": (404, "Alamat tidak ditemukan."),
+    "method-not-allowed": (405, "Metode HTTP ini tidak berlaku untuk alamat tersebut."),
+    "range-not-satisfiable": (416, "Rentang data yang diminta tidak tersedia."),
+    "rate-limited": (429, "Terlalu banyak permintaan. Silakan coba lagi sebentar lagi."),
+    "login-required": (401, "Silakan masuk terlebih dahulu."),
+    "forbidden": (403, "Akses ditolak."),
     "invalid-token": (401, "Token gerai salah atau tidak ada."),
     "unknown-counter": (404, "Gerai tidak dikenal."),
     "unknown-service": (404, "Layanan tidak dikenal."),
@@ -73,10 +82,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "same-service": (409, "Nomor sudah berada di layanan tersebut."),
     "request-id-reused": (409, "ID permintaan sudah dipakai untuk perintah lain."),
     "unknown-command": (404, "Perintah tidak dikenal."),
+    "malformed-packet": (400, "Paket Socket.IO rusak."),
     "unknown-kiosk": (404, "Anjungan tidak dikenal."),
     "printer-error": (503, "Printer bermasalah, silakan hubungi petugas."),
     "unknown-audio": (404, "Rekaman suara tidak ditemukan."),
-    "rate-limited": (429, "Terlalu banyak permintaan. Tunggu sebentar lalu coba lagi."),
     "internal-error": (500, "Terjadi kesalahan pada server. Tidak ada yang diubah."),
 }
 

@@ -218,7 +218,7 @@ class Hub:
         """Apply a counter command once per request id; returns {"result", "seq"}."""
         if command not in protocol.COUNTER_COMMANDS:
             raise PanggilError("unknown-command")
-        if not isinstance(request_id, str) or not protocol.REQUEST_ID_RE.match(request_id):
+        if not isinstance(request_id, str) or not protocol.REQUEST_ID_RE.fullmatch(request_id):
             raise PanggilError(
                 "bad-request", "request_id wajib diisi (1-64 karakter A-Z, a-z, 0-9, . _ : -)."
             )

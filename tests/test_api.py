@@ -38,7 +38,12 @@ def test_services_list_shows_hours_and_quota(client):
 @pytest.mark.parametrize(
     "path, kwargs, status, code",
     [
-        ("/api/tickets", {"data": "{not json", "content_type": "application/json"}, 400, "bad-request"),
+        ("/api/tickets", {"data": "{not json", "content_type": "application/json"}, 400, "bad-json"),
+        ("/api/tickets", {"data": '{"service": "ktp"}', "content_type": "text/plain"}, 415, "unsupported-media-type"),
+        ("/api/tickets", {"data": '{"service": "ktp", "priority": "\\ud800"}', "content_type": "application/json"}, 400, "bad-json"),
+        ("/api/tickets", {"data": '{"service": ' + "[" * 1000 + "]" * 1000 + "}", "content_type": "application/json"}, 400, "bad-json"),
+        ("/api/tickets", {"json": {"service": "ktp\u0000"}}, 400, "bad-request"),
+        ("/api/tickets", {"json": {"service": "ktp", "extra": {"a": [1]}}}, 400, "bad-request"),
         ("/api/tickets", {"json": ["ktp"]}, 400, "bad-request"),
         ("/api/tickets", {"json": {"service": 5}}, 400, "bad-request"),
         ("/api/tickets", {"json": {}}, 400, "bad-request"),

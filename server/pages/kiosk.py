@@ -25,10 +25,11 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from server import printing, ratelimit
+from server import printing, ratelimit, schemas
+from server.api import request_body
 from server.pages.visitor import visitor_path
 from server.printing import KioskSpec, PrinterError, PrinterSpec, Slip
-from server.protocol import PRIORITIES, PanggilError
+from server.protocol import PanggilError
 from server.ticket_links import ticket_token
 
 log = logging.getLogger(__name__)
@@ -182,17 +183,10 @@ def services(kiosk_id: str):
 def take_ticket(kiosk_id: str):
     """Reserve a number, print it, and release it again if the printer fails."""
     kiosk = find_kiosk(kiosk_id)
-    data = request.get_json(silent=True, force=True)
-    if not isinstance(data, dict):
-        raise PanggilError("bad-request", "Isi permintaan harus berupa objek JSON.")
-    service, priority = data.get("service"), data.get("priority")
-    if not isinstance(service, str) or not service:
-        raise PanggilError("bad-request", "Kolom 'service' wajib diisi.")
-    if priority is not None and priority not in PRIORITIES:
-        raise PanggilError("bad-request", f"Jenis prioritas tidak dikenal: {priority}.")
+    body = request_body(schemas.KioskTicket)
     h = hub()
     with ratelimit.ticket_slot():
-        response = h.issue(service, priority)
+        response = h.issue(body.service, body.priority)
     ticket, ahead = response["result"]["ticket"], response["result"]["ahead"]
     url = visitor_url(kiosk, ticket)
     answer = {"ok": True, "ticket": ticket, "ahead": ahead, "seq": response["seq"], "visitor_url": url,

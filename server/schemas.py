@@ -1,0 +1,212 @@
+"""What each request may carry: one model per HTTP body and per socket event payload.
+
+The shells (api.py, events.py, the kiosk's take_ticket) check what arrives here before anything
+reaches the Hub, so the engine only ever sees well-formed values. Every model is strict (no
+"5" for 5, no list for a string), forbids unknown keys, bounds every length and number, and
+refuses text with control characters (NUL included) or lone surrogates: such a string cannot be
+stored by SQLite nor written into a UTF-8 response, which is what turned bad input into 500s.
+
+A refusal is a PanggilError: `bad-json` when an HTTP body is not JSON at all (invalid UTF-8,
+JSON nested deeper than the parser's limit, trailing junk), `bad-request` otherwise. The message
+is Indonesian and names the field, but never repeats what was sent: a lone surrogate or a megabyte
+of text must not travel back into a response or a log line.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal, TypeVar
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+)
+
+from server import protocol
+from server.protocol import PanggilError
+
+# C0 controls, DEL and the surrogate block: never part of a name, a code or a token.
+_UNSAFE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def _clean(value: str) -> str:
+    if _UNSAFE.search(value):
+        raise ValueError("control character or lone surrogate")
+    return value
+
+
+def _text(limit: int, pattern: str | None = None) -> object:
+    """A stripped, non-empty string of at most `limit` characters, clean of unsafe characters."""
+    constraints = StringConstraints(
+        strip_whitespace=True, min_length=1, max_length=limit, pattern=pattern
+    )
+    return Annotated[str, constraints, AfterValidator(_clean)]
+
+
+def _empty_is_none(value: object) -> object:
+    return None if value == "" else value
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+ServiceCode = _text(40)
+TicketNumber = _text(8)
+RequestId = _text(64, protocol.REQUEST_ID_RE.pattern)
+Token = _text(128)
+DisplayName = Annotated[_text(60) | None, BeforeValidator(_blank_is_none)]  # blank: anonymous
+Priority = Annotated[Literal[protocol.PRIORITIES] | None, BeforeValidator(_empty_is_none)]  # type: ignore[valid-type]
+# A counter number as the protocol has it (1..999), or as text ("5") from a form or a URL; text that
+# is not a number reaches hub.check_token, which answers unknown-counter.
+CounterNumber = Annotated[int, Field(ge=1, le=999)] | _text(16)  # type: ignore[operator]
+
+
+class Request(BaseModel):
+    """A request's payload: strict types, no unknown keys, immutable once checked."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+# --- HTTP bodies ------------------------------------------------------------------------------
+
+
+class IssueTicket(Request):
+    """POST /api/tickets: a visitor (or a script) takes a number."""
+
+    service: ServiceCode  # type: ignore[valid-type]
+    priority: Priority = None
+
+
+class KioskTicket(IssueTicket):
+    """POST /api/kiosk/<kiosk id>/tickets: a kiosk takes a number and prints it."""
+
+
+class CancelTicket(Request):
+    """POST /api/tickets/<day>/<number>/cancel: a counter withdraws a waiting ticket."""
+
+    request_id: RequestId | None = None  # type: ignore[valid-type]
+
+
+class TicketRef(Request):
+    """The <day>/<number> of a ticket's URL (GET /api/tickets/..., .../cancel)."""
+
+    day: _text(10, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # type: ignore[valid-type]
+    number: _text(8, r"^[A-Za-z]{0,2}[0-9]{1,6}$")  # type: ignore[valid-type]
+
+
+# --- counter commands (socket events on /counter and POST /api/counters/<n>/<command>) --------
+
+
+class CounterCommand(Request):
+    """A counter's press: every command carries a request id so a retry is applied once."""
+
+    request_id: RequestId  # type: ignore[valid-type]
+
+
+class CallNext(CounterCommand):
+    """call_next: the next ticket of the counter's services."""
+
+
+class Recall(CounterCommand):
+    """recall: call the held ticket again."""
+
+
+class Skip(CounterCommand):
+    """skip: the held ticket did not come."""
+
+
+class Finish(CounterCommand):
+    """finish: the held ticket was served."""
+
+
+class Transfer(CounterCommand):
+    """transfer: send the held ticket to another service."""
+
+    service: ServiceCode  # type: ignore[valid-type]
+
+
+class CallTicket(CounterCommand):
+    """call_ticket: call a given waiting or skipped ticket."""
+
+    number: TicketNumber  # type: ignore[valid-type]
+
+
+COMMANDS: dict[str, type[CounterCommand]] = {
+    protocol.CALL_NEXT: CallNext,
+    protocol.RECALL: Recall,
+    protocol.SKIP: Skip,
+    protocol.FINISH: Finish,
+    protocol.TRANSFER: Transfer,
+    protocol.CALL_TICKET: CallTicket,
+}
+
+
+# --- socket connections and the other events --------------------------------------------------
+
+
+class DisplayAuth(Request):
+    """The auth object of a /display connection: an optional name the admin may have set up."""
+
+    display: DisplayName = None  # type: ignore[valid-type]
+
+
+class CounterAuth(Request):
+    """The auth object of a /counter connection: the counter's number and its token."""
+
+    counter: CounterNumber  # type: ignore[valid-type]
+    token: Token  # type: ignore[valid-type]
+
+
+class GetSnapshot(Request):
+    """get_snapshot on either namespace: no data (null or {})."""
+
+
+# --- checking ---------------------------------------------------------------------------------
+
+M = TypeVar("M", bound=Request)
+
+
+def check(model: type[M], data: object) -> M:
+    """`data` (already decoded, e.g. a socket event's argument) as the model, or bad-request."""
+    try:
+        return model.model_validate(data)
+    except (ValidationError, RecursionError) as exc:
+        raise refusal(model, exc) from None
+
+
+def check_json(model: type[M], raw: bytes) -> M:
+    """An HTTP body (bytes) as the model: bad-json if it is not JSON, bad-request otherwise.
+
+    Parsed by pydantic's own JSON reader, which bounds nesting depth and rejects invalid UTF-8 and
+    lone surrogate escapes, instead of the standard library's, whose RecursionError on deep
+    nesting escaped Flask's get_json(silent=True) as a 500.
+    """
+    try:
+        return model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors(include_input=False)):
+            raise PanggilError("bad-json") from None
+        raise refusal(model, exc) from None
+
+
+def refusal(model: type[Request], exc: Exception) -> PanggilError:
+    """The bad-request error for a failed check, naming the field but never echoing the input."""
+    errors = exc.errors(include_input=False) if isinstance(exc, ValidationError) else []
+    if not errors or not errors[0]["loc"]:
+        return PanggilError("bad-request", "Isi permintaan harus berupa objek JSON.")
+    first = errors[0]
+    field = first["loc"][0]
+    if first["type"] == "extra_forbidden" or field not in model.model_fields:
+        allowed = ", ".join(model.model_fields) or "tidak ada"
+        return PanggilError(
+            "bad-request", f"Ada kolom yang tidak dikenal (kolom yang boleh: {allowed})."
+        )
+    if first["type"] == "missing":
+        return PanggilError("bad-request", f"Kolom '{field}' wajib diisi.")
+    return PanggilError("bad-request", f"Kolom '{field}' tidak valid.")
