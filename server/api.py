@@ -43,10 +43,19 @@ def _counter_from_token(number: int) -> int:
     return hub().check_token(number, _bearer())
 
 
+def error_response(exc: PanggilError):
+    """A refusal as the protocol's JSON body; a rate limit also says when to come back."""
+    response = jsonify(exc.to_dict())
+    response.status_code = exc.http_status
+    if "retry_after" in exc.details:
+        response.headers["Retry-After"] = str(exc.details["retry_after"])
+    return response
+
+
 @bp.errorhandler(PanggilError)
 def _panggil_error(exc: PanggilError):
     log.info("%s %s refused: %s", request.method, request.path, exc.code)
-    return jsonify(exc.to_dict()), exc.http_status
+    return error_response(exc)
 
 
 @bp.get("/health")
@@ -91,8 +100,24 @@ def _ticket_ref(day: str, number: str) -> None:
 
 @bp.get("/tickets/<day>/<number>")
 def ticket_status(day: str, number: str):
+    """A ticket's whole state, for the holder of its visitor token (`?token=`) or a counter device.
+
+    Anyone else gets the same 404 as for a number that was never issued: the waiting list of the
+    hall cannot be walked number by number (the TV shows only who is called where).
+    """
+    from server.ticket_links import token_matches
+
     _ticket_ref(day, number)
-    return jsonify(ok=True, **hub().ticket_status(day, number))
+    h = hub()
+    bearer = _bearer()
+    if bearer is not None:
+        h.counter_with_token(bearer)  # a wrong device token is invalid-token (401)
+        return jsonify(ok=True, **h.ticket_status(day, number))
+    status = h.ticket_status(day, number)
+    token = request.args.get("token", "")
+    if not (0 < len(token) <= 64 and token_matches(current_app.secret_key, status["ticket"]["id"], token)):
+        raise PanggilError("unknown-ticket")
+    return jsonify(ok=True, **status)
 
 
 @bp.post("/tickets/<day>/<number>/cancel")
@@ -160,7 +185,7 @@ def register_error_handlers(app) -> None:
 
     @app.errorhandler(PanggilError)
     def _panggil_error(exc: PanggilError):
-        return jsonify(exc.to_dict()), exc.http_status
+        return error_response(exc)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):

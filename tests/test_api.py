@@ -21,7 +21,7 @@ def test_issue_and_call_over_http(client, hub):
     assert r.status_code == 200
     body = r.get_json()
     assert body["ok"] is True and body["result"]["call"]["ticket"]["number"] == "A001"
-    status = client.get("/api/tickets/2026-11-26/A001").get_json()
+    status = client.get("/api/tickets/2026-11-26/A001", headers=AUTH).get_json()
     assert status["ticket"]["status"] == "called"
     assert status["call"]["counter"]["number"] == 1
     state = client.get("/api/counters/1", headers=AUTH).get_json()
@@ -74,8 +74,24 @@ def test_bad_requests_get_clear_errors_and_change_nothing(client, hub, path, kwa
 
 
 def test_unknown_ticket(client):
-    r = client.get("/api/tickets/2026-11-26/Z001")
+    r = client.get("/api/tickets/2026-11-26/Z001", headers=AUTH)
     assert r.status_code == 404 and r.get_json()["error"] == "unknown-ticket"
+
+
+def test_a_ticket_s_details_need_its_visitor_token_or_a_counter_device(client):
+    """Numbers cannot be walked: without a credential a real ticket answers like a missing one."""
+    issued = client.post("/api/tickets", json={"service": "ktp"}).get_json()
+    path = "/api/tickets/2026-11-26/A001"
+    for anonymous in (client.get(path), client.get(path + "?token=AAAAAAAAAAAAAAAA"),
+                      client.get("/api/tickets/2026-11-26/A002")):  # fmt: skip
+        assert anonymous.status_code == 404 and anonymous.get_json()["error"] == "unknown-ticket"
+        assert "ahead" not in anonymous.get_json()
+    holder = client.get(f"{path}?token={issued['token']}").get_json()
+    assert holder["ok"] and holder["ticket"]["number"] == "A001" and holder["ahead"] == 0
+    device = client.get(path, headers=AUTH).get_json()
+    assert device["ticket"]["number"] == "A001"
+    wrong = client.get(path, headers={"Authorization": "Bearer not-a-counter-token"})
+    assert wrong.status_code == 401 and wrong.get_json()["error"] == "invalid-token"
 
 
 def test_quota_reached(client):

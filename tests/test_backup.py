@@ -167,9 +167,10 @@ def test_backup_while_serving_then_restore(tmp_path):
     again = LiveServer(tmp_path / "hall").start()
     try:
         last = max((t for _, t in acknowledged if t["id"] in in_backup), key=lambda t: t["seq"])
-        assert again.get(f"/api/tickets/{last['day']}/{last['number']}").ok
+        device = {"Authorization": f"Bearer {again.tokens[1]}"}
+        assert again.get(f"/api/tickets/{last['day']}/{last['number']}", headers=device).ok
         gone = later[0][1]
-        assert again.get(f"/api/tickets/{gone['day']}/{gone['number']}").status_code == 404
+        assert again.get(f"/api/tickets/{gone['day']}/{gone['number']}", headers=device).status_code == 404
         assert again.issue()["seq"] == last["seq"] + 1
     finally:
         again.stop()

@@ -103,6 +103,7 @@ def test_one_client_cannot_empty_a_quota(limited):
     body = refused.get_json()
     assert body["ok"] is False and body["error"] == "rate-limited"
     assert "Coba lagi dalam 5 menit" in body["message"]
+    assert refused.headers["Retry-After"] == "300" and body["retry_after"] == 300
     kiosk = client.post("/api/kiosk/lobi/tickets", json={"service": "ktp"})  # same address, other door
     assert kiosk.status_code == 429 and kiosk.get_json()["error"] == "rate-limited"
     assert hub.seq == seq  # nothing issued
