@@ -63,12 +63,23 @@ def test_login_is_rate_limited(client):
     assert "Terlalu banyak percobaan" in blocked.get_data(as_text=True)
 
 
-def test_next_parameter_only_redirects_locally(client):
-    page = client.get("/login?next=//evil.example/")
+@pytest.mark.parametrize("target", ["//evil.example/", "/%09/evil.example/", "/%5Cevil.example",
+                                    "/%0A/evil.example", "https://evil.example/", "/ /evil.example"])
+def test_next_parameter_only_redirects_locally(client, target):
+    page = client.get("/login")
     token = csrf_from(page.get_data(as_text=True))
-    response = client.post("/login?next=//evil.example/",
+    response = client.post(f"/login?next={target}",
                            data={"username": "admin", "password": "admin-secret", "csrf_token": token})  # fmt: skip
+    assert response.status_code == 302
     assert "evil.example" not in response.headers["Location"]
+
+
+def test_next_parameter_keeps_a_local_page(client):
+    page = client.get("/login")
+    token = csrf_from(page.get_data(as_text=True))
+    response = client.post("/login?next=/admin/services%3Fx%3D1",
+                           data={"username": "admin", "password": "admin-secret", "csrf_token": token})  # fmt: skip
+    assert response.headers["Location"] == "/admin/services?x=1"
 
 
 @pytest.mark.parametrize("path", ["/nope", "/api/nope"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import logging
+from urllib.parse import urlsplit
 from collections.abc import Callable
 
 from flask import (
@@ -73,10 +74,19 @@ def login_required(*roles: str) -> Callable:
 
 
 def _safe_next(target: str | None) -> str | None:
-    # Only local paths: never redirect a login to another site.
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return None
+    """A local path to go to after the login, or None: never another site.
+
+    Browsers drop tabs and newlines from a Location and read a backslash as a slash, so
+    `/%09/evil.example/` or `/\\evil.example` would leave the hall: such paths are refused whole.
+    """
+    if not target or not target.startswith("/") or len(target) > 2000:
+        return None
+    if "\\" in target or any(ord(c) < 0x21 or ord(c) == 0x7F for c in target):
+        return None
+    parts = urlsplit(target)
+    if target.startswith("//") or parts.scheme or parts.netloc:
+        return None
+    return target
 
 
 @bp.route("/login", methods=["GET", "POST"])
