@@ -8,7 +8,6 @@ broadcast, in seq order. A failure anywhere before the commit leaves state and d
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 import secrets
 import threading
@@ -432,11 +431,10 @@ class Hub:
     def display_settings(self, name: str) -> dict:
         """What the admin set for a named display: the counters and services it shows (None: all)."""
         with self.lock:
-            row = self.storage.db.execute(
-                "SELECT counters, services FROM displays WHERE name = ?", [name]
-            ).fetchone()
-        counters, services = (json.loads(v) if v else None for v in row) if row else (None, None)
-        return {"name": name, "counters": counters, "services": services}
+            found = self.storage.find_display(name)
+        if found is None:
+            return {"name": name, "counters": None, "services": None}
+        return {"name": name, "counters": found["counters"], "services": found["services"]}
 
     def hall_info(self) -> dict:
         return {
