@@ -12,7 +12,7 @@ import textwrap
 import pytest
 
 from server.protocol import PanggilError
-from server.service import Hub, utc_now
+from server.hub import Hub, utc_now
 from server.storage import MIGRATIONS, Storage, StorageError
 from tests.conftest import ROOT
 
@@ -140,7 +140,7 @@ KILLER = textwrap.dedent(
     """
     import sys
     from server.config import load_config
-    from server.service import Hub, utc_now
+    from server.hub import Hub, utc_now
     from server.storage import Storage
     config = load_config(sys.argv[1])
     hub = Hub(Storage(config.path(config.server.database)), enforce_hours=False)
