@@ -567,7 +567,7 @@ def _ticket(row: Mapping, tz) -> engine.Ticket:
         origin_service=row["origin_service"],
         priority=row["priority"],
         status=row["status"],
-        issued_at=_dt(row["issued_at"], tz),
+        issued_at=datetime.fromisoformat(row["issued_at"]).astimezone(tz),  # NOT NULL
         order=row["ord"],
         called_at=_dt(row["called_at"], tz),
         finished_at=_dt(row["finished_at"], tz),
