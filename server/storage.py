@@ -539,6 +539,18 @@ def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]
 
 
+def table_names(conn: sqlite3.Connection) -> set[str]:
+    """The tables in a database file opened on its own (server/backup.py checks a copy)."""
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def ticket_totals(conn: sqlite3.Connection) -> tuple[int, str | None]:
+    """How many tickets a database file holds and its last day (server/backup.py's summary)."""
+    tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    last_day = conn.execute("SELECT max(day) FROM days").fetchone()[0]
+    return tickets, last_day
+
+
 def _json_or_null(value: object) -> str | None:
     return None if value is None else json.dumps(value)
 
