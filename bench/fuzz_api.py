@@ -221,7 +221,7 @@ def api_routes() -> list[tuple[str, str]]:
     """(method, rule) of every /api route, read from the app factory's url_map."""
     from server.app import create_app
     from server.config import parse_config
-    from server.service import PlainAnnouncer
+    from server.hub import PlainAnnouncer
 
     with tempfile.TemporaryDirectory() as folder:
         config = parse_config(bench_hall(Path(folder), counters=2), base_dir=Path(folder))

@@ -17,7 +17,7 @@ from server.audio import audio_bp
 from server.config import Config
 from server.extensions import socketio
 from server.passwords import check_password
-from server.service import Hub, utc_now
+from server.hub import Hub, utc_now
 from server.storage import Storage
 from server.voice import Announcer, validate_voice_settings
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from server.lock import DatabaseLock, give_to_folder_owner
-from server.storage import MIGRATIONS
+from server.storage import MIGRATIONS, table_names, ticket_totals
 
 log = logging.getLogger(__name__)
 
@@ -94,14 +94,13 @@ def check_database(path: str | Path, name: str | Path | None = None) -> Summary:
             if problems != ["ok"]:
                 raise BackupError(f"{shown} is damaged: {'; '.join(problems[:3])}")
             schema = conn.execute("PRAGMA user_version").fetchone()[0]
-            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+            tables = table_names(conn)
             if schema < 1 or "tickets" not in tables:
                 raise BackupError(f"{shown} is not a Panggil database (no tickets table)")
             if schema > len(MIGRATIONS):
                 raise BackupError(f"{shown} has schema {schema}, newer than this program "
                                   f"({len(MIGRATIONS)}): upgrade Panggil first")  # fmt: skip
-            tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
-            last_day = conn.execute("SELECT max(day) FROM days").fetchone()[0]
+            tickets, last_day = ticket_totals(conn)
     except sqlite3.DatabaseError as exc:
         raise BackupError(f"{shown} is not a usable SQLite database: {exc}") from None
     return Summary(path, path.stat().st_size, schema, tickets, last_day)

@@ -126,10 +126,9 @@ def _record_seen(name: str, address: str | None) -> None:
     h = hub()
     try:
         # A read first: visitor pages connect here too, and most names are not in the table.
-        if h.read(lambda s: s.db.execute("SELECT 1 FROM displays WHERE name = ?", [name]).fetchone()):
+        if h.read(lambda s: s.display_exists(name)):
             seen = h.now().isoformat(timespec="seconds")
-            h.write(lambda s: s.db.execute("UPDATE displays SET last_seen = ?, address = ? WHERE name = ?",
-                                           [seen, address, name]))  # fmt: skip
+            h.write(lambda s: s.mark_display_seen(name, seen, address))
     except Exception:  # bookkeeping only: never refuse a display over it
         log.exception("cannot record when display %s was seen", name)
 

@@ -271,6 +271,25 @@ class Storage:
                 [counter.number, code, position],
             )
 
+    def agency_exists(self, code: str) -> bool:
+        return self.db.execute("SELECT 1 FROM agencies WHERE code = ?", [code]).fetchone() is not None
+
+    def delete_agency(self, code: str) -> None:
+        self.db.execute("DELETE FROM agencies WHERE code = ?", [code])
+
+    def service_exists(self, code: str) -> bool:
+        return self.db.execute("SELECT 1 FROM services WHERE code = ?", [code]).fetchone() is not None
+
+    def service_using_prefix(self, prefix: str, *, other_than: str) -> str | None:
+        """The name of another service that numbers its tickets with this prefix, if any."""
+        row = self.db.execute(
+            "SELECT name FROM services WHERE prefix = ? AND code != ?", [prefix, other_than]
+        ).fetchone()
+        return row[0] if row else None
+
+    def counter_exists(self, number: int) -> bool:
+        return self.db.execute("SELECT 1 FROM counters WHERE number = ?", [number]).fetchone() is not None
+
     def counter_tokens(self) -> dict[int, str]:
         return {r["number"]: r["token"] for r in self.db.query("SELECT number, token FROM counters")}
 
@@ -282,6 +301,44 @@ class Storage:
             "INSERT INTO settings (key, value) VALUES (?, ?)"
             " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
             [key, json.dumps(value)],
+        )
+
+    def delete_settings(self, *keys: str) -> None:
+        self.db.execute(
+            f"DELETE FROM settings WHERE key IN ({', '.join('?' * len(keys))})", list(keys)
+        )
+
+    # --- displays ------------------------------------------------------------------------------
+
+    def list_displays(self) -> list[dict]:
+        """Every display the admin set up, by name; counters and services are lists or None (all)."""
+        return [_display(r) for r in self.db.query("SELECT * FROM displays ORDER BY name")]
+
+    def find_display(self, name: str) -> dict | None:
+        row = next(self.db.query("SELECT * FROM displays WHERE name = ?", [name]), None)
+        return _display(row) if row else None
+
+    def display_exists(self, name: str) -> bool:
+        return self.db.execute("SELECT 1 FROM displays WHERE name = ?", [name]).fetchone() is not None
+
+    def add_display(self, name: str, counters: list[int] | None, services: list[str] | None) -> None:
+        self.db.execute(
+            "INSERT INTO displays (name, counters, services) VALUES (?, ?, ?)",
+            [name, _json_or_null(counters), _json_or_null(services)],
+        )
+
+    def update_display(self, name: str, counters: list[int] | None, services: list[str] | None) -> None:
+        self.db.execute(
+            "UPDATE displays SET counters = ?, services = ? WHERE name = ?",
+            [_json_or_null(counters), _json_or_null(services), name],
+        )
+
+    def delete_display(self, name: str) -> None:
+        self.db.execute("DELETE FROM displays WHERE name = ?", [name])
+
+    def mark_display_seen(self, name: str, at: str, address: str | None) -> None:
+        self.db.execute(
+            "UPDATE displays SET last_seen = ?, address = ? WHERE name = ?", [at, address, name]
         )
 
     # --- days and tickets ----------------------------------------------------------------------
@@ -368,6 +425,28 @@ class Storage:
         )
         return cursor.lastrowid
 
+    def recent_days(self, limit: int = 60) -> list[str]:
+        """The latest days the hall was open, newest first."""
+        return [r["day"] for r in self.db.query("SELECT day FROM days ORDER BY day DESC LIMIT ?", [limit])]
+
+    def ticket_events(self, day: str) -> list[dict]:
+        """The day's ticket events (seq, at, kind, ticket, service), for the day report."""
+        return list(
+            self.db.query(
+                "SELECT seq, at, kind, ticket, service FROM events WHERE day = ? AND ticket IS NOT NULL",
+                [day],
+            )
+        )
+
+    def finished_event_data(self, service: str, since: str, limit: int) -> list[str]:
+        """The stored payloads (JSON text) of the service's latest finished tickets since a day."""
+        rows = self.db.execute(
+            "SELECT data FROM events WHERE day >= ? AND kind = 'finished' AND service = ?"
+            " ORDER BY seq DESC LIMIT ?",
+            [since, service, limit],
+        ).fetchall()
+        return [r[0] for r in rows]
+
     def last_seq(self) -> int:
         row = self.db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'events'").fetchone()
         return row[0] if row else 0
@@ -411,6 +490,17 @@ class Storage:
             [password_hash, role, user_id],
         )
 
+    def update_user(self, user_id: int, *, full_name: str, role: str, counter: int | None,
+                    active: bool) -> None:  # fmt: skip
+        self.db.execute(
+            "UPDATE users SET full_name = ?, role = ?, counter = ?, active = ? WHERE id = ?",
+            [full_name, role, counter, int(active), user_id],
+        )
+
+    def replace_password(self, user_id: int, password_hash: str) -> None:
+        """A new password for a user; unlike set_user_password, role and active stay as they are."""
+        self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+
     def list_users(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM users ORDER BY username"))
 
@@ -420,6 +510,15 @@ class Storage:
             "INSERT INTO audit_log (at, user, action, target, detail) VALUES (?, ?, ?, ?, ?)",
             [now.isoformat(), user, action, target, json.dumps(detail or {}, ensure_ascii=False)],
         )
+
+    def audit_page(self, before: int | None, limit: int) -> list[dict]:
+        """Audit rows newest first, older than id `before` when given; detail is decoded."""
+        rows = list(self.db.query(
+            "SELECT * FROM audit_log WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
+            [before, before, limit]))  # fmt: skip
+        for row in rows:
+            row["detail"] = json.loads(row["detail"] or "{}")
+        return rows
 
     # --- idempotent requests --------------------------------------------------------------------
 
@@ -438,6 +537,27 @@ class Storage:
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]
+
+
+def table_names(conn: sqlite3.Connection) -> set[str]:
+    """The tables in a database file opened on its own (server/backup.py checks a copy)."""
+    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+def ticket_totals(conn: sqlite3.Connection) -> tuple[int, str | None]:
+    """How many tickets a database file holds and its last day (server/backup.py's summary)."""
+    tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
+    last_day = conn.execute("SELECT max(day) FROM days").fetchone()[0]
+    return tickets, last_day
+
+
+def _json_or_null(value: object) -> str | None:
+    return None if value is None else json.dumps(value)
+
+
+def _display(row: Mapping) -> dict:
+    return {**row, "counters": json.loads(row["counters"]) if row["counters"] else None,
+            "services": json.loads(row["services"]) if row["services"] else None}  # fmt: skip
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -459,7 +579,7 @@ def _ticket(row: Mapping, tz) -> engine.Ticket:
         origin_service=row["origin_service"],
         priority=row["priority"],
         status=row["status"],
-        issued_at=_dt(row["issued_at"], tz),
+        issued_at=datetime.fromisoformat(row["issued_at"]).astimezone(tz),  # NOT NULL
         order=row["ord"],
         called_at=_dt(row["called_at"], tz),
         finished_at=_dt(row["finished_at"], tz),

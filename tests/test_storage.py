@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import sqlite3
 import subprocess
@@ -11,7 +12,7 @@ import textwrap
 import pytest
 
 from server.protocol import PanggilError
-from server.service import Hub, utc_now
+from server.hub import Hub, utc_now
 from server.storage import MIGRATIONS, Storage, StorageError
 from tests.conftest import ROOT
 
@@ -139,7 +140,7 @@ KILLER = textwrap.dedent(
     """
     import sys
     from server.config import load_config
-    from server.service import Hub, utc_now
+    from server.hub import Hub, utc_now
     from server.storage import Storage
     config = load_config(sys.argv[1])
     hub = Hub(Storage(config.path(config.server.database)), enforce_hours=False)
@@ -195,3 +196,79 @@ def test_quota_after_restart_does_not_count_cancelled_tickets(config, clock):
     assert again.issue("kk")["result"]["ticket"]["number"] == "B004"
     with pytest.raises(PanggilError, match="quota-reached"):
         again.issue("kk")
+
+
+def test_display_rows_round_trip(tmp_path):
+    storage = Storage(tmp_path / "d.sqlite")
+    with storage.transaction():
+        storage.add_display("lobi", [1, 2], None)
+        storage.add_display("atas", None, ["ktp"])
+    assert storage.display_exists("lobi") and not storage.display_exists("nope")
+    assert [d["name"] for d in storage.list_displays()] == ["atas", "lobi"]
+    assert storage.find_display("lobi")["counters"] == [1, 2]
+    assert storage.find_display("lobi")["services"] is None
+    assert storage.find_display("nope") is None
+    with storage.transaction():
+        storage.update_display("lobi", None, ["kk"])
+        storage.mark_display_seen("lobi", "2026-11-26T09:00:00+07:00", "10.0.0.5")
+        storage.mark_display_seen("nope", "2026-11-26T09:00:00+07:00", None)  # no row: nothing
+        storage.delete_display("atas")
+    found = storage.find_display("lobi")
+    assert (found["counters"], found["services"]) == (None, ["kk"])
+    assert (found["last_seen"], found["address"]) == ("2026-11-26T09:00:00+07:00", "10.0.0.5")
+    assert [d["name"] for d in storage.list_displays()] == ["lobi"]
+
+
+def test_catalogue_questions(tmp_path):
+    from server import engine
+
+    storage = Storage(tmp_path / "c.sqlite")
+    with storage.transaction():
+        storage.save_agency(engine.Agency("dukcapil", "Dukcapil"))
+        storage.save_agency(engine.Agency("spare", "Spare"))
+        storage.save_service(engine.Service(code="ktp", name="KTP", agency="dukcapil", prefix="A"))
+        storage.save_counter(engine.Counter(number=1, name="Gerai 1", spoken_name="gerai satu",
+                                            services=("ktp",)), token="t1")  # fmt: skip
+        storage.delete_agency("spare")
+        storage.save_setting("hall.logo", "x")
+        storage.save_setting("hall.logo_url", "/media/x")
+        storage.save_setting("hall.name", "MPP")
+        storage.delete_settings("hall.logo", "hall.logo_url")
+    assert storage.agency_exists("dukcapil") and not storage.agency_exists("spare")
+    assert storage.service_exists("ktp") and not storage.service_exists("kk")
+    assert storage.service_using_prefix("A", other_than="kk") == "KTP"
+    assert storage.service_using_prefix("A", other_than="ktp") is None
+    assert storage.counter_exists(1) and not storage.counter_exists(2)
+    assert storage.load_settings() == {"hall.name": "MPP"}
+
+
+def test_user_updates_and_audit_pages(tmp_path, clock):
+    storage = Storage(tmp_path / "u.sqlite")
+    with storage.transaction():
+        uid = storage.add_user("siti", "hash-1", "officer", clock())
+        storage.update_user(uid, full_name="Siti A.", role="admin", counter=None, active=False)
+        storage.replace_password(uid, "hash-2")
+        for i in range(5):
+            storage.add_audit(clock(), "siti", "test", str(i), {"i": i})
+    user = storage.find_user(user_id=uid)
+    assert (user["full_name"], user["role"], user["active"]) == ("Siti A.", "admin", 0)
+    assert user["password_hash"] == "hash-2"  # and still inactive: replace_password keeps it
+    page = storage.audit_page(None, 3)
+    assert [r["target"] for r in page] == ["4", "3", "2"] and page[0]["detail"] == {"i": 4}
+    assert [r["target"] for r in storage.audit_page(page[-1]["id"], 3)] == ["1", "0"]
+
+
+def test_day_history_reads(config, clock):
+    hub = open_hub(config, clock)
+    hub.issue("ktp")
+    hub.command(1, "call_next", {}, "r1")
+    clock.advance(minutes=5)
+    hub.command(1, "finish", {}, "r2")
+    storage = hub.storage
+    assert storage.recent_days() == ["2026-11-26"]
+    kinds = sorted(e["kind"] for e in storage.ticket_events("2026-11-26"))  # no order promised
+    assert kinds == ["called", "finished", "issued"]
+    data = storage.finished_event_data("ktp", "2026-11-19", 10)
+    assert len(data) == 1 and json.loads(data[0])["ticket"]["number"] == "A001"
+    assert storage.finished_event_data("kk", "2026-11-19", 10) == []
+    assert storage.finished_event_data("ktp", "2026-11-27", 10) == []

@@ -17,7 +17,7 @@ from flask_babel import gettext as _
 
 from server.pages.admin_forms import FormError, Problem
 from server.pages.auth import current_user, login_required
-from server.service import Hub
+from server.hub import Hub
 from server.storage import Storage
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import collections
-import json
 import secrets
 from urllib.parse import urlencode
 
@@ -50,7 +49,7 @@ def _create_agency(values: dict) -> None:
     agency = validate_agency(values, agencies=hall.agencies)
 
     def write(storage: Storage) -> None:
-        if storage.db.execute("SELECT 1 FROM agencies WHERE code = ?", [agency.code]).fetchone():
+        if storage.agency_exists(agency.code):
             raise FormError({"code": Problem("This code is already used.")})
         storage.save_agency(agency, position=len(hall.agencies))
 
@@ -89,10 +88,8 @@ def delete_agency(code: str):
         )
         return redirect(url_for("admin.agencies"))
 
-    def write(storage: Storage) -> None:
-        storage.db.execute("DELETE FROM agencies WHERE code = ?", [code])
-
-    save_hall("catalogue", "agency.delete", code, write, {"name": current.name})
+    save_hall("catalogue", "agency.delete", code, lambda s: s.delete_agency(code),
+              {"name": current.name})  # fmt: skip
     flash(_("Agency %(name)s removed.", name=current.name), "success")
     return redirect(url_for("admin.agencies"))
 
@@ -183,16 +180,12 @@ def service(code: str):
 
 def _check_service_unique(storage: Storage, service: Service, *, new: bool) -> None:
     """The same checks as the form, again inside the transaction: another admin may have been quicker."""
-    if (
-        new
-        and storage.db.execute("SELECT 1 FROM services WHERE code = ?", [service.code]).fetchone()
-    ):
+    if new and storage.service_exists(service.code):
         raise FormError({"code": Problem("This code is already used.")})
-    row = storage.db.execute("SELECT name FROM services WHERE prefix = ? AND code != ?",
-                             [service.prefix, service.code]).fetchone()  # fmt: skip
-    if row:
+    other = storage.service_using_prefix(service.prefix, other_than=service.code)
+    if other:
         raise FormError({"prefix": Problem("Prefix %(prefix)s is already used by %(service)s.",
-                                           {"prefix": service.prefix, "service": row[0]})})  # fmt: skip
+                                           {"prefix": service.prefix, "service": other})})  # fmt: skip
 
 
 # --- counters ------------------------------------------------------------------------------------
@@ -227,9 +220,7 @@ def new_counter():
             counter = validate_counter(values, services=hall.services, counters=hall.counters)
 
             def write(storage: Storage) -> None:
-                if storage.db.execute(
-                    "SELECT 1 FROM counters WHERE number = ?", [counter.number]
-                ).fetchone():
+                if storage.counter_exists(counter.number):
                     raise FormError({"number": Problem("Counter %(number)d already exists.",
                                                        {"number": counter.number})})  # fmt: skip
                 storage.save_counter(counter, token=new_token())
@@ -313,16 +304,10 @@ def qr_svg(text: str) -> str:
 # --- displays ------------------------------------------------------------------------------------
 
 
-def list_displays(storage: Storage) -> list[dict]:
-    rows = storage.db.query("SELECT * FROM displays ORDER BY name")
-    return [{**r, "counters": json.loads(r["counters"]) if r["counters"] else None,
-             "services": json.loads(r["services"]) if r["services"] else None} for r in rows]  # fmt: skip
-
-
 def displays_status() -> dict:
     """Configured displays with online state, and the other live /display connections."""
     h = hub()
-    configured = h.read(list_displays)
+    configured = h.read(Storage.list_displays)
     online: dict[str, dict] = {}
     others = []
     for conn in list(h.displays.values()):
@@ -359,7 +344,7 @@ def displays_json():
 def display(name: str | None = None):
     """Add or edit a display: its name (set on the screen) and the counters or services it shows."""
     h = hub()
-    existing = {d["name"]: d for d in h.read(list_displays)}
+    existing = {d["name"]: d for d in h.read(Storage.list_displays)}
     current = None
     if name is not None:
         current = existing.get(name) or abort(404)
@@ -393,27 +378,21 @@ def display(name: str | None = None):
 
 
 def _insert_display(storage: Storage, clean: dict) -> None:
-    if storage.db.execute("SELECT 1 FROM displays WHERE name = ?", [clean["name"]]).fetchone():
+    if storage.display_exists(clean["name"]):
         raise FormError({"name": Problem("This name is already used.")})
-    storage.db.execute("INSERT INTO displays (name, counters, services) VALUES (?, ?, ?)",
-                       [clean["name"], _json(clean["counters"]), _json(clean["services"])])  # fmt: skip
+    storage.add_display(clean["name"], clean["counters"], clean["services"])
 
 
 def _update_display(storage: Storage, clean: dict) -> None:
-    storage.db.execute("UPDATE displays SET counters = ?, services = ? WHERE name = ?",
-                       [_json(clean["counters"]), _json(clean["services"]), clean["name"]])  # fmt: skip
-
-
-def _json(value: object) -> str | None:
-    return None if value is None else json.dumps(value)
+    storage.update_display(clean["name"], clean["counters"], clean["services"])
 
 
 @bp.post("/displays/<name>/delete")
 def delete_display(name: str):
     """Forget a display's settings (a screen with that name then shows everything)."""
-    if name not in {d["name"] for d in hub().read(list_displays)}:
+    if name not in {d["name"] for d in hub().read(Storage.list_displays)}:
         abort(404)
     save_other("display.delete", name,
-               lambda s: s.db.execute("DELETE FROM displays WHERE name = ?", [name]))  # fmt: skip
+               lambda s: s.delete_display(name))  # fmt: skip
     flash(_("Display %(name)s removed.", name=name), "success")
     return redirect(url_for("admin.displays"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import sqlite3
 
@@ -51,9 +50,7 @@ def day():
             _("Day %(day)s closed. Open tickets expired; history is kept.", day=closed), "success"
         )
         return redirect(url_for("admin.day", day=closed))
-    days = h.read(
-        lambda s: [r["day"] for r in s.db.query("SELECT day FROM days ORDER BY day DESC LIMIT 60")]
-    )
+    days = h.read(lambda s: s.recent_days(60))
     chosen = request.args.get("day") or h.hall.day
     rows = _report(chosen)
     names = {code: s.name for code, s in h.hall.services.items()}
@@ -64,14 +61,7 @@ def day():
 
 def _report(day: str) -> list:
     h = hub()
-    events = h.read(
-        lambda s: list(
-            s.db.query(
-                "SELECT seq, at, kind, ticket, service FROM events WHERE day = ? AND ticket IS NOT NULL",
-                [day],
-            )
-        )
-    )
+    events = h.read(lambda s: s.ticket_events(day))
     rows = day_report(events, order=list(h.hall.services))
     return [
         r for r in rows if r.issued or r.served or r.skipped or r.cancelled or r.expired
@@ -99,11 +89,7 @@ def report_csv():
 def audit():
     """Who changed what and when, newest first."""
     before = request.args.get("before", type=int)
-    rows = hub().read(lambda s: list(s.db.query(
-        "SELECT * FROM audit_log WHERE (? IS NULL OR id < ?) ORDER BY id DESC LIMIT ?",
-        [before, before, AUDIT_PAGE + 1])))  # fmt: skip
+    rows = hub().read(lambda s: s.audit_page(before, AUDIT_PAGE + 1))
     more = len(rows) > AUDIT_PAGE
     rows = rows[:AUDIT_PAGE]
-    for row in rows:
-        row["detail"] = json.loads(row["detail"] or "{}")
     return render("admin/audit.html", rows=rows, next_before=rows[-1]["id"] if more else None)

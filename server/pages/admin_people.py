@@ -82,16 +82,8 @@ def user(user_id: int):
                 before = storage.find_user(user_id=user_id)
                 clean = validate_user(values, users=storage.list_users(), counters=hub().hall.counters,
                                       editing=before, me=me)  # fmt: skip
-                storage.db.execute(
-                    "UPDATE users SET full_name = ?, role = ?, counter = ?, active = ? WHERE id = ?",
-                    [
-                        clean["full_name"],
-                        clean["role"],
-                        clean["counter"],
-                        int(clean["active"]),
-                        user_id,
-                    ],
-                )
+                storage.update_user(user_id, full_name=clean["full_name"], role=clean["role"],
+                                    counter=clean["counter"], active=clean["active"])  # fmt: skip
                 after = {k: clean[k] for k in USER_FIELDS}
                 detail.update(changes(_record(before), after))
 
@@ -116,8 +108,7 @@ def reset_password(user_id: int):
     def save() -> None:
         password_hash = hash_password(validate_password(values))
         save_other("user.password", edited["username"],
-                   lambda s: s.db.execute("UPDATE users SET password_hash = ? WHERE id = ?",
-                                          [password_hash, user_id]))  # fmt: skip
+                   lambda s: s.replace_password(user_id, password_hash))  # fmt: skip
 
     errors = attempt(save)
     if not errors:

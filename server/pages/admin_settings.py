@@ -152,10 +152,8 @@ def upload_logo():
 def delete_logo():
     """Remove the logo: screens show the hall's name only."""
 
-    def write(storage: Storage) -> None:
-        storage.db.execute("DELETE FROM settings WHERE key IN ('hall.logo', 'hall.logo_url')")
-
-    save_hall("settings", "settings.logo_delete", "hall", write)
+    save_hall("settings", "settings.logo_delete", "hall",
+              lambda s: s.delete_settings("hall.logo", "hall.logo_url"))  # fmt: skip
     flash(_("Logo removed."), "success")
     return redirect(url_for("admin.settings"))
 

@@ -7,7 +7,6 @@ plays the chime and each call's announcement one at a time, and shows only its z
 
 from __future__ import annotations
 
-import json
 import logging
 import re
 import sqlite3
@@ -53,20 +52,14 @@ def index():
 def stored_zone(name: str) -> dict:
     """The counters and services the admin chose for a display name ({} if none)."""
 
-    def read(storage) -> tuple | None:
-        return storage.db.execute(
-            "SELECT counters, services FROM displays WHERE name = ?", [name]
-        ).fetchone()
-
     try:
-        row = hub().read(read)
+        found = hub().read(lambda s: s.find_display(name))
     except sqlite3.Error:  # an older database without the displays table: no stored zones
         log.warning("cannot read the zone of display %s", name, exc_info=True)
         return {}
-    if row is None:
+    if found is None:
         return {}
-    return {"counters": json.loads(row[0]) if row[0] else None,
-            "services": json.loads(row[1]) if row[1] else None}  # fmt: skip
+    return {"counters": found["counters"], "services": found["services"]}
 
 
 def _numbers(value: str) -> list[int] | None:

@@ -148,16 +148,8 @@ def recent_service_times(h, service: str) -> list[float]:
         return hit[1]
     since = (date.fromisoformat(h.hall.day) - timedelta(days=HISTORY_DAYS)).isoformat()
 
-    def read(storage) -> list[str]:
-        rows = storage.db.execute(
-            "SELECT data FROM events WHERE day >= ? AND kind = 'finished' AND service = ?"
-            " ORDER BY seq DESC LIMIT ?",
-            [since, service, RECENT_FINISHED],
-        ).fetchall()
-        return [r[0] for r in rows]
-
     pairs = []
-    for data in h.read(read):
+    for data in h.read(lambda s: s.finished_event_data(service, since, RECENT_FINISHED)):
         try:
             ticket = json.loads(data)["ticket"]
             pairs.append((_time(ticket.get("called_at")), _time(ticket.get("finished_at"))))

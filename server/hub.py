@@ -1,0 +1,352 @@
+"""The one writer: load -> engine -> save -> broadcast, under one lock.
+
+Every change to the queue goes through `Hub._apply`: the pure engine decides, storage writes the
+changes in one transaction, and only after the commit is the new state swapped in and the events
+broadcast, in seq order. A failure anywhere before the commit leaves state and database unchanged.
+The day roll (server/day.py) and admin changes (server/catalogue.py) follow the same order under
+the same lock; the protocol's objects are built by server/payloads.py.
+
+Under eventlet nothing inside a transaction yields: no emit, no sleep, no network; broadcasting
+and voice work happen after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import deque
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from server import catalogue, day, engine, payloads, protocol
+from server.engine import Change, Hall, Outcome
+from server.protocol import PanggilError
+from server.storage import Storage
+
+if TYPE_CHECKING:
+    from server.config import Config
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+Broadcast = Callable[[str, dict], None]
+Step = Callable[[Hall, datetime], Outcome]
+
+RECENT_CALLS = 20
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class PlainAnnouncer:
+    """Text-only announcements: used when no voice engine is configured."""
+
+    def announce(self, call: dict) -> dict:
+        counter = call["counter"]["spoken_name"] or call["counter"]["name"]
+        opening = "Panggilan ulang, nomor antrean" if call["kind"] == "recall" else "Nomor antrean"
+        return {"text": f"{opening} {call['ticket']['number']}, silakan ke {counter}.",
+                "audio_url": None, "status": "none"}  # fmt: skip
+
+    def prepare(self, texts: list[str]) -> None:
+        pass
+
+    def status(self) -> dict:
+        return {"engine": "none"}
+
+
+class Hub:
+    """Owns the hall's live state; the only code that writes queue data."""
+
+    def __init__(
+        self,
+        storage: Storage,
+        *,
+        timezone_name: str = "Asia/Jakarta",
+        day_starts_at: int = 0,
+        enforce_hours: bool = True,
+        clock: Clock = utc_now,
+        broadcast: Broadcast | None = None,
+        announcer: Any = None,
+    ) -> None:
+        self.storage = storage
+        self.tz = ZoneInfo(timezone_name)
+        self.day_starts_at = day_starts_at
+        self.enforce_hours = enforce_hours
+        self.clock = clock
+        self.broadcast: Broadcast = broadcast or (lambda name, payload: None)
+        # Duck-typed: PlainAnnouncer, or server.voice's announcer with texts_for_ticket and
+        # update_settings as well.
+        self.announcer: Any = announcer or PlainAnnouncer()
+        # A green lock under eventlet (monkey-patched), a thread lock otherwise.
+        self.lock = threading.RLock()
+        self.displays: dict[str, dict] = {}
+        self.counters_online: dict[str, int] = {}  # socket id -> counter number (events.py keeps it)
+        self.hall = Hall(day="")
+        self.recent: deque[dict] = deque(maxlen=RECENT_CALLS)
+        self.settings: dict = {}
+        self.tokens: dict[int, str] = {}
+        self.seq = 0
+        self.closing: str | None = None  # the day the admin is closing early (server/day.py)
+
+    # --- start-up ------------------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(self.tz)
+
+    def today(self) -> str:
+        return engine.service_day(self.now(), self.day_starts_at)
+
+    def seed(self, config: Config) -> bool:
+        """Load the config's catalogue and users into an empty database; then the database rules."""
+        return catalogue.seed(self, config)
+
+    def load(self) -> None:
+        """Rebuild the live state from the database (after a start or a crash)."""
+        with self.lock:
+            now = self.now()
+            today = self.storage.current_day() or engine.service_day(now, self.day_starts_at)
+            with self.storage.transaction():
+                self.storage.open_day(today, now)
+            agencies, services, counters = self.storage.load_catalogue()
+            state = self.storage.load_day(today, self.tz)
+            self.hall = Hall(
+                day=today,
+                agencies=engine.frozen_map(agencies),
+                services=engine.frozen_map(services),
+                counters=engine.frozen_map(counters),
+                tickets=engine.frozen_map(state["tickets"]),
+                last_seq=engine.frozen_map(state["last_seq"]),
+                issued=engine.frozen_map(state["issued"]),
+                served=engine.frozen_map(state["served"]),
+                next_order=state["next_order"],
+                enforce_hours=self.enforce_hours,
+            )
+            self.settings = self.storage.load_settings()
+            self.tokens = self.storage.counter_tokens()
+            self.recent = deque(
+                reversed(self.storage.recent_calls(today, RECENT_CALLS)), maxlen=RECENT_CALLS
+            )
+            self.seq = self.storage.last_seq()
+            log.info(
+                "day %s loaded: %d open tickets, seq %d", today, len(self.hall.tickets), self.seq
+            )
+        self.tick()
+
+    # --- commands --------------------------------------------------------------------------------
+
+    def issue(self, service: str, priority: str | None = None) -> dict:
+        """A visitor takes a number (kiosk or API)."""
+        result = self._apply(lambda hall, now: engine.issue_ticket(hall, service, now, priority))
+        self._prepare_voice(result["result"]["ticket"])
+        return result
+
+    def _prepare_voice(self, ticket: dict) -> None:
+        """Synthesise the ticket's call at each staffed counter that can call it, ahead of next.
+
+        Only counters with a client connected now: a service served by twenty desks, of which
+        three are open, must not cost twenty syntheses a ticket.
+        """
+        texts_for = getattr(self.announcer, "texts_for_ticket", None)
+        if texts_for is None:
+            return
+        hall = self.hall
+        service = hall.services.get(ticket["service"])
+        online = set(self.counters_online.values())
+        counters = [
+            {"number": c.number, "name": c.name, "spoken_name": c.spoken_name}
+            for c in hall.counters.values()
+            if c.active and c.number in online and ticket["service"] in c.services
+        ]
+        if not counters:
+            return
+        try:
+            info = {"code": service.code, "name": service.name, "agency": service.agency} if service else None
+            self.announcer.prepare(texts_for(ticket["number"], counters, info))
+        except Exception:  # preparing is an optimisation; the call will still be spoken
+            log.exception("preparing the voice for %s failed", ticket["number"])
+
+    def cancel(self, number: str) -> dict:
+        return self._apply(lambda hall, now: engine.cancel_ticket(hall, number, now))
+
+    def command(self, counter: int, command: str, args: Mapping, request_id: str) -> dict:
+        """Apply a counter command once per request id; returns {"result", "seq"}."""
+        if command not in protocol.COUNTER_COMMANDS:
+            raise PanggilError("unknown-command")
+        if not isinstance(request_id, str) or not protocol.REQUEST_ID_RE.fullmatch(request_id):
+            raise PanggilError(
+                "bad-request", "request_id wajib diisi (1-64 karakter A-Z, a-z, 0-9, . _ : -)."
+            )
+        step = _step(command, counter, args)
+        return self._apply(step, request=(counter, request_id, command))
+
+    def _apply(self, step: Step, request: tuple[int, str, str] | None = None) -> dict:
+        with self.lock:
+            now = self.now()
+            day.roll_day(self, now)
+            if request is not None:
+                replay = self._replay(*request)
+                if replay is not None:
+                    return replay
+            outcome = step(self.hall, now)  # raises PanggilError: nothing changed
+            built = [payloads.event_payload(c, outcome.hall) for c in outcome.changes]
+            try:
+                with self.storage.transaction():
+                    seqs = self.storage.save_changes(outcome.changes, built)
+                    response = payloads.command_response(outcome, built, seqs[-1])
+                    if request is not None:
+                        counter, request_id, command = request
+                        self.storage.save_request(counter, request_id, command, response, now)
+            except Exception:
+                log.exception(
+                    "storing %s failed; nothing applied", [c.kind for c in outcome.changes]
+                )
+                raise PanggilError("internal-error") from None
+            self.hall = outcome.hall
+            self.publish(outcome.changes, built, seqs)
+            return response
+
+    def _replay(self, counter: int, request_id: str, command: str) -> dict | None:
+        found = self.storage.find_request(counter, request_id)
+        if found is None:
+            return None
+        stored_command, response = found
+        if stored_command != command:
+            raise PanggilError("request-id-reused")
+        log.info("counter %s request %s replayed", counter, request_id)
+        return {**response, "replayed": True}
+
+    def tick(self) -> None:
+        """Called every few seconds by a background task: closes the day at its boundary."""
+        day.tick(self)
+
+    def close_day(self, also: Callable[[Storage], None] | None = None) -> dict:
+        """The admin ends the day's service now (server/day.py); `also` adds the audit row."""
+        return day.close_day(self, also)
+
+    def announcement_ready(self, ready: Mapping) -> None:
+        """A pending call's audio is ready: later snapshots carry its URL too."""
+        with self.lock:
+            for call in self.recent:
+                if call["call_id"] == ready.get("call_id"):
+                    call["announcement"] = {**call.get("announcement", {}), "audio_url": ready.get("audio_url"),
+                                            "status": "ready" if ready.get("audio_url") else "none"}  # fmt: skip
+
+    # --- admin changes ----------------------------------------------------------------------------
+
+    def change_hall(
+        self, what: str, write: Callable[[Storage], None], detail: Mapping | None = None
+    ) -> int:
+        """Apply an admin change (settings or catalogue) in one transaction, then broadcast it."""
+        return catalogue.change_hall(self, what, write, detail)
+
+    def write(self, work: Callable[[Storage], Any]) -> Any:
+        """Run a non-queue write (users, audit, displays) in one transaction under the lock."""
+        with self.lock, self.storage.transaction():
+            return work(self.storage)
+
+    def read(self, work: Callable[[Storage], Any]) -> Any:
+        """Run a read on the shared connection under the lock."""
+        with self.lock:
+            return work(self.storage)
+
+    # --- reads -----------------------------------------------------------------------------------
+
+    def check_token(self, counter: object, token: object) -> int:
+        """The counter number if the token is right; raises otherwise (same answer for both)."""
+        return catalogue.check_token(self.tokens, self.hall, counter, token)
+
+    def counter_with_token(self, token: object) -> int:
+        """The counter whose token this is (compared in constant time); raises otherwise."""
+        return catalogue.counter_with_token(self.tokens, token)
+
+    def snapshot(self, counter: int | None = None) -> dict:
+        with self.lock:
+            return payloads.snapshot(self.hall, seq=self.seq, now=self.now(), info=self.hall_info(),
+                                     recent=self.recent, counter=counter)  # fmt: skip
+
+    def display_settings(self, name: str) -> dict:
+        """What the admin set for a named display: the counters and services it shows (None: all)."""
+        with self.lock:
+            found = self.storage.find_display(name)
+        if found is None:
+            return {"name": name, "counters": None, "services": None}
+        return {"name": name, "counters": found["counters"], "services": found["services"]}
+
+    def hall_info(self) -> dict:
+        return payloads.hall_info(self.settings, self.tz)
+
+    def services_detail(self) -> list[dict]:
+        with self.lock:
+            return payloads.services_detail(self.hall, self.now())
+
+    def counter_info(self, number: int) -> dict:
+        return payloads.counter_info(self.hall, number)
+
+    def ticket_status(self, day: str, number: str) -> dict:
+        """A visitor's view of a ticket: its state, people ahead and the last call."""
+        with self.lock:
+            tid = engine.ticket_id(day, number.strip().upper())
+            ticket = self.hall.tickets.get(tid) if day == self.hall.day else None
+            if ticket is None:
+                ticket = self.storage.find_ticket(tid, self.tz)
+            if ticket is None:
+                raise PanggilError("unknown-ticket")
+            ahead = self.hall.ahead_of(ticket) if ticket.id in self.hall.tickets else 0
+            return {
+                "ticket": engine.ticket_dict(ticket),
+                "ahead": ahead,
+                "call": self.storage.last_call(tid),
+            }
+
+    # --- publishing (after the commit, under the lock) ------------------------------------------
+
+    def publish(self, changes: Sequence[Change], built: list[dict], seqs: list[int]) -> None:
+        """Announce each call, remember it for snapshots and broadcast every change in seq order."""
+        for change, payload, seq in zip(changes, built, seqs):
+            if "call" in payload:
+                call = payload["call"]
+                try:
+                    call["announcement"] = self.announcer.announce(dict(call))
+                except Exception:  # the voice must never stop a call from going out
+                    log.exception("announcement failed for %s", call["call_id"])
+                    call["announcement"] = {"text": "", "audio_url": None, "status": "none"}
+                self.recent.append(call)
+            self.send(payloads.EVENT_NAMES[change.kind], seq, change.at, payload)
+
+    def send(self, name: str, seq: int, at: datetime, payload: Mapping) -> None:
+        """Broadcast one committed event and advance the hub's seq."""
+        self.seq = seq
+        message = {"event": name, "seq": seq, "at": at.isoformat(timespec="seconds"), **payload}
+        try:
+            self.broadcast(name, message)
+        except Exception:  # a broken client connection must not undo a committed change
+            log.exception("broadcast of %s (seq %d) failed", name, seq)
+
+
+def _step(command: str, counter: int, args: Mapping) -> Step:
+    """The engine rule a counter command runs, with its arguments checked."""
+    if command == protocol.CALL_NEXT:
+        return lambda hall, now: engine.call_next(hall, counter, now)
+    if command == protocol.RECALL:
+        return lambda hall, now: engine.recall(hall, counter, now)
+    if command == protocol.SKIP:
+        return lambda hall, now: engine.skip(hall, counter, now)
+    if command == protocol.FINISH:
+        return lambda hall, now: engine.finish(hall, counter, now)
+    if command == protocol.TRANSFER:
+        service = _text_arg(args, "service", 40)
+        return lambda hall, now: engine.transfer(hall, counter, service, now)
+    number = _text_arg(args, "number", 8)
+    return lambda hall, now: engine.call_ticket(hall, counter, number, now)
+
+
+def _text_arg(args: Mapping, key: str, limit: int) -> str:
+    value = args.get(key) if isinstance(args, Mapping) else None
+    if not isinstance(value, str) or not value.strip() or len(value) > limit:
+        raise PanggilError(
+            "bad-request", f"Kolom '{key}' wajib diisi (teks, paling banyak {limit} karakter)."
+        )
+    return value.strip()

@@ -1,0 +1,182 @@
+"""The protocol's objects built from the hall's state: event payloads, answers and snapshots.
+
+Pure functions over the engine's frozen Hall (no lock, no database, no clock: `now` is passed
+in). The Hub calls them under its lock and sends what they return.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from server import engine, protocol
+from server.engine import Change, Hall, Outcome, ticket_dict
+
+EVENT_NAMES = {
+    "issued": protocol.TICKET_ISSUED,
+    "called": protocol.TICKET_CALLED,
+    "recalled": protocol.TICKET_CALLED,
+    "finished": protocol.TICKET_FINISHED,
+    "skipped": protocol.TICKET_SKIPPED,
+    "transferred": protocol.TICKET_TRANSFERRED,
+    "cancelled": protocol.TICKET_CANCELLED,
+    "expired": protocol.TICKET_EXPIRED,
+}
+
+
+def counter_info(hall: Hall, number: int) -> dict:
+    """The protocol's counter object, as the given state has it."""
+    counter = hall.counters[number]
+    current = hall.current(number)
+    return {
+        "number": counter.number,
+        "name": counter.name,
+        "spoken_name": counter.spoken_name,
+        "services": list(counter.services),
+        "active": counter.active,
+        "current": ticket_dict(current) if current else None,
+        "served_today": hall.served.get(number, 0),
+    }
+
+
+def service_info(hall: Hall, service: engine.Service) -> dict:
+    """The protocol's service object with its waiting counts."""
+    waiting = [
+        t for t in hall.tickets.values() if t.status == "waiting" and t.service == service.code
+    ]
+    return {
+        "code": service.code,
+        "name": service.name,
+        "agency": service.agency,
+        "prefix": service.prefix,
+        "active": service.active,
+        "waiting": len(waiting),
+        "priority_waiting": sum(1 for t in waiting if t.priority),
+    }
+
+
+def services_detail(hall: Hall, now: datetime) -> list[dict]:
+    """Each service with its quota, hours and whether it takes tickets now (kiosk and API)."""
+    out = []
+    for s in hall.services.values():
+        info = service_info(hall, s)
+        info.update(
+            daily_quota=s.daily_quota,
+            issued_today=hall.issued.get(s.code, 0),
+            hours=None if s.hours is None else {
+                d: engine.format_hours(w) for d, w in zip(engine.WEEKDAYS, s.hours)
+            },
+            open_now=s.active and (not hall.enforce_hours or s.open_at(now)),
+            priority_allowed=s.priority_allowed,
+        )  # fmt: skip
+        out.append(info)
+    return out
+
+
+def hall_info(settings: Mapping, tz: ZoneInfo) -> dict:
+    """The hall's name, time zone, running text and logo, as screens show them."""
+    return {
+        "name": settings.get("hall.name", "Mal Pelayanan Publik"),
+        "timezone": str(tz),
+        "running_text": settings.get("hall.running_text", ""),
+        "logo_url": settings.get("hall.logo_url"),
+    }
+
+
+def snapshot(
+    hall: Hall,
+    *,
+    seq: int,
+    now: datetime,
+    info: dict,
+    recent: deque[dict] | Sequence[dict],
+    counter: int | None = None,
+) -> dict:
+    """The whole state a client needs after (re)connecting; with `me` and `skipped` for a counter."""
+    snap = {
+        "seq": seq,
+        "day": hall.day,
+        "now": now.isoformat(timespec="seconds"),
+        "hall": info,
+        "agencies": [{"code": a.code, "name": a.name} for a in hall.agencies.values()],
+        "services": [service_info(hall, s) for s in hall.services.values()],
+        "counters": [counter_info(hall, n) for n in hall.counters],
+        "recent_calls": list(reversed(recent)),
+    }
+    if counter is not None:
+        snap["me"] = counter_info(hall, counter)
+        served = hall.counters[counter].services
+        snap["skipped"] = [
+            ticket_dict(t)
+            for t in sorted(hall.tickets.values(), key=lambda t: t.order)
+            if t.status == "skipped" and t.service in served
+        ]
+    return snap
+
+
+def call_payload(change: Change, hall: Hall) -> dict:
+    """The call a display shows and announces, for a `called` or `recalled` change."""
+    t = change.ticket
+    service = hall.services[t.service]
+    if change.counter is None:  # the engine's calls always name their counter
+        raise KeyError("a call without a counter")
+    counter = hall.counters[change.counter]
+    return {
+        "call_id": f"{t.id}#{t.calls}",
+        "kind": "recall" if change.kind == "recalled" else "call",
+        "at": change.at.isoformat(timespec="seconds"),
+        "ticket": {
+            "id": t.id,
+            "number": t.number,
+            "prefix": t.prefix,
+            "seq": t.seq,
+            "priority": t.priority,
+        },
+        "service": {"code": service.code, "name": service.name, "agency": service.agency},
+        "counter": {
+            "number": counter.number,
+            "name": counter.name,
+            "spoken_name": counter.spoken_name,
+        },
+    }
+
+
+def event_payload(change: Change, hall: Hall) -> dict:
+    """What the event row stores and (with seq and event) what clients receive."""
+    t = change.ticket
+    services = {t.service}
+    if "from_service" in change.data:
+        services.add(change.data["from_service"])
+    payload: dict = {
+        "ticket": ticket_dict(t),
+        "waiting": {
+            code: hall.waiting_count(code) for code in sorted(services) if code in hall.services
+        },
+    }
+    if change.counter is not None and change.counter in hall.counters:
+        payload["counter"] = counter_info(hall, change.counter)
+    if change.kind in ("called", "recalled"):
+        payload["call"] = call_payload(change, hall)
+    elif change.kind == "issued":
+        payload["ahead"] = hall.ahead_of(t)
+    elif change.kind == "transferred":
+        payload.update(
+            from_service=change.data["from_service"], to_service=change.data["to_service"]
+        )
+    return payload
+
+
+def command_response(outcome: Outcome, payloads: list[dict], seq: int) -> dict:
+    """The answer to the client that asked: the last change's ticket, call and extras."""
+    last = outcome.last
+    result: dict = {"ticket": payloads[-1]["ticket"]}
+    if last.kind in ("called", "recalled"):
+        result["call"] = payloads[-1]["call"]
+    if last.kind == "called":
+        finished = [p["ticket"] for c, p in zip(outcome.changes, payloads) if c.kind == "finished"]
+        result["finished"] = finished[0] if finished else None
+    if last.kind == "issued":
+        result["ahead"] = payloads[-1]["ahead"]
+    return {"ok": True, "result": result, "seq": seq}
