@@ -17,6 +17,8 @@ from urllib.parse import parse_qs
 
 import yaml
 
+from panggil_common.rules import CODE_RE
+
 
 class ConfigError(Exception):
     """The counter settings are unreadable or a key has a bad value; the message names the key."""
@@ -45,7 +47,6 @@ DEFAULT_KEYS: Mapping[str, str] = MappingProxyType({
 })  # fmt: skip
 
 LANGUAGES = ("id", "en")
-SERVICE_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -252,7 +253,7 @@ def _action(where: str, action: object) -> str:
         return action
     if isinstance(action, str) and action.startswith(TRANSFER_PREFIX):
         code = action.removeprefix(TRANSFER_PREFIX)
-        if SERVICE_CODE_RE.match(code):
+        if CODE_RE.match(code):
             return action
     choices = ", ".join(ACTIONS)
     raise ConfigError(

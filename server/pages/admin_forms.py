@@ -14,13 +14,10 @@ import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from panggil_common.rules import CODE_RE, DISPLAY_NAME_RE, PREFIX_RE, USERNAME_RE
 from server import engine
 from server.engine import Agency, Counter, Service
 
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
-USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
-DISPLAY_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
 ROLES = ("admin", "officer")
 CLOSED_WORDS = ("-", "tutup", "closed")
 TEMPLATE_FIELDS = ("ticket", "counter", "service", "agency")
