@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from panggil_common.rules import CODE_RE, PREFIX_RE, USERNAME_RE
+from panggil_common.yaml_file import YamlFileError, read_mapping
 from server import engine
 
 
@@ -206,13 +206,9 @@ def load_config(path: str | Path, *, demo: bool = False, **overrides: object) ->
     """Read and validate a config file; raise ConfigError naming the bad key."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        raw = read_mapping(path)
+    except YamlFileError as exc:
+        raise ConfigError(str(exc)) from None
     return parse_config(raw, base_dir=path.resolve().parent, demo=demo, **overrides)
 
 

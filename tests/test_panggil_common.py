@@ -100,3 +100,32 @@ def test_read_section(tmp_path):
     assert read_section(path, "kiosks") is None
     with pytest.raises(YamlFileError, match=r"config\.yaml: server: must be a mapping of settings"):
         read_section(path, "server")
+
+
+@pytest.mark.parametrize("text", ["server: [1, 2\n", "- a\n- list\n"])
+def test_every_part_reports_a_broken_file_alike(tmp_path, text):
+    """The server, the display and the counter client say the same about the same file."""
+    from counter_client import config as counter_config
+    from display import config as display_config
+    from server import config as server_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text(text)
+    messages = set()
+    for part in (server_config, display_config, counter_config):
+        with pytest.raises(part.ConfigError) as err:
+            part.load_config(path)
+        messages.add(str(err.value))
+    assert len(messages) == 1 and str(path) in messages.pop()
+
+
+def test_a_section_that_is_no_mapping_names_the_file(tmp_path):
+    from counter_client import config as counter_config
+    from display import config as display_config
+
+    path = tmp_path / "config.yaml"
+    path.write_text("display: 5\ncounter: [1]\n")
+    for part, name in ((display_config, "display"), (counter_config, "counter")):
+        with pytest.raises(part.ConfigError) as err:
+            part.load_config(path)
+        assert str(err.value) == f"{path}: {name}: must be a mapping of settings"
