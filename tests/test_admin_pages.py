@@ -505,6 +505,11 @@ def test_settings_reach_a_display_live(admin, hub, display):
             "Nomor {nomor}",
             "Isian {nomor} tidak dikenal; gunakan {ticket} {counter} {service} {agency}.",
         ),
+        (
+            "template",
+            "Nomor {ticket!r}",
+            "Tulis {ticket} apa adanya, tanpa : atau ! setelah namanya.",
+        ),
         ("repeat", "4", "Bilangan bulat dari 1 sampai 3."),
         ("name", "", "Wajib diisi."),
     ],
