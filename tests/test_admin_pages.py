@@ -691,7 +691,7 @@ def test_every_admin_text_has_an_indonesian_translation():
                 r'save_(?:hall|other)\(\s*(?:"[a-z]+",\s*)?"([a-z_]+\.[a-z_]+)"', path.read_text()
             )
         )
-    from server.pages.admin import NAV
+    from server.pages.admin_common import NAV
 
     wanted |= {label for _endpoint, label in NAV} | {
         "mon",

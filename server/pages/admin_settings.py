@@ -13,7 +13,7 @@ import logging
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from server.pages.admin import attempt, bp, form_data, hub, media, render, save_hall
+from server.pages.admin_common import attempt, bp, form_data, hub, media, render, save_hall
 from server.pages.admin_forms import (
     LOGO_MAX_BYTES,
     LOGO_TYPES,
