@@ -13,6 +13,7 @@ import logging
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
+from server import announce
 from server.pages.admin_common import attempt, bp, form_data, hub, media, render, save_hall
 from server.pages.admin_forms import (
     LOGO_MAX_BYTES,
@@ -23,7 +24,6 @@ from server.pages.admin_forms import (
     validate_logo,  # fmt: skip
     validate_settings,
 )
-from server import announce
 from server.storage import Storage
 from server.voice import VOICE_SETTINGS
 
