@@ -15,7 +15,8 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import parse_qs
 
-import yaml
+from panggil_common.rules import CODE_RE
+from panggil_common.yaml_file import YamlFileError, read_mapping, section_of
 
 
 class ConfigError(Exception):
@@ -45,7 +46,6 @@ DEFAULT_KEYS: Mapping[str, str] = MappingProxyType({
 })  # fmt: skip
 
 LANGUAGES = ("id", "en")
-SERVICE_CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
 
 
 @dataclass(frozen=True)
@@ -137,18 +137,11 @@ def load_config(
 
 def _read_section(path: Path, number: object) -> dict:
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(document, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
-    if "counter" in document:
-        section = document["counter"]
-        if not isinstance(section, dict):
-            raise ConfigError("counter: must be a mapping of settings")
-        return dict(section)
+        document = read_mapping(path)
+        if "counter" in document:
+            return section_of(document, "counter", path)
+    except YamlFileError as exc:
+        raise ConfigError(str(exc)) from None
     # The server's own config.yaml has no `counter:` section (the server refuses unknown sections),
     # so on the server's machine (`make counter`) take the URL and a token from its catalogue.
     return _from_server_config(document, number)
@@ -252,7 +245,7 @@ def _action(where: str, action: object) -> str:
         return action
     if isinstance(action, str) and action.startswith(TRANSFER_PREFIX):
         code = action.removeprefix(TRANSFER_PREFIX)
-        if SERVICE_CODE_RE.match(code):
+        if CODE_RE.match(code):
             return action
     choices = ", ".join(ACTIONS)
     raise ConfigError(

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+from panggil_common.yaml_file import YamlFileError, read_section
 
 from .texts import LANGUAGES
 
@@ -153,15 +153,9 @@ def load_config(
     values: dict[str, Any] = {}
     if path is not None:
         try:
-            document = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise ConfigError(f"cannot read {path}: {exc}") from None
-        if not isinstance(document, dict):
-            raise ConfigError(f"{path}: expected a mapping at the top level")
-        section = document.get("display") or {}
-        if not isinstance(section, dict):
-            raise ConfigError("display: expected a mapping of settings")
-        values.update(section)
+            values.update(read_section(path, "display") or {})
+        except YamlFileError as exc:
+            raise ConfigError(str(exc)) from None
     values.update({key: value for key, value in (overrides or {}).items() if value is not None})
     by_name = {setting.name: setting for setting in SETTINGS}
     unknown = sorted(set(values) - set(by_name))

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pygame
 
+from panggil_common.rules import ZONE_OFFSETS
+
 from .state import ScreenState
 from .texts import format_date, format_time, text
 
@@ -43,8 +45,6 @@ STALE = (128, 136, 150)
 STALE_PANEL = (46, 52, 62)
 STALE_BAND = (150, 32, 32)
 
-# Fixed offsets for Indonesia's zones, in case the Pi lacks tzdata.
-_ZONE_OFFSETS = {"Asia/Jakarta": 7, "Asia/Pontianak": 7, "Asia/Makassar": 8, "Asia/Jayapura": 9}
 RUNNING_TEXT_PAGE_SECONDS = 8
 
 
@@ -53,7 +53,8 @@ def local_time(now: datetime, zone_name: str) -> datetime:
     try:
         zone: Any = ZoneInfo(zone_name)
     except (ZoneInfoNotFoundError, ValueError):
-        zone = timezone(timedelta(hours=_ZONE_OFFSETS.get(zone_name, 7)))
+        # Fixed offsets for Indonesia's zones, in case the Pi lacks tzdata.
+        zone = timezone(timedelta(hours=ZONE_OFFSETS.get(zone_name, 7)))
     return now.astimezone(zone)
 
 

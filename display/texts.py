@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from panggil_common.rules import zone_name
+
 LANGUAGES = ("id", "en")
 
 TEXTS: dict[str, dict[str, str]] = {
@@ -63,10 +65,6 @@ _MONTHS = {
     ),
 }  # fmt: skip
 
-# Indonesia's three time zones; any other zone shows its UTC offset instead.
-_ZONE_NAMES = {"Asia/Jakarta": "WIB", "Asia/Pontianak": "WIB", "Asia/Makassar": "WITA",
-               "Asia/Jayapura": "WIT"}  # fmt: skip
-
 
 def text(language: str, key: str, **values: object) -> str:
     """The UI string `key` in `language` (Indonesian when the language is unknown)."""
@@ -83,7 +81,7 @@ def format_date(moment: datetime, language: str = "id") -> str:
 
 def format_time(moment: datetime, timezone: str) -> str:
     """A clock time such as "20.43 WIB" (Indonesian style: a dot between hours and minutes)."""
-    zone = _ZONE_NAMES.get(timezone)
+    zone = zone_name(timezone)  # WIB, WITA or WIT; any other zone shows its UTC offset
     if zone is None:
         offset = moment.utcoffset()
         minutes = int(offset.total_seconds() // 60) if offset is not None else 0

@@ -275,14 +275,13 @@ def _async_mode(args: argparse.Namespace) -> str:
     """The async mode, read before anything else is imported (validated properly later)."""
     if args.async_mode:
         return args.async_mode
-    import yaml
+    from panggil_common.yaml_file import YamlFileError, read_mapping
 
     try:
-        with open(args.config, encoding="utf-8") as f:
-            raw = yaml.safe_load(f) or {}
-        return str(raw.get("server", {}).get("async_mode", "eventlet"))
-    except (OSError, yaml.YAMLError, AttributeError):
+        server = read_mapping(args.config).get("server")
+    except YamlFileError:
         return "eventlet"  # load_config reports the real problem
+    return str(server.get("async_mode", "eventlet")) if isinstance(server, dict) else "eventlet"
 
 
 def _seed_demo_tickets(app) -> None:

@@ -1,7 +1,9 @@
 """The Indonesian text of a call announcement, built from a template.
 
 Pure: no I/O, no clock. Every Indonesian word the voice speaks lives here (besides the templates an
-admin writes), so the rest of the voice code stays in English.
+admin writes), so the rest of the voice code stays in English. The sentences' defaults and the
+rules a template must follow live here too: config.yaml, the voice module and the admin form all
+ask this module.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ DEFAULT_RECALL_TEMPLATE = "Panggilan ulang, nomor antrean {ticket}, silakan ke {
 TEMPLATE_FIELDS = ("ticket", "counter", "service", "agency")
 
 NUMBER_MODES = ("words", "digits")
+DEFAULT_NUMBER_MODE = "words"
 
 # Synthesisers misread bare letters ("A" as the English article), so a prefix is sent as the
 # Indonesian name of each letter (shared/DOMAIN.md).
@@ -60,27 +63,45 @@ class TextSettings:
 
     template: str = DEFAULT_TEMPLATE
     recall_template: str = DEFAULT_RECALL_TEMPLATE
-    number_mode: str = "words"
+    number_mode: str = DEFAULT_NUMBER_MODE
 
 
-def check_template(template: str) -> None:
-    """Raise ValueError naming the first field a template may not use.
+class TemplateError(ValueError):
+    """A template no sentence can be made from; `code` says why, `field` names the field."""
+
+    def __init__(self, code: str, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code  # malformed, unknown-field, format-spec or no-ticket
+        self.field = field
+
+
+def check_template(template: str, *, require_ticket: bool = False) -> None:
+    """Raise TemplateError (a ValueError) naming the first field a template may not use.
 
     Only bare names are allowed: attribute access or indexing (`{ticket.__class__}`) would let a
-    template read Python objects, and format specs have no use on spoken words.
+    template read Python objects, and format specs have no use on spoken words. The admin form
+    also requires {ticket} (a sentence without the number is surely a slip); config.yaml never
+    has, so it stays optional there.
     """
     try:
         parsed = list(string.Formatter().parse(template))
     except ValueError as exc:
-        raise ValueError(f"malformed template: {exc}") from None
-    for _literal, field, spec, conversion in parsed:
-        if field is None:
-            continue
+        raise TemplateError("malformed", f"malformed template: {exc}") from None
+    used = [(field, spec, conversion) for _literal, field, spec, conversion in parsed
+            if field is not None]  # fmt: skip
+    for field, _spec, _conversion in used:
         if field not in TEMPLATE_FIELDS:
             allowed = ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
-            raise ValueError(f"unknown field {{{field}}} (allowed: {allowed})")
+            raise TemplateError(
+                "unknown-field", f"unknown field {{{field}}} (allowed: {allowed})", field
+            )
+    for field, spec, conversion in used:
         if spec or conversion:
-            raise ValueError(f"field {{{field}}} takes no format spec or conversion")
+            raise TemplateError(
+                "format-spec", f"field {{{field}}} takes no format spec or conversion", field
+            )
+    if require_ticket and "ticket" not in {field for field, _spec, _conversion in used}:
+        raise TemplateError("no-ticket", "the sentence must say the number: put {ticket} in it")
 
 
 def spell_letters(prefix: str) -> str:
@@ -96,7 +117,7 @@ def spell_letters(prefix: str) -> str:
     return " ".join(names)
 
 
-def say_number(digits: str, number_mode: str = "words") -> str:
+def say_number(digits: str, number_mode: str = DEFAULT_NUMBER_MODE) -> str:
     """Say a run of digits: as a number without leading zeros ("012" -> "dua belas") or digit by
     digit ("012" -> "nol satu dua")."""
     if not digits.isdigit() or not digits.isascii():
@@ -108,7 +129,7 @@ def say_number(digits: str, number_mode: str = "words") -> str:
     raise ValueError(f"unknown number mode {number_mode!r} (use one of {', '.join(NUMBER_MODES)})")
 
 
-def say_ticket(number: str, number_mode: str = "words") -> str:
+def say_ticket(number: str, number_mode: str = DEFAULT_NUMBER_MODE) -> str:
     """Say a ticket number: "A012" -> "A dua belas", "PK7" -> "pe ka tujuh"."""
     match = _TICKET_RE.match(number.strip())
     if not match:
@@ -141,6 +162,14 @@ def announcement_text(call: dict, settings: TextSettings) -> str:
         or "",
     }
     return _tidy(template.format(**fields))
+
+
+def plain_text(call: dict) -> str:
+    """The sentence shown when no voice engine is configured: the default template, with the
+    number as written ("A012") and the counter's name, since nobody hears it."""
+    template = DEFAULT_RECALL_TEMPLATE if call["kind"] == "recall" else DEFAULT_TEMPLATE
+    counter = call["counter"]["spoken_name"] or call["counter"]["name"]
+    return template.format(ticket=call["ticket"]["number"], counter=counter, service="", agency="")
 
 
 def texts_for_ticket(

@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from panggil_common.rules import CODE_RE, PREFIX_RE, USERNAME_RE
+from panggil_common.yaml_file import YamlFileError, read_mapping
 from server import engine
 
 
@@ -90,15 +91,15 @@ class HallSection(_Strict):
 
 
 class AgencyEntry(_Strict):
-    code: str = Field(..., pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    code: str = Field(..., pattern=CODE_RE.pattern)
     name: str = Field(..., min_length=1, max_length=120)
 
 
 class ServiceEntry(_Strict):
-    code: str = Field(..., pattern=r"^[a-z0-9][a-z0-9-]{0,39}$")
+    code: str = Field(..., pattern=CODE_RE.pattern)
     agency: str
     name: str = Field(..., min_length=1, max_length=120)
-    prefix: str = Field(..., pattern=r"^[A-Z]{1,2}$", description="One or two capital letters")
+    prefix: str = Field(..., pattern=PREFIX_RE.pattern, description="One or two capital letters")
     daily_quota: int | None = Field(None, ge=1, le=100_000)
     hours: str | None = Field(None, description="e.g. 07:30-12:00,13:00-16:00; none means always open")
     hours_by_day: dict[str, str] | None = Field(None, description="per-day overrides: {fri: ..., sat: ''}")
@@ -137,7 +138,7 @@ class CounterEntry(_Strict):
 
 
 class UserEntry(_Strict):
-    username: str = Field(..., pattern=r"^[A-Za-z0-9._-]{3,40}$")
+    username: str = Field(..., pattern=USERNAME_RE.pattern)
     password: str = Field(..., min_length=8, max_length=200, description="Hashed when loaded")
     role: Literal["admin", "officer"]
     full_name: str = Field("", max_length=120)
@@ -205,13 +206,9 @@ def load_config(path: str | Path, *, demo: bool = False, **overrides: object) ->
     """Read and validate a config file; raise ConfigError naming the bad key."""
     path = Path(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except OSError as exc:
-        raise ConfigError(f"cannot read {path}: {exc.strerror}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path} is not valid YAML: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of sections")
+        raw = read_mapping(path)
+    except YamlFileError as exc:
+        raise ConfigError(str(exc)) from None
     return parse_config(raw, base_dir=path.resolve().parent, demo=demo, **overrides)
 
 

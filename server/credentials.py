@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from panggil_common.rules import USERNAME_RE
+
 log = logging.getLogger(__name__)
 
 SECRET_FILE = "secret_key"
@@ -136,13 +138,12 @@ def has_admin(storage) -> bool:
     return any(u["role"] == "admin" and u["active"] for u in storage.list_users())
 
 
-USERNAME = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
 MIN_PASSWORD = 10
 
 
 def check_new_admin(username: str, password: str) -> str | None:
     """What is wrong with a first admin's name or password (English), or None."""
-    if not USERNAME.match(username):
+    if not USERNAME_RE.match(username):
         return "username: 3-40 letters, digits, dot, dash or underscore"
     if len(password) < MIN_PASSWORD or len(password) > 200:
         return f"password: at least {MIN_PASSWORD} characters"

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from server import catalogue, day, engine, payloads, protocol
+from server import announce, catalogue, day, engine, payloads, protocol
 from server.engine import Change, Hall, Outcome
 from server.protocol import PanggilError
 from server.storage import Storage
@@ -45,10 +45,7 @@ class PlainAnnouncer:
     """Text-only announcements: used when no voice engine is configured."""
 
     def announce(self, call: dict) -> dict:
-        counter = call["counter"]["spoken_name"] or call["counter"]["name"]
-        opening = "Panggilan ulang, nomor antrean" if call["kind"] == "recall" else "Nomor antrean"
-        return {"text": f"{opening} {call['ticket']['number']}, silakan ke {counter}.",
-                "audio_url": None, "status": "none"}  # fmt: skip
+        return {"text": announce.plain_text(call), "audio_url": None, "status": "none"}
 
     def prepare(self, texts: list[str]) -> None:
         pass

@@ -24,11 +24,13 @@ from typing import Literal, TypeVar
 
 from babel.dates import format_date, format_time
 
+from panggil_common.rules import CODE_RE, ZONE_NAMES
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
-KIOSK_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
+KIOSK_ID_RE = CODE_RE  # a kiosk id follows the rule of a service code
 PRINTER_TYPES = ("network", "usb", "file", "none")
 QR_MODES = ("native", "image", "none")
 
@@ -48,7 +50,6 @@ SLIP_TEXT = {
     "keep": "Simpan tiket ini sampai dipanggil.",
 }
 PRIORITY_TEXT = {"disability": "Disabilitas", "elderly": "Lansia", "pregnant": "Ibu hamil"}
-ZONE_NAMES = {7: "WIB", 8: "WITA", 9: "WIT"}
 
 # DLE EOT n: real-time status requests that a printer answers even while it is printing.
 STATUS_ONLINE = b"\x10\x04\x01"

@@ -14,8 +14,7 @@ from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import yaml
-
+from panggil_common.yaml_file import YamlFileError, read_mapping
 from server import announce
 from server.tts import SynthesisError, Synthesizer
 from server.voice import build_synthesizer, text_settings, validate_voice_settings
@@ -93,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     try:
-        config = yaml.safe_load(args.config.read_text(encoding="utf-8")) or {}
+        config = read_mapping(args.config)
         voice = dict(config.get("voice") or {})
         if args.engine:
             voice["engine"] = args.engine
@@ -102,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = validate_voice_settings(voice)
         count = settings["pregenerate_count"] if args.count is None else args.count
         texts = catalogue_texts(config, settings, count, args.width, args.recall)
-    except (OSError, yaml.YAMLError, ValueError, KeyError, TypeError) as exc:
+    except (YamlFileError, ValueError, KeyError, TypeError) as exc:
         parser.exit(2, f"error: {exc}\n")
 
     cache_dir = Path(settings["cache_dir"])

@@ -52,7 +52,8 @@ VOICE_SETTINGS: dict[str, Setting] = {
         announce.DEFAULT_RECALL_TEMPLATE, "Sentence for a recall; same fields as template."
     ),
     "number_mode": Setting(
-        "words", "'words' says A012 as 'A dua belas'; 'digits' as 'A nol satu dua'."
+        announce.DEFAULT_NUMBER_MODE,
+        "'words' says A012 as 'A dua belas'; 'digits' as 'A nol satu dua'.",
     ),
     "engine": Setting(
         "gtts",

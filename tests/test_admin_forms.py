@@ -234,6 +234,7 @@ def test_an_admin_may_demote_another_admin_when_one_remains():
         ("Nomor {tiket}", "Unknown field {%(field)s}; use %(allowed)s."),
         ("Nomor {ticket.__class__}", "Unknown field {%(field)s}; use %(allowed)s."),
         ("Nomor {ticket", "Unbalanced braces; fields are written like {ticket}."),
+        ("Nomor {ticket:>3}", "Write {%(field)s} as it is, without : or ! after the name."),
     ],
 )
 def test_announcement_templates(template, problem):

@@ -505,6 +505,11 @@ def test_settings_reach_a_display_live(admin, hub, display):
             "Nomor {nomor}",
             "Isian {nomor} tidak dikenal; gunakan {ticket} {counter} {service} {agency}.",
         ),
+        (
+            "template",
+            "Nomor {ticket!r}",
+            "Tulis {ticket} apa adanya, tanpa : atau ! setelah namanya.",
+        ),
         ("repeat", "4", "Bilangan bulat dari 1 sampai 3."),
         ("name", "", "Wajib diisi."),
     ],
@@ -686,7 +691,7 @@ def test_every_admin_text_has_an_indonesian_translation():
                 r'save_(?:hall|other)\(\s*(?:"[a-z]+",\s*)?"([a-z_]+\.[a-z_]+)"', path.read_text()
             )
         )
-    from server.pages.admin import NAV
+    from server.pages.admin_common import NAV
 
     wanted |= {label for _endpoint, label in NAV} | {
         "mon",

@@ -186,6 +186,55 @@ def test_template_with_format_spec_or_broken_braces_is_refused():
         announce.check_template("Nomor {ticket")
 
 
+@pytest.mark.parametrize(
+    ("template", "code", "field"),
+    [
+        ("Nomor {ticket", "malformed", None),
+        ("Nomor {tiket}", "unknown-field", "tiket"),
+        ("{ticket:>3} {loket}", "unknown-field", "loket"),
+        ("Nomor {ticket!r}", "format-spec", "ticket"),
+        ("Silakan ke {counter}", "no-ticket", None),
+    ],
+)
+def test_a_refused_template_says_why_in_a_code(template, code, field):
+    with pytest.raises(announce.TemplateError) as err:
+        announce.check_template(template, require_ticket=True)
+    assert (err.value.code, err.value.field) == (code, field)
+
+
+def test_config_templates_need_not_say_the_number():
+    announce.check_template("Silakan ke {counter}")  # as before: only the admin form insists
+
+
+@pytest.mark.parametrize(
+    ("kind", "counter", "text"),
+    [
+        ("call", {"number": 5, "name": "Gerai 5", "spoken_name": "gerai lima"},
+         "Nomor antrean A012, silakan ke gerai lima."),
+        ("recall", {"number": 5, "name": "Gerai 5", "spoken_name": ""},
+         "Panggilan ulang, nomor antrean A012, silakan ke Gerai 5."),
+    ],
+)  # fmt: skip
+def test_plain_text_is_the_default_sentence_as_written(kind, counter, text):
+    call = make_call(kind=kind, counter=counter)
+    assert announce.plain_text(call) == text
+    from server.hub import PlainAnnouncer
+
+    assert PlainAnnouncer().announce(call)["text"] == text
+
+
+def test_the_defaults_live_here():
+    from server.pages.admin_settings import VOICE_DEFAULTS
+
+    fields = ("template", "recall_template", "number_mode")
+    defaults = {k: VOICE_SETTINGS[k].default for k in fields}
+    assert defaults == {"template": announce.DEFAULT_TEMPLATE,
+                        "recall_template": announce.DEFAULT_RECALL_TEMPLATE,
+                        "number_mode": announce.DEFAULT_NUMBER_MODE}  # fmt: skip
+    assert {k: VOICE_DEFAULTS[k] for k in defaults} == defaults
+    assert TextSettings() == TextSettings(**defaults)
+
+
 def test_texts_for_ticket_gives_one_sentence_per_counter():
     counters = [
         {"number": 1, "spoken_name": "gerai satu"},

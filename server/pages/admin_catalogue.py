@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 
 from server import engine, events
 from server.engine import Counter, Service
-from server.pages.admin import attempt, bp, form_data, hub, render, save_hall, save_other
+from server.pages.admin_common import attempt, bp, form_data, hub, render, save_hall, save_other
 from server.pages.admin_forms import (
     FormError,
     Problem,

@@ -8,7 +8,7 @@ import sqlite3
 from flask import Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from server.pages.admin import NOT_SAVED, actor, bp, hub, render
+from server.pages.admin_common import NOT_SAVED, actor, bp, hub, render
 from server.pages.admin_report import day_report, duration, to_csv, totals
 
 log = logging.getLogger(__name__)

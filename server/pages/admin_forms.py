@@ -10,22 +10,16 @@ from __future__ import annotations
 
 import itertools
 import re
-import string
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from server import engine
+from panggil_common.rules import CODE_RE, DISPLAY_NAME_RE, PREFIX_RE, USERNAME_RE
+from server import announce, engine
 from server.engine import Agency, Counter, Service
+from server.voice import ENGINES
 
-CODE_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,39}$")
-PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
-USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
-DISPLAY_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
 ROLES = ("admin", "officer")
 CLOSED_WORDS = ("-", "tutup", "closed")
-TEMPLATE_FIELDS = ("ticket", "counter", "service", "agency")
-NUMBER_MODES = ("words", "digits")
-VOICE_ENGINES = ("gtts", "espeak")
 MIN_PASSWORD = 8
 
 LOGO_MAX_BYTES = 512 * 1024
@@ -395,27 +389,30 @@ def validate_settings(form: Mapping, voice: Mapping | None = None) -> dict:
             if problem:
                 c.fail(key, problem)
         new_voice[key] = text
-    new_voice["number_mode"] = c.choice("number_mode", NUMBER_MODES)
-    new_voice["engine"] = c.choice("engine", VOICE_ENGINES)
+    new_voice["number_mode"] = c.choice("number_mode", announce.NUMBER_MODES)
+    new_voice["engine"] = c.choice("engine", ENGINES)
     new_voice["repeat"] = c.number("repeat", 1, 3)
     c.done()
     return {"hall.name": name, "hall.running_text": running_text, "voice": new_voice}
 
 
 def template_problem(template: str) -> Problem | None:
-    """Why an announcement template is unusable, or None: only {ticket} {counter} {service} {agency}."""
-    allowed = " ".join("{" + f + "}" for f in TEMPLATE_FIELDS)
+    """Why an announcement template is unusable, or None (announce.check_template judges)."""
     try:
-        parsed = list(string.Formatter().parse(template))
-    except ValueError:
-        return Problem("Unbalanced braces; fields are written like {ticket}.")
-    fields = [f for _, f, _, _ in parsed if f is not None]
-    for name in fields:
-        if name not in TEMPLATE_FIELDS:
+        announce.check_template(template, require_ticket=True)
+    except announce.TemplateError as exc:
+        if exc.code == "malformed":
+            return Problem("Unbalanced braces; fields are written like {ticket}.")
+        if exc.code == "unknown-field":
+            allowed = " ".join("{" + f + "}" for f in announce.TEMPLATE_FIELDS)
             return Problem(
-                "Unknown field {%(field)s}; use %(allowed)s.", {"field": name, "allowed": allowed}
+                "Unknown field {%(field)s}; use %(allowed)s.",
+                {"field": exc.field, "allowed": allowed},
             )
-    if "ticket" not in fields:
+        if exc.code == "format-spec":
+            return Problem(
+                "Write {%(field)s} as it is, without : or ! after the name.", {"field": exc.field}
+            )
         return Problem("The sentence must say the number: put {ticket} in it.")
     return None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from server.pages.admin import attempt, bp, form_data, hub, render, save_other
+from server.pages.admin_common import attempt, bp, form_data, hub, render, save_other
 from server.pages.admin_forms import FormError, Problem, changes, validate_password, validate_user
 from server.pages.auth import ROLES, current_user
 from server.passwords import hash_password

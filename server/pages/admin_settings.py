@@ -13,7 +13,8 @@ import logging
 from flask import Response, abort, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from server.pages.admin import attempt, bp, form_data, hub, media, render, save_hall
+from server import announce
+from server.pages.admin_common import attempt, bp, form_data, hub, media, render, save_hall
 from server.pages.admin_forms import (
     LOGO_MAX_BYTES,
     LOGO_TYPES,
@@ -24,30 +25,24 @@ from server.pages.admin_forms import (
     validate_settings,
 )
 from server.storage import Storage
+from server.voice import VOICE_SETTINGS
 
 log = logging.getLogger(__name__)
 
-# Until the voice module says otherwise (it owns these defaults once merged).
+# The voice settings this form edits, with their defaults: the sentences' from announce.py, the
+# engine's and the repeat count's from voice.py, which declares every voice setting.
 VOICE_DEFAULTS = {
-    "template": "Nomor antrean {ticket}, silakan ke {counter}.",
-    "recall_template": "Panggilan ulang, nomor antrean {ticket}, silakan ke {counter}.",
-    "number_mode": "words",
-    "engine": "gtts",
-    "repeat": 1,
+    "template": announce.DEFAULT_TEMPLATE,
+    "recall_template": announce.DEFAULT_RECALL_TEMPLATE,
+    "number_mode": announce.DEFAULT_NUMBER_MODE,
+    "engine": VOICE_SETTINGS["engine"].default,
+    "repeat": VOICE_SETTINGS["repeat"].default,
 }
-
-
-def _voice_defaults() -> dict:
-    try:
-        from server.voice import default_voice_settings
-    except ImportError:
-        return dict(VOICE_DEFAULTS)
-    return {k: default_voice_settings().get(k, v) for k, v in VOICE_DEFAULTS.items()}
 
 
 def _current_values() -> dict:
     settings = hub().settings
-    voice = {**_voice_defaults(), **settings.get("voice", {})}
+    voice = {**VOICE_DEFAULTS, **settings.get("voice", {})}
     return {"name": settings.get("hall.name", ""), "running_text": settings.get("hall.running_text", ""),
             **{k: voice.get(k) for k in VOICE_DEFAULTS}}  # fmt: skip
 

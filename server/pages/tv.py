@@ -8,17 +8,17 @@ plays the chime and each call's announcement one at a time, and shows only its z
 from __future__ import annotations
 
 import logging
-import re
 import sqlite3
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
 
+from panggil_common.rules import CODE_RE, DISPLAY_NAME_RE, ZONE_NAMES
+
 log = logging.getLogger(__name__)
 
 bp = Blueprint("tv", __name__)
 
-NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
 RECENT_COUNT = 6
 STALE_AFTER_SECONDS = 60  # as the Pi display: then the numbers on screen are greyed out
 
@@ -68,14 +68,12 @@ def _numbers(value: str) -> list[int] | None:
 
 
 def _codes(value: str) -> list[str] | None:
-    codes = sorted(
-        {v.strip() for v in value.split(",") if re.fullmatch(r"[a-z0-9][a-z0-9-]{0,39}", v.strip())}
-    )
+    codes = sorted({v.strip() for v in value.split(",") if CODE_RE.match(v.strip())})
     return codes or None
 
 
 def _name(value: str) -> str:
-    return value if NAME_RE.match(value) else "tv-browser"
+    return value if DISPLAY_NAME_RE.match(value) else "tv-browser"
 
 
 def page_texts() -> dict[str, str]:
@@ -99,7 +97,6 @@ def page_texts() -> dict[str, str]:
         "months": _(
             "January,February,March,April,May,June,July,August,September,October,November,December"
         ),
-        "zone_7": _("WIB"),
-        "zone_8": _("WITA"),
-        "zone_9": _("WIT"),
+        # WIB, WITA, WIT: the same in every language.
+        **{f"zone_{offset}": name for offset, name in ZONE_NAMES.items()},
     }
