@@ -21,7 +21,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(PY) -m ruff check server display counter_client tests bench
+	$(PY) -m ruff check server display counter_client tests bench panggil_protocol
 
 bench: setup
 	$(PY) bench/run_all.py
