@@ -84,3 +84,21 @@ def test_browser_module_follows_the_same_streams():
         [node, "--test", "tests/js/"], cwd=ROOT, capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("template", "page_script"),
+    [
+        ("admin/monitor.html", "admin.js"),  # admin.js: admin/layout.html, after the page's block
+        ("console/console.html", "console.js"),
+        ("tv/tv.html", "tv.js"),
+        ("visitor/layout.html", "visitor.js"),
+    ],
+)
+def test_pages_load_the_browser_module_before_their_own_script(template, page_script):
+    templates = ROOT / "server" / "templates"
+    text = (templates / template).read_text(encoding="utf-8")
+    if template.startswith("admin/"):
+        text += (templates / "admin" / "layout.html").read_text(encoding="utf-8")
+    assert "filename='protocol.js'" in text
+    assert text.index("filename='protocol.js'") < text.index(f"filename='{page_script}'")
