@@ -86,7 +86,9 @@ def apply_event(state: CounterState, event: Mapping[str, Any]) -> tuple[CounterS
         return state, False  # a duplicate, or no snapshot yet: the one on its way includes it
     state = replace(state, position=step.position)
     if step.reason == "gap":
-        return state, step.ask  # missed something: keep the old state until the snapshot
+        # Missed something: keep the old state until the snapshot (the events after this one,
+        # in order again, are folded in meanwhile: each carries what it changed in full).
+        return state, step.ask
     state = replace(state, seq=step.position.seq)
     if step.decision == stream.RESYNC:
         return state, step.ask  # a closed day or a changed hall: read everything again
