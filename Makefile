@@ -29,7 +29,8 @@ bench: setup
 setup: system-deps $(STAMP)
 
 # Debian packages the project needs: chromium for browser tests, sox to measure audio,
-# DejaVu fonts for the display. Installed only when missing (root, or through sudo).
+# DejaVu fonts for the display, Node for the browser module's tests. Installed only when missing
+# (root, or through sudo).
 system-deps:
 	@bash scripts/system-deps.sh
 

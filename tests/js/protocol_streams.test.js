@@ -1,5 +1,5 @@
 // server/static/protocol.js against the recorded streams that panggil_protocol/stream.py follows
-// too (tests/protocol_streams.json). Run by tests/test_protocol_streams.py: node --test tests/js/
+// too (tests/protocol_streams.json). Run by tests/test_protocol_streams.py (node --test on each file).
 "use strict";
 const test = require("node:test");
 const assert = require("node:assert/strict");
