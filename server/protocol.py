@@ -5,4 +5,3 @@ counter client install without Flask; this module only re-exports them.
 """
 
 from panggil_protocol import *  # noqa: F403
-from panggil_protocol import ERRORS, PanggilError  # noqa: F401 - named for readers and type checkers
