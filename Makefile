@@ -21,7 +21,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 lint: setup
-	$(PY) -m ruff check server display counter_client tests bench
+	$(PY) -m ruff check server display counter_client tests bench panggil_protocol
 
 bench: setup
 	$(PY) bench/run_all.py
@@ -29,7 +29,8 @@ bench: setup
 setup: system-deps $(STAMP)
 
 # Debian packages the project needs: chromium for browser tests, sox to measure audio,
-# DejaVu fonts for the display. Installed only when missing (root, or through sudo).
+# DejaVu fonts for the display, Node for the browser module's tests. Installed only when missing
+# (root, or through sudo).
 system-deps:
 	@bash scripts/system-deps.sh
 

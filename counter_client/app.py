@@ -17,7 +17,7 @@ from counter_client.client import CounterClient, PressResult
 from counter_client.config import TRANSFER_PREFIX
 from counter_client.texts import Texts
 from counter_client.view import Screen, TerminalView
-from server import protocol
+import panggil_protocol as protocol
 
 log = logging.getLogger(__name__)
 

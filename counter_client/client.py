@@ -26,8 +26,8 @@ import socketio
 from socketio import exceptions as sio_errors
 
 from counter_client.state import CounterState, apply_event, from_snapshot
-from server import protocol
-from server.protocol import NS_COUNTER
+import panggil_protocol as protocol
+from panggil_protocol import NS_COUNTER
 
 log = logging.getLogger(__name__)
 

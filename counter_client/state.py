@@ -1,7 +1,8 @@
 """What the counter knows about its hall: a snapshot plus the broadcast events after it.
 
 Pure: no sockets, no clock. `apply_event` returns the new state and whether the client must
-resync (a seq gap, a closed day, a changed catalogue), following docs/protocol.md.
+ask for a snapshot now (a seq gap, a closed day, a changed catalogue): panggil_protocol.stream
+decides that, as for every client (docs/protocol.md, "Client sequencing").
 """
 
 from __future__ import annotations
@@ -11,8 +12,7 @@ from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 from typing import Any
 
-# Events after which the protocol asks clients to read the whole state again.
-RESYNC_EVENTS = ("day_closed", "hall_changed")
+from panggil_protocol import stream
 
 
 @dataclass(frozen=True)
@@ -30,12 +30,14 @@ class ServiceInfo:
 class CounterState:
     """This counter's view of the hall; `seq` is None until the first snapshot."""
 
-    seq: int | None = None
+    seq: int | None = None  # the last event folded in
     day: str = ""
     hall_name: str = ""
     me: Mapping[str, Any] | None = None
     services: Mapping[str, ServiceInfo] = field(default_factory=lambda: MappingProxyType({}))
     skipped: tuple[Mapping[str, Any], ...] = ()
+    # Where the client stands in the broadcast stream: past a gap it is ahead of `seq`.
+    position: stream.Position = field(default_factory=stream.Position)
 
     @property
     def ready(self) -> bool:
@@ -73,21 +75,23 @@ def from_snapshot(snapshot: Mapping[str, Any]) -> CounterState:
         me=MappingProxyType(dict(snapshot["me"])) if snapshot.get("me") else None,
         services=MappingProxyType(services),
         skipped=tuple(MappingProxyType(dict(t)) for t in snapshot.get("skipped", [])),
+        position=stream.Position(int(snapshot["seq"])),
     )
 
 
 def apply_event(state: CounterState, event: Mapping[str, Any]) -> tuple[CounterState, bool]:
-    """Fold one broadcast event in; returns (new state, must resync)."""
-    seq = event.get("seq")
-    if state.seq is None or not isinstance(seq, int):
-        return state, False  # a snapshot is on its way; it will include this event
-    if seq <= state.seq:
-        return state, False  # a duplicate
-    if seq > state.seq + 1:
-        return state, True  # missed something: keep the old state until the snapshot
-    state = replace(state, seq=seq)
-    if event.get("event") in RESYNC_EVENTS:
-        return state, True
+    """Fold one broadcast event in; returns (new state, must ask for a snapshot now)."""
+    step = stream.receive(state.position, event.get("event"), event)
+    if step.decision == stream.IGNORE:
+        return state, False  # a duplicate, or no snapshot yet: the one on its way includes it
+    state = replace(state, position=step.position)
+    if step.reason == "gap":
+        # Missed something: keep the old state until the snapshot (the events after this one,
+        # in order again, are folded in meanwhile: each carries what it changed in full).
+        return state, step.ask
+    state = replace(state, seq=step.position.seq)
+    if step.decision == stream.RESYNC:
+        return state, step.ask  # a closed day or a changed hall: read everything again
     waiting = event.get("waiting") or {}
     if waiting:
         services = dict(state.services)

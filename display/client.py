@@ -16,7 +16,7 @@ from typing import Any
 
 import socketio
 
-from server import protocol
+import panggil_protocol as protocol
 
 log = logging.getLogger(__name__)
 

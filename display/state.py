@@ -13,13 +13,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-# server/protocol.py is standard library only and is installed with the display too.
-from server import protocol
+# Standard library only, installed with the display: the names, and the sequencing rule.
+import panggil_protocol as protocol
+from panggil_protocol import stream
 
 BROADCAST_EVENTS = frozenset(protocol.BROADCAST_EVENTS)
 ANNOUNCEMENT_READY = protocol.ANNOUNCEMENT_READY
-# Events after which the protocol asks clients to re-read the whole snapshot.
-_RESYNC_EVENTS = frozenset({protocol.DAY_CLOSED, protocol.HALL_CHANGED})
 # Events that move a ticket at a counter: their `counter` object replaces the one shown.
 _COUNTER_EVENTS = frozenset(
     {
@@ -97,7 +96,7 @@ class ScreenState:
     logo_url: str | None = None
     timezone: str = "Asia/Jakarta"
     day: str = ""
-    seq: int | None = None  # None until the first snapshot
+    seq: int | None = None  # None until the first snapshot (with needs_resync: a stream.Position)
     counters: tuple[CounterView, ...] = ()
     recent: tuple[CallView, ...] = ()  # newest first, only calls in the zone
     highlight_until: datetime | None = None  # the newest call is highlighted until then
@@ -307,9 +306,10 @@ def apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> O
     try:
         return _apply_event(state, name, payload, now)
     except Exception as exc:  # noqa: BLE001 - a display must outlive a bug in its own reducer
+        step = stream.resync(_position(state), "internal-error")
         return Outcome(
-            replace(state, needs_resync=True),
-            resync=not state.needs_resync,
+            replace(state, needs_resync=step.position.pending),
+            resync=step.ask,
             problems=(f"{name!r} ignored: internal error {type(exc).__name__}: {exc}",),
         )
 
@@ -319,27 +319,26 @@ def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> 
         return _apply_announcement_ready(state, payload)
     if not isinstance(payload, Mapping):
         return Outcome(state, problems=(f"{name!r} ignored: payload is not an object",))
+    step = stream.receive(_position(state), name, payload)
     seq = payload.get("seq")
-    if not isinstance(seq, int) or isinstance(seq, bool):
+    if step.reason == "no-seq":
         return Outcome(state, problems=(f"{name!r} ignored: missing or bad 'seq'",))
-    if state.seq is None:
+    if step.reason == "no-snapshot":
         # Events before the first snapshot cannot be placed; the snapshot covers them.
         return Outcome(state, problems=(f"{name!r} seq {seq} ignored: no snapshot yet",))
-    if seq <= state.seq:
+    if step.decision == stream.IGNORE:
         return Outcome(state, duplicate=True)
 
     problems: list[str] = []
-    gap = seq > state.seq + 1
-    if gap:
+    if step.reason == "gap":
+        # The event is still shown and spoken: it carries its counter and call in full.
         problems.append(f"seq jumped from {state.seq} to {seq}: resync")
-    new = replace(state, seq=seq, needs_resync=state.needs_resync or gap)
+    position, new = step.position, state
     announce: tuple[CallView, ...] = ()
 
     if name not in BROADCAST_EVENTS:
         # A newer server may send events this display does not know; the seq still counts.
         problems.append(f"unknown event {name!r} ignored")
-    elif name in _RESYNC_EVENTS:
-        new = replace(new, needs_resync=True)
     elif name in _COUNTER_EVENTS:
         try:
             counter_data = _get(payload, "counter", Mapping, optional=True)
@@ -348,7 +347,7 @@ def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> 
         except _Bad as exc:
             # The event is lost to us, so the screen may be wrong: fetch the truth.
             problems.append(f"{name!r} seq {seq} ignored: {exc}")
-            new = replace(new, needs_resync=True)
+            position = stream.resync(position, "unreadable").position
         else:
             if counter is not None:
                 new = _with_counter(new, counter)
@@ -360,13 +359,20 @@ def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> 
                     highlight_until=now + timedelta(seconds=new.highlight_seconds),
                 )
                 announce = (call,)
-    # ticket_issued and ticket_cancelled change waiting counts only, which this screen omits.
+    # ticket_issued and ticket_cancelled change waiting counts only, which this screen omits;
+    # day_closed and hall_changed took their seq and asked for the snapshot that redraws all.
+    new = replace(new, seq=position.seq, needs_resync=position.pending)
     return Outcome(
         _refresh(new, now),
         announce=announce,
-        resync=new.needs_resync and not state.needs_resync,
+        resync=position.pending and not state.needs_resync,  # asked by this message
         problems=tuple(problems),
     )
+
+
+def _position(state: ScreenState) -> stream.Position:
+    """Where the screen stands in the broadcast stream."""
+    return stream.Position(state.seq, state.needs_resync)
 
 
 def _with_counter(state: ScreenState, counter: CounterView) -> ScreenState:

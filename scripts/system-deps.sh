@@ -6,6 +6,7 @@ command -v chromium >/dev/null 2>&1 || need+=(chromium)
 command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # checks the hardened units in deploy/
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
+command -v node >/dev/null 2>&1 || need+=(nodejs)  # runs the browser module's tests (tests/js/)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${need[*]}"
 SUDO=""

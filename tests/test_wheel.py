@@ -26,17 +26,16 @@ def package_files(folder: Path) -> dict[str, tuple[int, int]]:
 
 def assert_wheel_holds_the_checkout(wheel: Path) -> None:
     """The server's files in the wheel: what git tracks, the compiled catalogues and the chime;
-    and the rules it shares with the Pi parts."""
-    tracked = subprocess.run(
-        ["git", "ls-files", "server", "panggil_common"], cwd=ROOT, capture_output=True, text=True
-    )
+    and the rules and protocol it shares with the Pi parts."""
+    shared = ("server", "panggil_common", "panggil_protocol")
+    tracked = subprocess.run(["git", "ls-files", *shared], cwd=ROOT, capture_output=True, text=True)
     if tracked.returncode != 0:
         return  # not a git checkout: the installed server's own checks below still run
     expected = {name for name in tracked.stdout.split() if not name.endswith(".gitignore")}
     expected |= {name.removesuffix(".po") + ".mo" for name in expected if name.endswith(".po")}
     expected.add("server/chime.wav")
     with zipfile.ZipFile(wheel) as z:
-        shipped = {name for name in z.namelist() if name.startswith(("server/", "panggil_common/"))}
+        shipped = {name for name in z.namelist() if name.startswith(tuple(f"{p}/" for p in shared))}
     assert shipped == expected
 
 

@@ -14,17 +14,14 @@
 })();
 
 // Live monitor of the admin area: follows /display (read-only) and redraws only on events.
-// Protocol: snapshot on (re)connect; broadcast events carry seq; a gap means we missed one, so
-// we ask for a snapshot again (it arrives as a `snapshot` event, ordered with the broadcasts).
+// protocol.js decides what each message is (apply, ignore, resync) and asks for the snapshots.
 (function () {
   "use strict";
   const monitor = document.getElementById("monitor");
   if (!monitor) return;
   const texts = JSON.parse(document.getElementById("texts").textContent);
   const displaysUrl = monitor.dataset.displaysUrl;
-  const state = { seq: 0, day: "", services: [], agencies: {}, counters: new Map(), calls: [] };
-  const EVENTS = ["ticket_issued", "ticket_called", "ticket_finished", "ticket_skipped",
-    "ticket_transferred", "ticket_cancelled", "ticket_expired", "day_closed", "hall_changed"];
+  const state = { day: "", services: [], agencies: {}, counters: new Map(), calls: [] };
 
   const socket = io("/display", { auth: { display: "admin-monitor" } });
   const conn = document.getElementById("conn");
@@ -37,25 +34,22 @@
   socket.on("disconnect", () => setConnected(false));
   socket.on("connect_error", () => setConnected(false));
 
-  socket.on("snapshot", (snap) => {
-    state.seq = snap.seq;
+  function applySnapshot(snap) {
     state.day = snap.day;
     state.services = snap.services;
     state.agencies = Object.fromEntries(snap.agencies.map((a) => [a.code, a.name]));
     state.counters = new Map(snap.counters.map((c) => [c.number, c]));
     state.calls = snap.recent_calls.slice(0, 8);
     render();
-  });
+  }
 
-  function resync() { socket.emit("get_snapshot"); }
-
-  EVENTS.forEach((name) => socket.on(name, (msg) => {
-    if (msg.seq <= state.seq) return;            // a duplicate
-    if (msg.seq > state.seq + 1) { resync(); return; }  // missed something
-    state.seq = msg.seq;
-    if (name === "day_closed" || name === "hall_changed") { resync(); refreshDisplays(); return; }
+  function applyEvent(name, msg, step) {
+    if (step.decision === PanggilProtocol.RESYNC) {  // the snapshot asked for redraws everything
+      if (name === "day_closed" || name === "hall_changed") refreshDisplays();
+      return;
+    }
     // Events carry total waiting counts but not the priority share: a priority ticket resyncs.
-    if (msg.ticket && msg.ticket.priority) { resync(); return; }
+    if (msg.ticket && msg.ticket.priority) { stream.resync("priority"); return; }
     for (const [code, n] of Object.entries(msg.waiting || {})) {
       const s = state.services.find((x) => x.code === code);
       if (s) s.waiting = n;
@@ -63,7 +57,9 @@
     if (msg.counter) state.counters.set(msg.counter.number, msg.counter);
     if (msg.call) state.calls = [msg.call].concat(state.calls).slice(0, 8);
     render();
-  }));
+  }
+
+  const stream = PanggilProtocol.follow(socket, { snapshot: applySnapshot, event: applyEvent });
 
   function el(tag, attrs, ...children) {
     const node = document.createElement(tag);

@@ -54,26 +54,19 @@
     render();
   });
 
-  socket.on("snapshot", (snap) => {
+  // protocol.js decides what each message is (apply, ignore, resync) and asks for the snapshots.
+  PanggilProtocol.follow(socket, { snapshot: applySnapshot, event: applyEvent });
+
+  function applySnapshot(snap) {
     serverOffsetMs = Date.parse(snap.now) - Date.now();
     const services = {};
     for (const s of snap.services) services[s.code] = s;
-    state = { seq: snap.seq, me: snap.me, services, skipped: snap.skipped || [] };
+    state = { me: snap.me, services, skipped: snap.skipped || [] };
     render();
-  });
+  }
 
-  socket.onAny((name, event) => {
-    if (name === "snapshot" || !event || typeof event.seq !== "number" || !state) return;
-    if (event.seq <= state.seq) return; // a duplicate
-    if (event.seq > state.seq + 1) {
-      socket.emit("get_snapshot"); // missed something: read the whole state again
-      return;
-    }
-    state.seq = event.seq;
-    if (event.event === "day_closed" || event.event === "hall_changed") {
-      socket.emit("get_snapshot");
-      return;
-    }
+  function applyEvent(name, event, step) {
+    if (step.decision === PanggilProtocol.RESYNC) return; // the snapshot asked for redraws all
     for (const [code, count] of Object.entries(event.waiting || {})) {
       if (state.services[code]) state.services[code].waiting = count;
     }
@@ -84,7 +77,7 @@
       if (t.status === "skipped" && state.me.services.includes(t.service)) state.skipped.push(t);
     }
     render();
-  });
+  }
 
   // --- presses ----------------------------------------------------------------------------------
 

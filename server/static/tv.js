@@ -224,13 +224,11 @@
     if (!found) state.counters.push(counter);
   }
 
-  function applyEvent(name, message) {
-    if (state.seq !== null && message.seq <= state.seq) return;  // a duplicate
-    if (state.seq === null || message.seq > state.seq + 1) {
-      socket.emit("get_snapshot");  // missed something (or no snapshot yet): resync
-      return;
-    }
-    state.seq = message.seq;
+  // protocol.js hands over the messages to apply, and those that call for a snapshot (a gap, a
+  // closed day, a changed hall): it has asked for one, and the snapshot redraws everything.
+  function applyEvent(name, message, step) {
+    state.seq = step.position.seq;
+    if (step.decision === PanggilProtocol.RESYNC) return;
     if (message.counter) updateCounter(message.counter);
     if (name === "ticket_called" && message.call && inZone(message.call)) {
       var call = message.call;
@@ -238,10 +236,6 @@
       state.highlightUntil = Date.now() + HIGHLIGHT_SECONDS * 1000;
       setTimeout(drawLatest, HIGHLIGHT_SECONDS * 1000 + 50);
       announce(call);
-    }
-    if (name === "day_closed" || name === "hall_changed") {
-      socket.emit("get_snapshot");
-      return;
     }
     drawLatest();
     drawRecent();
@@ -360,17 +354,14 @@
   socket.on("connect", function () { setConnection("connected"); });
   socket.on("disconnect", function () { setConnection("disconnected"); });
   socket.on("connect_error", function () { setConnection(state.seq === null ? "connecting" : "disconnected"); });
-  socket.on("snapshot", applySnapshot);
+  var stream = PanggilProtocol.follow(socket, { snapshot: applySnapshot, event: applyEvent });
   socket.on("announcement_ready", announcementReady);
-  socket.onAny(function (name, message) {
-    if (name !== "snapshot" && message && typeof message.seq === "number") applyEvent(name, message);
-  });
   window.addEventListener("resize", drawCounters);
   debug.socket = socket;
   // Hooks for the browser tests (they drive the page the way the server would).
   debug.announce = function (call) { audio.enabled = true; announce(call); };
   debug.announcementReady = announcementReady;
-  debug.applyEvent = applyEvent;
+  debug.applyEvent = stream.receive;  // through the sequencing, as from the socket
 
   setConnection("connecting");
   drawClock();

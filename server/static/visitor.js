@@ -2,15 +2,16 @@
    On the slip's (tokened) page, events about this ticket are applied at once; events about its
    service trigger one re-read of the page's status (people ahead and the estimate), spread out so
    phones do not ask together. On a bare number's page (data-mode="number") the page knows only
-   whether the number was called and where to, and re-reads that when the number is called. */
+   whether the number was called and where to, and re-reads that when the number is called.
+   protocol.js decides what each message is (apply, ignore, resync) and asks for the snapshots. */
 (function () {
   "use strict";
 
   var card = document.getElementById("ticket");
   var T = JSON.parse(document.getElementById("texts").textContent);
   var view = JSON.parse(document.getElementById("view").textContent);
-  var lastSeq = null;
   var reloadTimer = 0;
+  var quietSnapshot = false;  // the next snapshot answers a closed day or changed hall: see onEvent
   var baseTitle = document.title;
   var bare = card.dataset.mode === "number";
 
@@ -82,13 +83,13 @@
       (message.waiting && Object.prototype.hasOwnProperty.call(message.waiting, service));
   }
 
-  function onEvent(message) {
-    if (lastSeq !== null && message.seq <= lastSeq) return;  // a duplicate
-    if (lastSeq !== null && message.seq > lastSeq + 1) {
-      socket.emit("get_snapshot");  // missed something: the snapshot event resyncs us
+  function onEvent(name, message, step) {
+    if (step.reason === "gap") {  // missed something: the snapshot re-reads the status at once
+      quietSnapshot = false;
       return;
     }
-    lastSeq = message.seq;
+    // A closed day or a changed hall is re-read below, spread out: its snapshot need not re-read.
+    if (step.ask) quietSnapshot = true;
     var t = message.ticket;
     if (bare) {
       if (t && t.id === view.ticket.id) reload(0);
@@ -113,14 +114,14 @@
 
   var socket = io("/display", { auth: { display: "visitor-page" } });
   socket.on("connect", function () { setLink(true); });
-  socket.on("disconnect", function () { setLink(false); });
+  socket.on("disconnect", function () { setLink(false); quietSnapshot = false; });
   socket.on("connect_error", function () { setLink(false); });
-  socket.on("snapshot", function (snap) {
-    lastSeq = snap.seq;
-    reload(0);
-  });
-  socket.onAny(function (name, message) {
-    if (name !== "snapshot" && message && typeof message.seq === "number") onEvent(message);
+  PanggilProtocol.follow(socket, {
+    snapshot: function () {
+      if (quietSnapshot) quietSnapshot = false;
+      else reload(0);
+    },
+    event: onEvent
   });
   render();
 })();

@@ -1,0 +1,113 @@
+"""Names and error codes shared by every part of Panggil (see docs/protocol.md).
+
+Standard library only: the server, the display and the counter client all install this package
+(the server re-exports it as `server.protocol`); `panggil_protocol.stream` holds the clients'
+sequencing rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+PROTOCOL_VERSION = 1
+
+# Socket.IO namespaces.
+NS_DISPLAY = "/display"
+NS_COUNTER = "/counter"
+
+# Broadcast events: facts the server sends, in the past tense. Each carries a seq.
+SNAPSHOT = "snapshot"
+TICKET_ISSUED = "ticket_issued"
+TICKET_CALLED = "ticket_called"
+TICKET_FINISHED = "ticket_finished"
+TICKET_SKIPPED = "ticket_skipped"
+TICKET_TRANSFERRED = "ticket_transferred"
+TICKET_CANCELLED = "ticket_cancelled"
+TICKET_EXPIRED = "ticket_expired"
+DAY_CLOSED = "day_closed"
+HALL_CHANGED = "hall_changed"
+BROADCAST_EVENTS = (
+    TICKET_ISSUED,
+    TICKET_CALLED,
+    TICKET_FINISHED,
+    TICKET_SKIPPED,
+    TICKET_TRANSFERRED,
+    TICKET_CANCELLED,
+    TICKET_EXPIRED,
+    DAY_CLOSED,
+    HALL_CHANGED,
+)
+# Auxiliary event without seq.
+ANNOUNCEMENT_READY = "announcement_ready"
+
+# Requests a client sends, in the imperative.
+GET_SNAPSHOT = "get_snapshot"
+CALL_NEXT = "call_next"
+RECALL = "recall"
+SKIP = "skip"
+FINISH = "finish"
+TRANSFER = "transfer"
+CALL_TICKET = "call_ticket"
+COUNTER_COMMANDS = (CALL_NEXT, RECALL, SKIP, FINISH, TRANSFER, CALL_TICKET)
+
+CALL_KINDS = ("call", "recall")
+PRIORITIES = ("disability", "elderly", "pregnant")
+TICKET_STATUSES = ("waiting", "called", "done", "skipped", "cancelled", "expired")
+
+REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+
+# code -> (HTTP status, Indonesian message). The UI may translate by code.
+ERRORS: dict[str, tuple[int, str]] = {
+    "bad-request": (400, "Permintaan tidak valid."),
+    "bad-json": (400, "Isi permintaan bukan JSON yang valid."),
+    "csrf-failed": (400, "Formulir sudah kedaluwarsa. Muat ulang halaman lalu coba lagi."),
+    "payload-too-large": (413, "Data yang dikirim terlalu besar."),
+    "unsupported-media-type": (415, "Isi permintaan harus JSON (Content-Type: application/json)."),
+    "not-found": (404, "Alamat tidak ditemukan."),
+    "method-not-allowed": (405, "Metode HTTP ini tidak berlaku untuk alamat tersebut."),
+    "range-not-satisfiable": (416, "Rentang data yang diminta tidak tersedia."),
+    "rate-limited": (429, "Terlalu banyak permintaan. Silakan coba lagi sebentar lagi."),
+    "login-required": (401, "Silakan masuk terlebih dahulu."),
+    "forbidden": (403, "Akses ditolak."),
+    "invalid-token": (401, "Token gerai salah atau tidak ada."),
+    "unknown-counter": (404, "Gerai tidak dikenal."),
+    "unknown-service": (404, "Layanan tidak dikenal."),
+    "unknown-ticket": (404, "Nomor antrean tidak ditemukan hari ini."),
+    "service-closed": (409, "Layanan sedang tutup."),
+    "outside-hours": (409, "Di luar jam layanan."),
+    "quota-reached": (409, "Kuota harian layanan ini sudah habis."),
+    "priority-not-allowed": (409, "Layanan ini tidak menerima antrean prioritas."),
+    "no-waiting-tickets": (409, "Tidak ada antrean menunggu."),
+    "no-current-ticket": (409, "Belum ada nomor yang sedang dilayani."),
+    "ticket-not-callable": (409, "Nomor ini tidak sedang menunggu atau dilewati."),
+    "service-not-served": (409, "Gerai ini tidak melayani layanan nomor tersebut."),
+    "same-service": (409, "Nomor sudah berada di layanan tersebut."),
+    "request-id-reused": (409, "ID permintaan sudah dipakai untuk perintah lain."),
+    "unknown-command": (404, "Perintah tidak dikenal."),
+    "malformed-packet": (400, "Paket Socket.IO rusak."),
+    "unknown-kiosk": (404, "Anjungan tidak dikenal."),
+    "printer-error": (503, "Printer bermasalah, silakan hubungi petugas."),
+    "unknown-audio": (404, "Rekaman suara tidak ditemukan."),
+    "internal-error": (500, "Terjadi kesalahan pada server. Tidak ada yang diubah."),
+}
+
+
+class PanggilError(Exception):
+    """A failure with a machine code and a human message; state is left unchanged."""
+
+    def __init__(self, code: str, message: str | None = None, **details: object) -> None:
+        if code not in ERRORS:
+            raise ValueError(f"undeclared error code {code!r}")
+        self.code = code
+        self.message = message or ERRORS[code][1]
+        self.details = details
+        super().__init__(f"{code}: {self.message}")
+
+    @property
+    def http_status(self) -> int:
+        return ERRORS[self.code][0]
+
+    def to_dict(self) -> dict:
+        body: dict = {"ok": False, "error": self.code, "message": self.message}
+        body.update(self.details)
+        return body
