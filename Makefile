@@ -20,8 +20,13 @@ counter: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+LINTED := server display counter_client panggil_protocol panggil_common tests bench setup.py
+
+# ruff (lint + format) on everything, mypy on the core ([tool.mypy] in pyproject.toml).
 lint: setup
-	$(PY) -m ruff check server display counter_client tests bench panggil_protocol
+	$(PY) -m ruff check $(LINTED)
+	$(PY) -m ruff format --check $(LINTED)
+	$(PY) -m mypy
 
 bench: setup
 	$(PY) bench/run_all.py

@@ -59,5 +59,6 @@ def _describe(exc: yaml.YAMLError) -> str:
     problem = getattr(exc, "problem", None)
     if mark is None or problem is None:
         return " ".join(str(exc).split())
-    context = f"{exc.context}, " if getattr(exc, "context", None) else ""
+    context = getattr(exc, "context", None)
+    context = f"{context}, " if context else ""
     return f"line {mark.line + 1}, column {mark.column + 1}: {context}{problem}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from panggil_protocol import DAY_CLOSED, HALL_CHANGED
 
@@ -41,7 +41,7 @@ class Step:
     ask: bool = False  # emit `get_snapshot` now (a resync not already pending)
 
 
-def is_seq(value: Any) -> bool:
+def is_seq(value: Any) -> TypeGuard[int]:
     """A seq is an integer; `true` and `41.0` are not."""
     return isinstance(value, int) and not isinstance(value, bool)
 
