@@ -49,7 +49,7 @@ def main(url: str, count: int) -> None:
             if message == "2":  # Engine.IO ping
                 ws.send("3")
             elif message.startswith('42/display,["ticket_called"'):
-                data = json.loads(message[len("42/display,"):])[1]
+                data = json.loads(message[len("42/display,") :])[1]
                 print(data["call"]["call_id"], now, flush=True)
 
 

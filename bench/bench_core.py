@@ -59,18 +59,27 @@ def latency(server: Server, displays: int, presses: int) -> dict:
     cpu_start = server.cpu_seconds()
     for i in range(presses):
         t0 = time.monotonic()
-        ack = officer.call("call_next", {"request_id": f"lat-{displays}-{i}"}, namespace="/counter", timeout=10)
+        ack = officer.call(
+            "call_next", {"request_id": f"lat-{displays}-{i}"}, namespace="/counter", timeout=10
+        )
         pressed[ack["result"]["call"]["call_id"]] = t0
         time.sleep(0.05)  # a busy hall: 20 presses a second across all counters
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and sum(len(v) for v in received.values()) < presses * displays:
+    while (
+        time.monotonic() < deadline and sum(len(v) for v in received.values()) < presses * displays
+    ):
         time.sleep(0.05)
     server_cpu_ms = (server.cpu_seconds() - cpu_start) / presses * 1000
     officer.disconnect()
     for proc in listeners:
         proc.stdin.close()
         proc.wait(30)
-    delays = [(at - pressed[cid]) * 1000 for cid, times in received.items() if cid in pressed for at in times]
+    delays = [
+        (at - pressed[cid]) * 1000
+        for cid, times in received.items()
+        if cid in pressed
+        for at in times
+    ]
     return {"displays": displays, "samples": len(delays), "expected": presses * displays,
             "p50": percentile(delays, 50), "p99": percentile(delays, 99), "max": max(delays),
             "server_cpu_ms": server_cpu_ms}  # fmt: skip
@@ -86,7 +95,9 @@ def _press_until_empty(url: str, numbers: list[int], results) -> None:
     def press(n: int, sio: socketio.Client) -> None:
         i = 0
         while True:
-            ack = sio.call("call_next", {"request_id": f"tp-{n}-{i}"}, namespace="/counter", timeout=30)
+            ack = sio.call(
+                "call_next", {"request_id": f"tp-{n}-{i}"}, namespace="/counter", timeout=30
+            )
             i += 1
             if not ack["ok"]:
                 return
@@ -111,7 +122,9 @@ def throughput(server: Server, tickets: int = 1000, counters: int = 20, processe
     ctx = multiprocessing.get_context("spawn")
     results = ctx.Queue()
     groups = [list(range(1 + p, counters + 1, processes)) for p in range(processes)]
-    workers = [ctx.Process(target=_press_until_empty, args=(server.url, g, results)) for g in groups]
+    workers = [
+        ctx.Process(target=_press_until_empty, args=(server.url, g, results)) for g in groups
+    ]
     start_cpu = server.cpu_seconds()
     start = time.monotonic()
     for w in workers:
@@ -139,7 +152,9 @@ def main() -> None:
     parser.add_argument("--presses", type=int, default=200)
     parser.add_argument("--async-mode", default="eventlet", choices=["eventlet", "threading"])
     parser.add_argument("--displays", type=int, nargs="*", default=[1, 10, 100])
-    parser.add_argument("--write", action="store_true", help="append the results to docs/benchmarks.md")
+    parser.add_argument(
+        "--write", action="store_true", help="append the results to docs/benchmarks.md"
+    )
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory() as tmp:

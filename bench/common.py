@@ -89,7 +89,9 @@ class Server:
     def issue(self, count: int, service: str = "ktp") -> None:
         with requests.Session() as http:
             for _ in range(count):
-                http.post(self.url + "/api/tickets", json={"service": service}, timeout=10).raise_for_status()
+                http.post(
+                    self.url + "/api/tickets", json={"service": service}, timeout=10
+                ).raise_for_status()
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the server process has used so far."""

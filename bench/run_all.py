@@ -16,7 +16,10 @@ def main() -> int:
     failed = []
     for script in sorted(HERE.glob("bench_*.py")):
         print(f"== {script.name}", flush=True)
-        if subprocess.run([sys.executable, str(script), "--write"], cwd=HERE.parent).returncode != 0:
+        if (
+            subprocess.run([sys.executable, str(script), "--write"], cwd=HERE.parent).returncode
+            != 0
+        ):
             failed.append(script.name)
     if failed:
         print("failed:", ", ".join(failed), file=sys.stderr)

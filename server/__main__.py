@@ -1,8 +1,8 @@
 """The server's command line: serve a hall (the default), back up or restore its database.
 
-    python -m server [serve] --config config.yaml [--demo]
-    python -m server backup [--config config.yaml] OUT.sqlite
-    python -m server restore [--config config.yaml] BACKUP.sqlite
+python -m server [serve] --config config.yaml [--demo]
+python -m server backup [--config config.yaml] OUT.sqlite
+python -m server restore [--config config.yaml] BACKUP.sqlite
 """
 
 from __future__ import annotations
@@ -27,7 +27,9 @@ def main(argv: list[str] | None = None) -> int:
     if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
         argv = [DEFAULT_COMMAND, *argv]
     args = parser.parse_args(argv)
-    logging.basicConfig(level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     return args.run(args)
 
 
@@ -59,8 +61,12 @@ def add_serve(commands) -> None:
     parser = _command(commands, "serve", serve_command, "serve the hall (the default command)")
     parser.add_argument("--host", help="override server.host")
     parser.add_argument("--port", type=int, help="override server.port")
-    parser.add_argument("--async-mode", choices=["eventlet", "threading"], help="override server.async_mode")
-    parser.add_argument("--demo", action="store_true", help="ignore opening hours and seed sample tickets")
+    parser.add_argument(
+        "--async-mode", choices=["eventlet", "threading"], help="override server.async_mode"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="ignore opening hours and seed sample tickets"
+    )
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -130,7 +136,10 @@ def serve_command(args: argparse.Namespace) -> int:
                         ("TV display", "/tv"), ("API snapshot", "/api/snapshot")):  # fmt: skip
         print(f"  {label + ':':17} {base}{path}", flush=True)
     if args.demo:
-        print("  Demo users: admin / admin-panggil, petugas1 / petugas-panggil (see config.yaml)", flush=True)
+        print(
+            "  Demo users: admin / admin-panggil, petugas1 / petugas-panggil (see config.yaml)",
+            flush=True,
+        )
     run()
     lock.release()
     return 0
@@ -224,8 +233,14 @@ def add_create_admin(commands) -> None:
                       log_level="WARNING")  # fmt: skip
     parser.add_argument("--username", default="admin")
     parser.add_argument("--full-name", default="")
-    parser.add_argument("--reset", action="store_true", help="give an existing user a new password and the admin role")
-    parser.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    parser.add_argument(
+        "--reset",
+        action="store_true",
+        help="give an existing user a new password and the admin role",
+    )
+    parser.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
 
 
 def create_admin_command(args: argparse.Namespace) -> int:

@@ -115,7 +115,10 @@ def ticket_status(day: str, number: str):
         return jsonify(ok=True, **h.ticket_status(day, number))
     status = h.ticket_status(day, number)
     token = request.args.get("token", "")
-    if not (0 < len(token) <= 64 and token_matches(current_app.secret_key, status["ticket"]["id"], token)):
+    if not (
+        0 < len(token) <= 64
+        and token_matches(current_app.secret_key, status["ticket"]["id"], token)
+    ):
         raise PanggilError("unknown-ticket")
     return jsonify(ok=True, **status)
 

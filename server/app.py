@@ -105,7 +105,8 @@ def _seed(hub: Hub, config: Config, demo: bool) -> credentials.SetupCode | None:
     setup = credentials.SetupCode()
     log.warning(
         "No admin account yet. Open /setup on this server and enter the one-time code %s, "
-        "or run: python -m server create-admin --config <config.yaml>", setup.code,
+        "or run: python -m server create-admin --config <config.yaml>",
+        setup.code,
     )
     return setup
 
@@ -152,7 +153,9 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     app.register_blueprint(auth.bp)
     admin.register(app)
     app.register_blueprint(kiosk.bp)
-    csrf.exempt(kiosk.bp)  # GET pages plus one open POST that only issues a ticket, like /api/tickets
+    csrf.exempt(
+        kiosk.bp
+    )  # GET pages plus one open POST that only issues a ticket, like /api/tickets
     app.register_blueprint(visitor.bp)
     app.register_blueprint(tv.bp)
     app.register_blueprint(console.bp)
@@ -165,7 +168,9 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     def index():
         pages = [p for p in START_PAGES if p[0] in app.view_functions]
         if request.accept_mimetypes.best == "application/json":
-            return jsonify(ok=True, name="Panggil", hall=hub.hall_info()["name"], api="/api/snapshot")
+            return jsonify(
+                ok=True, name="Panggil", hall=hub.hall_info()["name"], api="/api/snapshot"
+            )
         return render_template("index.html", pages=pages)
 
     @app.errorhandler(CSRFError)

@@ -22,7 +22,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from server.lock import DatabaseLock, give_to_folder_owner
-from server.storage import MIGRATIONS, table_names, ticket_totals
+from server.storage import (
+    MIGRATIONS,
+    file_schema_version,
+    integrity_problems,
+    table_names,
+    ticket_totals,
+    use_rollback_journal,
+    wait_when_busy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +71,9 @@ def backup_database(database: str | Path, out: str | Path) -> Summary:
     try:
         # Read-only: a backup never creates, migrates or checkpoints the server's database.
         with _connect(database, read_only=True) as source, _connect(partial) as target:
-            source.execute("PRAGMA busy_timeout = 5000")
+            wait_when_busy(source)
             source.backup(target)  # pages=-1: the whole file in one step, one snapshot
-            target.execute("PRAGMA journal_mode = DELETE")
+            use_rollback_journal(target)
         summary = check_database(partial)
         _fsync(partial)
         os.replace(partial, out)
@@ -90,10 +98,10 @@ def check_database(path: str | Path, name: str | Path | None = None) -> Summary:
     shown = name or path
     try:
         with _connect(path, read_only=True) as conn:
-            problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
-            if problems != ["ok"]:
+            problems = integrity_problems(conn)
+            if problems:
                 raise BackupError(f"{shown} is damaged: {'; '.join(problems[:3])}")
-            schema = conn.execute("PRAGMA user_version").fetchone()[0]
+            schema = file_schema_version(conn)
             tables = table_names(conn)
             if schema < 1 or "tickets" not in tables:
                 raise BackupError(f"{shown} is not a Panggil database (no tickets table)")
@@ -132,7 +140,7 @@ def restore_database(backup: str | Path, database: str | Path, now: datetime) ->
             # Checked on a private copy, never opened in place: a backup copied by hand may be
             # in WAL mode, and SQLite would leave -wal/-shm files beside it.
             with _connect(incoming) as conn:
-                conn.execute("PRAGMA journal_mode = DELETE")
+                use_rollback_journal(conn)
             check_database(incoming, name=backup)
             _fsync(incoming)
             _give_to_folder_owner(incoming)

@@ -99,7 +99,11 @@ def change_hall(
 
 def check_token(tokens: Mapping[int, str], hall: Hall, counter: object, token: object) -> int:
     """The counter number if the token is right; raises otherwise (same answer for both)."""
-    if isinstance(counter, bool) or not isinstance(counter, (int, str)) or not isinstance(token, str):
+    if (
+        isinstance(counter, bool)
+        or not isinstance(counter, (int, str))
+        or not isinstance(token, str)
+    ):
         raise PanggilError("invalid-token")
     try:
         number = int(counter)

@@ -26,10 +26,16 @@ class _Strict(BaseModel):
 class ServerSection(_Strict):
     host: str = Field("0.0.0.0", description="Address to listen on")
     port: int = Field(5000, ge=1, le=65535, description="TCP port")
-    database: str = Field("var/panggil.sqlite", description="SQLite file (relative to the config file)")
-    async_mode: Literal["eventlet", "threading"] = Field("eventlet", description="Flask-SocketIO mode")
+    database: str = Field(
+        "var/panggil.sqlite", description="SQLite file (relative to the config file)"
+    )
+    async_mode: Literal["eventlet", "threading"] = Field(
+        "eventlet", description="Flask-SocketIO mode"
+    )
     secret_key: str | None = Field(
-        None, min_length=32, max_length=512,
+        None,
+        min_length=32,
+        max_length=512,
         description="Signs session cookies; leave it out and one is generated into the data folder",
     )
     max_payload_bytes: int = Field(16384, ge=1024, le=1_048_576, description="Largest request body")
@@ -38,15 +44,26 @@ class ServerSection(_Strict):
 class LimitsSection(_Strict):
     """How often one client may take a ticket or fail a login (the hall's Wi-Fi is shared)."""
 
-    tickets_per_address: int = Field(20, ge=1, le=100_000, description="Tickets one address may take per window")
-    tickets_window_s: int = Field(300, ge=10, le=86_400, description="The ticket window, in seconds")
-    trusted_addresses: list[str] = Field(
-        default_factory=list, description="Addresses or networks (CIDR) without a ticket limit: the kiosks"
+    tickets_per_address: int = Field(
+        20, ge=1, le=100_000, description="Tickets one address may take per window"
     )
-    login_failures_per_address: int = Field(10, ge=1, le=1000, description="Failed logins from one address per window")
-    login_failures_per_account: int = Field(5, ge=1, le=1000, description="Failed logins for one account from one address")
+    tickets_window_s: int = Field(
+        300, ge=10, le=86_400, description="The ticket window, in seconds"
+    )
+    trusted_addresses: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) without a ticket limit: the kiosks",
+    )
+    login_failures_per_address: int = Field(
+        10, ge=1, le=1000, description="Failed logins from one address per window"
+    )
+    login_failures_per_account: int = Field(
+        5, ge=1, le=1000, description="Failed logins for one account from one address"
+    )
     login_failures_per_user: int = Field(
-        50, ge=1, le=100_000,
+        50,
+        ge=1,
+        le=100_000,
         description="Failed logins for one account from all addresses; then only addresses it logged in from before",
     )
     login_window_s: int = Field(300, ge=10, le=86_400, description="The login window, in seconds")
@@ -64,10 +81,14 @@ class LimitsSection(_Strict):
 
 class HallSection(_Strict):
     name: str = Field("Mal Pelayanan Publik", min_length=1, max_length=120)
-    timezone: str = Field("Asia/Jakarta", description="IANA zone: Asia/Jakarta, Asia/Makassar, Asia/Jayapura")
+    timezone: str = Field(
+        "Asia/Jakarta", description="IANA zone: Asia/Jakarta, Asia/Makassar, Asia/Jayapura"
+    )
     day_starts_at: str = Field("00:00", description="Local time at which ticket numbers restart")
     running_text: str = Field("", max_length=1000)
-    enforce_hours: bool = Field(True, description="Refuse tickets outside a service's opening hours")
+    enforce_hours: bool = Field(
+        True, description="Refuse tickets outside a service's opening hours"
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -101,8 +122,12 @@ class ServiceEntry(_Strict):
     name: str = Field(..., min_length=1, max_length=120)
     prefix: str = Field(..., pattern=PREFIX_RE.pattern, description="One or two capital letters")
     daily_quota: int | None = Field(None, ge=1, le=100_000)
-    hours: str | None = Field(None, description="e.g. 07:30-12:00,13:00-16:00; none means always open")
-    hours_by_day: dict[str, str] | None = Field(None, description="per-day overrides: {fri: ..., sat: ''}")
+    hours: str | None = Field(
+        None, description="e.g. 07:30-12:00,13:00-16:00; none means always open"
+    )
+    hours_by_day: dict[str, str] | None = Field(
+        None, description="per-day overrides: {fri: ..., sat: ''}"
+    )
     priority_allowed: bool = True
     active: bool = True
 
@@ -133,7 +158,9 @@ class CounterEntry(_Strict):
     name: str = Field(..., min_length=1, max_length=60)
     spoken_name: str | None = Field(None, max_length=60, description="How the voice says it")
     services: list[str] = Field(..., min_length=1)
-    token: str | None = Field(None, min_length=8, max_length=128, description="Counter device token")
+    token: str | None = Field(
+        None, min_length=8, max_length=128, description="Counter device token"
+    )
     active: bool = True
 
 
@@ -149,16 +176,22 @@ class Config(_Strict):
     server: ServerSection
     hall: HallSection = HallSection()
     limits: LimitsSection = LimitsSection()
-    voice: dict = Field(default_factory=dict, description="Announcement settings, see docs/voice.md")
+    voice: dict = Field(
+        default_factory=dict, description="Announcement settings, see docs/voice.md"
+    )
     agencies: list[AgencyEntry] = Field(default_factory=list)
     services: list[ServiceEntry] = Field(default_factory=list)
     counters: list[CounterEntry] = Field(default_factory=list)
-    users: list[UserEntry] = Field(default_factory=list, description="Loaded into an empty database")
+    users: list[UserEntry] = Field(
+        default_factory=list, description="Loaded into an empty database"
+    )
     # Read by the TV display and the counter client when they share this file (docs/display.md,
     # docs/counter.md); each validates its own section, the server only passes them by.
     kiosks: dict | None = Field(None, description="Kiosk id -> printer settings (docs/kiosk.md)")
     display: dict = Field(default_factory=dict, description="Settings of `python -m display`")
-    counter: dict = Field(default_factory=dict, description="Settings of `python -m counter_client`")
+    counter: dict = Field(
+        default_factory=dict, description="Settings of `python -m counter_client`"
+    )
     base_dir: Path = Field(Path("."), exclude=True)
 
     @model_validator(mode="after")
@@ -212,7 +245,9 @@ def load_config(path: str | Path, *, demo: bool = False, **overrides: object) ->
     return parse_config(raw, base_dir=path.resolve().parent, demo=demo, **overrides)
 
 
-def parse_config(raw: dict, base_dir: Path = Path("."), *, demo: bool = False, **overrides: object) -> Config:
+def parse_config(
+    raw: dict, base_dir: Path = Path("."), *, demo: bool = False, **overrides: object
+) -> Config:
     """Validate a config dict (already parsed); overrides are 'section.key' values from the CLI.
 
     Outside the demo, a value published with the demo (secret key, passwords, counter tokens)

@@ -92,7 +92,9 @@ def load_secret_key(folder: Path) -> str:
     except (OSError, UnicodeDecodeError) as exc:
         raise CredentialError(f"cannot read the session key {path}: {exc}") from None
     if len(key) < 32:
-        raise CredentialError(f"the session key in {path} is too short: delete the file to get a new one")
+        raise CredentialError(
+            f"the session key in {path} is too short: delete the file to get a new one"
+        )
     return key
 
 
@@ -154,7 +156,9 @@ def check_new_admin(username: str, password: str) -> str | None:
     return None
 
 
-def add_first_admin(storage, username: str, password_hash: str, now, full_name: str = "") -> int | None:
+def add_first_admin(
+    storage, username: str, password_hash: str, now, full_name: str = ""
+) -> int | None:
     """Create the first admin inside the caller's transaction; None if an admin exists already."""
     if has_admin(storage):
         return None
@@ -182,12 +186,18 @@ def create_admin(database: Path, username: str, password: str, now, *, full_name
             user = storage.find_user(username=username)
             if user is None:
                 storage.add_user(username, password_hash, "admin", now, full_name=full_name)
-                storage.add_audit(now, None, "user.create", username, {"role": "admin", "by": "create-admin"})
+                storage.add_audit(
+                    now, None, "user.create", username, {"role": "admin", "by": "create-admin"}
+                )
                 return f"admin {username} created"
             if not reset:
-                raise CredentialError(f"user {username!r} exists already: add --reset to give it a new password")
+                raise CredentialError(
+                    f"user {username!r} exists already: add --reset to give it a new password"
+                )
             storage.set_user_password(user["id"], password_hash, role="admin")
-            storage.add_audit(now, None, "user.password", username, {"role": "admin", "by": "create-admin"})
+            storage.add_audit(
+                now, None, "user.password", username, {"role": "admin", "by": "create-admin"}
+            )
             return f"new password set for {username}, who is an active admin now"
     finally:
         storage.close()

@@ -126,7 +126,9 @@ class Hall:
         return None
 
     def waiting_count(self, service: str) -> int:
-        return sum(1 for t in self.tickets.values() if t.status == "waiting" and t.service == service)
+        return sum(
+            1 for t in self.tickets.values() if t.status == "waiting" and t.service == service
+        )
 
     def ahead_of(self, ticket: Ticket) -> int:
         """How many waiting tickets of the same service will be called before this one."""
@@ -211,7 +213,9 @@ def format_hours(windows: tuple[tuple[int, int], ...]) -> str:
 # --- commands -------------------------------------------------------------------------------
 
 
-def issue_ticket(hall: Hall, service_code: str, now: datetime, priority: str | None = None) -> Outcome:
+def issue_ticket(
+    hall: Hall, service_code: str, now: datetime, priority: str | None = None
+) -> Outcome:
     """A visitor takes a number for a service."""
     service = hall.services.get(service_code)
     if service is None:
@@ -259,7 +263,9 @@ def call_next(hall: Hall, counter_no: int, now: datetime) -> Outcome:
     open_services = [c for c in counter.services if _service_open(hall, c)]
     if not open_services:
         raise PanggilError("service-closed")
-    candidates = [t for t in hall.tickets.values() if t.status == "waiting" and t.service in open_services]
+    candidates = [
+        t for t in hall.tickets.values() if t.status == "waiting" and t.service in open_services
+    ]
     if not candidates:
         raise PanggilError("no-waiting-tickets")
     return _call(hall, counter, min(candidates, key=call_order), now)
@@ -333,7 +339,9 @@ def cancel_ticket(hall: Hall, number: str, now: datetime) -> Outcome:
         raise PanggilError("ticket-not-callable")
     cancelled = replace(ticket, status="cancelled", finished_at=now)
     # The place goes back to the daily quota (a failed print, a visitor who left); the number does not.
-    issued = _bump(hall.issued, ticket.origin_service, max(0, hall.issued.get(ticket.origin_service, 0) - 1))
+    issued = _bump(
+        hall.issued, ticket.origin_service, max(0, hall.issued.get(ticket.origin_service, 0) - 1)
+    )
     new_hall = replace(hall, tickets=_drop(hall.tickets, ticket.id), issued=issued)
     return Outcome(new_hall, (Change("cancelled", cancelled, now),))
 
@@ -369,7 +377,10 @@ def with_catalogue(
 ) -> Hall:
     """The same day with an edited catalogue (admin changes); tickets are kept."""
     return replace(
-        hall, agencies=frozen_map(agencies), services=frozen_map(services), counters=frozen_map(counters)
+        hall,
+        agencies=frozen_map(agencies),
+        services=frozen_map(services),
+        counters=frozen_map(counters),
     )
 
 
@@ -423,7 +434,9 @@ def _call(hall: Hall, counter: Counter, ticket: Ticket, now: datetime) -> Outcom
         called_at=ticket.called_at or now,
         calls=ticket.calls + 1,
     )
-    changes.append(Change("called", called, now, counter.number, frozen_map({"call_no": called.calls})))
+    changes.append(
+        Change("called", called, now, counter.number, frozen_map({"call_no": called.calls}))
+    )
     return Outcome(replace(hall, tickets=_put(hall.tickets, called)), tuple(changes))
 
 

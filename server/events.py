@@ -198,7 +198,9 @@ def _command_handler(command: str) -> Callable:
 
 for _command in protocol.COUNTER_COMMANDS:
     socketio.on_event(
-        _command, _guard(schemas.COMMANDS[_command])(_command_handler(_command)), namespace=NS_COUNTER
+        _command,
+        _guard(schemas.COMMANDS[_command])(_command_handler(_command)),
+        namespace=NS_COUNTER,
     )
 
 
@@ -271,7 +273,11 @@ class SafePacket(packet.Packet):
         if self.packet_type == packet.CONNECT:
             self.data = MALFORMED  # the connect handler refuses it, and logs that once
             return 0
-        size = len(encoded_packet) if isinstance(encoded_packet, (str, bytes)) else len(repr(encoded_packet))
+        size = (
+            len(encoded_packet)
+            if isinstance(encoded_packet, (str, bytes))
+            else len(repr(encoded_packet))
+        )
         log.warning("malformed Socket.IO packet refused (%s, %d bytes)", reason, size)
         if self.packet_type != packet.EVENT:
             self.id = None  # no acknowledgement asked for: nothing to answer

@@ -80,7 +80,9 @@ class Hub:
         # A green lock under eventlet (monkey-patched), a thread lock otherwise.
         self.lock = threading.RLock()
         self.displays: dict[str, dict] = {}
-        self.counters_online: dict[str, int] = {}  # socket id -> counter number (events.py keeps it)
+        self.counters_online: dict[
+            str, int
+        ] = {}  # socket id -> counter number (events.py keeps it)
         self.hall = Hall(day="")
         self.recent: deque[dict] = deque(maxlen=RECENT_CALLS)
         self.settings: dict = {}
@@ -160,7 +162,11 @@ class Hub:
         if not counters:
             return
         try:
-            info = {"code": service.code, "name": service.name, "agency": service.agency} if service else None
+            info = (
+                {"code": service.code, "name": service.name, "agency": service.agency}
+                if service
+                else None
+            )
             self.announcer.prepare(texts_for(ticket["number"], counters, info))
         except Exception:  # preparing is an optimisation; the call will still be spoken
             log.exception("preparing the voice for %s failed", ticket["number"])

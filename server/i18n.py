@@ -48,7 +48,11 @@ def catalogue_root(root: Path = TRANSLATIONS) -> Path:
     """The folder whose <area>/id/LC_MESSAGES/*.mo match the .po files below root (once a process)."""
     compiled = {po_path.relative_to(root).with_suffix(".mo"): _compile(po_path)
                 for po_path in sorted(root.glob("*/*/LC_MESSAGES/*.po"))}  # fmt: skip
-    stale = {name: data for name, data in compiled.items() if _messages(_read(root / name)) != _messages(data)}
+    stale = {
+        name: data
+        for name, data in compiled.items()
+        if _messages(_read(root / name)) != _messages(data)
+    }
     if not stale:
         return root
     try:

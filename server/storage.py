@@ -213,7 +213,9 @@ class Storage:
                 agency=r["agency"],
                 prefix=r["prefix"],
                 daily_quota=r["daily_quota"],
-                hours=None if hours is None else tuple(tuple(tuple(w) for w in day) for day in hours),
+                hours=None
+                if hours is None
+                else tuple(tuple(tuple(w) for w in day) for day in hours),
                 priority_allowed=bool(r["priority_allowed"]),
                 active=bool(r["active"]),
             )
@@ -272,13 +274,17 @@ class Storage:
             )
 
     def agency_exists(self, code: str) -> bool:
-        return self.db.execute("SELECT 1 FROM agencies WHERE code = ?", [code]).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM agencies WHERE code = ?", [code]).fetchone() is not None
+        )
 
     def delete_agency(self, code: str) -> None:
         self.db.execute("DELETE FROM agencies WHERE code = ?", [code])
 
     def service_exists(self, code: str) -> bool:
-        return self.db.execute("SELECT 1 FROM services WHERE code = ?", [code]).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM services WHERE code = ?", [code]).fetchone() is not None
+        )
 
     def service_using_prefix(self, prefix: str, *, other_than: str) -> str | None:
         """The name of another service that numbers its tickets with this prefix, if any."""
@@ -288,10 +294,15 @@ class Storage:
         return row[0] if row else None
 
     def counter_exists(self, number: int) -> bool:
-        return self.db.execute("SELECT 1 FROM counters WHERE number = ?", [number]).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM counters WHERE number = ?", [number]).fetchone()
+            is not None
+        )
 
     def counter_tokens(self) -> dict[int, str]:
-        return {r["number"]: r["token"] for r in self.db.query("SELECT number, token FROM counters")}
+        return {
+            r["number"]: r["token"] for r in self.db.query("SELECT number, token FROM counters")
+        }
 
     def load_settings(self) -> dict:
         return {r["key"]: json.loads(r["value"]) for r in self.db.query("SELECT * FROM settings")}
@@ -319,15 +330,21 @@ class Storage:
         return _display(row) if row else None
 
     def display_exists(self, name: str) -> bool:
-        return self.db.execute("SELECT 1 FROM displays WHERE name = ?", [name]).fetchone() is not None
+        return (
+            self.db.execute("SELECT 1 FROM displays WHERE name = ?", [name]).fetchone() is not None
+        )
 
-    def add_display(self, name: str, counters: list[int] | None, services: list[str] | None) -> None:
+    def add_display(
+        self, name: str, counters: list[int] | None, services: list[str] | None
+    ) -> None:
         self.db.execute(
             "INSERT INTO displays (name, counters, services) VALUES (?, ?, ?)",
             [name, _json_or_null(counters), _json_or_null(services)],
         )
 
-    def update_display(self, name: str, counters: list[int] | None, services: list[str] | None) -> None:
+    def update_display(
+        self, name: str, counters: list[int] | None, services: list[str] | None
+    ) -> None:
         self.db.execute(
             "UPDATE displays SET counters = ?, services = ? WHERE name = ?",
             [_json_or_null(counters), _json_or_null(services), name],
@@ -344,7 +361,9 @@ class Storage:
     # --- days and tickets ----------------------------------------------------------------------
 
     def current_day(self) -> str | None:
-        row = self.db.execute("SELECT day FROM days WHERE closed_at IS NULL ORDER BY day DESC LIMIT 1").fetchone()
+        row = self.db.execute(
+            "SELECT day FROM days WHERE closed_at IS NULL ORDER BY day DESC LIMIT 1"
+        ).fetchone()
         return row[0] if row else None
 
     def open_day(self, day: str, now: datetime) -> None:
@@ -361,12 +380,15 @@ class Storage:
         tickets = {
             r["id"]: _ticket(r, tz)
             for r in self.db.query(
-                "SELECT * FROM tickets WHERE day = ? AND status IN ('waiting', 'called', 'skipped')", [day]
+                "SELECT * FROM tickets WHERE day = ? AND status IN ('waiting', 'called', 'skipped')",
+                [day],
             )
         }
         last_seq = {
             r["prefix"]: r["n"]
-            for r in self.db.query("SELECT prefix, MAX(seq) AS n FROM tickets WHERE day = ? GROUP BY prefix", [day])
+            for r in self.db.query(
+                "SELECT prefix, MAX(seq) AS n FROM tickets WHERE day = ? GROUP BY prefix", [day]
+            )
         }
         issued = {
             r["origin_service"]: r["n"]
@@ -383,7 +405,9 @@ class Storage:
                 [day],
             )
         }
-        row = self.db.execute("SELECT COALESCE(MAX(ord), 0) FROM tickets WHERE day = ?", [day]).fetchone()
+        row = self.db.execute(
+            "SELECT COALESCE(MAX(ord), 0) FROM tickets WHERE day = ?", [day]
+        ).fetchone()
         return {"tickets": tickets, "last_seq": last_seq, "issued": issued, "served": served,
                 "next_order": row[0] + 1}  # fmt: skip
 
@@ -391,7 +415,9 @@ class Storage:
         row = next(self.db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]), None)
         return _ticket(row, tz) if row else None
 
-    def save_changes(self, changes: Iterable[engine.Change], payloads: Iterable[Mapping]) -> list[int]:
+    def save_changes(
+        self, changes: Iterable[engine.Change], payloads: Iterable[Mapping]
+    ) -> list[int]:
         """Write each change's ticket row and its event row; returns the events' seq numbers."""
         seqs = []
         for change, payload in zip(changes, payloads):
@@ -406,7 +432,11 @@ class Storage:
                 f" ON CONFLICT(id) DO UPDATE SET {updates}",
                 values,
             )
-            seqs.append(self.add_event(change.kind, change.at, t.day, payload, t.id, change.counter, t.service))
+            seqs.append(
+                self.add_event(
+                    change.kind, change.at, t.day, payload, t.id, change.counter, t.service
+                )
+            )
         return seqs
 
     def add_event(
@@ -421,13 +451,24 @@ class Storage:
     ) -> int:
         cursor = self.db.execute(
             "INSERT INTO events (at, day, kind, ticket, counter, service, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [at.isoformat(), day, kind, ticket, counter, service, json.dumps(data, separators=(",", ":"))],
+            [
+                at.isoformat(),
+                day,
+                kind,
+                ticket,
+                counter,
+                service,
+                json.dumps(data, separators=(",", ":")),
+            ],
         )
         return cursor.lastrowid
 
     def recent_days(self, limit: int = 60) -> list[str]:
         """The latest days the hall was open, newest first."""
-        return [r["day"] for r in self.db.query("SELECT day FROM days ORDER BY day DESC LIMIT ?", [limit])]
+        return [
+            r["day"]
+            for r in self.db.query("SELECT day FROM days ORDER BY day DESC LIMIT ?", [limit])
+        ]
 
     def ticket_events(self, day: str) -> list[dict]:
         """The day's ticket events (seq, at, kind, ticket, service), for the day report."""
@@ -483,7 +524,9 @@ class Storage:
             rows = self.db.query("SELECT * FROM users WHERE username = ?", [username])
         return next(rows, None)
 
-    def set_user_password(self, user_id: int, password_hash: str, *, role: str | None = None) -> None:
+    def set_user_password(
+        self, user_id: int, password_hash: str, *, role: str | None = None
+    ) -> None:
         """A new password (and, when given, role) for a user, who is made active again."""
         self.db.execute(
             "UPDATE users SET password_hash = ?, role = COALESCE(?, role), active = 1 WHERE id = ?",
@@ -524,19 +567,49 @@ class Storage:
 
     def find_request(self, counter: int, request_id: str) -> tuple[str, dict] | None:
         row = self.db.execute(
-            "SELECT command, response FROM requests WHERE counter = ? AND request_id = ?", [counter, request_id]
+            "SELECT command, response FROM requests WHERE counter = ? AND request_id = ?",
+            [counter, request_id],
         ).fetchone()
         return (row[0], json.loads(row[1])) if row else None
 
-    def save_request(self, counter: int, request_id: str, command: str, response: Mapping, now: datetime) -> None:
+    def save_request(
+        self, counter: int, request_id: str, command: str, response: Mapping, now: datetime
+    ) -> None:
         self.db.execute(
             "INSERT INTO requests (counter, request_id, command, response, at) VALUES (?, ?, ?, ?, ?)",
-            [counter, request_id, command, json.dumps(response, separators=(",", ":")), now.isoformat()],
+            [
+                counter,
+                request_id,
+                command,
+                json.dumps(response, separators=(",", ":")),
+                now.isoformat(),
+            ],
         )
 
 
 def _statements(script: str) -> list[str]:
     return [s.strip() for s in script.split(";") if s.strip() and not s.strip().startswith("--")]
+
+
+def integrity_problems(conn: sqlite3.Connection) -> list[str]:
+    """SQLite's own check of a database file opened on its own; [] when it is sound."""
+    problems = [row[0] for row in conn.execute("PRAGMA integrity_check")]
+    return [] if problems == ["ok"] else problems
+
+
+def file_schema_version(conn: sqlite3.Connection) -> int:
+    """The migrations a database file opened on its own has had (PRAGMA user_version)."""
+    return conn.execute("PRAGMA user_version").fetchone()[0]
+
+
+def use_rollback_journal(conn: sqlite3.Connection) -> None:
+    """Make a copied file self-contained: no -wal or -shm beside it (backups and restores)."""
+    conn.execute("PRAGMA journal_mode = DELETE")
+
+
+def wait_when_busy(conn: sqlite3.Connection, milliseconds: int = 5000) -> None:
+    """Wait for the server's write lock instead of failing at once."""
+    conn.execute(f"PRAGMA busy_timeout = {int(milliseconds)}")
 
 
 def table_names(conn: sqlite3.Connection) -> set[str]:

@@ -149,7 +149,15 @@ class LiveServer:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         self._log = open(self.log_path, "ab")  # noqa: SIM115 -- closed in stop()
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "server", "--config", str(self.config_path), "--log-level", "INFO"],
+            [
+                sys.executable,
+                "-m",
+                "server",
+                "--config",
+                str(self.config_path),
+                "--log-level",
+                "INFO",
+            ],
             cwd=ROOT,
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -184,7 +192,9 @@ class LiveServer:
         if getattr(self, "_log", None):
             self._log.close()
 
-    def post(self, path: str, body: dict | None = None, token: str | None = None, **kw) -> requests.Response:
+    def post(
+        self, path: str, body: dict | None = None, token: str | None = None, **kw
+    ) -> requests.Response:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
         return requests.post(self.url + path, json=body or {}, headers=headers, timeout=10, **kw)
 

@@ -734,7 +734,9 @@ def test_settings_show_which_voice_spoke_the_last_call(admin, hub):
     hub.issue("ktp")
     hub.command(1, "call_next", {}, "voice-1")
     deadline = time.monotonic() + 20
-    while time.monotonic() < deadline and not (hub.announcer.status().get("last_call") or {}).get("engine"):
+    while time.monotonic() < deadline and not (hub.announcer.status().get("last_call") or {}).get(
+        "engine"
+    ):
         time.sleep(0.05)
     page = text(admin.get("/admin/settings"))
     assert "Suara saat ini" in page

@@ -14,7 +14,9 @@ def csrf_from(html: str) -> str:
 def login(client, username, password):
     page = client.get("/login")
     token = csrf_from(page.get_data(as_text=True))
-    return client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    return client.post(
+        "/login", data={"username": username, "password": password, "csrf_token": token}
+    )
 
 
 def test_login_page_is_indonesian_by_default_and_english_on_request(client):
@@ -63,8 +65,17 @@ def test_login_is_rate_limited(client):
     assert "Terlalu banyak percobaan" in blocked.get_data(as_text=True)
 
 
-@pytest.mark.parametrize("target", ["//evil.example/", "/%09/evil.example/", "/%5Cevil.example",
-                                    "/%0A/evil.example", "https://evil.example/", "/ /evil.example"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "//evil.example/",
+        "/%09/evil.example/",
+        "/%5Cevil.example",
+        "/%0A/evil.example",
+        "https://evil.example/",
+        "/ /evil.example",
+    ],
+)
 def test_next_parameter_only_redirects_locally(client, target):
     page = client.get("/login")
     token = csrf_from(page.get_data(as_text=True))
@@ -107,6 +118,9 @@ def test_every_login_and_set_up_text_has_an_indonesian_translation():
     with open(ROOT / "server/translations/core/id/LC_MESSAGES/messages.po", "rb") as f:
         translated = {m.id for m in read_po(f) if m.id and m.string}
     method_map = [("server/templates/auth/**.html", "jinja2"), ("server/pages/auth.py", "python")]
-    wanted = {m if isinstance(m, str) else m[0] for *_, m, _c, _x in extract_from_dir(str(ROOT), method_map)}
+    wanted = {
+        m if isinstance(m, str) else m[0]
+        for *_, m, _c, _x in extract_from_dir(str(ROOT), method_map)
+    }
     assert len(wanted) > 15
     assert sorted(wanted - translated) == []

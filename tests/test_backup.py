@@ -90,7 +90,9 @@ def other_database(path: Path) -> None:
     (newer_schema, "has schema 99, newer than this program"),
     (other_database, "is not a Panggil database"),
 ])  # fmt: skip
-def test_a_bad_backup_is_refused_and_the_database_is_untouched(database, hub, tmp_path, spoil, message):
+def test_a_bad_backup_is_refused_and_the_database_is_untouched(
+    database, hub, tmp_path, spoil, message
+):
     backup = backup_database(database, tmp_path / "backup.sqlite").path
     spoil(backup)
     hub.storage.close()
@@ -170,7 +172,10 @@ def test_backup_while_serving_then_restore(tmp_path):
         device = {"Authorization": f"Bearer {again.tokens[1]}"}
         assert again.get(f"/api/tickets/{last['day']}/{last['number']}", headers=device).ok
         gone = later[0][1]
-        assert again.get(f"/api/tickets/{gone['day']}/{gone['number']}", headers=device).status_code == 404
+        assert (
+            again.get(f"/api/tickets/{gone['day']}/{gone['number']}", headers=device).status_code
+            == 404
+        )
         assert again.issue()["seq"] == last["seq"] + 1
     finally:
         again.stop()

@@ -139,7 +139,7 @@ def test_every_button_against_the_real_server(live_server, page, tmp_path):
     assert counter_state(live_server)["me"]["current"]["number"] == "A001"
     wait_js(
         page,
-        "() => document.querySelector('#waiting li[data-service=ktp] .count').textContent === '1'"
+        "() => document.querySelector('#waiting li[data-service=ktp] .count').textContent === '1'",
     )
     assert page.locator("#served-for-row").is_visible()
 

@@ -108,7 +108,9 @@ def test_a_database_made_by_the_demo_is_refused_without_demo(tmp_path, clock):
     demo.extensions["panggil"].storage.close()
     with pytest.raises(credentials.CredentialError, match="--demo"):
         make_app(parse_config(raw, base_dir=tmp_path), clock)
-    again = make_app(parse_config(raw, base_dir=tmp_path, demo=True), clock, demo=True)  # still a demo
+    again = make_app(
+        parse_config(raw, base_dir=tmp_path, demo=True), clock, demo=True
+    )  # still a demo
     again.extensions["panggil"].storage.close()
 
 
@@ -150,7 +152,10 @@ def test_a_fresh_hall_prints_a_one_time_code_and_login_leads_to_set_up(fresh, ca
     assert page.status_code == 302 and page.headers["Location"].endswith("/setup")
     form = client.get("/setup")
     assert "Kode penyiapan" in form.get_data(as_text=True)
-    assert form.headers["Cache-Control"] == "no-store" and "script-src 'self'" in form.headers["Content-Security-Policy"]
+    assert (
+        form.headers["Cache-Control"] == "no-store"
+        and "script-src 'self'" in form.headers["Content-Security-Policy"]
+    )
     assert client.get("/admin/").status_code in (302, 401)  # still nobody may enter
 
 

@@ -23,7 +23,9 @@ def systemd_analyze(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["systemd-analyze", *args], capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize("unit, highest", [("panggil-server.service", 2.0), ("panggil-backup.service", 1.0)])
+@pytest.mark.parametrize(
+    "unit, highest", [("panggil-server.service", 2.0), ("panggil-backup.service", 1.0)]
+)
 def test_the_units_are_sandboxed(unit, highest):
     done = systemd_analyze("security", "--offline=yes", "--no-pager", str(DEPLOY / unit))
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", done.stdout)
@@ -32,10 +34,17 @@ def test_the_units_are_sandboxed(unit, highest):
 
 
 def test_the_units_have_no_mistakes():
-    units = [str(DEPLOY / n) for n in ("panggil-server.service", "panggil-backup.service", "panggil-backup.timer")]
+    units = [
+        str(DEPLOY / n)
+        for n in ("panggil-server.service", "panggil-backup.service", "panggil-backup.timer")
+    ]
     done = systemd_analyze("verify", *units)
     # Offline, the only complaint may be the venv that exists once the install script has run.
-    problems = [line for line in done.stderr.splitlines() if line and "/opt/panggil/venv/bin/python" not in line]
+    problems = [
+        line
+        for line in done.stderr.splitlines()
+        if line and "/opt/panggil/venv/bin/python" not in line
+    ]
     assert not problems, done.stderr
 
 
@@ -87,7 +96,9 @@ def test_the_server_runs_without_writable_executable_memory(tmp_path, monkeypatc
         assert called.ok and called.json()["result"]["ticket"]["id"] == ticket["id"]
         deadline = time.monotonic() + 10
         while not list((tmp_path / "hall" / "audio").rglob("*.wav")):
-            assert time.monotonic() < deadline, "espeak-ng made no clip: " + server.log_path.read_text()[-2000:]
+            assert time.monotonic() < deadline, (
+                "espeak-ng made no clip: " + server.log_path.read_text()[-2000:]
+            )
             time.sleep(0.1)
     finally:
         server.stop()
@@ -98,6 +109,10 @@ def test_every_server_hall_and_limits_setting_is_in_the_install_guide():
     from server.config import HallSection, LimitsSection, ServerSection
 
     guide = (ROOT / "docs" / "install.md").read_text(encoding="utf-8")
-    for section, model in (("server", ServerSection), ("hall", HallSection), ("limits", LimitsSection)):
+    for section, model in (
+        ("server", ServerSection),
+        ("hall", HallSection),
+        ("limits", LimitsSection),
+    ):
         for key in model.model_fields:
             assert f"{section}.{key}" in guide, f"{section}.{key} is not in docs/install.md"

@@ -47,7 +47,9 @@ def disconnect_all(clients) -> None:
 
 def counter_client(url: str, number: int, token: str) -> socketio.Client:
     sio = socketio.Client(reconnection=False)
-    sio.connect(url, namespaces=[NS_COUNTER], auth={"counter": number, "token": token}, wait_timeout=10)
+    sio.connect(
+        url, namespaces=[NS_COUNTER], auth={"counter": number, "token": token}, wait_timeout=10
+    )
     return sio
 
 
@@ -75,7 +77,11 @@ def test_display_and_two_counters(live_server_factory, async_mode):
         recall = one.call("recall", {"request_id": "one-2"}, namespace=NS_COUNTER, timeout=10)
         event = display.next("ticket_called")
         assert event["call"]["kind"] == "recall"
-        assert event["call"]["call_id"] == recall["result"]["call"]["call_id"] != calls[0]["call"]["call_id"]
+        assert (
+            event["call"]["call_id"]
+            == recall["result"]["call"]["call_id"]
+            != calls[0]["call"]["call_id"]
+        )
         assert event["call"]["announcement"]["text"]
 
         # A wrong token is refused at connect time and the server keeps running.
@@ -137,7 +143,9 @@ def test_many_counters_pressing_at_once_never_share_a_ticket(live_server_factory
     def press(n: int, sio: socketio.Client) -> None:
         start.wait()
         for i in range(tickets):
-            ack = sio.call("call_next", {"request_id": f"c{n}-{i}"}, namespace=NS_COUNTER, timeout=30)
+            ack = sio.call(
+                "call_next", {"request_id": f"c{n}-{i}"}, namespace=NS_COUNTER, timeout=30
+            )
             with lock:
                 if ack["ok"]:
                     got.append(ack["result"]["ticket"]["number"])

@@ -32,7 +32,9 @@ def make_hall(**overrides) -> Hall:
     }
     hall = Hall(
         day="2026-11-26",
-        agencies=engine.frozen_map({"dukcapil": Agency("dukcapil", "Dukcapil"), "imigrasi": Agency("imigrasi", "Imigrasi")}),
+        agencies=engine.frozen_map(
+            {"dukcapil": Agency("dukcapil", "Dukcapil"), "imigrasi": Agency("imigrasi", "Imigrasi")}
+        ),
         services=engine.frozen_map(services),
         counters=engine.frozen_map(counters),
     )
@@ -115,7 +117,10 @@ def test_two_counters_never_get_the_same_ticket():
         (lambda h: engine.issue_ticket(h, "ktp", NOW.replace(hour=12, minute=30)), "outside-hours"),
         (lambda h: engine.issue_ticket(h, "ktp", NOW.replace(hour=7, minute=29)), "outside-hours"),
         (lambda h: engine.issue_ticket(h, "ktp", NOW.replace(hour=16, minute=0)), "outside-hours"),
-        (lambda h: engine.issue_ticket(h, "ktp", NOW.replace(day=27, hour=11, minute=45)), "outside-hours"),  # Friday
+        (
+            lambda h: engine.issue_ticket(h, "ktp", NOW.replace(day=27, hour=11, minute=45)),
+            "outside-hours",
+        ),  # Friday
         (lambda h: engine.issue_ticket(h, "ktp", NOW.replace(day=29)), "outside-hours"),  # Sunday
         (lambda h: engine.issue_ticket(h, "paspor", NOW, "elderly"), "priority-not-allowed"),
         (lambda h: engine.issue_ticket(h, "ktp", NOW, "vip"), "bad-request"),
@@ -191,7 +196,12 @@ def test_transfer_keeps_number_and_place():
     hall = issue(held_hall(), "kk")  # B001 issued after A001
     out = engine.transfer(hall, 1, "kk", NOW)
     moved = out.last.ticket
-    assert (moved.number, moved.service, moved.origin_service, moved.status) == ("A001", "kk", "ktp", "waiting")
+    assert (moved.number, moved.service, moved.origin_service, moved.status) == (
+        "A001",
+        "kk",
+        "ktp",
+        "waiting",
+    )
     assert out.hall.current(1) is None
     # A001 was issued before B001, so it is called first in its new service.
     assert engine.call_next(out.hall, 2, NOW).last.ticket.number == "A001"
@@ -224,7 +234,10 @@ def test_close_day_expires_open_tickets_and_restarts_numbers():
     out = engine.close_day(hall, "2026-11-27", NOW)
     assert sorted(numbers(out)) == [("expired", "A001"), ("expired", "A002"), ("expired", "C001")]
     assert out.hall.day == "2026-11-27" and out.hall.tickets == {}
-    assert engine.issue_ticket(out.hall, "ktp", NOW + timedelta(days=1)).last.ticket.id == "2026-11-27/A001"
+    assert (
+        engine.issue_ticket(out.hall, "ktp", NOW + timedelta(days=1)).last.ticket.id
+        == "2026-11-27/A001"
+    )
 
 
 def test_closing_early_keeps_numbering():
@@ -258,7 +271,9 @@ def test_parse_hours(text, windows):
     assert engine.parse_hours(text) == windows
 
 
-@pytest.mark.parametrize("text", ["07:30", "12:00-07:30", "07:30-12:00,11:00-13:00", "25:00-26:00", "a-b"])
+@pytest.mark.parametrize(
+    "text", ["07:30", "12:00-07:30", "07:30-12:00,11:00-13:00", "25:00-26:00", "a-b"]
+)
 def test_parse_hours_refuses_nonsense(text):
     with pytest.raises(ValueError):
         engine.parse_hours(text)

@@ -64,9 +64,7 @@ def test_ticket_from_kiosk_reaches_visitor_page_and_tv(browser, live_server, sho
         assert "Menunggu" in phone.locator("#state").inner_text()
 
         assert live_server.command(1, "call_next", "e2e-1").ok
-        wait_js(phone,
-            "() => document.getElementById('state').textContent.indexOf('Gerai 1') >= 0"
-        )
+        wait_js(phone, "() => document.getElementById('state').textContent.indexOf('Gerai 1') >= 0")
         assert phone.locator("#state").inner_text().strip() == "Dipanggil, silakan ke Gerai 1"
         phone.screenshot(path=str(shots / "visitor.png"))
 

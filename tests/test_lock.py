@@ -60,7 +60,9 @@ def test_a_second_server_on_the_same_database_exits(live_server_factory, async_m
     first = live_server_factory(async_mode).start()
     ticket = first.issue()
     # Another port, the same database: refused before the hall is loaded.
-    second = run_server(first, "--port", str(first.port + 1 if first.port < 65535 else first.port - 1))
+    second = run_server(
+        first, "--port", str(first.port + 1 if first.port < 65535 else first.port - 1)
+    )
     assert second.returncode == 2, second.stderr
     assert str(first.database) in second.stderr
     assert f"process {first.process.pid}" in second.stderr

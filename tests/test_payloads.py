@@ -17,7 +17,11 @@ def small_hall() -> engine.Hall:
             {"ktp": engine.Service(code="ktp", name="KTP", agency="dukcapil", prefix="A")}
         ),
         counters=engine.frozen_map(
-            {1: engine.Counter(number=1, name="Gerai 1", spoken_name="gerai satu", services=("ktp",))}
+            {
+                1: engine.Counter(
+                    number=1, name="Gerai 1", spoken_name="gerai satu", services=("ktp",)
+                )
+            }
         ),
         enforce_hours=False,
     )
@@ -47,8 +51,15 @@ def test_snapshot_for_a_counter_lists_its_skipped_tickets():
     hall = engine.call_next(hall, 1, now).hall
     hall = engine.skip(hall, 1, now).hall
     info = payloads.hall_info({"hall.name": "MPP Uji"}, ZoneInfo("Asia/Jakarta"))
-    assert info == {"name": "MPP Uji", "timezone": "Asia/Jakarta", "running_text": "", "logo_url": None}
-    snap = payloads.snapshot(hall, seq=3, now=now, info=info, recent=deque([{"n": 1}, {"n": 2}]), counter=1)
+    assert info == {
+        "name": "MPP Uji",
+        "timezone": "Asia/Jakarta",
+        "running_text": "",
+        "logo_url": None,
+    }
+    snap = payloads.snapshot(
+        hall, seq=3, now=now, info=info, recent=deque([{"n": 1}, {"n": 2}]), counter=1
+    )
     assert snap["recent_calls"] == [{"n": 2}, {"n": 1}]  # newest first
     assert [t["number"] for t in snap["skipped"]] == ["A001"]
     assert snap["me"]["number"] == 1 and snap["services"][0]["waiting"] == 0

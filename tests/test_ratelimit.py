@@ -104,11 +104,15 @@ def test_one_client_cannot_empty_a_quota(limited):
     assert body["ok"] is False and body["error"] == "rate-limited"
     assert "Coba lagi dalam 5 menit" in body["message"]
     assert refused.headers["Retry-After"] == "300" and body["retry_after"] == 300
-    kiosk = client.post("/api/kiosk/lobi/tickets", json={"service": "ktp"})  # same address, other door
+    kiosk = client.post(
+        "/api/kiosk/lobi/tickets", json={"service": "ktp"}
+    )  # same address, other door
     assert kiosk.status_code == 429 and kiosk.get_json()["error"] == "rate-limited"
     assert hub.seq == seq  # nothing issued
     other = limited.test_client()
-    answer = other.post("/api/tickets", json={"service": "ktp"}, environ_base={"REMOTE_ADDR": "10.0.0.8"})
+    answer = other.post(
+        "/api/tickets", json={"service": "ktp"}, environ_base={"REMOTE_ADDR": "10.0.0.8"}
+    )
     assert answer.status_code == 201  # another visitor's phone
 
 

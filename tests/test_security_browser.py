@@ -145,27 +145,30 @@ def test_every_page_runs_under_the_policy_and_shows_names_as_text(browser, serve
             assert server.command(2, "finish", f"done-{i}").ok
         assert server.command(1, "call_next", "ours").ok
         number = mine["ticket"]["number"]
-        wait_js(tv.page,
-            f"() => document.getElementById('latest-number').textContent === '{number}'"
+        wait_js(
+            tv.page, f"() => document.getElementById('latest-number').textContent === '{number}'"
         )
         assert tv.page.locator("#latest-service").inner_text() == XSS
         assert tv.page.locator("#latest-counter").inner_text() == XSS_COUNTER
         assert tv.page.locator("[data-counter='1'] .tv-cell-name").inner_text() == XSS_COUNTER
-        wait_js(tv.page,   # the chime and the clip play from /api/audio under the policy
-            "window.panggilTv.played.some(p => p.kind === 'chime' && p.ok)", timeout=20000
+        wait_js(
+            tv.page,  # the chime and the clip play from /api/audio under the policy
+            "window.panggilTv.played.some(p => p.kind === 'chime' && p.ok)",
+            timeout=20000,
         )
         tv.page.wait_for_timeout(600)
         tv.page.screenshot(path=str(shots / "tv-policy.png"))
 
-        wait_js(phone.page,
-            "() => document.getElementById('state').textContent.indexOf('<img') >= 0"
+        wait_js(
+            phone.page, "() => document.getElementById('state').textContent.indexOf('<img') >= 0"
         )
         assert phone.page.locator("#state").inner_text().strip() == (
             f"Dipanggil, silakan ke {XSS_COUNTER}"
         )
         phone.page.screenshot(path=str(shots / "visitor-called.png"))
-        wait_js(bare.page,
-            "() => document.getElementById('state').textContent.indexOf('Sudah dipanggil') >= 0"
+        wait_js(
+            bare.page,
+            "() => document.getElementById('state').textContent.indexOf('Sudah dipanggil') >= 0",
         )
         assert bare.page.locator("#state").inner_text().strip() == (
             f"Sudah dipanggil ke {XSS_COUNTER}"

@@ -150,7 +150,9 @@ def is_no_store(response) -> bool:
 
 
 def test_admin_console_and_login_answers_are_never_stored(app, client, ticket):
-    urls = [u for u in get_urls(app, ticket) if u.startswith(("/admin", "/console", "/login", "/setup"))]
+    urls = [
+        u for u in get_urls(app, ticket) if u.startswith(("/admin", "/console", "/login", "/setup"))
+    ]
     assert len(urls) > 15
     anonymous = [u for u in urls if not is_no_store(client.get(u))]
     log_in(client, "admin", "admin-secret")

@@ -36,7 +36,9 @@ def test_call_next_reaches_display_with_whole_call(socket_client, hub):
     officer = counter(socket_client)
     hub.issue("ktp")
     display.get_received(NS_DISPLAY)
-    ack = officer.emit(protocol.CALL_NEXT, {"request_id": "press-1"}, namespace=NS_COUNTER, callback=True)
+    ack = officer.emit(
+        protocol.CALL_NEXT, {"request_id": "press-1"}, namespace=NS_COUNTER, callback=True
+    )
     assert ack["ok"] is True
     call = ack["result"]["call"]
     assert call["ticket"]["number"] == "A001"
@@ -55,12 +57,18 @@ def test_retried_press_is_applied_once(socket_client, hub):
     officer = counter(socket_client)
     hub.issue("ktp")
     hub.issue("ktp")
-    first = officer.emit(protocol.CALL_NEXT, {"request_id": "same"}, namespace=NS_COUNTER, callback=True)
-    again = officer.emit(protocol.CALL_NEXT, {"request_id": "same"}, namespace=NS_COUNTER, callback=True)
+    first = officer.emit(
+        protocol.CALL_NEXT, {"request_id": "same"}, namespace=NS_COUNTER, callback=True
+    )
+    again = officer.emit(
+        protocol.CALL_NEXT, {"request_id": "same"}, namespace=NS_COUNTER, callback=True
+    )
     assert again["replayed"] is True
     assert again["result"]["ticket"]["number"] == first["result"]["ticket"]["number"] == "A001"
     assert hub.hall.find("A002").status == "waiting"
-    reused = officer.emit(protocol.SKIP, {"request_id": "same"}, namespace=NS_COUNTER, callback=True)
+    reused = officer.emit(
+        protocol.SKIP, {"request_id": "same"}, namespace=NS_COUNTER, callback=True
+    )
     assert reused["error"] == "request-id-reused"
 
 
@@ -139,7 +147,11 @@ def test_seq_is_contiguous_across_every_broadcast(socket_client, hub, clock):
         officer.emit(command, {"request_id": f"r{i}"}, namespace=NS_COUNTER, callback=True)
     clock.advance(days=1)
     hub.tick()
-    seqs = [m["args"][0]["seq"] for m in display.get_received(NS_DISPLAY) if m["name"] != "announcement_ready"]
+    seqs = [
+        m["args"][0]["seq"]
+        for m in display.get_received(NS_DISPLAY)
+        if m["name"] != "announcement_ready"
+    ]
     assert seqs == list(range(seqs[0], seqs[0] + len(seqs)))
     assert seqs[-1] == hub.seq
 
@@ -157,8 +169,11 @@ def test_counter_snapshot_has_me_and_skipped(socket_client, hub):
 
 
 def test_named_display_gets_its_zone_from_the_admin(socket_client, hub):
-    hub.write(lambda s: s.db.execute(
-        "INSERT INTO displays (name, counters, services) VALUES ('lantai-2', '[3]', '[\"paspor\"]')"))
+    hub.write(
+        lambda s: s.db.execute(
+            "INSERT INTO displays (name, counters, services) VALUES ('lantai-2', '[3]', '[\"paspor\"]')"
+        )
+    )
     zoned = socket_client(NS_DISPLAY, {"display": "lantai-2"})
     snap = events_named(zoned, protocol.SNAPSHOT, NS_DISPLAY)[0]
     assert snap["display"] == {"name": "lantai-2", "counters": [3], "services": ["paspor"]}
@@ -179,6 +194,8 @@ def test_voice_is_prepared_only_for_staffed_counters(socket_client, hub, monkeyp
 def test_snapshot_carries_audio_that_became_ready_later(socket_client, hub):
     hub.issue("ktp")
     call = hub.command(1, "call_next", {}, "a")["result"]["call"]
-    hub.announcement_ready({"call_id": call["call_id"], "audio_url": "/api/audio/x.wav", "text": "t"})
+    hub.announcement_ready(
+        {"call_id": call["call_id"], "audio_url": "/api/audio/x.wav", "text": "t"}
+    )
     latest = hub.snapshot()["recent_calls"][0]["announcement"]
     assert latest["audio_url"] == "/api/audio/x.wav" and latest["status"] == "ready"

@@ -54,7 +54,9 @@ def test_not_a_database_is_a_clear_error(tmp_path):
 def test_foreign_keys_are_enforced(tmp_path):
     storage = Storage(tmp_path / "fk.sqlite")
     with pytest.raises(sqlite3.IntegrityError), storage.transaction():
-        storage.db.execute("INSERT INTO services (code, agency, name, prefix) VALUES ('x', 'nope', 'X', 'X')")
+        storage.db.execute(
+            "INSERT INTO services (code, agency, name, prefix) VALUES ('x', 'nope', 'X', 'X')"
+        )
     assert storage.db["services"].count == 0
 
 
@@ -83,7 +85,13 @@ def test_failed_write_changes_nothing_and_broadcasts_nothing(config, clock, monk
     sent = []
     hub = open_hub(config, clock, broadcast=lambda name, message: sent.append(name))
     hub.issue("ktp")
-    before = (hub.hall, hub.seq, hub.storage.db["tickets"].count, hub.storage.db["events"].count, len(sent))
+    before = (
+        hub.hall,
+        hub.seq,
+        hub.storage.db["tickets"].count,
+        hub.storage.db["events"].count,
+        len(sent),
+    )
 
     original = hub.storage.save_request
 
@@ -94,7 +102,13 @@ def test_failed_write_changes_nothing_and_broadcasts_nothing(config, clock, monk
     monkeypatch.setattr(hub.storage, "save_request", broken)
     with pytest.raises(PanggilError, match="internal-error"):
         hub.command(1, "call_next", {}, "boom")
-    after = (hub.hall, hub.seq, hub.storage.db["tickets"].count, hub.storage.db["events"].count, len(sent))
+    after = (
+        hub.hall,
+        hub.seq,
+        hub.storage.db["tickets"].count,
+        hub.storage.db["events"].count,
+        len(sent),
+    )
     assert after == before
     assert hub.storage.db.execute("SELECT status FROM tickets").fetchone()[0] == "waiting"
     monkeypatch.undo()
@@ -112,10 +126,16 @@ def test_day_rolls_over_at_the_boundary_and_history_is_kept(config, clock):
     assert hub.hall.day == "2026-11-27"
     assert [m["event"] for m in sent[-3:]] == ["ticket_expired", "ticket_expired", "day_closed"]
     assert sent[-1]["expired"] == 2
-    rows = dict(hub.storage.db.execute("SELECT number, status FROM tickets WHERE day = '2026-11-26'").fetchall())
+    rows = dict(
+        hub.storage.db.execute(
+            "SELECT number, status FROM tickets WHERE day = '2026-11-26'"
+        ).fetchall()
+    )
     assert rows == {"A001": "expired", "A002": "expired"}
     assert hub.issue("ktp")["result"]["ticket"]["id"] == "2026-11-27/A001"
-    closed = hub.storage.db.execute("SELECT closed_at FROM days WHERE day = '2026-11-26'").fetchone()[0]
+    closed = hub.storage.db.execute(
+        "SELECT closed_at FROM days WHERE day = '2026-11-26'"
+    ).fetchone()[0]
     assert closed is not None
 
 

@@ -95,7 +95,8 @@ def test_calls_show_and_play_chime_then_announcement_one_at_a_time(page, live_se
     assert page.locator("#latest").get_attribute("class").count("tv-highlight") == 1
     wait_js(
         page,
-        "() => window.panggilTv.played.filter(p => p.kind === 'audio').length === 2", timeout=20000
+        "() => window.panggilTv.played.filter(p => p.kind === 'audio').length === 2",
+        timeout=20000,
     )
     assert page.locator("#recent li").first.inner_text().split() == ["A001", "Gerai", "1"]
     assert page.locator("[data-counter='1'] .tv-cell-number").inner_text() == "A001"
@@ -196,7 +197,8 @@ def test_lost_server_is_shown(page, live_server_factory):
     server.kill()
     wait_js(
         page,
-        "() => document.getElementById('running').textContent.indexOf('Terputus') === 0", timeout=10000
+        "() => document.getElementById('running').textContent.indexOf('Terputus') === 0",
+        timeout=10000,
     )
     assert page.locator("#running").inner_text() == "Terputus dari server, mencoba lagi..."
     assert "tv-down" in page.locator("#status").get_attribute("class")

@@ -71,7 +71,9 @@ def test_a_checkout_compiles_missing_or_stale_catalogues_in_place(tmp_path):
     core = root / "core" / "id" / "LC_MESSAGES"
     assert b"Masuk\x00" in (core / "messages.mo").read_bytes()
     po = (core / "messages.po").read_text(encoding="utf-8")
-    (core / "messages.po").write_text(po.replace('msgstr "Masuk"', 'msgstr "Masuk ke sistem"'), encoding="utf-8")
+    (core / "messages.po").write_text(
+        po.replace('msgstr "Masuk"', 'msgstr "Masuk ke sistem"'), encoding="utf-8"
+    )
     assert i18n.catalogue_root.__wrapped__(root) == root
     assert b"Masuk ke sistem" in (core / "messages.mo").read_bytes()
 

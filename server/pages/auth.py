@@ -32,6 +32,7 @@ bp = Blueprint("auth", __name__)
 ROLES = ("admin", "officer")
 HOME = {"admin": "admin.index", "officer": "console.index"}
 
+
 def current_user() -> dict | None:
     """The logged-in, active user of this request, or None."""
     if "user" not in g:
@@ -59,12 +60,16 @@ def login_required(*roles: str) -> Callable:
             user = current_user()
             if user is None:
                 if _wants_json():
-                    return jsonify(ok=False, error="login-required", message=_("Please log in.")), 401
+                    return jsonify(
+                        ok=False, error="login-required", message=_("Please log in.")
+                    ), 401
                 return redirect(url_for("auth.login", next=request.full_path))
             if roles and user["role"] not in roles:
                 log.warning("user %s (%s) refused %s", user["username"], user["role"], request.path)
                 if _wants_json():
-                    return jsonify(ok=False, error="forbidden", message=_("You may not do this.")), 403
+                    return jsonify(
+                        ok=False, error="forbidden", message=_("You may not do this.")
+                    ), 403
                 abort(403)
             return view(*args, **kwargs)
 
@@ -105,7 +110,9 @@ def login():
         if wait := login_limits.blocked(address, username):
             error, status = _wait_message(wait), 429
         else:
-            user = hub.read(lambda storage: storage.find_user(username=username)) if username else None
+            user = (
+                hub.read(lambda storage: storage.find_user(username=username)) if username else None
+            )
             # The hash is checked whoever asks: an unknown name takes as long as a known one.
             right = check_password(user["password_hash"] if user else dummy_hash(), password)
             if user and user["active"] and right:
@@ -161,12 +168,20 @@ def setup():
             elif user_id is not None:
                 code.used = True
                 current_app.extensions["panggil_setup"] = None
-                log.warning("first admin %s created from %s with the set-up code", form["username"], address)
+                log.warning(
+                    "first admin %s created from %s with the set-up code", form["username"], address
+                )
                 session.clear()
                 session["user_id"] = user_id
                 session.permanent = True
-                return redirect(url_for("admin.index") if "admin.index" in current_app.view_functions else url_for("index"))
-    return render_template("auth/setup.html", error=error, form=form, min_password=credentials.MIN_PASSWORD), status
+                return redirect(
+                    url_for("admin.index")
+                    if "admin.index" in current_app.view_functions
+                    else url_for("index")
+                )
+    return render_template(
+        "auth/setup.html", error=error, form=form, min_password=credentials.MIN_PASSWORD
+    ), status
 
 
 def _wait_message(seconds: int) -> str:
