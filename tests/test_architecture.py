@@ -7,7 +7,9 @@ import re
 from tests.conftest import ROOT
 
 PACKAGES = ("server", "display", "counter_client", "panggil_protocol", "panggil_common")
-SQL = re.compile(r"""["'](?:\s*)(SELECT|INSERT|UPDATE|DELETE|PRAGMA|CREATE|BEGIN|COMMIT|ROLLBACK)\b""")
+SQL = re.compile(
+    r"""["'](?:\s*)(SELECT|INSERT|UPDATE|DELETE|PRAGMA|CREATE|BEGIN|COMMIT|ROLLBACK)\b"""
+)
 
 
 def sources():
@@ -35,5 +37,11 @@ def test_the_sql_check_sees_a_statement():
 def test_modules_over_400_lines_are_explained_in_the_architecture_page():
     page = (ROOT / "docs" / "architecture.md").read_text(encoding="utf-8")
     explained = set(re.findall(r"^\| `([\w/]+\.py)` \| ~?\d+ \|", page, flags=re.M))
-    long = {str(p.relative_to(ROOT)) for p in sources() if len(p.read_text(encoding="utf-8").splitlines()) > 400}
-    assert long - explained == set(), "a module passed 400 lines: split it or say why in docs/architecture.md"
+    long = {
+        str(p.relative_to(ROOT))
+        for p in sources()
+        if len(p.read_text(encoding="utf-8").splitlines()) > 400
+    }
+    assert long - explained == set(), (
+        "a module passed 400 lines: split it or say why in docs/architecture.md"
+    )
