@@ -172,6 +172,13 @@ def plain_text(call: dict) -> str:
     return template.format(ticket=call["ticket"]["number"], counter=counter, service="", agency="")
 
 
+def fallback_text(call: dict) -> str:
+    """Last resort when the template cannot be filled: what the screen shows, never empty."""
+    ticket = (call.get("ticket") or {}).get("number") or ""
+    counter = (call.get("counter") or {}).get("name") or ""
+    return f"{ticket} {counter}".strip() or "-"
+
+
 def texts_for_ticket(
     ticket_number: str,
     counters: list[dict],

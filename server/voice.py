@@ -257,7 +257,7 @@ class Announcer:
         except (KeyError, TypeError, ValueError) as exc:
             # The call is committed already: it goes out with a plain text and the chime.
             log.error("cannot build announcement for %r: %s", call.get("call_id"), exc)
-            return self._answer(call, _plain_text(call), None, "none", engine=None)
+            return self._answer(call, announce.fallback_text(call), None, "none", engine=None)
         if not voice.settings["enabled"]:
             return self._answer(call, text, None, "none", engine=None)
         synth = voice.synth
@@ -373,10 +373,3 @@ class Announcer:
                 "outcome": outcome,
                 "at": datetime.now(UTC).isoformat(timespec="seconds"),
             }
-
-
-def _plain_text(call: dict) -> str:
-    # Last resort when the template cannot be filled: what the screen shows, never empty.
-    ticket = (call.get("ticket") or {}).get("number") or ""
-    counter = (call.get("counter") or {}).get("name") or ""
-    return f"{ticket} {counter}".strip() or "-"

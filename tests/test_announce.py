@@ -299,3 +299,15 @@ def test_every_setting_is_documented_with_its_default():
             else str(setting.default)
         )
         assert default in row.group(1), f"docs/voice.md does not give the default of voice.{key}"
+
+
+@pytest.mark.parametrize(
+    "call, text",
+    [
+        ({"ticket": {"number": "A012"}, "counter": {"name": "Gerai 5"}}, "A012 Gerai 5"),
+        ({"ticket": {"number": "A012"}}, "A012"),
+        ({}, "-"),
+    ],
+)
+def test_the_fallback_text_is_what_the_screen_shows_and_never_empty(call, text):
+    assert announce.fallback_text(call) == text
