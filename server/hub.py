@@ -209,7 +209,32 @@ class Hub:
                 raise PanggilError("internal-error") from None
             self.hall = outcome.hall
             self.publish(outcome.changes, built, seqs)
+            if not any("call" in payload for payload in built):
+                return response
+            # The announcement is made only now, after the commit (it sets the voice working),
+            # so the answer and the event rows stored above lack it: store what was sent.
+            response = payloads.command_response(outcome, built, seqs[-1])
+            self._keep_announcements(built, seqs, request, response)
             return response
+
+    def _keep_announcements(
+        self,
+        built: list[dict],
+        seqs: list[int],
+        request: tuple[int, str, str] | None,
+        response: dict,
+    ) -> None:
+        """Store the announced calls and the whole answer, so a retry gets the first answer again."""
+        try:
+            with self.storage.transaction():
+                for payload, seq in zip(built, seqs):
+                    if "call" in payload:
+                        self.storage.save_event_data(seq, payload)
+                if request is not None:
+                    counter, request_id, _command = request
+                    self.storage.save_request_response(counter, request_id, response)
+        except Exception:  # the change is committed and sent: only a retry's answer is poorer
+            log.exception("storing the announcement of %s failed", seqs)
 
     def _replay(self, counter: int, request_id: str, command: str) -> dict | None:
         found = self.storage.find_request(counter, request_id)
@@ -316,7 +341,8 @@ class Hub:
                 except Exception:  # the voice must never stop a call from going out
                     log.exception("announcement failed for %s", call["call_id"])
                     call["announcement"] = {"text": "", "audio_url": None, "status": "none"}
-                self.recent.append(call)
+                # A copy: announcement_ready updates the snapshot's call, never an answer sent.
+                self.recent.append(dict(call))
             self.send(payloads.EVENT_NAMES[change.kind], seq, change.at, payload)
 
     def send(self, name: str, seq: int, at: datetime, payload: Mapping) -> None:

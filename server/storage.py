@@ -463,6 +463,13 @@ class Storage:
         )
         return cursor.lastrowid
 
+    def save_event_data(self, seq: int, data: Mapping) -> None:
+        """Replace an event row's payload (a call with the announcement made after its commit)."""
+        self.db.execute(
+            "UPDATE events SET data = ? WHERE seq = ?",
+            [json.dumps(data, separators=(",", ":")), seq],
+        )
+
     def recent_days(self, limit: int = 60) -> list[str]:
         """The latest days the hall was open, newest first."""
         return [
@@ -584,6 +591,13 @@ class Storage:
                 json.dumps(response, separators=(",", ":")),
                 now.isoformat(),
             ],
+        )
+
+    def save_request_response(self, counter: int, request_id: str, response: Mapping) -> None:
+        """Replace a stored answer with the one sent (it gained the call's announcement)."""
+        self.db.execute(
+            "UPDATE requests SET response = ? WHERE counter = ? AND request_id = ?",
+            [json.dumps(response, separators=(",", ":")), counter, request_id],
         )
 
 

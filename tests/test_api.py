@@ -28,6 +28,15 @@ def test_issue_and_call_over_http(client, hub):
     assert state["me"]["current"]["number"] == "A001"
 
 
+def test_a_retried_http_command_gets_the_first_answer_again_in_full(client):
+    post(client, "/api/tickets", {"service": "ktp"})
+    first = post(client, "/api/counters/1/call_next", {"request_id": "h2"}, AUTH).get_json()
+    again = post(client, "/api/counters/1/call_next", {"request_id": "h2"}, AUTH).get_json()
+    assert first["result"]["call"]["announcement"]["text"]
+    assert again.pop("replayed") is True
+    assert again == first
+
+
 def test_services_list_shows_hours_and_quota(client):
     services = {s["code"]: s for s in client.get("/api/services").get_json()["services"]}
     assert services["kk"]["daily_quota"] == 3

@@ -72,6 +72,20 @@ def test_retried_press_is_applied_once(socket_client, hub):
     assert reused["error"] == "request-id-reused"
 
 
+@pytest.mark.parametrize("command", [protocol.CALL_NEXT, protocol.RECALL])
+def test_a_retried_call_gets_the_first_answer_again_in_full(socket_client, hub, command):
+    """The replay carries the call's announcement too, exactly as the first answer had it."""
+    officer = counter(socket_client)
+    hub.issue("ktp")
+    if command == protocol.RECALL:
+        hub.command(1, protocol.CALL_NEXT, {}, "before")
+    first = officer.emit(command, {"request_id": "twice"}, namespace=NS_COUNTER, callback=True)
+    again = officer.emit(command, {"request_id": "twice"}, namespace=NS_COUNTER, callback=True)
+    assert first["ok"] is True and first["result"]["call"]["announcement"]["text"]
+    assert again.pop("replayed") is True
+    assert again == first
+
+
 @pytest.mark.parametrize(
     "auth, code",
     [

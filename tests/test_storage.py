@@ -81,6 +81,39 @@ def test_restart_restores_the_day(config, clock):
     assert again.command(1, "call_next", {}, "r1")["replayed"] is True
 
 
+def test_after_a_restart_a_retry_and_the_snapshot_still_carry_the_announcement(config, clock):
+    hub = open_hub(config, clock)
+    hub.issue("ktp")
+    first = hub.command(1, "call_next", {}, "r1")
+    assert first["result"]["call"]["announcement"]["text"]
+    hub.storage.close()
+
+    again = open_hub(config, clock)
+    replayed = again.command(1, "call_next", {}, "r1")
+    assert replayed.pop("replayed") is True
+    assert replayed == first
+    recent = again.snapshot()["recent_calls"]
+    assert recent[0]["announcement"] == first["result"]["call"]["announcement"]
+
+
+def test_a_failed_write_of_the_announcement_keeps_the_call(config, clock, monkeypatch):
+    """The call is committed and sent before its announcement is stored: it stands."""
+    sent = []
+    hub = open_hub(config, clock, broadcast=lambda name, message: sent.append(name))
+    hub.issue("ktp")
+
+    def broken(*args, **kwargs):
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr(hub.storage, "save_request_response", broken)
+    answer = hub.command(1, "call_next", {}, "r1")
+    assert answer["result"]["call"]["announcement"]["text"] and sent[-1] == "ticket_called"
+    assert hub.hall.current(1).number == "A001"
+    monkeypatch.undo()
+    replayed = hub.command(1, "call_next", {}, "r1")
+    assert replayed["replayed"] is True and replayed["result"]["ticket"]["number"] == "A001"
+
+
 def test_failed_write_changes_nothing_and_broadcasts_nothing(config, clock, monkeypatch):
     sent = []
     hub = open_hub(config, clock, broadcast=lambda name, message: sent.append(name))
