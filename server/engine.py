@@ -103,7 +103,9 @@ class Hall:
     """Everything the rules need about one service day.
 
     `tickets` holds today's open tickets only (waiting, called, skipped): finished ones live in
-    storage, which keeps the state small on a day of thousands of tickets.
+    storage, which keeps the state small on a day of thousands of tickets. `ended` keeps just the
+    numbers of today's others (done, cancelled, expired), so that a command naming one is told
+    the ticket cannot be called rather than that it does not exist.
     """
 
     day: str
@@ -114,6 +116,7 @@ class Hall:
     last_seq: Mapping[str, int] = field(default_factory=frozen_map)  # per prefix, today
     issued: Mapping[str, int] = field(default_factory=frozen_map)  # per origin service, today
     served: Mapping[int, int] = field(default_factory=frozen_map)  # per counter, today
+    ended: frozenset[str] = frozenset()  # numbers of today's done, cancelled, expired tickets
     next_order: int = 1
     enforce_hours: bool = True
 
@@ -144,6 +147,13 @@ class Hall:
     def find(self, number: str) -> Ticket | None:
         """Today's open ticket with this number (e.g. 'A012')."""
         return self.tickets.get(ticket_id(self.day, number))
+
+    def open_ticket(self, number: str) -> Ticket:
+        """Today's open ticket with this number; raises when it ended or was never issued."""
+        ticket = self.find(number)
+        if ticket is not None:
+            return ticket
+        raise PanggilError("ticket-not-callable" if number in self.ended else "unknown-ticket")
 
 
 @dataclass(frozen=True)
@@ -274,9 +284,7 @@ def call_next(hall: Hall, counter_no: int, now: datetime) -> Outcome:
 def call_ticket(hall: Hall, counter_no: int, number: str, now: datetime) -> Outcome:
     """The counter calls a given waiting or skipped ticket (a no-show who came back)."""
     counter = _counter(hall, counter_no)
-    ticket = hall.find(number.strip().upper())
-    if ticket is None:
-        raise PanggilError("unknown-ticket")
+    ticket = hall.open_ticket(number.strip().upper())
     if ticket.status not in ("waiting", "skipped"):
         raise PanggilError("ticket-not-callable")
     if ticket.service not in counter.services:
@@ -332,9 +340,7 @@ def transfer(hall: Hall, counter_no: int, service_code: str, now: datetime) -> O
 
 def cancel_ticket(hall: Hall, number: str, now: datetime) -> Outcome:
     """Withdraw a waiting or skipped ticket (the visitor left)."""
-    ticket = hall.find(number.strip().upper())
-    if ticket is None:
-        raise PanggilError("unknown-ticket")
+    ticket = hall.open_ticket(number.strip().upper())
     if ticket.status not in ("waiting", "skipped"):
         raise PanggilError("ticket-not-callable")
     cancelled = replace(ticket, status="cancelled", finished_at=now)
@@ -342,7 +348,12 @@ def cancel_ticket(hall: Hall, number: str, now: datetime) -> Outcome:
     issued = _bump(
         hall.issued, ticket.origin_service, max(0, hall.issued.get(ticket.origin_service, 0) - 1)
     )
-    new_hall = replace(hall, tickets=_drop(hall.tickets, ticket.id), issued=issued)
+    new_hall = replace(
+        hall,
+        tickets=_drop(hall.tickets, ticket.id),
+        issued=issued,
+        ended=hall.ended | {ticket.number},
+    )
     return Outcome(new_hall, (Change("cancelled", cancelled, now),))
 
 
@@ -356,7 +367,8 @@ def close_day(hall: Hall, new_day: str, now: datetime) -> Outcome:
         for t in sorted(hall.tickets.values(), key=lambda t: t.order)
     )
     if new_day == hall.day:
-        return Outcome(replace(hall, tickets=frozen_map()), changes)
+        ended = hall.ended | {t.number for t in hall.tickets.values()}
+        return Outcome(replace(hall, tickets=frozen_map(), ended=ended), changes)
     new_hall = replace(
         hall,
         day=new_day,
@@ -364,6 +376,7 @@ def close_day(hall: Hall, new_day: str, now: datetime) -> Outcome:
         last_seq=frozen_map(),
         issued=frozen_map(),
         served=frozen_map(),
+        ended=frozenset(),
         next_order=1,
     )
     return Outcome(new_hall, changes)
@@ -417,6 +430,7 @@ def _apply_finish(hall: Hall, change: Change) -> Hall:
         hall,
         tickets=_drop(hall.tickets, change.ticket.id),
         served=_bump(hall.served, counter, hall.served.get(counter, 0) + 1),
+        ended=hall.ended | {change.ticket.number},
     )
 
 

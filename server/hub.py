@@ -120,6 +120,7 @@ class Hub:
                 last_seq=engine.frozen_map(state["last_seq"]),
                 issued=engine.frozen_map(state["issued"]),
                 served=engine.frozen_map(state["served"]),
+                ended=frozenset(state["ended"]),
                 next_order=state["next_order"],
                 enforce_hours=self.enforce_hours,
             )

@@ -376,11 +376,18 @@ class Storage:
         self.db.execute("UPDATE days SET closed_at = ? WHERE day = ?", [now.isoformat(), day])
 
     def load_day(self, day: str, tz) -> dict:
-        """Today's open tickets and counts, to rebuild a Hall after a restart."""
+        """Today's open tickets, the numbers of its ended ones and its counts, to rebuild a Hall."""
         tickets = {
             r["id"]: _ticket(r, tz)
             for r in self.db.query(
                 "SELECT * FROM tickets WHERE day = ? AND status IN ('waiting', 'called', 'skipped')",
+                [day],
+            )
+        }
+        ended = {
+            r["number"]
+            for r in self.db.query(
+                "SELECT number FROM tickets WHERE day = ? AND status IN ('done', 'cancelled', 'expired')",
                 [day],
             )
         }
@@ -408,8 +415,8 @@ class Storage:
         row = self.db.execute(
             "SELECT COALESCE(MAX(ord), 0) FROM tickets WHERE day = ?", [day]
         ).fetchone()
-        return {"tickets": tickets, "last_seq": last_seq, "issued": issued, "served": served,
-                "next_order": row[0] + 1}  # fmt: skip
+        return {"tickets": tickets, "ended": ended, "last_seq": last_seq, "issued": issued,
+                "served": served, "next_order": row[0] + 1}  # fmt: skip
 
     def find_ticket(self, ticket_id: str, tz) -> engine.Ticket | None:
         row = next(self.db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]), None)

@@ -195,6 +195,23 @@ def test_cancel_with_a_counter_token(client, hub):
     assert hub.hall.tickets == {}
 
 
+def test_cancelling_a_ticket_that_ended_today_is_not_callable(client, hub):
+    post(client, "/api/tickets", {"service": "ktp"})
+    post(client, "/api/tickets", {"service": "ktp"})
+    post(client, "/api/counters/1/call_next", {"request_id": "c1"}, AUTH)
+    post(client, "/api/counters/1/finish", {"request_id": "c2"}, AUTH)  # A001 done
+    post(client, "/api/tickets/2026-11-26/A002/cancel", {}, AUTH)
+    before = (hub.seq, hub.hall)
+    for number in ("A001", "A002"):
+        r = post(client, f"/api/tickets/2026-11-26/{number}/cancel", {}, AUTH)
+        assert r.status_code == 409 and r.get_json()["error"] == "ticket-not-callable"
+    r = post(client, "/api/counters/1/call_ticket", {"request_id": "c3", "number": "A001"}, AUTH)
+    assert r.status_code == 409 and r.get_json()["error"] == "ticket-not-callable"
+    r = post(client, "/api/tickets/2026-11-26/A003/cancel", {}, AUTH)
+    assert r.status_code == 404 and r.get_json()["error"] == "unknown-ticket"
+    assert (hub.seq, hub.hall) == before
+
+
 def test_internal_errors_are_json_and_change_nothing(client, hub, monkeypatch):
     monkeypatch.setattr(hub, "snapshot", lambda *a, **k: 1 / 0)
     r = client.get("/api/snapshot")

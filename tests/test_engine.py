@@ -162,6 +162,41 @@ def test_illegal_transitions_with_a_held_ticket(step, code):
     assert contents(hall) == before
 
 
+def ended_hall():
+    """A001 done (served at counter 1), A002 cancelled, A003 expired by an early close; A004 waits."""
+    hall = engine.call_next(issue(issue(make_hall())), 1, NOW).hall
+    hall = engine.finish(hall, 1, NOW).hall
+    hall = engine.cancel_ticket(hall, "A002", NOW).hall
+    hall = engine.close_day(issue(hall), hall.day, NOW).hall
+    return issue(hall)
+
+
+@pytest.mark.parametrize("number", ["A001", "A002", "A003", "a003"])
+@pytest.mark.parametrize(
+    "step",
+    [
+        lambda h, number: engine.call_ticket(h, 1, number, NOW),
+        lambda h, number: engine.cancel_ticket(h, number, NOW),
+    ],
+    ids=["call_ticket", "cancel"],
+)
+def test_a_ticket_that_ended_today_is_not_callable_rather_than_unknown(step, number):
+    hall = ended_hall()
+    before = contents(hall)
+    with pytest.raises(PanggilError) as err:
+        step(hall, number)
+    assert err.value.code == "ticket-not-callable"
+    assert contents(hall) == before
+    with pytest.raises(PanggilError, match="unknown-ticket"):
+        step(hall, "A005")  # never issued
+
+
+def test_the_tickets_that_ended_are_today_s_only():
+    hall = ended_hall()
+    assert hall.ended == {"A001", "A002", "A003"}
+    assert engine.close_day(hall, "2026-11-27", NOW).hall.ended == frozenset()
+
+
 def test_failed_next_keeps_the_held_ticket():
     hall = engine.call_next(issue(make_hall()), 1, NOW).hall
     with pytest.raises(PanggilError, match="no-waiting-tickets"):

@@ -133,6 +133,28 @@ def test_bad_commands_are_refused_and_change_nothing(socket_client, hub, command
     assert (hub.seq, hub.hall) == before
 
 
+def test_calling_a_ticket_that_was_served_cancelled_or_expired_is_not_callable(socket_client, hub):
+    """Such a ticket exists: the answer says it cannot be called, not that it is unknown."""
+    officer = counter(socket_client)
+    for _ in range(3):
+        hub.issue("ktp")
+    hub.command(1, protocol.CALL_NEXT, {}, "r1")
+    hub.command(1, protocol.FINISH, {}, "r2")  # A001 done
+    hub.cancel("A002")
+    hub.close_day()  # A003 expired, the date goes on
+    before = (hub.seq, hub.hall)
+    for n, number in enumerate(["A001", "A002", "a003", "A004"]):
+        ack = officer.emit(
+            protocol.CALL_TICKET,
+            {"request_id": f"by-number-{n}", "number": number},
+            namespace=NS_COUNTER,
+            callback=True,
+        )
+        code = "unknown-ticket" if number == "A004" else "ticket-not-callable"
+        assert (ack["ok"], ack["error"]) == (False, code), number
+    assert (hub.seq, hub.hall) == before
+
+
 def test_display_cannot_send_commands(socket_client, hub):
     display = socket_client(NS_DISPLAY)
     hub.issue("ktp")

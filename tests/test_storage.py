@@ -81,6 +81,22 @@ def test_restart_restores_the_day(config, clock):
     assert again.command(1, "call_next", {}, "r1")["replayed"] is True
 
 
+def test_after_a_restart_today_s_ended_tickets_are_known(config, clock):
+    hub = open_hub(config, clock)
+    for _ in range(3):
+        hub.issue("ktp")
+    hub.command(1, "call_next", {}, "r1")
+    hub.command(1, "finish", {}, "r2")
+    hub.cancel("A002")
+    hub.close_day()
+    hub.storage.close()
+
+    again = open_hub(config, clock)
+    assert again.hall.ended == {"A001", "A002", "A003"}
+    with pytest.raises(PanggilError, match="ticket-not-callable"):
+        again.command(2, "call_ticket", {"number": "A001"}, "r3")
+
+
 def test_after_a_restart_a_retry_and_the_snapshot_still_carry_the_announcement(config, clock):
     hub = open_hub(config, clock)
     hub.issue("ktp")
