@@ -102,7 +102,8 @@ def snapshot(
         "hall": info,
         "agencies": [{"code": a.code, "name": a.name} for a in hall.agencies.values()],
         "services": [service_info(hall, s) for s in hall.services.values()],
-        "counters": [counter_info(hall, n) for n in hall.counters],
+        # A deactivated counter is closed for the day's screens: no tile on a TV, no row to follow.
+        "counters": [counter_info(hall, n) for n, c in hall.counters.items() if c.active],
         "recent_calls": list(reversed(recent)),
     }
     if counter is not None:

@@ -335,6 +335,17 @@ def test_counter_edit_changes_services_and_reaches_displays(admin, hub, display)
     assert hub.tokens[1] == TOKENS[1]  # editing keeps the token
 
 
+def test_a_counter_deactivated_live_leaves_the_displays(admin, hub, display):
+    form = {"name": "Gerai 2", "spoken_name": "gerai dua", "services": ["ktp"], "order_ktp": "1"}
+    assert post(admin, "/admin/counters/2", form).status_code == 302  # no "active": off
+    assert hub.hall.counters[2].active is False
+    assert received(display, protocol.HALL_CHANGED)
+    display.emit(protocol.GET_SNAPSHOT, namespace=NS_DISPLAY)
+    snap = received(display, protocol.SNAPSHOT)[-1]
+    assert [c["number"] for c in snap["counters"]] == [1, 3]
+    assert [c["number"] for c in admin.get("/api/snapshot").get_json()["counters"]] == [1, 3]
+
+
 def test_regenerate_token_refuses_the_old_device(admin, hub, socket_client):
     device = socket_client(NS_COUNTER, {"counter": 1, "token": TOKENS[1]})
     assert device.is_connected(NS_COUNTER)

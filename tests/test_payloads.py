@@ -66,3 +66,14 @@ def test_snapshot_for_a_counter_lists_its_skipped_tickets():
     assert "me" not in payloads.snapshot(hall, seq=3, now=now, info=info, recent=[])
     detail = payloads.services_detail(hall, now)
     assert detail[0]["issued_today"] == 1 and detail[0]["open_now"] is True
+
+
+def test_the_snapshot_lists_active_counters_only():
+    """A deactivated counter is no tile on a TV: the snapshot every screen draws leaves it out."""
+    hall = small_hall()
+    closed = engine.Counter(number=2, name="Gerai 2", spoken_name="gerai dua", services=("ktp",),
+                            active=False)  # fmt: skip
+    hall = engine.replace(hall, counters=engine.frozen_map({**hall.counters, 2: closed}))
+    info = payloads.hall_info({}, ZoneInfo("Asia/Jakarta"))
+    snap = payloads.snapshot(hall, seq=0, now=FakeClock()(), info=info, recent=[])
+    assert [c["number"] for c in snap["counters"]] == [1]
