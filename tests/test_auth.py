@@ -124,3 +124,40 @@ def test_every_login_and_set_up_text_has_an_indonesian_translation():
     }
     assert len(wanted) > 15
     assert sorted(wanted - translated) == []
+
+
+def test_the_start_page_is_indonesian_by_default_and_english_on_request(client):
+    from server.app import START_PAGES
+
+    html = client.get("/").get_data(as_text=True)
+    for title in ("Sistem antrean Panggil", "Anjungan antrean", "Layar ruang tunggu",
+                  "Konsol petugas", "Panggil pengunjung berikutnya", "Administrasi"):  # fmt: skip
+        assert title in html
+    english = client.get("/?lang=en").get_data(as_text=True)
+    for _endpoint, title, text in START_PAGES:
+        assert str(title) not in html and str(text) not in html
+        assert str(title) in english and str(text) in english
+
+
+def test_every_start_page_text_has_an_indonesian_translation():
+    """The start page, the shared layout and error pages use the core catalogue alone."""
+    from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+    from babel.messages.pofile import read_po
+
+    from tests.conftest import ROOT
+
+    with open(ROOT / "server/translations/core/id/LC_MESSAGES/messages.po", "rb") as f:
+        translated = {m.id for m in read_po(f) if m.id and m.string}
+    method_map = [
+        ("server/templates/index.html", "jinja2"),
+        ("server/templates/base.html", "jinja2"),
+        ("server/templates/error.html", "jinja2"),
+        ("server/app.py", "python"),
+    ]
+    keywords = {**DEFAULT_KEYWORDS, "_l": None}
+    wanted = {
+        m if isinstance(m, str) else m[0]
+        for *_, m, _c, _x in extract_from_dir(str(ROOT), method_map, keywords=keywords)
+    }
+    assert {"Start", "Browser display", "Call the next visitor"} <= wanted
+    assert sorted(wanted - translated) == []
