@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from datetime import datetime
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request, send_from_directory
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
@@ -24,6 +24,7 @@ from server.voice import Announcer, validate_voice_settings
 log = logging.getLogger(__name__)
 
 TICK_SECONDS = 5
+ICON_MAX_AGE = 24 * 3600  # seconds a browser keeps the favicon (one day, like the chime)
 
 
 def create_app(
@@ -172,6 +173,16 @@ def _init_pages(app: Flask, hub: Hub) -> None:
                 ok=True, name="Panggil", hall=hub.hall_info()["name"], api="/api/snapshot"
             )
         return render_template("index.html", pages=pages)
+
+    @app.get("/favicon.ico")
+    def favicon():
+        """The icon, where browsers ask for it unbidden (every page of base.html links it too)."""
+        return send_from_directory(
+            app.static_folder or "static",
+            "favicon.ico",
+            mimetype="image/vnd.microsoft.icon",
+            max_age=ICON_MAX_AGE,
+        )
 
     @app.errorhandler(CSRFError)
     def _csrf_failed(exc: CSRFError):

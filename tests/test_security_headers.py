@@ -175,9 +175,10 @@ def test_tokened_visitor_answers_are_never_stored(client, ticket):
     assert is_no_store(issued) and is_no_store(kiosk)
 
 
-@pytest.mark.parametrize(
-    "url", ["/tv", "/kiosk/layar", "/static/tv.js", "/api/audio/chime.wav", "/api/snapshot", "/"]
-)
+PUBLIC = ["/tv", "/kiosk/layar", "/static/tv.js", "/api/audio/chime.wav", "/api/snapshot", "/"]
+
+
+@pytest.mark.parametrize("url", [*PUBLIC, "/favicon.ico"])
 def test_public_answers_stay_cacheable(client, ticket, url):
     response = client.get(url)
     assert response.status_code == 200, url
@@ -189,6 +190,18 @@ def test_audio_keeps_its_cache_headers_and_plays_under_the_policy(client):
     assert chime.status_code == 200 and chime.mimetype == "audio/wav"
     assert "max-age=86400" in chime.headers["Cache-Control"]
     assert csp_directives(chime.headers["Content-Security-Policy"])["media-src"] == ["'self'"]
+
+
+def test_the_favicon_is_served_cacheable_and_linked_from_the_pages(client):
+    icon = client.get("/favicon.ico")
+    assert icon.status_code == 200 and icon.mimetype == "image/vnd.microsoft.icon"
+    assert icon.data == (STATIC / "favicon.ico").read_bytes() and icon.data[:4] == b"\0\0\1\0"
+    assert "max-age=86400" in icon.headers["Cache-Control"]
+    assert check_headers(icon, "/favicon.ico") == []
+    again = client.get("/favicon.ico", headers={"If-None-Match": icon.headers["ETag"]})
+    assert again.status_code == 304
+    for page in ("/", "/login", "/kiosk/layar", "/nowhere"):
+        assert '<link rel="icon" href="/favicon.ico"' in client.get(page).get_data(as_text=True)
 
 
 def test_bare_number_is_as_public_as_the_tv(client, ticket):
