@@ -204,3 +204,29 @@ def test_lost_server_is_shown(page, live_server_factory):
     assert "tv-down" in page.locator("#status").get_attribute("class")
     page.wait_for_selector(".tv-stale")  # after a while the numbers are greyed out, and it says so
     assert page.locator("#stale-title").inner_text().startswith("Data tidak terkini sejak ")
+
+
+def _recent_numbers(page) -> list[str]:
+    return page.locator("#recent .tv-r-number").all_inner_texts()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_recall_moves_the_number_to_the_top_without_a_second_row(page, live_server):
+    for service in ("ktp", "ktp", "paspor"):
+        live_server.issue(service)
+    open_tv(page, live_server, unlock=False)
+    assert live_server.command(1, "call_next", "r-1").ok  # A001
+    assert live_server.command(2, "call_next", "r-2").ok  # A002
+    assert live_server.command(3, "call_next", "r-3").ok  # C001
+    wait_js(page, "() => document.getElementById('latest-number').textContent === 'C001'")
+    assert _recent_numbers(page) == ["A002", "A001"]
+    assert live_server.command(1, "recall", "r-4").ok
+    wait_js(page, "() => window.panggilTv.state.seq === 7")
+    assert page.locator("#latest-number").inner_text() == "A001"
+    assert page.locator("#latest-label").inner_text() == "PANGGILAN ULANG"
+    assert _recent_numbers(page) == ["C001", "A002"]  # as on the Pi display (display/state.py)
+    page.reload()  # the snapshot lists both calls of A001; the screen still shows one row
+    wait_js(page, "() => window.panggilTv && window.panggilTv.state.seq === 7")
+    assert page.locator("#latest-number").inner_text() == "A001"
+    assert _recent_numbers(page) == ["C001", "A002"]

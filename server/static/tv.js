@@ -10,6 +10,7 @@
   var WAIT_FOR_AUDIO_SECONDS = 8;   // a pending announcement gets this long to become ready
   var MAX_CLIP_SECONDS = 30;        // a clip that never ends must not block the queue
   var STALE_CALL_SECONDS = 120;     // calls older than this are shown but not spoken any more
+  var MAX_RECENT = 20;              // calls kept (the list shows options.recent of them)
 
   var T = JSON.parse(document.getElementById("texts").textContent);
   var options = JSON.parse(document.getElementById("options").textContent);
@@ -206,11 +207,23 @@
     state.seq = snap.seq;
     state.hall = snap.hall;
     state.counters = snap.counters || [];
-    state.recent = (snap.recent_calls || []).filter(inZone);
+    state.recent = onePerTicket((snap.recent_calls || []).filter(inZone));
     // Keep the highlight only for the very call already highlighted (a quick reconnect).
     if (!latest || !state.recent[0] || state.recent[0].call_id !== latest.call_id) state.highlightUntil = 0;
     learnTime(snap.now);
     drawAll();
+  }
+
+  // Newest first, each ticket once: a recall (a new call id) moves its number to the top instead
+  // of adding a second row. The same rule as the Pi display's (display/state.py, _one_per_ticket).
+  function onePerTicket(calls) {
+    var seen = {};
+    return calls.filter(function (call) {
+      var key = call.ticket.id || call.ticket.number;
+      if (seen.hasOwnProperty(key)) return false;
+      seen[key] = true;
+      return true;
+    }).slice(0, MAX_RECENT);
   }
 
   function updateCounter(counter) {
@@ -232,7 +245,7 @@
     if (message.counter) updateCounter(message.counter);
     if (name === "ticket_called" && message.call && inZone(message.call)) {
       var call = message.call;
-      state.recent = [call].concat(state.recent.filter(function (c) { return c.call_id !== call.call_id; })).slice(0, 20);
+      state.recent = onePerTicket([call].concat(state.recent));
       state.highlightUntil = Date.now() + HIGHLIGHT_SECONDS * 1000;
       setTimeout(drawLatest, HIGHLIGHT_SECONDS * 1000 + 50);
       announce(call);
