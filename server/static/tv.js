@@ -282,9 +282,9 @@
     audio.busy = true;
     var call = item.call;
     playClip(options.chime_url, "chime")
-      .then(function () { return announcementUrl(call); })
+      .then(function () { return audio.enabled ? announcementUrl(call) : null; })
       .then(function (url) {
-        if (url) return playClip(url, "audio").then(function (ok) { return ok || speak(call); });
+        if (url && audio.enabled) return playClip(url, "audio").then(function (ok) { return ok || speak(call); });
         return speak(call);
       })
       .then(function () { audio.busy = false; playNext(); });
@@ -320,13 +320,18 @@
       debug.played.push({ kind: kind + "-start", url: url, at: Date.now() });
       player.src = url;
       var started = player.play();
-      if (started && started.catch) started.catch(function () { finish(false); });
+      if (started && started.catch) {
+        started.catch(function (error) {
+          if (error && error.name === "NotAllowedError") soundRefused();
+          finish(false);
+        });
+      }
     });
   }
 
   function speak(call) {
     var text = call.announcement && call.announcement.text;
-    if (!text || !window.speechSynthesis || !window.SpeechSynthesisUtterance) return Promise.resolve(false);
+    if (!audio.enabled || !text || !window.speechSynthesis || !window.SpeechSynthesisUtterance) return Promise.resolve(false);
     return new Promise(function (resolve) {
       var utterance = new SpeechSynthesisUtterance(text);
       utterance.lang = "id-ID";
@@ -348,17 +353,49 @@
     });
   }
 
+  // Whether the browser lets the page play sound before anyone taps: a kiosk browser started with
+  // --autoplay-policy=no-user-gesture-required does (docs/display.md), a desktop one does not. A new
+  // AudioContext starts "running" only where autoplay is allowed; without a way to ask, try, and
+  // learn from the first refused play().
+  function autoplayAllowed() {
+    try {
+      if (navigator.getAutoplayPolicy) return navigator.getAutoplayPolicy("mediaelement") === "allowed";
+      var Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) return true;
+      var context = new Context();
+      var running = context.state === "running";
+      if (context.close) context.close();
+      return running;
+    } catch (error) {
+      return true;
+    }
+  }
+
+  // The browser refused to play: calls stay on screen, and the corner badge asks for a tap.
+  function soundRefused() {
+    audio.enabled = false;
+    audio.queue = [];
+    showPrompt(true);
+  }
+
+  function showPrompt(show) {
+    $("unlock").hidden = !show;
+    if (state.hall) drawHall();  // the badge takes room from the running text: measure it again
+  }
+
   function enableSound() {
     if (audio.enabled) return;
     audio.enabled = true;
-    $("unlock").hidden = true;
+    showPrompt(false);
     // Speaking inside the tap unlocks the voice; media elements are unlocked by the tap itself.
     if (window.speechSynthesis && window.SpeechSynthesisUtterance) {
       window.speechSynthesis.speak(new SpeechSynthesisUtterance(""));
     }
   }
 
-  $("unlock").addEventListener("click", enableSound);
+  if (autoplayAllowed()) audio.enabled = true;
+  else $("unlock").hidden = false;  // the first snapshot draws the running text around it
+  document.addEventListener("click", enableSound);  // a tap anywhere, the badge included
   document.addEventListener("keydown", enableSound);  // a TV remote's OK button
 
   // --- connection ----------------------------------------------------------------------------------
