@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import wait_js
 from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
-from test_kiosk_flow import hours_ignored_app  # noqa: F401 - a fixture
+from test_kiosk_flow import hours_ignored_app_fixture  # noqa: F401 - `hours_ignored_app`
 from test_tv_page import open_tv
 
 from server.ticket_links import ticket_token

@@ -28,8 +28,8 @@ def kiosk_app(app, printer):
     return app
 
 
-@pytest.fixture
-def hours_ignored_app(tmp_path, clock):
+@pytest.fixture(name="hours_ignored_app")
+def hours_ignored_app_fixture(tmp_path, clock):
     """The test hall with `hall.enforce_hours: false`, as the demo runs; KTP has no hours on Thursday."""
     from server.app import create_app
     from server.config import parse_config
