@@ -8,7 +8,7 @@ display must never die on what the network sends (docs/protocol.md is the contra
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -62,6 +62,7 @@ class CallView:
     number: str
     counter_number: int
     counter_name: str
+    ticket_id: str = ""  # a recall is a new call of the same ticket
     kind: str = "call"
     at: str = ""
     service_code: str = ""
@@ -98,7 +99,7 @@ class ScreenState:
     day: str = ""
     seq: int | None = None  # None until the first snapshot (with needs_resync: a stream.Position)
     counters: tuple[CounterView, ...] = ()
-    recent: tuple[CallView, ...] = ()  # newest first, only calls in the zone
+    recent: tuple[CallView, ...] = ()  # newest first, one per ticket, only calls in the zone
     highlight_until: datetime | None = None  # the newest call is highlighted until then
     connected: bool = False
     disconnected_since: datetime | None = None
@@ -159,9 +160,11 @@ def _read_call(data: Any) -> CallView:
     status = (_get(announcement, "status", str, optional=True) if announcement else None) or (
         "ready" if audio_url else "none"
     )
+    number = _get(ticket, "number", str)
     return CallView(
         call_id=_get(data, "call_id", str),
-        number=_get(ticket, "number", str),
+        number=number,
+        ticket_id=_get(ticket, "id", str, optional=True) or number,
         counter_number=_get(counter, "number", int),
         counter_name=_get(counter, "name", str, optional=True) or f"{_get(counter, 'number', int)}",
         kind=kind if kind in ("call", "recall") else "call",
@@ -255,7 +258,7 @@ def apply_snapshot(state: ScreenState, snapshot: Any, now: datetime) -> Outcome:
     except _Bad as exc:
         return Outcome(state, resync=False, problems=(f"snapshot ignored: {exc}",))
     zone = state.own_zone if state.own_zone.limited else _admin_zone(snapshot, problems)
-    recent = tuple(call for call in calls if zone.has_call(call))[:MAX_RECENT]
+    recent = _one_per_ticket(call for call in calls if zone.has_call(call))
     highlight_until = state.highlight_until
     # Keep a highlight only for the very call that was already highlighted (a quick reconnect);
     # a call first seen in a snapshot was missed and must not flash as if it were new.
@@ -352,10 +355,9 @@ def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> 
             if counter is not None:
                 new = _with_counter(new, counter)
             if call is not None and new.zone.has_call(call):
-                recent = (call, *(c for c in new.recent if c.call_id != call.call_id))
                 new = replace(
                     new,
-                    recent=recent[:MAX_RECENT],
+                    recent=_one_per_ticket((call, *new.recent)),
                     highlight_until=now + timedelta(seconds=new.highlight_seconds),
                 )
                 announce = (call,)
@@ -368,6 +370,18 @@ def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> 
         resync=position.pending and not state.needs_resync,  # asked by this message
         problems=tuple(problems),
     )
+
+
+def _one_per_ticket(calls: Iterable[CallView]) -> tuple[CallView, ...]:
+    """Newest first, each ticket once: a recall moves its number to the top, not into a second row."""
+    seen: set[str] = set()
+    kept: list[CallView] = []
+    for call in calls:
+        key = call.ticket_id or call.number
+        if key not in seen:
+            seen.add(key)
+            kept.append(call)
+    return tuple(kept[:MAX_RECENT])
 
 
 def _position(state: ScreenState) -> stream.Position:

@@ -87,11 +87,32 @@ def test_recall_is_a_new_call_and_is_announced_and_highlighted_again():
     )
     assert [call.kind for call in outcome.announce] == ["recall"]
     assert outcome.state.highlighted
-    # The list keeps both calls of the ticket: the recall is newest.
+    # One row per ticket: the recall replaces the first call at the top.
     assert [c.call_id for c in outcome.state.recent[:2]] == [
         "2026-11-26/A012#2",
-        "2026-11-26/A012#1",
+        "2026-11-26/A011#1",
     ]
+
+
+def test_recall_of_an_older_number_moves_it_to_the_top_without_a_second_row():
+    state = live()
+    before = [c.number for c in state.recent]
+    assert before[:3] == ["A011", "D015", "C004"]
+    outcome = apply_event(state, "ticket_called", samples.called_event(41, "C004", 3, n=2), T0)
+    numbers = [c.number for c in outcome.state.recent]
+    assert numbers == ["C004", "A011", "D015", *before[3:]]
+    assert outcome.state.latest.kind == "recall"
+
+
+def test_snapshot_shows_one_row_per_ticket_the_newest_call():
+    # The server's snapshot lists every call, recalls included, newest first.
+    snapshot = samples.snapshot()
+    snapshot["recent_calls"].insert(0, samples.call("D015", 4, "20:42:00", n=2))
+    state = apply_snapshot(initial_state(), snapshot, T0).state
+    numbers = [c.number for c in state.recent]
+    assert numbers[:3] == ["D015", "A011", "C004"]
+    assert len(numbers) == len(set(numbers))
+    assert state.latest.call_id == "2026-11-26/D015#2"
 
 
 def test_finished_ticket_leaves_the_counter_idle():

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from conftest import wait_js
 from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
+from test_kiosk_flow import hours_ignored_app_fixture  # noqa: F401 - `hours_ignored_app`
 from test_tv_page import open_tv
 
 from server.ticket_links import ticket_token
@@ -163,6 +164,31 @@ def test_quota_and_hours_are_explained_when_tapped(browser, hub, clock, kiosk_se
         assert hub.hall.issued.get("ktp", 0) == 0  # nothing was reserved
     finally:
         page.close()
+
+
+def test_hours_not_enforced_never_say_closed_on_an_open_tile(
+    browser, clock, hours_ignored_app, shots
+):
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, hours_ignored_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    page = browser.new_page(viewport=PORTRAIT)
+    try:
+        # Thursday, when KTP has no hours, then 17:00, after KK's (none) and KTP's usual ones.
+        for _ in range(2):
+            page.goto(f"http://127.0.0.1:{server.server_port}/kiosk/lobi")
+            page.click("text=Dukcapil")
+            for code in ("ktp", "kk"):
+                tile = page.locator(f"[data-service={code}]").inner_text()
+                assert "Buka" in tile
+                assert "tidak buka" not in tile and "Jam layanan" not in tile, tile
+            clock.advance(hours=8)
+        page.screenshot(path=str(shots / "kiosk-hours-ignored.png"))
+    finally:
+        page.close()
+        server.shutdown()
 
 
 def test_priority_ticket_and_english(browser, hub, kiosk_server, printer):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import hall_config
 from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
 
 from server import printing
@@ -25,6 +26,22 @@ def kiosk_app(app, printer):
         "layar": {"name": "Layar"},
     }
     return app
+
+
+@pytest.fixture(name="hours_ignored_app")
+def hours_ignored_app_fixture(tmp_path, clock):
+    """The test hall with `hall.enforce_hours: false`, as the demo runs; KTP has no hours on Thursday."""
+    from server.app import create_app
+    from server.config import parse_config
+
+    raw = hall_config(tmp_path, hall={"enforce_hours": False})
+    ktp = next(s for s in raw["services"] if s["code"] == "ktp")
+    ktp["hours_by_day"] = {"thu": ""}
+    app = create_app(parse_config(raw, base_dir=tmp_path), clock=clock, start_ticker=False)
+    app.config["TESTING"] = True
+    app.config["PANGGIL_KIOSKS"] = {"lobi": {"name": "Anjungan Lobi"}}
+    yield app
+    app.extensions["panggil"].storage.close()
 
 
 def take(client, service="ktp", priority=None, kiosk="lobi"):
@@ -163,6 +180,17 @@ def test_hours_are_enforced_with_a_clear_message(kiosk_app, client, clock):
     ktp = _service(client, "ktp")
     assert (ktp["state"], ktp["hours_today"]) == ("outside-hours", "07.30-16.00")
     assert _service(client, "kk")["state"] == "open"  # no hours: open all day
+
+
+def test_hours_not_enforced_say_open_and_never_closed_today(hours_ignored_app, clock):
+    client = hours_ignored_app.test_client()
+    # Thursday 09:00, KTP has no hours today; 17:00 is after its hours on other days.
+    for _ in range(2):
+        ktp = _service(client, "ktp")
+        assert (ktp["state"], ktp["hours_today"]) == ("open", None)  # no "Not open today" line
+        assert take(client, "ktp").status_code == 201  # the tile says what a tap gets
+        clock.advance(hours=8)
+    assert _service(client, "kk")["hours_today"] is None  # no hours at all: as before
 
 
 def test_closed_service_and_priority_rules(kiosk_app, client, hub):

@@ -204,3 +204,118 @@ def test_lost_server_is_shown(page, live_server_factory):
     assert "tv-down" in page.locator("#status").get_attribute("class")
     page.wait_for_selector(".tv-stale")  # after a while the numbers are greyed out, and it says so
     assert page.locator("#stale-title").inner_text().startswith("Data tidak terkini sejak ")
+
+
+def _recent_numbers(page) -> list[str]:
+    return page.locator("#recent .tv-r-number").all_inner_texts()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_recall_moves_the_number_to_the_top_without_a_second_row(page, live_server):
+    for service in ("ktp", "ktp", "paspor"):
+        live_server.issue(service)
+    open_tv(page, live_server, unlock=False)
+    assert live_server.command(1, "call_next", "r-1").ok  # A001
+    assert live_server.command(2, "call_next", "r-2").ok  # A002
+    assert live_server.command(3, "call_next", "r-3").ok  # C001
+    wait_js(page, "() => document.getElementById('latest-number').textContent === 'C001'")
+    assert _recent_numbers(page) == ["A002", "A001"]
+    assert live_server.command(1, "recall", "r-4").ok
+    wait_js(page, "() => window.panggilTv.state.seq === 7")
+    assert page.locator("#latest-number").inner_text() == "A001"
+    assert page.locator("#latest-label").inner_text() == "PANGGILAN ULANG"
+    assert _recent_numbers(page) == ["C001", "A002"]  # as on the Pi display (display/state.py)
+    page.reload()  # the snapshot lists both calls of A001; the screen still shows one row
+    wait_js(page, "() => window.panggilTv && window.panggilTv.state.seq === 7")
+    assert page.locator("#latest-number").inner_text() == "A001"
+    assert _recent_numbers(page) == ["C001", "A002"]
+
+
+def _covered(page, selector: str) -> str | None:
+    """What is on top at the centre of the element, when it is not the element itself."""
+    return page.evaluate(
+        """(selector) => {
+            const node = document.querySelector(selector);
+            const box = node.getBoundingClientRect();
+            const top = document.elementFromPoint(box.x + box.width / 2, box.y + box.height / 2);
+            return node.contains(top) ? null : (top.id || top.className || top.tagName);
+        }""",
+        selector,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_sound_prompt_never_covers_the_call(page, live_server):
+    live_server.issue("ktp")
+    # Headless Chromium keeps the desktop's autoplay rule: no sound before a tap or a key.
+    open_tv(page, live_server, unlock=False)
+    assert live_server.command(1, "call_next", "s-1").ok
+    wait_js(page, "() => document.getElementById('latest-number').textContent === 'A001'")
+    prompt = page.locator("#unlock")
+    assert prompt.is_visible() and prompt.inner_text() == "Ketuk untuk mengaktifkan suara"
+    assert page.locator(".tv-goto").inner_text() == "Silakan ke"
+    for selector in ("#latest-number", ".tv-goto", "#latest-counter", "#latest-service"):
+        assert page.locator(selector).is_visible()
+        assert _covered(page, selector) is None, selector
+    # A corner badge, clear of the call and of the recent calls.
+    badge = prompt.bounding_box()
+    for panel in ("#latest", ".tv-recent"):
+        box = page.locator(panel).bounding_box()
+        assert badge["y"] >= box["y"] + box["height"] or badge["x"] >= box["x"] + box["width"], (
+            panel
+        )
+    assert badge["width"] * badge["height"] < 0.05 * 1920 * 1080
+    page.keyboard.press("Enter")  # a remote's OK key turns the sound on
+    assert prompt.is_hidden()
+
+
+def _launch(browser, policy: str):
+    """Another Chromium with the given --autoplay-policy, as a kiosk browser would be started."""
+    from conftest import CHROMIUM, CHROMIUM_ARGS
+
+    return browser.browser_type.launch(
+        executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, f"--autoplay-policy={policy}"]
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_kiosk_browser_allowed_to_autoplay_shows_no_prompt_and_plays(browser, live_server):
+    allowed = _launch(browser, "no-user-gesture-required")
+    try:
+        page = allowed.new_page()
+        live_server.issue("ktp")
+        open_tv(page, live_server, unlock=False)
+        assert page.locator("#unlock").is_hidden()
+        assert live_server.command(1, "call_next", "a-1").ok
+        wait_js(page, "() => window.panggilTv.played.filter(p => p.kind === 'chime').length === 1")
+        assert [p["ok"] for p in played(page) if p["kind"] == "chime"] == [True]
+        assert page.locator("#unlock").is_hidden()
+    finally:
+        allowed.close()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_refused_play_brings_the_prompt_back(page, live_server):
+    # An old TV browser with no way to ask (no AudioContext) tries to play; the refusal shows
+    # the badge. Playwright's evaluate() counts as a user gesture, so until the refusal the test
+    # only watches the network.
+    page.add_init_script("window.AudioContext = window.webkitAudioContext = undefined;")
+    live_server.issue("ktp")
+    page.set_viewport_size({"width": 1920, "height": 1080})
+    page.goto(live_server.url + "/tv")
+    deadline = time.monotonic() + 20
+    while "display tv-browser connected" not in live_server.log_path.read_text():
+        assert time.monotonic() < deadline, "the page never connected"
+        page.wait_for_timeout(100)
+    page.wait_for_timeout(500)  # the snapshot, sent right after that line
+    with page.expect_request("**/chime.wav"):
+        assert live_server.command(1, "call_next", "u-1").ok
+    page.wait_for_selector("#unlock:not([hidden])")
+    assert page.locator("#latest-number").inner_text() == "A001"
+    assert [p["ok"] for p in played(page) if p["kind"] == "chime"] == [False]
+    assert not any(p["kind"].startswith(("audio", "speech")) for p in played(page))
+    assert _covered(page, ".tv-goto") is None

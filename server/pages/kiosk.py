@@ -136,7 +136,7 @@ def catalogue() -> dict:
     detail = h.services_detail()
     now = h.now()
     weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()]
-    services = [service_state(s, weekday) for s in detail]
+    services = [service_state(s, weekday, enforce_hours=h.hall.enforce_hours) for s in detail]
     agencies = [
         {"code": a.code, "name": a.name}
         for a in h.hall.agencies.values()
@@ -145,8 +145,13 @@ def catalogue() -> dict:
     return {"agencies": agencies, "services": services, "now": now.isoformat(timespec="seconds")}
 
 
-def service_state(detail: dict, weekday: str) -> dict:
-    """One service as the kiosk shows it; `state` is open or the error code a tap would get."""
+def service_state(detail: dict, weekday: str, *, enforce_hours: bool = True) -> dict:
+    """One service as the kiosk shows it; `state` is open or the error code a tap would get.
+
+    `hours_today` is None (no hours line on the tile) when the service has no hours, and also when
+    the hall does not enforce them (`hall.enforce_hours: false`, the demo): tickets are then given
+    at any time, and "Hours today" or "Not open today" beside "Open" would contradict the tap.
+    """
     if not detail["active"]:
         state = "service-closed"
     elif not detail["open_now"]:
@@ -156,7 +161,7 @@ def service_state(detail: dict, weekday: str) -> dict:
     else:
         state = "open"
     hours = detail["hours"]
-    today = None if hours is None else hours.get(weekday, "")
+    today = None if hours is None or not enforce_hours else hours.get(weekday, "")
     return {
         "code": detail["code"],
         "name": detail["name"],

@@ -10,6 +10,7 @@
   var WAIT_FOR_AUDIO_SECONDS = 8;   // a pending announcement gets this long to become ready
   var MAX_CLIP_SECONDS = 30;        // a clip that never ends must not block the queue
   var STALE_CALL_SECONDS = 120;     // calls older than this are shown but not spoken any more
+  var MAX_RECENT = 20;              // calls kept (the list shows options.recent of them)
 
   var T = JSON.parse(document.getElementById("texts").textContent);
   var options = JSON.parse(document.getElementById("options").textContent);
@@ -206,11 +207,23 @@
     state.seq = snap.seq;
     state.hall = snap.hall;
     state.counters = snap.counters || [];
-    state.recent = (snap.recent_calls || []).filter(inZone);
+    state.recent = onePerTicket((snap.recent_calls || []).filter(inZone));
     // Keep the highlight only for the very call already highlighted (a quick reconnect).
     if (!latest || !state.recent[0] || state.recent[0].call_id !== latest.call_id) state.highlightUntil = 0;
     learnTime(snap.now);
     drawAll();
+  }
+
+  // Newest first, each ticket once: a recall (a new call id) moves its number to the top instead
+  // of adding a second row. The same rule as the Pi display's (display/state.py, _one_per_ticket).
+  function onePerTicket(calls) {
+    var seen = {};
+    return calls.filter(function (call) {
+      var key = call.ticket.id || call.ticket.number;
+      if (seen.hasOwnProperty(key)) return false;
+      seen[key] = true;
+      return true;
+    }).slice(0, MAX_RECENT);
   }
 
   function updateCounter(counter) {
@@ -232,7 +245,7 @@
     if (message.counter) updateCounter(message.counter);
     if (name === "ticket_called" && message.call && inZone(message.call)) {
       var call = message.call;
-      state.recent = [call].concat(state.recent.filter(function (c) { return c.call_id !== call.call_id; })).slice(0, 20);
+      state.recent = onePerTicket([call].concat(state.recent));
       state.highlightUntil = Date.now() + HIGHLIGHT_SECONDS * 1000;
       setTimeout(drawLatest, HIGHLIGHT_SECONDS * 1000 + 50);
       announce(call);
@@ -269,9 +282,9 @@
     audio.busy = true;
     var call = item.call;
     playClip(options.chime_url, "chime")
-      .then(function () { return announcementUrl(call); })
+      .then(function () { return audio.enabled ? announcementUrl(call) : null; })
       .then(function (url) {
-        if (url) return playClip(url, "audio").then(function (ok) { return ok || speak(call); });
+        if (url && audio.enabled) return playClip(url, "audio").then(function (ok) { return ok || speak(call); });
         return speak(call);
       })
       .then(function () { audio.busy = false; playNext(); });
@@ -307,13 +320,18 @@
       debug.played.push({ kind: kind + "-start", url: url, at: Date.now() });
       player.src = url;
       var started = player.play();
-      if (started && started.catch) started.catch(function () { finish(false); });
+      if (started && started.catch) {
+        started.catch(function (error) {
+          if (error && error.name === "NotAllowedError") soundRefused();
+          finish(false);
+        });
+      }
     });
   }
 
   function speak(call) {
     var text = call.announcement && call.announcement.text;
-    if (!text || !window.speechSynthesis || !window.SpeechSynthesisUtterance) return Promise.resolve(false);
+    if (!audio.enabled || !text || !window.speechSynthesis || !window.SpeechSynthesisUtterance) return Promise.resolve(false);
     return new Promise(function (resolve) {
       var utterance = new SpeechSynthesisUtterance(text);
       utterance.lang = "id-ID";
@@ -335,17 +353,49 @@
     });
   }
 
+  // Whether the browser lets the page play sound before anyone taps: a kiosk browser started with
+  // --autoplay-policy=no-user-gesture-required does (docs/display.md), a desktop one does not. A new
+  // AudioContext starts "running" only where autoplay is allowed; without a way to ask, try, and
+  // learn from the first refused play().
+  function autoplayAllowed() {
+    try {
+      if (navigator.getAutoplayPolicy) return navigator.getAutoplayPolicy("mediaelement") === "allowed";
+      var Context = window.AudioContext || window.webkitAudioContext;
+      if (!Context) return true;
+      var context = new Context();
+      var running = context.state === "running";
+      if (context.close) context.close();
+      return running;
+    } catch (error) {
+      return true;
+    }
+  }
+
+  // The browser refused to play: calls stay on screen, and the corner badge asks for a tap.
+  function soundRefused() {
+    audio.enabled = false;
+    audio.queue = [];
+    showPrompt(true);
+  }
+
+  function showPrompt(show) {
+    $("unlock").hidden = !show;
+    if (state.hall) drawHall();  // the badge takes room from the running text: measure it again
+  }
+
   function enableSound() {
     if (audio.enabled) return;
     audio.enabled = true;
-    $("unlock").hidden = true;
+    showPrompt(false);
     // Speaking inside the tap unlocks the voice; media elements are unlocked by the tap itself.
     if (window.speechSynthesis && window.SpeechSynthesisUtterance) {
       window.speechSynthesis.speak(new SpeechSynthesisUtterance(""));
     }
   }
 
-  $("unlock").addEventListener("click", enableSound);
+  if (autoplayAllowed()) audio.enabled = true;
+  else $("unlock").hidden = false;  // the first snapshot draws the running text around it
+  document.addEventListener("click", enableSound);  // a tap anywhere, the badge included
   document.addEventListener("keydown", enableSound);  // a TV remote's OK button
 
   // --- connection ----------------------------------------------------------------------------------
