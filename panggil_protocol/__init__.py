@@ -26,6 +26,7 @@ TICKET_CANCELLED = "ticket_cancelled"
 TICKET_EXPIRED = "ticket_expired"
 DAY_CLOSED = "day_closed"
 HALL_CHANGED = "hall_changed"
+COUNTER_CHANGED = "counter_changed"
 BROADCAST_EVENTS = (
     TICKET_ISSUED,
     TICKET_CALLED,
@@ -36,6 +37,7 @@ BROADCAST_EVENTS = (
     TICKET_EXPIRED,
     DAY_CLOSED,
     HALL_CHANGED,
+    COUNTER_CHANGED,
 )
 # Auxiliary event without seq.
 ANNOUNCEMENT_READY = "announcement_ready"
@@ -48,10 +50,14 @@ SKIP = "skip"
 FINISH = "finish"
 TRANSFER = "transfer"
 CALL_TICKET = "call_ticket"
-COUNTER_COMMANDS = (CALL_NEXT, RECALL, SKIP, FINISH, TRANSFER, CALL_TICKET)
+PAUSE = "pause"
+RESUME = "resume"
+COUNTER_COMMANDS = (CALL_NEXT, RECALL, SKIP, FINISH, TRANSFER, CALL_TICKET, PAUSE, RESUME)
 
 CALL_KINDS = ("call", "recall")
 PRIORITIES = ("disability", "elderly", "pregnant")
+COUNTER_STATES = ("open", "break")
+BREAK_REASONS = ("istirahat", "sholat", "rapat", "lainnya")
 TICKET_STATUSES = ("waiting", "called", "done", "skipped", "cancelled", "expired")
 
 REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -82,6 +88,13 @@ ERRORS: dict[str, tuple[int, str]] = {
     "ticket-not-callable": (409, "Nomor ini tidak sedang menunggu atau dilewati."),
     "service-not-served": (409, "Gerai ini tidak melayani layanan nomor tersebut."),
     "same-service": (409, "Nomor sudah berada di layanan tersebut."),
+    "counter-on-break": (409, "Gerai sedang istirahat. Lanjutkan layanan dahulu."),
+    "ticket-held": (
+        409,
+        "Gerai masih memegang nomor yang dipanggil. Selesaikan, lewati atau alihkan dahulu.",
+    ),
+    "not-on-break": (409, "Gerai tidak sedang istirahat."),
+    "already-on-break": (409, "Gerai sudah sedang istirahat."),
     "request-id-reused": (409, "ID permintaan sudah dipakai untuk perintah lain."),
     "unknown-command": (404, "Perintah tidak dikenal."),
     "malformed-packet": (400, "Paket Socket.IO rusak."),

@@ -44,7 +44,7 @@ def roll_day(
     closed = {"day": old, "new_day": day, "expired": len(outcome.changes)}
     storage = hub.storage
     with storage.transaction():
-        seqs = storage.save_changes(outcome.changes, built)
+        seqs = storage.save_changes(outcome.changes, built, outcome.hall)
         storage.close_day(old, now)
         if day != old:
             storage.open_day(day, now)

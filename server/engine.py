@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
-from server.protocol import PRIORITIES, PanggilError
+from server.protocol import BREAK_REASONS, PRIORITIES, PanggilError
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 OPEN_STATUSES = ("waiting", "called", "skipped")
@@ -64,6 +64,15 @@ class Counter:
     spoken_name: str
     services: tuple[str, ...]
     active: bool = True
+    state: str = "open"  # open or break; an inactive counter is closed whatever its state
+    break_reason: str | None = None  # one of BREAK_REASONS while on break
+    break_until: str | None = None  # "HH:MM", the return time the officer gave, if any
+    break_since: datetime | None = None
+
+    @property
+    def serving(self) -> bool:
+        """Whether the counter calls tickets now: active and not on break."""
+        return self.active and self.state == "open"
 
 
 @dataclass(frozen=True)
@@ -89,10 +98,15 @@ class Ticket:
 
 @dataclass(frozen=True)
 class Change:
-    """One fact that happened to a ticket; stored as an event row and broadcast."""
+    """One fact that happened to a ticket or a counter; stored as an event row and broadcast.
 
-    kind: str  # issued, called, recalled, finished, skipped, transferred, cancelled, expired
-    ticket: Ticket
+    A ticket's change names its ticket; a counter's (paused, resumed) has none and names the
+    counter, whose new state is in the Outcome's hall.
+    """
+
+    kind: str  # issued, called, recalled, finished, skipped, transferred, cancelled, expired,
+    # paused, resumed
+    ticket: Ticket | None
     at: datetime
     counter: int | None = None
     data: Mapping = field(default_factory=frozen_map)
@@ -127,6 +141,10 @@ class Hall:
             if ticket.status == "called" and ticket.counter == counter:
                 return ticket
         return None
+
+    def open_counters(self, service: str) -> int:
+        """How many counters serve this service now (active and not on break)."""
+        return sum(1 for c in self.counters.values() if c.serving and service in c.services)
 
     def waiting_count(self, service: str) -> int:
         return sum(
@@ -269,7 +287,7 @@ def issue_ticket(
 
 def call_next(hall: Hall, counter_no: int, now: datetime) -> Outcome:
     """The counter calls the next ticket of its services, finishing the one it holds first."""
-    counter = _counter(hall, counter_no)
+    counter = _calling_counter(hall, counter_no)
     open_services = [c for c in counter.services if _service_open(hall, c)]
     if not open_services:
         raise PanggilError("service-closed")
@@ -283,7 +301,7 @@ def call_next(hall: Hall, counter_no: int, now: datetime) -> Outcome:
 
 def call_ticket(hall: Hall, counter_no: int, number: str, now: datetime) -> Outcome:
     """The counter calls a given waiting or skipped ticket (a no-show who came back)."""
-    counter = _counter(hall, counter_no)
+    counter = _calling_counter(hall, counter_no)
     ticket = hall.open_ticket(number.strip().upper())
     if ticket.status not in ("waiting", "skipped"):
         raise PanggilError("ticket-not-callable")
@@ -294,7 +312,7 @@ def call_ticket(hall: Hall, counter_no: int, number: str, now: datetime) -> Outc
 
 def recall(hall: Hall, counter_no: int, now: datetime) -> Outcome:
     """Call the held ticket again: a new call of the same ticket."""
-    counter = _counter(hall, counter_no)
+    counter = _calling_counter(hall, counter_no)
     held = _held(hall, counter)
     ticket = replace(held, calls=held.calls + 1)
     change = Change("recalled", ticket, now, counter.number, frozen_map({"call_no": ticket.calls}))
@@ -318,7 +336,7 @@ def finish(hall: Hall, counter_no: int, now: datetime) -> Outcome:
 
 def transfer(hall: Hall, counter_no: int, service_code: str, now: datetime) -> Outcome:
     """Send the held ticket to another service; it keeps its number and its place in time."""
-    counter = _counter(hall, counter_no)
+    counter = _calling_counter(hall, counter_no)
     held = _held(hall, counter)
     target = hall.services.get(service_code)
     if target is None:
@@ -336,6 +354,36 @@ def transfer(hall: Hall, counter_no: int, service_code: str, now: datetime) -> O
         frozen_map({"from_service": held.service, "to_service": target.code}),
     )
     return Outcome(replace(hall, tickets=_put(hall.tickets, ticket)), (change,))
+
+
+def pause(hall: Hall, counter_no: int, reason: str, until: str | None, now: datetime) -> Outcome:
+    """The officer takes a break: the counter calls nothing until it resumes.
+
+    A counter holding a called ticket must finish, skip or transfer it first, so that no visitor
+    stands at a desk nobody is behind.
+    """
+    counter = _counter(hall, counter_no)
+    if counter.state == "break":
+        raise PanggilError("already-on-break")
+    if hall.current(counter.number) is not None:
+        raise PanggilError("ticket-held")
+    if reason not in BREAK_REASONS:
+        raise PanggilError("bad-request", "Alasan istirahat tidak dikenal.")
+    if until is not None:
+        _clock_time(until)
+    paused = replace(
+        counter, state="break", break_reason=reason, break_until=until, break_since=now
+    )
+    return Outcome(_put_counter(hall, paused), (Change("paused", None, now, counter.number),))
+
+
+def resume(hall: Hall, counter_no: int, now: datetime) -> Outcome:
+    """The officer is back from a break: the counter calls again."""
+    counter = _counter(hall, counter_no)
+    if counter.state != "break":
+        raise PanggilError("not-on-break")
+    resumed = replace(counter, state="open", break_reason=None, break_until=None, break_since=None)
+    return Outcome(_put_counter(hall, resumed), (Change("resumed", None, now, counter.number),))
 
 
 def cancel_ticket(hall: Hall, number: str, now: datetime) -> Outcome:
@@ -407,6 +455,30 @@ def _counter(hall: Hall, number: int) -> Counter:
     return counter
 
 
+def _calling_counter(hall: Hall, number: int) -> Counter:
+    """A counter about to call or move a ticket: it must not be on a break."""
+    counter = _counter(hall, number)
+    if counter.state == "break":
+        raise PanggilError("counter-on-break")
+    return counter
+
+
+def _put_counter(hall: Hall, counter: Counter) -> Hall:
+    counters = dict(hall.counters)
+    counters[counter.number] = counter
+    return replace(hall, counters=MappingProxyType(counters))
+
+
+def _clock_time(text: str) -> int:
+    """Minutes after midnight of a strict "HH:MM" (00:00-23:59), or bad-request."""
+    if len(text) != 5 or text[2] != ":" or not (text[:2] + text[3:]).isdigit():
+        raise PanggilError("bad-request", "Jam kembali harus berbentuk JJ:MM, misalnya 13:00.")
+    hour, minute = int(text[:2]), int(text[3:])
+    if hour > 23 or minute > 59:
+        raise PanggilError("bad-request", "Jam kembali harus berbentuk JJ:MM, misalnya 13:00.")
+    return hour * 60 + minute
+
+
 def _service_open(hall: Hall, code: str) -> bool:
     service = hall.services.get(code)
     return service is not None and service.active
@@ -425,7 +497,7 @@ def _finish(ticket: Ticket, counter: Counter, now: datetime) -> Change:
 
 def _apply_finish(hall: Hall, change: Change) -> Hall:
     counter = change.counter
-    assert counter is not None
+    assert counter is not None and change.ticket is not None
     return replace(
         hall,
         tickets=_drop(hall.tickets, change.ticket.id),
@@ -470,6 +542,17 @@ def _bump(values: Mapping, key: object, value: int) -> Mapping:
     items = dict(values)
     items[key] = value
     return MappingProxyType(items)
+
+
+def break_dict(counter: Counter) -> dict | None:
+    """The protocol's break object of a counter, or None while it is open."""
+    if counter.state != "break":
+        return None
+    return {
+        "reason": counter.break_reason,
+        "until": counter.break_until,
+        "since": _iso(counter.break_since),
+    }
 
 
 def ticket_dict(ticket: Ticket) -> dict:

@@ -198,7 +198,7 @@ class Hub:
             built = [payloads.event_payload(c, outcome.hall) for c in outcome.changes]
             try:
                 with self.storage.transaction():
-                    seqs = self.storage.save_changes(outcome.changes, built)
+                    seqs = self.storage.save_changes(outcome.changes, built, outcome.hall)
                     response = payloads.command_response(outcome, built, seqs[-1])
                     if request is not None:
                         counter, request_id, command = request
@@ -369,6 +369,14 @@ def _step(command: str, counter: int, args: Mapping) -> Step:
     if command == protocol.TRANSFER:
         service = _text_arg(args, "service", 40)
         return lambda hall, now: engine.transfer(hall, counter, service, now)
+    if command == protocol.PAUSE:
+        reason = _text_arg(args, "reason", 20)
+        until = args.get("until") if isinstance(args, Mapping) else None
+        if until is not None and not isinstance(until, str):
+            raise PanggilError("bad-request", "Kolom 'until' tidak valid.")
+        return lambda hall, now: engine.pause(hall, counter, reason, until, now)
+    if command == protocol.RESUME:
+        return lambda hall, now: engine.resume(hall, counter, now)
     number = _text_arg(args, "number", 8)
     return lambda hall, now: engine.call_ticket(hall, counter, number, now)
 

@@ -23,6 +23,8 @@ EVENT_NAMES = {
     "transferred": protocol.TICKET_TRANSFERRED,
     "cancelled": protocol.TICKET_CANCELLED,
     "expired": protocol.TICKET_EXPIRED,
+    "paused": protocol.COUNTER_CHANGED,
+    "resumed": protocol.COUNTER_CHANGED,
 }
 
 
@@ -36,6 +38,8 @@ def counter_info(hall: Hall, number: int) -> dict:
         "spoken_name": counter.spoken_name,
         "services": list(counter.services),
         "active": counter.active,
+        "state": counter.state,
+        "break": engine.break_dict(counter),
         "current": ticket_dict(current) if current else None,
         "served_today": hall.served.get(number, 0),
     }
@@ -120,6 +124,8 @@ def snapshot(
 def call_payload(change: Change, hall: Hall) -> dict:
     """The call a display shows and announces, for a `called` or `recalled` change."""
     t = change.ticket
+    if t is None:
+        raise KeyError("a call without a ticket")
     service = hall.services[t.service]
     if change.counter is None:  # the engine's calls always name their counter
         raise KeyError("a call without a counter")
@@ -147,6 +153,9 @@ def call_payload(change: Change, hall: Hall) -> dict:
 def event_payload(change: Change, hall: Hall) -> dict:
     """What the event row stores and (with seq and event) what clients receive."""
     t = change.ticket
+    if t is None:  # a counter's change (paused, resumed): counter_changed carries the counter
+        assert change.counter is not None
+        return {"counter": counter_info(hall, change.counter)}
     services = {t.service}
     if "from_service" in change.data:
         services.add(change.data["from_service"])
@@ -172,6 +181,8 @@ def event_payload(change: Change, hall: Hall) -> dict:
 def command_response(outcome: Outcome, payloads: list[dict], seq: int) -> dict:
     """The answer to the client that asked: the last change's ticket, call and extras."""
     last = outcome.last
+    if last.ticket is None:
+        return {"ok": True, "result": {"counter": payloads[-1]["counter"]}, "seq": seq}
     result: dict = {"ticket": payloads[-1]["ticket"]}
     if last.kind in ("called", "recalled"):
         result["call"] = payloads[-1]["call"]

@@ -62,6 +62,7 @@ RequestId = _text(64, protocol.REQUEST_ID_RE.pattern)
 Token = _text(128)
 DisplayName = Annotated[_text(60) | None, BeforeValidator(_blank_is_none)]  # blank: anonymous
 Priority = Annotated[Literal[protocol.PRIORITIES] | None, BeforeValidator(_empty_is_none)]  # type: ignore[valid-type]
+ClockTime = _text(5, r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # "13:00", a return time
 # A counter number as the protocol has it (1..999), or as text ("5") from a form or a URL; text that
 # is not a number reaches hub.check_token, which answers unknown-counter.
 CounterNumber = Annotated[int, Field(ge=1, le=999)] | _text(16)  # type: ignore[operator]
@@ -137,6 +138,17 @@ class CallTicket(CounterCommand):
     number: TicketNumber  # type: ignore[valid-type]
 
 
+class Pause(CounterCommand):
+    """pause: the officer takes a break, with a reason and perhaps a return time."""
+
+    reason: Literal[protocol.BREAK_REASONS]  # type: ignore[valid-type]
+    until: ClockTime | None = None  # type: ignore[valid-type]
+
+
+class Resume(CounterCommand):
+    """resume: the officer is back; the counter calls again."""
+
+
 COMMANDS: dict[str, type[CounterCommand]] = {
     protocol.CALL_NEXT: CallNext,
     protocol.RECALL: Recall,
@@ -144,6 +156,8 @@ COMMANDS: dict[str, type[CounterCommand]] = {
     protocol.FINISH: Finish,
     protocol.TRANSFER: Transfer,
     protocol.CALL_TICKET: CallTicket,
+    protocol.PAUSE: Pause,
+    protocol.RESUME: Resume,
 }
 
 

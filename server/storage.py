@@ -129,6 +129,12 @@ MIGRATIONS: list[str] = [
         address TEXT
     );
     """,
+    """
+    ALTER TABLE counters ADD COLUMN state TEXT NOT NULL DEFAULT 'open' CHECK (state IN ('open', 'break'));
+    ALTER TABLE counters ADD COLUMN break_reason TEXT;
+    ALTER TABLE counters ADD COLUMN break_until TEXT;
+    ALTER TABLE counters ADD COLUMN break_since TEXT;
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -229,6 +235,10 @@ class Storage:
                 spoken_name=r["spoken_name"],
                 services=tuple(links.get(r["number"], ())),
                 active=bool(r["active"]),
+                state=r["state"],
+                break_reason=r["break_reason"],
+                break_until=r["break_until"],
+                break_since=datetime.fromisoformat(r["break_since"]) if r["break_since"] else None,
             )
             for r in self.db.query("SELECT * FROM counters ORDER BY number")
         }
@@ -272,6 +282,15 @@ class Storage:
                 "INSERT INTO counter_services (counter, service, position) VALUES (?, ?, ?)",
                 [counter.number, code, position],
             )
+
+    def save_counter_state(self, counter: engine.Counter) -> None:
+        """Store whether a counter is open or on a break (the admin's edits never touch it)."""
+        self.db.execute(
+            "UPDATE counters SET state = ?, break_reason = ?, break_until = ?, break_since = ?"
+            " WHERE number = ?",
+            [counter.state, counter.break_reason, counter.break_until,
+             _iso(counter.break_since), counter.number],
+        )  # fmt: skip
 
     def agency_exists(self, code: str) -> bool:
         return (
@@ -423,12 +442,21 @@ class Storage:
         return _ticket(row, tz) if row else None
 
     def save_changes(
-        self, changes: Iterable[engine.Change], payloads: Iterable[Mapping]
+        self, changes: Iterable[engine.Change], payloads: Iterable[Mapping], hall: engine.Hall
     ) -> list[int]:
-        """Write each change's ticket row and its event row; returns the events' seq numbers."""
+        """Write each change's ticket (or counter) row and its event row; returns the seqs.
+
+        `hall` is the state after the changes: a counter's change is stored as it has it.
+        """
         seqs = []
         for change, payload in zip(changes, payloads):
             t = change.ticket
+            if t is None:
+                assert change.counter is not None
+                self.save_counter_state(hall.counters[change.counter])
+                seqs.append(self.add_event(change.kind, change.at, hall.day, payload,
+                                           counter=change.counter))  # fmt: skip
+                continue
             values = [t.id, t.day, t.number, t.prefix, t.seq, t.service, t.origin_service, t.priority,
                       t.status, _iso(t.issued_at), t.order, _iso(t.called_at), _iso(t.finished_at),
                       t.counter, t.calls]  # fmt: skip

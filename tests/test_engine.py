@@ -312,3 +312,88 @@ def test_parse_hours(text, windows):
 def test_parse_hours_refuses_nonsense(text):
     with pytest.raises(ValueError):
         engine.parse_hours(text)
+
+
+# --- counter breaks ------------------------------------------------------------------------
+
+
+def break_hall():
+    """Counter 2 is on a prayer break until 13:00; A001 waits; counter 1 holds nothing."""
+    hall = issue(make_hall())
+    return engine.pause(hall, 2, "sholat", "13:00", NOW).hall
+
+
+def test_pause_puts_the_counter_on_break_and_resume_opens_it():
+    out = engine.pause(issue(make_hall()), 2, "sholat", "13:00", NOW)
+    counter = out.hall.counters[2]
+    assert (counter.state, counter.break_reason, counter.break_until) == (
+        "break",
+        "sholat",
+        "13:00",
+    )
+    assert counter.break_since == NOW
+    assert [(c.kind, c.ticket, c.counter) for c in out.changes] == [("paused", None, 2)]
+    assert engine.break_dict(counter) == {
+        "reason": "sholat",
+        "until": "13:00",
+        "since": "2026-11-26T09:00:00+07:00",
+    }
+    later = NOW + timedelta(minutes=20)
+    back = engine.resume(out.hall, 2, later)
+    assert back.hall.counters[2] == make_hall().counters[2]
+    assert [(c.kind, c.counter, c.at) for c in back.changes] == [("resumed", 2, later)]
+    assert engine.break_dict(back.hall.counters[2]) is None
+
+
+def test_a_break_without_a_return_time():
+    counter = engine.pause(make_hall(), 1, "rapat", None, NOW).hall.counters[1]
+    assert (counter.state, counter.break_reason, counter.break_until) == ("break", "rapat", None)
+
+
+def test_a_counter_on_break_is_not_an_open_counter():
+    hall = make_hall()
+    assert hall.open_counters("ktp") == 2  # counter 5 serves ktp but is inactive
+    assert break_hall().open_counters("ktp") == 1
+    assert break_hall().open_counters("paspor") == 1
+
+
+def test_the_other_counters_still_call_during_a_break():
+    out = engine.call_next(break_hall(), 1, NOW)
+    assert numbers(out) == [("called", "A001")]
+
+
+@pytest.mark.parametrize(
+    "step, code",
+    [
+        (lambda h: engine.call_next(h, 2, NOW), "counter-on-break"),
+        (lambda h: engine.call_ticket(h, 2, "A001", NOW), "counter-on-break"),
+        (lambda h: engine.recall(h, 2, NOW), "counter-on-break"),
+        (lambda h: engine.transfer(h, 2, "paspor", NOW), "counter-on-break"),
+        (lambda h: engine.pause(h, 2, "istirahat", None, NOW), "already-on-break"),
+        (lambda h: engine.resume(h, 1, NOW), "not-on-break"),
+        (lambda h: engine.resume(h, 5, NOW), "unknown-counter"),  # inactive counter
+        (lambda h: engine.pause(h, 99, "rapat", None, NOW), "unknown-counter"),
+        (lambda h: engine.pause(h, 1, "makan", None, NOW), "bad-request"),
+        (lambda h: engine.pause(h, 1, "rapat", "25:00", NOW), "bad-request"),
+        (lambda h: engine.pause(h, 1, "rapat", "1300", NOW), "bad-request"),
+        (lambda h: engine.pause(h, 1, "rapat", "13.00", NOW), "bad-request"),
+    ],
+)
+def test_illegal_break_transitions_raise_and_leave_state_untouched(step, code):
+    hall = break_hall()
+    before = contents(hall)
+    with pytest.raises(PanggilError) as err:
+        step(hall)
+    assert err.value.code == code
+    assert contents(hall) == before
+
+
+def test_a_counter_holding_a_ticket_cannot_pause():
+    hall = held_hall()
+    before = contents(hall)
+    with pytest.raises(PanggilError) as err:
+        engine.pause(hall, 1, "istirahat", None, NOW)
+    assert err.value.code == "ticket-held"
+    assert contents(hall) == before
+    finished = engine.finish(hall, 1, NOW).hall
+    assert engine.pause(finished, 1, "istirahat", None, NOW).hall.counters[1].state == "break"

@@ -122,9 +122,8 @@ def ticket_view(day: str, number: str, token: str) -> dict:
     agency = h.hall.agencies.get(service.agency) if service else None
     estimate = None
     if ticket["status"] == "waiting":
-        counters = sum(
-            1 for c in h.hall.counters.values() if c.active and ticket["service"] in c.services
-        )
+        # Only the counters serving now: one on a break does not shorten anyone's wait.
+        counters = h.hall.open_counters(ticket["service"])
         estimate = estimate_wait_minutes(
             status["ahead"], recent_service_times(h, ticket["service"]), counters
         )
