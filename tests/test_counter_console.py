@@ -267,3 +267,59 @@ def test_console_refused_token_reads_clearly(live_server, page):
     assert command_buttons_disabled(page) == [True] * 6
     page.keyboard.press("n")
     assert ticket_of(live_server, "A001")["status"] == "waiting"
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_break_and_resume_in_the_console(live_server, page, tmp_path):
+    live_server.issue("ktp")
+    log_in(page, live_server)
+    assert page.locator("#btn-pause").is_visible() and not page.locator("#btn-resume").is_visible()
+    assert page.locator("#btn-pause").inner_text().split() == ["Istirahat", "I"]
+    assert not page.locator("#break-banner").is_visible()
+
+    page.keyboard.press("n")
+    expect_message(page, "Memanggil A001.")
+    page.click("#btn-pause")  # holding A001: the server says what to do first
+    page.click("#pause-reasons button[data-reason=istirahat]")
+    expect_message(page, "Selesaikan, lewati atau alihkan dahulu nomor yang sedang dilayani.", True)
+    page.keyboard.press("s")
+    expect_message(page, "A001 selesai dilayani.")
+
+    page.keyboard.press("i")  # the break panel: a return time, then the reason's number
+    page.wait_for_selector("#pause-panel:not([hidden])")
+    assert page.locator("#pause-reasons button").all_inner_texts() == [
+        "1 Istirahat", "2 Sholat", "3 Rapat", "4 Lainnya",
+    ]  # fmt: skip
+    page.fill("#pause-until", "13:00")
+    page.locator("#pause-until").blur()
+    page.keyboard.press("2")
+    expect_message(page, "Istirahat dimulai. Tombol panggil nonaktif sampai layanan dilanjutkan.")
+    assert page.locator("#break-text").inner_text() == "Istirahat (sholat) · kembali 13.00"
+    assert page.locator("#break-since").inner_text().startswith("sejak ")
+    me = counter_state(live_server)["me"]
+    assert me["state"] == "break"
+    assert (me["break"]["reason"], me["break"]["until"]) == ("sholat", "13:00")
+    assert command_buttons_disabled(page) == [True] * 6
+    assert page.locator("#btn-resume").is_visible() and not page.locator("#btn-pause").is_visible()
+    assert page.locator("#btn-resume").inner_text().split() == ["Lanjutkan", "K"]
+    live_server.issue("ktp")
+    page.keyboard.press("n")  # disabled: nothing is sent
+    page.wait_for_timeout(300)
+    assert ticket_of(live_server, "A002")["status"] == "waiting"
+    page.screenshot(path=str(shots_dir(tmp_path) / "console-break.png"), full_page=True)
+
+    page.keyboard.press("k")  # resume
+    expect_message(page, "Layanan dilanjutkan.")
+    page.wait_for_selector("#break-banner", state="hidden")
+    assert command_buttons_disabled(page) == [False, True, True, True, True, False]
+    assert counter_state(live_server)["me"]["state"] == "open"
+
+    # A break taken elsewhere (the hardware client) reaches the page live, without a return time.
+    live_server.command(1, "pause", "api-pause", reason="rapat")
+    wait_js(page, "() => document.getElementById('break-text').textContent === 'Istirahat (rapat)'")
+    assert command_buttons_disabled(page) == [True] * 6
+    live_server.command(1, "resume", "api-resume")
+    page.wait_for_selector("#break-banner", state="hidden")
+    page.keyboard.press("n")
+    expect_message(page, "Memanggil A002.")

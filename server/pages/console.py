@@ -35,6 +35,21 @@ BUTTONS = [
     (protocol.CALL_TICKET, _l("Call number"), "P", ""),
 ]
 
+# The break buttons, outside the command grid: command, label, letter shortcut.
+BREAK_BUTTONS = [
+    (protocol.PAUSE, _l("Break"), "I"),
+    (protocol.RESUME, _l("Resume"), "K"),
+]
+
+# The reasons of a break in the officer's words, in the order of their number keys.
+BREAK_REASONS = {
+    "istirahat": _l("rest"),
+    "sholat": _l("prayer"),
+    "rapat": _l("meeting"),
+    "lainnya": _l("other"),
+}
+assert tuple(BREAK_REASONS) == protocol.BREAK_REASONS
+
 # Protocol error codes in the officer's words (the server's `message` is Indonesian only).
 ERROR_TEXTS = {
     "bad-request": _l("Invalid request."),
@@ -49,6 +64,10 @@ ERROR_TEXTS = {
     "service-not-served": _l("This counter does not serve that ticket's service."),
     "same-service": _l("The ticket is already in that service."),
     "request-id-reused": _l("Request id already used for another command."),
+    "counter-on-break": _l("The counter is on a break: resume first."),
+    "ticket-held": _l("Finish, skip or transfer the ticket being served first."),
+    "not-on-break": _l("The counter is not on a break."),
+    "already-on-break": _l("The counter is already on a break."),
     "internal-error": _l("Server error: nothing was changed."),
 }
 
@@ -95,9 +114,11 @@ def counter(number: int):
         "retryWindowMs": RETRY_WINDOW_MS,
         "texts": _texts(),
         "errors": {code: str(text) for code, text in ERROR_TEXTS.items()},
+        "reasons": {code: str(text) for code, text in BREAK_REASONS.items()},
     }
     response = make_response(render_template(
         "console/console.html", data=data, counter=counter, services=services, buttons=BUTTONS,
+        break_buttons=BREAK_BUTTONS, reasons=BREAK_REASONS,
     ))  # fmt: skip
     # The page carries the counter's token: never keep it in a shared cache.
     response.headers["Cache-Control"] = "no-store"
@@ -133,4 +154,9 @@ def _texts() -> dict[str, str]:
         "finished": _("%(number)s finished."),
         "transferred": _("%(number)s transferred to %(service)s."),
         "replayed": _(" Delivered after the connection came back, applied once."),
+        "onBreak": _("On break (%(reason)s)"),
+        "backAt": _("back at %(time)s"),
+        "since": _("since %(time)s"),
+        "paused": _("Break started. The call buttons are off until you resume."),
+        "resumed": _("Back in service."),
     }  # fmt: skip

@@ -10,6 +10,8 @@
   const $ = (id) => document.getElementById(id);
   const root = $("console");
   const commandButtons = Array.from(document.querySelectorAll("button[data-command]"));
+  const breakButtons = Array.from(document.querySelectorAll("button[data-break]"));
+  const reasonButtons = Array.from(document.querySelectorAll("#pause-reasons button[data-reason]"));
   const NEEDS_TICKET = ["recall", "skip", "finish", "transfer"];
 
   let state = null; // {seq, me, services: {code: service}, skipped: [ticket]}
@@ -166,6 +168,9 @@
       text = fill(T.skipped, { number });
     } else if (command === "finish") {
       text = fill(T.finished, { number });
+    } else if (command === "pause" || command === "resume") {
+      if (r.counter && state && r.counter.number === state.me.number) state.me = r.counter;
+      text = command === "pause" ? T.paused : T.resumed;
     } else {
       const service = state && state.services[r.ticket.service];
       text = fill(T.transferred, { number, service: service ? service.name : r.ticket.service });
@@ -210,6 +215,12 @@
     box.querySelector("button").focus();
   }
 
+  function openPause() {
+    showPanel("pause-panel");
+    $("pause-until").value = "";
+    reasonButtons[0].focus();
+  }
+
   function openCall() {
     showPanel("call-panel");
     const input = $("call-number");
@@ -225,9 +236,9 @@
   }
 
   function closePanels() {
-    const open = !$("transfer-panel").hidden || !$("call-panel").hidden;
-    $("transfer-panel").hidden = true;
-    $("call-panel").hidden = true;
+    const panels = ["transfer-panel", "call-panel", "pause-panel"].map($);
+    const open = panels.some((p) => !p.hidden);
+    for (const p of panels) p.hidden = true;
     if (open && lastFocus && lastFocus.focus) lastFocus.focus();
   }
 
@@ -242,6 +253,20 @@
     press("call_ticket", { number });
   });
   document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", closePanels));
+
+  for (const button of reasonButtons) {
+    button.addEventListener("click", () => {
+      const until = $("pause-until").value; // "HH:MM" from a time input, or ""
+      press("pause", until ? { reason: button.dataset.reason, until } : { reason: button.dataset.reason });
+    });
+  }
+
+  for (const button of breakButtons) {
+    button.addEventListener("click", () => {
+      if (button.dataset.break === "pause") openPause();
+      else press("resume");
+    });
+  }
 
   for (const button of commandButtons) {
     button.addEventListener("click", () => {
@@ -261,6 +286,14 @@
     }
     const typing = e.target && (e.target.tagName === "INPUT" || e.target.tagName === "TEXTAREA");
     if (typing) return;
+    if (!$("pause-panel").hidden && /^[1-9]$/.test(e.key)) {
+      const reason = reasonButtons[Number(e.key) - 1];
+      if (reason) {
+        e.preventDefault();
+        reason.click();
+      }
+      return;
+    }
     if (!$("transfer-panel").hidden && /^[1-9]$/.test(e.key)) {
       const target = $("transfer-targets").querySelectorAll("button")[Number(e.key) - 1];
       if (target) {
@@ -270,7 +303,7 @@
       return;
     }
     const key = e.code === "NumpadEnter" ? "+" : e.key;
-    const button = commandButtons.find(
+    const button = commandButtons.concat(breakButtons.filter((b) => !b.hidden)).find(
       (b) => b.dataset.key === key.toLowerCase() || (b.dataset.keypad && b.dataset.keypad === key)
     );
     if (button) {
@@ -284,7 +317,10 @@
 
   function clock(iso) {
     // The server sends local hall time: show it as written there (09.12 in Indonesian).
-    const hhmm = iso ? iso.slice(11, 16) : "—";
+    return clockText(iso ? iso.slice(11, 16) : "—");
+  }
+
+  function clockText(hhmm) {
     return document.documentElement.lang === "id" ? hhmm.replace(":", ".") : hhmm;
   }
 
@@ -316,6 +352,8 @@
 
     const me = state && state.me;
     const current = me && me.current;
+    const onBreak = !!me && me.state === "break";
+    renderBreak(me, onBreak, connected);
     $("current-number").textContent = current ? current.number : T.nobody;
     $("current-number").classList.toggle("none", !current);
     $("current-detail").textContent = current
@@ -360,7 +398,7 @@
       b.className = "call-back";
       b.dataset.number = t.number;
       b.textContent = `${T.call} ${t.number}`;
-      b.disabled = !connected || !!inFlight;
+      b.disabled = !connected || !!inFlight || onBreak;
       b.addEventListener("click", () => press("call_ticket", { number: t.number }));
       li.appendChild(b);
       skipped.appendChild(li);
@@ -374,11 +412,34 @@
 
     for (const b of commandButtons) {
       const command = b.dataset.command;
-      b.disabled = !connected || !state || !!inFlight || (NEEDS_TICKET.includes(command) && !current);
+      b.disabled =
+        !connected || !state || !!inFlight || onBreak || (NEEDS_TICKET.includes(command) && !current);
       b.classList.toggle("busy", inFlight === command);
       b.setAttribute("aria-busy", inFlight === command ? "true" : "false");
     }
-    $("call-submit").disabled = !connected || !!inFlight;
+    $("call-submit").disabled = !connected || !!inFlight || onBreak;
+    for (const b of reasonButtons) b.disabled = !connected || !!inFlight;
+  }
+
+  // The banner while on a break ("Istirahat (sholat) · kembali 13.00"), and which of pause and
+  // resume is offered: only the one that applies, so its shortcut is the only one that works.
+  function renderBreak(me, onBreak, connected) {
+    const banner = $("break-banner");
+    banner.hidden = !onBreak;
+    if (onBreak) {
+      const info = me.break || {};
+      const reason = data.reasons[info.reason] || info.reason || "";
+      let text = fill(T.onBreak, { reason });
+      if (info.until) text += " · " + fill(T.backAt, { time: clockText(info.until) });
+      $("break-text").textContent = text;
+      $("break-since").textContent = info.since ? fill(T.since, { time: clock(info.since) }) : "";
+      if (!$("call-panel").hidden || !$("transfer-panel").hidden) closePanels();
+    }
+    for (const b of breakButtons) {
+      b.hidden = !me || (b.dataset.break === "pause") === onBreak;
+      b.disabled = !connected || !me || !!inFlight;
+      b.classList.toggle("busy", inFlight === b.dataset.break);
+    }
   }
 
   render();
