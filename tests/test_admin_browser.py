@@ -75,6 +75,23 @@ def test_admin_sets_up_a_service_and_a_counter_and_watches_them_live(page, live_
     expect(page.locator("#calls")).to_contain_text("K001")
 
 
+def test_the_monitor_shows_counter_breaks_live(page, live_server):
+    from playwright.sync_api import expect
+
+    log_in(page, live_server, "admin", "admin-secret")
+    page.goto(live_server.url + "/admin/")
+    row = page.locator("tr[data-counter='2']")
+    expect(row).to_contain_text("Kosong")
+    live_server.command(2, "pause", "m-1", reason="sholat", until="13:00")
+    expect(row.locator(".badge")).to_have_text("Istirahat")
+    expect(row.locator(".break-detail")).to_have_text(" (sholat) · 0 menit · kembali 13:00")
+    live_server.command(2, "resume", "m-2")
+    expect(row.locator(".badge")).to_have_text("Kosong")
+    expect(row.locator(".break-detail")).to_have_count(0)
+    live_server.command(3, "pause", "m-3", reason="rapat")
+    expect(page.locator("tr[data-counter='3'] .break-detail")).to_have_text(" (rapat) · 0 menit")
+
+
 def test_officer_is_refused(page, live_server):
     log_in(page, live_server, "petugas1", "petugas-secret")
     for path in ("/admin/", "/admin/settings", "/admin/users"):

@@ -25,6 +25,9 @@ def index():
         "online": _("online"), "offline_display": _("offline"), "none": _("none"),
         "no_calls": _("No calls yet today."), "no_displays": _("No display configured."),
         "served_today": _("served today"), "since": _("since"),
+        "on_break": _("On break"), "break_minutes": _("%(n)s min"), "back_at": _("back at"),
+        "reasons": {"istirahat": _("rest"), "sholat": _("prayer"), "rapat": _("meeting"),
+                    "lainnya": _("other")},
     }  # fmt: skip
     return render("admin/monitor.html", texts=texts)
 

@@ -22,6 +22,8 @@
   const texts = JSON.parse(document.getElementById("texts").textContent);
   const displaysUrl = monitor.dataset.displaysUrl;
   const state = { day: "", services: [], agencies: {}, counters: new Map(), calls: [] };
+  let serverOffsetMs = 0; // server clock - browser clock, from the snapshot's "now"
+  let breakTimer = null;
 
   const socket = io("/display", { auth: { display: "admin-monitor" } });
   const conn = document.getElementById("conn");
@@ -36,6 +38,7 @@
 
   function applySnapshot(snap) {
     state.day = snap.day;
+    serverOffsetMs = Date.parse(snap.now) - Date.now();
     state.services = snap.services;
     state.agencies = Object.fromEntries(snap.agencies.map((a) => [a.code, a.name]));
     state.counters = new Map(snap.counters.map((c) => [c.number, c]));
@@ -82,18 +85,34 @@
     const counters = Array.from(state.counters.values()).sort((a, b) => a.number - b.number);
     fill(document.querySelector("#counters tbody"), counters.map((c) => {
       const cur = c.current;
-      const status = cur ? ["ok", texts.serving] : c.active ? ["", texts.free] : ["bad", texts.inactive];
+      const status = c.state === "break" ? ["warn", texts.on_break]
+        : cur ? ["ok", texts.serving] : c.active ? ["", texts.free] : ["bad", texts.inactive];
       return el("tr", { "data-counter": String(c.number), class: c.active ? "" : "dim" },
         el("td", {}, el("strong", {}, c.name)),
         el("td", { class: "ticket" }, cur ? cur.number : "–",
           cur && cur.called_at ? el("span", { class: "muted small" }, " " + texts.since + " " + cur.called_at.slice(11, 16)) : ""),
-        el("td", {}, el("span", { class: "badge " + status[0] }, status[1])),
+        el("td", {}, el("span", { class: "badge " + status[0] }, status[1]), breakDetail(c)),
         el("td", { class: "num" }, String(c.served_today)));
     }));
+    // Break minutes move with the clock: redraw twice a minute while a counter is on break only.
+    const anyBreak = counters.some((c) => c.state === "break");
+    if (anyBreak && !breakTimer) breakTimer = setInterval(render, 30000);
+    if (!anyBreak && breakTimer) { clearInterval(breakTimer); breakTimer = null; }
     const calls = document.getElementById("calls");
     calls.replaceChildren(...(state.calls.length ? state.calls.map((call) => el("li", {},
       el("strong", {}, call.ticket.number), " → " + call.counter.name + " ",
       el("span", { class: "muted small" }, call.at.slice(11, 16)))) : [el("li", { class: "muted" }, texts.no_calls)]));
+  }
+
+  // "(sholat) · 12 min · back at 13:00" beside the badge of a counter on break.
+  function breakDetail(c) {
+    if (c.state !== "break" || !c.break) return "";
+    const b = c.break;
+    const minutes = Math.max(0, Math.floor((Date.now() + serverOffsetMs - Date.parse(b.since)) / 60000));
+    let text = " (" + (texts.reasons[b.reason] || b.reason) + ") · "
+      + texts.break_minutes.replace("%(n)s", String(minutes));
+    if (b.until) text += " · " + texts.back_at + " " + b.until;
+    return el("span", { class: "small break-detail", "data-since": b.since }, text);
   }
 
   // Connections are not broadcast events: the list is fetched now and then.
