@@ -62,7 +62,8 @@ def service_info(hall: Hall, service: engine.Service) -> dict:
 
 
 def services_detail(hall: Hall, now: datetime) -> list[dict]:
-    """Each service with its quota, hours and whether it takes tickets now (kiosk and API)."""
+    """Each service with its quota, hours, whether it takes tickets now and how many counters
+    serve it now (kiosk and API)."""
     out = []
     for s in hall.services.values():
         info = service_info(hall, s)
@@ -74,6 +75,7 @@ def services_detail(hall: Hall, now: datetime) -> list[dict]:
             },
             open_now=s.active and (not hall.enforce_hours or s.open_at(now)),
             priority_allowed=s.priority_allowed,
+            open_counters=hall.open_counters(s.code),  # serving now: not on a break
         )  # fmt: skip
         out.append(info)
     return out

@@ -151,3 +151,8 @@ def test_the_wait_estimate_counts_only_open_counters(client, hub, clock):
     hub.command(2, "pause", {"reason": "sholat"}, "p1")
     assert client.get(url).get_json()["estimate_minutes"] == 14  # counter 1 alone
     assert hub.hall.open_counters("ktp") == 1
+    detail = {s["code"]: s for s in client.get("/api/services").get_json()["services"]}
+    assert (detail["ktp"]["open_counters"], detail["kk"]["open_counters"]) == (1, 1)
+    assert detail["paspor"]["open_counters"] == 1
+    hub.command(2, "resume", {}, "p2")
+    assert client.get("/api/services").get_json()["services"][0]["open_counters"] == 2
