@@ -158,7 +158,7 @@ class Hub:
         counters = [
             {"number": c.number, "name": c.name, "spoken_name": c.spoken_name}
             for c in hall.counters.values()
-            if c.active and c.number in online and ticket["service"] in c.services
+            if c.serving and c.number in online and ticket["service"] in c.services
         ]
         if not counters:
             return

@@ -46,6 +46,15 @@ def contents(hall: Hall) -> dict:
     return {k: dict(v) if isinstance(v, Mapping) else v for k, v in hall.__dict__.items()}
 
 
+def assert_refused(hall: Hall, step, code: str) -> None:
+    """`step(hall)` raises `code` and leaves every field of the hall as it was."""
+    before = contents(hall)
+    with pytest.raises(PanggilError) as err:
+        step(hall)
+    assert err.value.code == code
+    assert contents(hall) == before
+
+
 def issue(hall, service="ktp", priority=None, at=NOW):
     return engine.issue_ticket(hall, service, at, priority).hall
 
@@ -129,11 +138,7 @@ def test_two_counters_never_get_the_same_ticket():
 )
 def test_illegal_transitions_raise_and_leave_state_untouched(step, code):
     hall = make_hall()
-    before = contents(hall)
-    with pytest.raises(PanggilError) as err:
-        step(hall)
-    assert err.value.code == code
-    assert contents(hall) == before
+    assert_refused(hall, step, code)
 
 
 def held_hall():
@@ -155,11 +160,7 @@ def held_hall():
 )
 def test_illegal_transitions_with_a_held_ticket(step, code):
     hall = held_hall()
-    before = contents(hall)
-    with pytest.raises(PanggilError) as err:
-        step(hall)
-    assert err.value.code == code
-    assert contents(hall) == before
+    assert_refused(hall, step, code)
 
 
 def ended_hall():
@@ -381,19 +382,11 @@ def test_the_other_counters_still_call_during_a_break():
 )
 def test_illegal_break_transitions_raise_and_leave_state_untouched(step, code):
     hall = break_hall()
-    before = contents(hall)
-    with pytest.raises(PanggilError) as err:
-        step(hall)
-    assert err.value.code == code
-    assert contents(hall) == before
+    assert_refused(hall, step, code)
 
 
 def test_a_counter_holding_a_ticket_cannot_pause():
     hall = held_hall()
-    before = contents(hall)
-    with pytest.raises(PanggilError) as err:
-        engine.pause(hall, 1, "istirahat", None, NOW)
-    assert err.value.code == "ticket-held"
-    assert contents(hall) == before
+    assert_refused(hall, lambda h: engine.pause(h, 1, "istirahat", None, NOW), "ticket-held")
     finished = engine.finish(hall, 1, NOW).hall
     assert engine.pause(finished, 1, "istirahat", None, NOW).hall.counters[1].state == "break"
