@@ -26,6 +26,7 @@ TICKET_CANCELLED = "ticket_cancelled"
 TICKET_EXPIRED = "ticket_expired"
 DAY_CLOSED = "day_closed"
 HALL_CHANGED = "hall_changed"
+COUNTER_CHANGED = "counter_changed"
 BROADCAST_EVENTS = (
     TICKET_ISSUED,
     TICKET_CALLED,
@@ -36,6 +37,7 @@ BROADCAST_EVENTS = (
     TICKET_EXPIRED,
     DAY_CLOSED,
     HALL_CHANGED,
+    COUNTER_CHANGED,
 )
 # Auxiliary event without seq.
 ANNOUNCEMENT_READY = "announcement_ready"
