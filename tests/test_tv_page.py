@@ -352,6 +352,15 @@ def _on_break(counter: dict, reason: str, until: str | None) -> dict:
     }
 
 
+def _counter_changed(page, counter: dict) -> None:
+    """Feed `counter_changed` as the contract sends it, through the page's sequencing (protocol.js)."""
+    page.evaluate(
+        "(c) => window.panggilTv.applyEvent('counter_changed', {event: 'counter_changed',"
+        " seq: window.panggilTv.state.seq + 1, at: '2026-11-26T12:00:00+07:00', counter: c})",
+        counter,
+    )
+
+
 @pytest.mark.slow
 @pytest.mark.browser
 def test_counter_on_break_shows_reason_and_return_time_live_and_from_a_snapshot(page, live_server):
@@ -361,13 +370,7 @@ def test_counter_on_break_shows_reason_and_return_time_live_and_from_a_snapshot(
     wait_js(page, "() => document.getElementById('latest-number').textContent === 'A001'")
     assert _tile(page, 1)["number"] == "A001"
     counter = page.evaluate("window.panggilTv.state.counters.find(c => c.number === 2)")
-    # counter_changed as the contract sends it, through the page's sequencing (protocol.js).
-    event = {"event": "counter_changed", "at": "2026-11-26T12:00:00+07:00"}
-    page.evaluate(
-        "([e, c]) => window.panggilTv.applyEvent('counter_changed',"
-        " Object.assign({}, e, {seq: window.panggilTv.state.seq + 1, counter: c}))",
-        [event, _on_break(counter, "istirahat", "13:00")],
-    )
+    _counter_changed(page, _on_break(counter, "istirahat", "13:00"))
     wait_js(page, "() => document.querySelector('.tv-cell[data-counter=\"2\"].tv-break')")
     tile = _tile(page, 2)
     assert tile["brk"] == "Istirahat · kembali 13.00" and tile["number"] is None
@@ -376,11 +379,7 @@ def test_counter_on_break_shows_reason_and_return_time_live_and_from_a_snapshot(
     if os.environ.get("PANGGIL_SHOTS"):  # PANGGIL_SHOTS=docs makes docs/tv-break.png
         page.screenshot(path=os.path.join(os.environ["PANGGIL_SHOTS"], "tv-break.png"))
     # The break ends: the tile is a counter again.
-    page.evaluate(
-        "([e, c]) => window.panggilTv.applyEvent('counter_changed',"
-        " Object.assign({}, e, {seq: window.panggilTv.state.seq + 1, counter: c}))",
-        [event, {**counter, "state": "open", "break": None}],
-    )
+    _counter_changed(page, {**counter, "state": "open", "break": None})
     wait_js(page, "() => !document.querySelector('.tv-cell.tv-break')")
     assert _tile(page, 2)["number"] == "—"
     # A snapshot (as on reconnect) with counter 3 on a prayer break and no return time.
