@@ -21,7 +21,7 @@ import pygame
 
 from panggil_common.rules import ZONE_OFFSETS
 
-from .state import ScreenState
+from .state import CounterView, ScreenState
 from .texts import break_label, format_date, format_time, text
 
 log = logging.getLogger(__name__)
@@ -424,7 +424,12 @@ class Renderer:
             )  # fmt: skip
 
     def _paint_break(
-        self, surface: pygame.Surface, cell: pygame.Rect, inner: int, counter: Any, ink: tuple
+        self,
+        surface: pygame.Surface,
+        cell: pygame.Rect,
+        inner: int,
+        counter: CounterView,
+        ink: tuple,
     ) -> None:
         """A tile on break: "Istirahat · kembali 13.00", on two lines when one would be tiny."""
         label = break_label(self.language, counter.break_reason, counter.break_until)

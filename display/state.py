@@ -215,14 +215,14 @@ def _read_break(data: Any) -> tuple[bool, str, str | None]:
     """(on break, reason, until) of a counter object; no `state` (an older server) means open."""
     if _get(data, "state", str, optional=True) != "break":
         return False, "", None
-    info = _get(data, "break", Mapping, optional=True) or {}
-    reason = _get(info, "reason", str, optional=True) if info else None
-    until = _get(info, "until", str, optional=True) if info else None
-    # A reason or time this display does not know still shows the break, just less precisely.
+    # Odd details (a newer reason, a bad time) still show the break, just less precisely.
+    info = data.get("break")
+    reason = info.get("reason") if isinstance(info, Mapping) else None
+    until = info.get("until") if isinstance(info, Mapping) else None
     return (
         True,
         reason if reason in BREAK_REASONS else "lainnya",
-        until if until is not None and _CLOCK_RE.match(until) else None,
+        until if isinstance(until, str) and _CLOCK_RE.match(until) else None,
     )
 
 

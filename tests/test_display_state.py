@@ -461,6 +461,8 @@ def test_counter_changed_starts_and_ends_a_break_live_and_announces_nothing():
         ({"reason": "sholat", "until": "1 pm"}, ("sholat", None)),  # bad time dropped
         ({"reason": "sholat", "until": "24:00"}, ("sholat", None)),
         (None, ("lainnya", None)),  # on break, no details
+        ({"reason": 5, "until": 1300}, ("lainnya", None)),  # wrong types
+        ("istirahat", ("lainnya", None)),
     ],
 )
 def test_odd_break_details_still_show_the_break(brk, expected):
