@@ -66,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         debounce_ms=config.debounce_ms,
         reconnect_max=config.reconnect_max_s,
     )
-    app = App(client, view, texts, config.keys)
+    app = App(client, view, texts, config.keys, pause_reason=config.pause_reason)
     client.on_change = app.post_change
 
     buttons = None

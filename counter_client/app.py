@@ -13,8 +13,8 @@ import threading
 from collections.abc import Mapping
 from typing import Any
 
-from counter_client.client import CounterClient, PressResult
-from counter_client.config import TRANSFER_PREFIX
+from counter_client.client import PAUSE, RESUME, CounterClient, PressResult
+from counter_client.config import PAUSE_PREFIX, TRANSFER_PREFIX
 from counter_client.texts import Texts
 from counter_client.view import Screen, TerminalView
 import panggil_protocol as protocol
@@ -31,9 +31,16 @@ class App:
     """Turns keys and buttons into presses and keeps the status view current."""
 
     def __init__(
-        self, client: CounterClient, view: TerminalView, texts: Texts, keys: Mapping[str, str]
+        self,
+        client: CounterClient,
+        view: TerminalView,
+        texts: Texts,
+        keys: Mapping[str, str],
+        pause_reason: str = "istirahat",
     ) -> None:
         self.client = client
+        self.pause_reason = pause_reason
+        self.last_pause_reason = pause_reason
         self.view = view
         self.texts = texts
         self.keys = keys
@@ -118,6 +125,12 @@ class App:
             self.send(SIMPLE_COMMANDS[action], {})
         elif action.startswith(TRANSFER_PREFIX):
             self.send(protocol.TRANSFER, {"service": action.removeprefix(TRANSFER_PREFIX)})
+        elif action == "pause" or action.startswith(PAUSE_PREFIX):
+            reason = action.removeprefix(PAUSE_PREFIX) if action != "pause" else self.pause_reason
+            self.last_pause_reason = reason  # for the answer: an ack need not repeat it
+            self.send(PAUSE, {"reason": reason})
+        elif action == "resume":
+            self.send(RESUME, {})
         elif action == "transfer":
             self.open_transfer_menu()
         elif action == "call_back":
@@ -184,7 +197,13 @@ class App:
     def describe(self, result: PressResult) -> str:
         r = result.result or {}
         number = (r.get("ticket") or {}).get("number", "?")
-        if result.command in (protocol.CALL_NEXT, protocol.CALL_TICKET):
+        if result.command == PAUSE:
+            brk = (r.get("counter") or {}).get("break") or {}
+            reason = brk.get("reason") or self.last_pause_reason
+            text = self.texts("done.pause", reason=self.texts.reason(reason))
+        elif result.command == RESUME:
+            text = self.texts("done.resume")
+        elif result.command in (protocol.CALL_NEXT, protocol.CALL_TICKET):
             finished = r.get("finished")
             text = (self.texts("done.next.finished", number=number, finished=finished["number"]) if finished
                     else self.texts("done.next", number=number))  # fmt: skip

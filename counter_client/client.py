@@ -31,6 +31,11 @@ from panggil_protocol import NS_COUNTER
 
 log = logging.getLogger(__name__)
 
+# Counter breaks (issue 13): `pause` {reason, until?} and `resume`, exactly-once like the others.
+PAUSE = "pause"
+RESUME = "resume"
+COMMANDS = frozenset((*protocol.COUNTER_COMMANDS, PAUSE, RESUME))
+
 # Codes a refused connection can carry (docs/protocol.md, "/counter" auth).
 REFUSAL_CODES = ("invalid-token", "unknown-counter", "bad-request")
 
@@ -129,7 +134,7 @@ class CounterClient:
 
     def press(self, command: str, **args: Any) -> PressResult:
         """Send one officer press and wait for its outcome (blocks up to the retry window)."""
-        if command not in protocol.COUNTER_COMMANDS:
+        if command not in COMMANDS:
             raise ValueError(f"not a counter command: {command!r}")
         key = command + repr(sorted(args.items()))
         now = self.clock()

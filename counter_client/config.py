@@ -25,8 +25,11 @@ class ConfigError(Exception):
 
 # What a key or a button can do. `transfer` and `call_back` open a numbered menu on the status
 # view; `transfer:<service code>` sends the held ticket straight to that service (for a button).
-ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call_back")
+# `pause` starts a break with `pause_reason`, `pause:<reason>` with that reason; `resume` ends it.
+ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call_back", "pause", "resume")
 TRANSFER_PREFIX = "transfer:"
+PAUSE_PREFIX = "pause:"
+BREAK_REASONS = ("istirahat", "sholat", "rapat", "lainnya")
 
 # Names for keys that are not a single printable character.
 KEY_NAMES = ("enter", "backspace", "delete", "esc", "tab", "space")
@@ -43,6 +46,8 @@ DEFAULT_KEYS: Mapping[str, str] = MappingProxyType({
     "*": "finish",
     "/": "transfer",
     "backspace": "call_back",
+    "7": "pause",
+    "9": "resume",
 })  # fmt: skip
 
 LANGUAGES = ("id", "en")
@@ -67,6 +72,7 @@ SETTINGS: Mapping[str, Setting] = MappingProxyType({
     "language": Setting("id", str, "language of the status view: id (Indonesian) or en"),
     "keys": Setting(DEFAULT_KEYS, dict, "key -> action map; replaces the default numeric-keypad map"),
     "gpio": Setting(MappingProxyType({}), dict, "action -> GPIO pin (BCM number or gpiozero pin name)"),
+    "pause_reason": Setting("istirahat", str, "reason the `pause` key sends: istirahat, sholat, rapat or lainnya"),
     "keyboard": Setting(True, bool, "read keys from the terminal (or from stdin when it is not one)"),
     "debounce_ms": Setting(300, int, "ignore a repeat of the same action within this many ms", 0, 5000),
     "gpio_bounce_ms": Setting(50, int, "electrical bounce time of the GPIO buttons in ms", 1, 1000),
@@ -86,6 +92,7 @@ class CounterConfig:
     language: str = "id"
     keys: Mapping[str, str] = field(default_factory=lambda: DEFAULT_KEYS)
     gpio: Mapping[str, int | str] = field(default_factory=lambda: MappingProxyType({}))
+    pause_reason: str = "istirahat"
     keyboard: bool = True
     debounce_ms: int = 300
     gpio_bounce_ms: int = 50
@@ -213,6 +220,8 @@ def _check(key: str, value: Any) -> Any:
         raise ConfigError(f"{where}: must not be empty")
     if key == "language" and value not in LANGUAGES:
         raise ConfigError(f"{where}: must be one of {', '.join(LANGUAGES)}")
+    if key == "pause_reason" and value not in BREAK_REASONS:
+        raise ConfigError(f"{where}: must be one of {', '.join(BREAK_REASONS)}")
     if key == "keys":
         return MappingProxyType(
             {_key_name(k): _action(f"counter.keys.{k}", a) for k, a in value.items()}
@@ -247,9 +256,12 @@ def _action(where: str, action: object) -> str:
         code = action.removeprefix(TRANSFER_PREFIX)
         if CODE_RE.match(code):
             return action
+    if isinstance(action, str) and action.removeprefix(PAUSE_PREFIX) in BREAK_REASONS:
+        return action
     choices = ", ".join(ACTIONS)
     raise ConfigError(
-        f"config error: {where}: unknown action {action!r} (one of {choices}, or transfer:<service>)"
+        f"config error: {where}: unknown action {action!r} (one of {choices},"
+        f" transfer:<service> or pause:<{'|'.join(BREAK_REASONS)}>)"
     )
 
 

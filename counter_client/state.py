@@ -48,6 +48,14 @@ class CounterState:
         return self.me.get("current") if self.me else None
 
     @property
+    def break_info(self) -> Mapping[str, Any] | None:
+        """Why (and until when) this counter is on break; None while open or from an older server."""
+        if not self.me or self.me.get("state") != "break":
+            return None
+        info = self.me.get("break")
+        return info if isinstance(info, Mapping) else MappingProxyType({})
+
+    @property
     def my_services(self) -> list[ServiceInfo]:
         """The counter's services in its order of preference."""
         codes = self.me.get("services", []) if self.me else []

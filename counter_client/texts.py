@@ -26,6 +26,13 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "served_today": "Dilayani hari ini",
         "skipped": "Dilewati (bisa dipanggil lagi)",
         "skipped.none": "tidak ada",
+        "break": "ISTIRAHAT: {reason}",
+        "break.until": "kembali {time}",
+        "break.since": "sejak {time}",
+        "reason.istirahat": "istirahat",
+        "reason.sholat": "sholat",
+        "reason.rapat": "rapat",
+        "reason.lainnya": "lainnya",
         "keys": "Tombol",
         "menu.transfer": "Alihkan {ticket} ke layanan — tekan angka; tombol lain membatalkan:",
         "menu.call_back": "Panggil lagi nomor yang dilewati — tekan angka; tombol lain membatalkan:",
@@ -38,6 +45,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "action.finish": "Selesai",
         "action.transfer": "Alihkan",
         "action.call_back": "Panggil nomor",
+        "action.pause": "Istirahat",
+        "action.resume": "Lanjut melayani",
         # results
         "done.next": "Memanggil {number}",
         "done.next.finished": "Memanggil {number} ({finished} selesai)",
@@ -45,6 +54,8 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "done.skip": "{number} dilewati",
         "done.finish": "{number} selesai dilayani",
         "done.transfer": "{number} dialihkan ke {service}",
+        "done.pause": "Istirahat dimulai ({reason})",
+        "done.resume": "Kembali melayani",
         "done.replayed": " — terkirim setelah koneksi pulih, diterapkan sekali",
         "cancelled": "Dibatalkan",
         # the client's own errors
@@ -69,6 +80,10 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "error.same-service": "Nomor sudah berada di layanan tersebut",
         "error.request-id-reused": "ID permintaan sudah dipakai untuk perintah lain",
         "error.internal-error": "Terjadi kesalahan pada server — tidak ada yang diubah",
+        "error.counter-on-break": "Gerai sedang istirahat — tekan Lanjut melayani dulu",
+        "error.ticket-held": "Masih ada nomor yang dilayani — selesaikan, lewati atau alihkan dulu",
+        "error.not-on-break": "Gerai tidak sedang istirahat",
+        "error.already-on-break": "Gerai sudah istirahat",
         "error.unknown": "Gagal: {message}",
     },
     "en": {
@@ -86,6 +101,13 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "served_today": "Served today",
         "skipped": "Skipped (can be called back)",
         "skipped.none": "none",
+        "break": "ON BREAK: {reason}",
+        "break.until": "back at {time}",
+        "break.since": "since {time}",
+        "reason.istirahat": "break",
+        "reason.sholat": "prayer",
+        "reason.rapat": "meeting",
+        "reason.lainnya": "other",
         "keys": "Keys",
         "menu.transfer": "Transfer {ticket} to a service — press a number; any other key cancels:",
         "menu.call_back": "Call back a skipped ticket — press a number; any other key cancels:",
@@ -97,12 +119,16 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "action.finish": "Finish",
         "action.transfer": "Transfer",
         "action.call_back": "Call number",
+        "action.pause": "Break",
+        "action.resume": "Resume",
         "done.next": "Calling {number}",
         "done.next.finished": "Calling {number} ({finished} finished)",
         "done.recall": "Calling {number} again",
         "done.skip": "{number} skipped",
         "done.finish": "{number} finished",
         "done.transfer": "{number} transferred to {service}",
+        "done.pause": "Break started ({reason})",
+        "done.resume": "Serving again",
         "done.replayed": " — delivered after the connection came back, applied once",
         "cancelled": "Cancelled",
         "error.disconnected": "Disconnected from the server — key not sent",
@@ -125,6 +151,10 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
         "error.same-service": "The ticket is already in that service",
         "error.request-id-reused": "Request id already used for another command",
         "error.internal-error": "Server error — nothing was changed",
+        "error.counter-on-break": "The counter is on break — press Resume first",
+        "error.ticket-held": "A ticket is still being served — finish, skip or transfer it first",
+        "error.not-on-break": "The counter is not on break",
+        "error.already-on-break": "The counter is already on break",
         "error.unknown": "Failed: {message}",
     },
 }
@@ -159,3 +189,7 @@ class Texts:
 
     def action(self, action: str) -> str:
         return self.table[f"action.{action.split(':', 1)[0]}"]
+
+    def reason(self, reason: object) -> str:
+        """A break reason in words; one this client does not know is shown as the server sent it."""
+        return self.table.get(f"reason.{reason}", str(reason or "")) or self.table["reason.lainnya"]

@@ -43,6 +43,8 @@ def render(screen: Screen, texts: Texts, width: int = WIDTH) -> str:
     lines = [_two_columns(texts("title", counter=me.get("name", "—"), hall=state.hall_name),
                           _connection(screen, texts), width)]  # fmt: skip
     lines.append("=" * width)
+    if state.break_info is not None:
+        lines.append(_break_line(state.break_info, texts))
 
     current = state.current
     lines.append(f"{texts('current')}:  {current['number'] if current else texts('current.none')}")
@@ -74,6 +76,18 @@ def render(screen: Screen, texts: Texts, width: int = WIDTH) -> str:
     lines.append("-" * width)
     lines.extend(_wrap_items(f"{texts('keys')}:", _key_help(screen.keys, texts), width))
     return "\n".join(lines)
+
+
+def _break_line(info: Mapping, texts: Texts) -> str:
+    """ "ISTIRAHAT: sholat · kembali 13.00 · sejak 12.00" (the return time only when given)."""
+    parts = [texts("break", reason=texts.reason(info.get("reason")))]
+    until = info.get("until")
+    if isinstance(until, str) and len(until) == 5 and until[2] == ":":
+        shown = until.replace(":", ".") if texts.language == "id" else until
+        parts.append(texts("break.until", time=shown))
+    if info.get("since"):
+        parts.append(texts("break.since", time=_clock(info.get("since"), texts)))
+    return " · ".join(parts)
 
 
 def _connection(screen: Screen, texts: Texts) -> str:
@@ -128,7 +142,7 @@ def _key_help(keys: Mapping[str, str], texts: Texts) -> list[str]:
     parts = []
     for action, labels in by_action.items():
         name = texts.action(action)
-        if action.startswith("transfer:"):
+        if action.startswith(("transfer:", "pause:")):
             name += " " + action.split(":", 1)[1]
         parts.append(f"{'/'.join(labels)} {name}")
     return parts

@@ -21,8 +21,8 @@ import pygame
 
 from panggil_common.rules import ZONE_OFFSETS
 
-from .state import ScreenState
-from .texts import format_date, format_time, text
+from .state import CounterView, ScreenState
+from .texts import break_label, format_date, format_time, text
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +44,8 @@ BAD = (235, 64, 52)
 STALE = (128, 136, 150)
 STALE_PANEL = (46, 52, 62)
 STALE_BAND = (150, 32, 32)
+BREAK_PANEL = (40, 48, 60)  # a counter on break: grey and calm, nothing to look for there
+BREAK_INK = (150, 160, 175)
 
 RUNNING_TEXT_PAGE_SECONDS = 8
 
@@ -403,21 +405,44 @@ class Renderer:
                 round(cell_w), round(cell_h),
             )  # fmt: skip
             idle = counter.current is None or not counter.active
-            pygame.draw.rect(
-                surface, PANEL if not idle else PANEL_ALT, cell, border_radius=self.px(16)
-            )
+            panel = BREAK_PANEL if counter.on_break else (PANEL if not idle else PANEL_ALT)
+            pygame.draw.rect(surface, panel, cell, border_radius=self.px(16))
             inner = cell.width - self.px(44)
             name_size = min(self.px(36), int(cell.height * 0.2))
             self.blit_text(
                 surface, counter.name, name_size, MUTED, max_width=inner,
                 midtop=(cell.centerx, cell.top + max(4, int(cell.height * 0.07))),
             )  # fmt: skip
+            if counter.on_break:
+                self._paint_break(surface, cell, inner, counter, STALE if stale else BREAK_INK)
+                continue
             number = counter.current or text(self.language, "no_current")
             ink = STALE if stale else (NUMBER if not idle else MUTED)
             self.blit_text(
                 surface, number, min(self.px(120), int(cell.height * 0.5)), ink, bold=True,
                 max_width=inner, center=(cell.centerx, cell.top + cell.height * 0.62),
             )  # fmt: skip
+
+    def _paint_break(
+        self,
+        surface: pygame.Surface,
+        cell: pygame.Rect,
+        inner: int,
+        counter: CounterView,
+        ink: tuple,
+    ) -> None:
+        """A tile on break: "Istirahat · kembali 13.00", on two lines when one would be tiny."""
+        label = break_label(self.language, counter.break_reason, counter.break_until)
+        size = min(self.px(48), int(cell.height * 0.22))
+        lines = [label]
+        if " · " in label and self.fit_size(label, size, inner) < size * 0.8:
+            lines = label.split(" · ", 1)
+            size = min(self.fit_size(line, size, inner) for line in lines)
+        middle = cell.top + cell.height * 0.62
+        step = size * 1.2
+        for index, line in enumerate(lines):
+            y = middle + (index - (len(lines) - 1) / 2) * step
+            self.blit_text(surface, line, size, ink, max_width=inner, center=(cell.centerx, y))
 
     def _footer_key(self, running_text: str, now: datetime) -> tuple:
         if not running_text:

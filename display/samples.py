@@ -1,7 +1,8 @@
 """Protocol-shaped example payloads (docs/protocol.md) for demos, screenshots, tests and benchmarks.
 
 `python -m display.samples > state.json` writes the demo hall used for the screenshots in docs/
-(the same document as display/sample_state.json).
+(the same document as display/sample_state.json); `python -m display.samples break` the hall
+with counters on break (docs/display-break.png).
 """
 
 from __future__ import annotations
@@ -52,12 +53,21 @@ def ticket(number: str, counter: int | None = None, status: str = "called", call
     }  # fmt: skip
 
 
-def counter(number: int, current: str | None = None, status: str = "called") -> dict:
+def counter(
+    number: int,
+    current: str | None = None,
+    status: str = "called",
+    on_break: tuple[str, str | None] | None = None,
+) -> dict:
+    """A counter object; `on_break` is (reason, until "HH:MM" or None)."""
     name, spoken, services = COUNTERS[number]
+    brk = (
+        {"reason": on_break[0], "until": on_break[1], "since": at("12:00:00")} if on_break else None
+    )
     return {
         "number": number, "name": name, "spoken_name": spoken, "services": list(services),
         "active": True, "current": ticket(current, number, status) if current else None,
-        "served_today": 10 + number,
+        "served_today": 10 + number, "state": "break" if on_break else "open", "break": brk,
     }  # fmt: skip
 
 
@@ -94,8 +104,13 @@ def snapshot(
     current: dict[int, str | None] | None = None,
     recent: list[tuple[str, int, str]] | None = None,
     running_text: str = "Selamat datang di Mal Pelayanan Publik. Siapkan dokumen Anda sebelum dipanggil.",
+    breaks: dict[int, tuple[str, str | None]] | None = None,
 ) -> dict:
-    """A /display snapshot of the demo hall; `recent` is newest first as (number, counter, time)."""
+    """A /display snapshot of the demo hall; `recent` is newest first as (number, counter, time).
+
+    `breaks` puts counters on break: {number: (reason, until "HH:MM" or None)}.
+    """
+    breaks = breaks or {}
     if current is None:
         current = {1: "A011", 2: "B007", 3: "C004", 4: "D015", 5: None}
     if recent is None:
@@ -127,7 +142,9 @@ def snapshot(
             for code, (name, agency, prefix) in SERVICES.items()
         ],
         "agencies": [{"code": "dukcapil", "name": "Dinas Kependudukan dan Pencatatan Sipil"}],
-        "counters": [counter(number, current.get(number)) for number in COUNTERS],
+        "counters": [
+            counter(number, current.get(number), on_break=breaks.get(number)) for number in COUNTERS
+        ],
         "recent_calls": [call(number, where, clock) for number, where, clock in recent],
     }
 
@@ -155,6 +172,19 @@ def finished_event(seq: int, number: str, counter_number: int, clock: str = "20:
     }  # fmt: skip
 
 
+def counter_changed_event(
+    seq: int,
+    counter_number: int,
+    on_break: tuple[str, str | None] | None,
+    clock: str = "20:45:00",
+) -> dict:
+    """A `counter_changed` broadcast event: a break started (reason, until) or ended (None)."""
+    return {
+        "seq": seq, "at": at(clock), "event": "counter_changed",
+        "counter": counter(counter_number, on_break=on_break),
+    }  # fmt: skip
+
+
 def demo_document() -> dict:
     """The state file behind docs/display-*.png: a snapshot and one fresh call of A012."""
     return {
@@ -179,6 +209,18 @@ def square_wav(path: Path, amplitude: int = 4000, seconds: float = 0.3, rate: in
     return path
 
 
+def break_document() -> dict:
+    """The state file behind docs/display-break.png: the demo hall with two counters on break."""
+    document = demo_document()
+    document["snapshot"] = snapshot(
+        current={1: "A011", 2: "B007", 3: None, 4: "D015", 5: None},
+        breaks={3: ("istirahat", "13:00"), 5: ("sholat", None)},
+    )
+    return document
+
+
 if __name__ == "__main__":
-    json.dump(demo_document(), sys.stdout, indent=1, ensure_ascii=False)
+    # `python -m display.samples break` writes the hall with counters on break.
+    document = break_document() if sys.argv[1:] == ["break"] else demo_document()
+    json.dump(document, sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")

@@ -9,6 +9,7 @@ display must never die on what the network sends (docs/protocol.md is the contra
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,7 +20,7 @@ from panggil_protocol import stream
 
 BROADCAST_EVENTS = frozenset(protocol.BROADCAST_EVENTS)
 ANNOUNCEMENT_READY = protocol.ANNOUNCEMENT_READY
-# Events that move a ticket at a counter: their `counter` object replaces the one shown.
+# Events that change a counter: their `counter` object replaces the one shown.
 _COUNTER_EVENTS = frozenset(
     {
         protocol.TICKET_CALLED,
@@ -27,8 +28,11 @@ _COUNTER_EVENTS = frozenset(
         protocol.TICKET_SKIPPED,
         protocol.TICKET_TRANSFERRED,
         protocol.TICKET_EXPIRED,
+        protocol.COUNTER_CHANGED,  # a break started or ended
     }
 )
+BREAK_REASONS = ("istirahat", "sholat", "rapat", "lainnya")
+_CLOCK_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MAX_RECENT = 20
 
 
@@ -75,13 +79,19 @@ class CallView:
 
 @dataclass(frozen=True)
 class CounterView:
-    """One counter tile: its name and the number it is serving now (None when idle)."""
+    """One counter tile: its name and the number it is serving now (None when idle).
+
+    A counter on break shows why and when it is back instead of a number.
+    """
 
     number: int
     name: str
     current: str | None = None
     services: tuple[str, ...] = ()
     active: bool = True
+    on_break: bool = False
+    break_reason: str = ""  # one of BREAK_REASONS while on break
+    break_until: str | None = None  # "HH:MM" when the officer said when they are back
 
 
 @dataclass(frozen=True)
@@ -188,12 +198,31 @@ def _read_counter(data: Any) -> CounterView:
     if current is not None and current.get("status", "called") == "called":
         number = _get(current, "number", str)
     active = _get(data, "active", bool, optional=True)
+    on_break, reason, until = _read_break(data)
     return CounterView(
         number=_get(data, "number", int),
         name=_get(data, "name", str, optional=True) or str(_get(data, "number", int)),
         current=number,
         services=tuple(services),
         active=True if active is None else active,
+        on_break=on_break,
+        break_reason=reason,
+        break_until=until,
+    )
+
+
+def _read_break(data: Any) -> tuple[bool, str, str | None]:
+    """(on break, reason, until) of a counter object; no `state` (an older server) means open."""
+    if _get(data, "state", str, optional=True) != "break":
+        return False, "", None
+    # Odd details (a newer reason, a bad time) still show the break, just less precisely.
+    info = data.get("break")
+    reason = info.get("reason") if isinstance(info, Mapping) else None
+    until = info.get("until") if isinstance(info, Mapping) else None
+    return (
+        True,
+        reason if reason in BREAK_REASONS else "lainnya",
+        until if isinstance(until, str) and _CLOCK_RE.match(until) else None,
     )
 
 

@@ -29,6 +29,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "fallback_note": "Mohon tunggu sebentar. Panggilan tetap berjalan.",
         "priority": "Prioritas",
         "since": "sejak {time}",
+        "break": "Istirahat",
+        "break_back": "kembali {time}",
     },
     "en": {
         "latest_label": "QUEUE NUMBER",
@@ -47,7 +49,15 @@ TEXTS: dict[str, dict[str, str]] = {
         "fallback_note": "Please wait a moment. Calls continue.",
         "priority": "Priority",
         "since": "since {time}",
+        "break": "On break",
+        "break_back": "back at {time}",
     },
+}
+
+# Why a counter is on break, in words; a plain break ("istirahat") and "other" need no word.
+_BREAK_REASONS = {
+    "id": {"sholat": "sholat", "rapat": "rapat"},
+    "en": {"sholat": "prayer", "rapat": "meeting"},
 }
 
 _DAYS = {
@@ -90,3 +100,14 @@ def format_time(moment: datetime, timezone: str) -> str:
             f":{abs(minutes) % 60:02d}" if minutes % 60 else ""
         )
     return f"{moment.hour:02d}.{moment.minute:02d} {zone}"
+
+
+def break_label(language: str, reason: str, until: str | None) -> str:
+    """A counter tile on break: "Istirahat · kembali 13.00" or "Istirahat (sholat)"."""
+    label = text(language, "break")
+    word = _BREAK_REASONS.get(language, _BREAK_REASONS["id"]).get(reason)
+    if word:
+        label += f" ({word})"
+    if until:
+        label += " · " + text(language, "break_back", time=until.replace(":", "."))
+    return label

@@ -388,3 +388,147 @@ def test_keys_map_to_commands(tmp_path):
     app, client = make_app(tmp_path, from_snapshot(snapshot()))
     run_keys(app, "enter", ".", "-", "*", "x")
     assert [c for c, _ in client.presses] == ["call_next", "recall", "skip", "finish"]
+
+
+# --- counter breaks (issue 13 item 1) ----------------------------------------------------------
+
+
+def on_break(
+    state: CounterState, reason: str = "sholat", until: str | None = "13:00"
+) -> CounterState:
+    """The state after a `counter_changed` event put this counter on break."""
+    me = {**state.me, "state": "break",
+          "break": {"reason": reason, "until": until, "since": "2026-11-26T12:00:00+07:00"}}  # fmt: skip
+    event = {"event": "counter_changed", "seq": state.seq + 1, "at": "x", "counter": me}
+    new, resync = apply_event(state, event)
+    assert not resync
+    return new
+
+
+def test_counter_changed_puts_me_on_break_and_back():
+    state = from_snapshot(snapshot())
+    assert state.break_info is None  # no `state` field: an older server, the counter is open
+    paused = on_break(state)
+    assert paused.seq == 11 and dict(paused.break_info)["reason"] == "sholat"
+    event = {"event": "counter_changed", "seq": 12, "at": "x",
+             "counter": {**paused.me, "state": "open", "break": None}}  # fmt: skip
+    back, _ = apply_event(paused, event)
+    assert back.break_info is None and back.seq == 12
+
+
+def test_another_counters_break_is_not_mine():
+    state = from_snapshot(snapshot())
+    other = {"number": 2, "name": "Gerai 2", "state": "break", "break": {"reason": "rapat"}}
+    new, _ = apply_event(state, {"event": "counter_changed", "seq": 11, "counter": other})
+    assert new.break_info is None and new.seq == 11
+
+
+def test_pause_and_resume_keys_send_the_commands(tmp_path):
+    app, client = make_app(tmp_path, from_snapshot(snapshot()))
+    run_keys(app, "7")
+    assert client.presses == [("pause", {"reason": "istirahat"})]
+    assert app.message == "Istirahat dimulai (istirahat)" and not app.message_is_error
+    run_keys(app, "9")
+    assert client.presses[-1] == ("resume", {}) and app.message == "Kembali melayani"
+
+
+def test_pause_reason_comes_from_the_config_or_the_action(tmp_path):
+    config = cfg.parse_config({"number": 1, "token": "t", "pause_reason": "sholat",
+                               "keys": {"p": "pause", "r": "pause:rapat", "l": "resume"}})  # fmt: skip
+    client = StubClient(from_snapshot(snapshot()))
+    stream = open(tmp_path / "v.txt", "w", encoding="utf-8")  # noqa: SIM115
+    app = App(client, TerminalView(stream, Texts("id")), Texts("id"), config.keys,
+              pause_reason=config.pause_reason)  # fmt: skip
+    run_keys(app, "p", "r", "l")
+    assert client.presses == [("pause", {"reason": "sholat"}), ("pause", {"reason": "rapat"}),
+                              ("resume", {})]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "raw, named",
+    [
+        ({"pause_reason": "tidur"}, "counter.pause_reason: must be one of"),
+        ({"keys": {"p": "pause:tidur"}}, "counter.keys.p: unknown action 'pause:tidur'"),
+        ({"gpio": {"pause:x": 5}}, "counter.gpio: unknown action 'pause:x'"),
+    ],
+)
+def test_bad_break_settings_name_the_key(raw, named):
+    with pytest.raises(cfg.ConfigError) as exc:
+        cfg.parse_config({"number": 1, "token": "t", **raw})
+    assert named in str(exc.value)
+
+
+def test_pause_and_resume_are_refused_while_disconnected():
+    client = CounterClient("http://127.0.0.1:9", 1, "t", clock=FakeClock())
+    assert client.press("pause", reason="istirahat").error == "disconnected"
+    assert client.press("resume").error == "disconnected"
+    with pytest.raises(ValueError):
+        client.press("pause-everything")
+
+
+def test_pause_key_while_disconnected_says_so(tmp_path):
+    app, _ = make_app(tmp_path, from_snapshot(snapshot()))
+    app.client = CounterClient("http://127.0.0.1:9", 1, "t", clock=FakeClock())
+    app.client.state = from_snapshot(snapshot())
+    app.handle_key("7")
+    _, result = app.events.get(timeout=5)
+    app.handle_result(result)
+    assert app.message == "Terputus dari server — tombol tidak dikirim" and app.message_is_error
+
+
+@pytest.mark.parametrize(
+    "code, shown",
+    [
+        ("counter-on-break", "Gerai sedang istirahat — tekan Lanjut melayani dulu"),
+        ("ticket-held", "Masih ada nomor yang dilayani — selesaikan, lewati atau alihkan dulu"),
+        ("not-on-break", "Gerai tidak sedang istirahat"),
+        ("already-on-break", "Gerai sudah istirahat"),
+    ],
+)
+def test_break_errors_are_shown_in_indonesian(tmp_path, code, shown):
+    app, _ = make_app(tmp_path, from_snapshot(snapshot()))
+    app.handle_result(PressResult("call_next", False, code, "server text"))
+    assert app.message == shown and app.message_is_error
+    assert Texts("en").error(code) != Texts("en")("error.unknown", message="server text")
+
+
+@pytest.mark.parametrize(
+    "language, reason, until, line",
+    [
+        ("id", "sholat", "13:00", "ISTIRAHAT: sholat · kembali 13.00 · sejak 12.00"),
+        ("id", "istirahat", None, "ISTIRAHAT: istirahat · sejak 12.00"),
+        ("en", "rapat", "14:30", "ON BREAK: meeting · back at 14:30 · since 12:00"),
+    ],
+)
+def test_status_view_shows_the_break(language, reason, until, line):
+    state = on_break(from_snapshot(snapshot()), reason, until)
+    text = render(
+        Screen(state=state, connection="connected", keys=cfg.DEFAULT_KEYS), Texts(language)
+    )
+    assert line in text.splitlines()
+    assert "ISTIRAHAT" not in render(Screen(state=from_snapshot(snapshot())), Texts("id"))
+    if language == "id":
+        assert "7 Istirahat" in text and "9 Lanjut melayani" in text
+
+
+def test_gpio_pause_button_sends_pause_once(tmp_path):
+    """A break button on GPIO 5 (gpiozero's mock pins) through the app."""
+    from gpiozero.pins.mock import MockFactory
+
+    from counter_client.inputs import GpioButtons
+
+    app, client = make_app(tmp_path, from_snapshot(snapshot()))
+    factory = MockFactory()
+    buttons = GpioButtons({"pause:sholat": 5}, app.post_action, bounce_ms=1, pin_factory=factory)
+    try:
+        pin = factory.pin(5)
+        pin.drive_low()
+        kind, action = app.events.get(timeout=5)
+        assert (kind, action) == ("action", "pause:sholat")
+        app.handle_action(action)
+        deadline = time.monotonic() + 2
+        while not client.presses and time.monotonic() < deadline:
+            time.sleep(0.005)
+        assert client.presses == [("pause", {"reason": "sholat"})]
+    finally:
+        buttons.close()

@@ -297,3 +297,54 @@ def test_screenshot_command_writes_a_png(tmp_path):
     image = pygame.image.load(str(out))
     assert image.get_size() == (1280, 720)
     assert tuple(image.get_at((30, 300)))[:3] == render.AMBER  # the highlighted call
+
+
+def placed_break(renderer, label):
+    """Where a break label was drawn: one line, or reason over return time on a narrow tile."""
+    drawn = [text for text, _ in renderer.placed["counters"]]
+    if label in drawn:
+        rect = placed(renderer, "counters", label)
+        return rect, rect
+    reason, back = label.split(" · ")
+    first, second = placed(renderer, "counters", reason), placed(renderer, "counters", back)
+    assert second.top >= first.bottom - 4 and abs(first.centerx - second.centerx) < 5
+    return first, second
+
+
+def break_state():
+    state = set_connected(initial_state(), True, T0).state
+    snapshot = samples.break_document()["snapshot"]
+    return apply_snapshot(state, snapshot, T0).state
+
+
+@pytest.mark.parametrize("size", [(1920, 1080), (1280, 720)])
+def test_a_counter_on_break_shows_why_and_when_instead_of_a_number(size):
+    renderer, surface = draw(break_state(), size=size)
+    grid = renderer.layout.regions["counters"]
+    label, back = placed_break(renderer, "Istirahat · kembali 13.00")
+    assert grid.contains(label) and grid.contains(back) and label.height >= size[1] // 40
+    name = placed(renderer, "counters", "Gerai 3 Imigrasi")
+    assert abs(label.centerx - name.centerx) < 5 and label.top > name.bottom
+    assert placed(renderer, "counters", "Istirahat (sholat)")
+    # No number and no dash on a tile on break; the tile is the calm grey of a break.
+    drawn = [text for text, _ in renderer.placed["counters"]]
+    assert "C004" not in drawn and drawn.count("—") == 0
+    assert tuple(surface.get_at((name.centerx, name.top - 2)))[:3] == render.BREAK_PANEL
+    assert render.BREAK_INK in colours(surface, label, step=1)
+
+
+def test_break_label_follows_the_language_setting():
+    renderer, _ = draw(break_state(), renderer=Renderer((1920, 1080), language="en"))
+    assert placed_break(renderer, "On break · back at 13.00")
+    assert placed(renderer, "counters", "On break (prayer)")
+
+
+def test_the_end_of_a_break_brings_the_tile_back_live():
+    state = break_state()
+    renderer, _ = draw(state)
+    event = samples.counter_changed_event(41, 3, None)
+    state = apply_event(state, "counter_changed", event, T0).state
+    renderer, _ = draw(state, renderer=renderer)
+    drawn = [text for text, _ in renderer.placed["counters"]]
+    assert "Istirahat · kembali 13.00" not in drawn and "kembali 13.00" not in drawn
+    assert "Istirahat (sholat)" in drawn and "C004" not in drawn and "—" in drawn

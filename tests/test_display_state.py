@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from display import samples
+from display import samples, texts
 from display.state import (
     ScreenState,
     Zone,
@@ -411,3 +411,95 @@ def test_state_module_is_pure():
 def test_sample_state_file_matches_the_samples_module():
     path = Path(__file__).parent.parent / "display" / "sample_state.json"
     assert json.loads(path.read_text(encoding="utf-8")) == samples.demo_document()
+
+
+# --- counter breaks (counter_changed, issue 13) ------------------------------------------------
+
+
+def test_snapshot_shows_counters_on_break_with_reason_and_return_time():
+    state = live(breaks={3: ("istirahat", "13:00"), 5: ("sholat", None)})
+    shown = {c.number: (c.on_break, c.break_reason, c.break_until) for c in state.counters}
+    assert shown == {
+        1: (False, "", None),
+        2: (False, "", None),
+        3: (True, "istirahat", "13:00"),
+        4: (False, "", None),
+        5: (True, "sholat", None),
+    }
+
+
+def test_counter_without_state_field_is_open():
+    """An older server sends no `state`/`break`: every counter is open."""
+    snapshot = samples.snapshot()
+    for item in snapshot["counters"]:
+        del item["state"], item["break"]
+    state = apply_snapshot(initial_state(), snapshot, T0).state
+    assert not any(c.on_break for c in state.counters)
+
+
+def test_counter_changed_starts_and_ends_a_break_live_and_announces_nothing():
+    state = live()
+    outcome = apply_event(
+        state, "counter_changed", samples.counter_changed_event(41, 2, ("rapat", "14:30")), T0
+    )
+    assert outcome.problems == () and outcome.announce == () and not outcome.resync
+    tile = outcome.state.counters[1]
+    assert (tile.number, tile.on_break, tile.break_reason, tile.break_until) == (
+        2, True, "rapat", "14:30",
+    )  # fmt: skip
+    assert outcome.state.seq == 41
+    back = apply_event(
+        outcome.state, "counter_changed", samples.counter_changed_event(42, 2, None), later(60)
+    ).state
+    assert not back.counters[1].on_break and back.seq == 42
+
+
+@pytest.mark.parametrize(
+    "brk, expected",
+    [
+        ({"reason": "tidur", "until": "13:00"}, ("lainnya", "13:00")),  # unknown reason
+        ({"reason": "sholat", "until": "1 pm"}, ("sholat", None)),  # bad time dropped
+        ({"reason": "sholat", "until": "24:00"}, ("sholat", None)),
+        (None, ("lainnya", None)),  # on break, no details
+        ({"reason": 5, "until": 1300}, ("lainnya", None)),  # wrong types
+        ("istirahat", ("lainnya", None)),
+    ],
+)
+def test_odd_break_details_still_show_the_break(brk, expected):
+    event = samples.counter_changed_event(41, 2, ("istirahat", None))
+    event["counter"]["break"] = brk
+    outcome = apply_event(live(), "counter_changed", event, T0)
+    tile = outcome.state.counters[1]
+    assert tile.on_break and (tile.break_reason, tile.break_until) == expected
+
+
+def test_counter_changed_outside_the_zone_is_not_shown():
+    state = live(Zone(counters=frozenset({1})))
+    outcome = apply_event(
+        state, "counter_changed", samples.counter_changed_event(41, 2, ("istirahat", None)), T0
+    )
+    assert [c.number for c in outcome.state.counters] == [1]
+    assert outcome.state.seq == 41
+
+
+def test_malformed_counter_changed_asks_for_a_resync():
+    event = samples.counter_changed_event(41, 2, ("istirahat", None))
+    event["counter"]["state"] = 7
+    outcome = apply_event(live(), "counter_changed", event, T0)
+    assert outcome.resync and outcome.problems
+    assert not outcome.state.counters[1].on_break
+
+
+@pytest.mark.parametrize(
+    "language, reason, until, label",
+    [
+        ("id", "istirahat", "13:00", "Istirahat · kembali 13.00"),
+        ("id", "sholat", None, "Istirahat (sholat)"),
+        ("id", "rapat", "14:30", "Istirahat (rapat) · kembali 14.30"),
+        ("id", "lainnya", None, "Istirahat"),
+        ("en", "istirahat", "13:00", "On break · back at 13.00"),
+        ("en", "sholat", None, "On break (prayer)"),
+    ],
+)
+def test_break_label(language, reason, until, label):
+    assert texts.break_label(language, reason, until) == label

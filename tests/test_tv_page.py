@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import itertools
 import time
 import wave
@@ -319,3 +320,80 @@ def test_a_refused_play_brings_the_prompt_back(page, live_server):
     assert [p["ok"] for p in played(page) if p["kind"] == "chime"] == [False]
     assert not any(p["kind"].startswith(("audio", "speech")) for p in played(page))
     assert _covered(page, ".tv-goto") is None
+
+
+# --- counters on break (issue 13 item 1) ---------------------------------------------------
+
+
+def test_tv_page_carries_the_break_words_in_indonesian(client):
+    page = client.get("/tv").get_data(as_text=True)
+    assert '"break": "Istirahat"' in page and '"break_back": "kembali {time}"' in page
+    assert '"reason_sholat": "sholat"' in page and '"reason_rapat": "rapat"' in page
+
+
+def _tile(page, number: int) -> dict:
+    return page.evaluate(
+        """(n) => {
+            const cell = document.querySelector('.tv-cell[data-counter="' + n + '"]');
+            const text = (sel) => { const x = cell.querySelector(sel); return x && x.textContent; };
+            return {cls: cell.className, brk: text('.tv-cell-break'), number: text('.tv-cell-number'),
+                    bg: getComputedStyle(cell).backgroundColor};
+        }""",
+        number,
+    )
+
+
+def _on_break(counter: dict, reason: str, until: str | None) -> dict:
+    since = "2026-11-26T12:00:00+07:00"
+    return {
+        **counter,
+        "state": "break",
+        "break": {"reason": reason, "until": until, "since": since},
+    }
+
+
+def _counter_changed(page, counter: dict) -> None:
+    """Feed `counter_changed` as the contract sends it, through the page's sequencing (protocol.js)."""
+    page.evaluate(
+        "(c) => window.panggilTv.applyEvent('counter_changed', {event: 'counter_changed',"
+        " seq: window.panggilTv.state.seq + 1, at: '2026-11-26T12:00:00+07:00', counter: c})",
+        counter,
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_counter_on_break_shows_reason_and_return_time_live_and_from_a_snapshot(page, live_server):
+    live_server.issue("ktp")
+    open_tv(page, live_server, unlock=False)
+    assert live_server.command(1, "call_next", "b-1").ok
+    wait_js(page, "() => document.getElementById('latest-number').textContent === 'A001'")
+    assert _tile(page, 1)["number"] == "A001"
+    counter = page.evaluate("window.panggilTv.state.counters.find(c => c.number === 2)")
+    _counter_changed(page, _on_break(counter, "istirahat", "13:00"))
+    wait_js(page, "() => document.querySelector('.tv-cell[data-counter=\"2\"].tv-break')")
+    tile = _tile(page, 2)
+    assert tile["brk"] == "Istirahat · kembali 13.00" and tile["number"] is None
+    assert tile["bg"] == "rgb(40, 48, 60)"  # the calm grey of the Pi display
+    assert _tile(page, 1)["number"] == "A001" and "tv-break" not in _tile(page, 1)["cls"]
+    if os.environ.get("PANGGIL_SHOTS"):  # PANGGIL_SHOTS=docs makes docs/tv-break.png
+        page.screenshot(path=os.path.join(os.environ["PANGGIL_SHOTS"], "tv-break.png"))
+    # The break ends: the tile is a counter again.
+    _counter_changed(page, {**counter, "state": "open", "break": None})
+    wait_js(page, "() => !document.querySelector('.tv-cell.tv-break')")
+    assert _tile(page, 2)["number"] == "—"
+    # A snapshot (as on reconnect) with counter 3 on a prayer break and no return time.
+    page.evaluate(
+        """() => {
+            const t = window.panggilTv;
+            const snap = JSON.parse(JSON.stringify({seq: t.state.seq, hall: t.state.hall,
+                counters: t.state.counters, recent_calls: t.state.recent,
+                now: '2026-11-26T12:00:00+07:00'}));
+            const c = snap.counters.find(x => x.number === 3);
+            c.state = 'break'; c.break = {reason: 'sholat', until: null, since: snap.now};
+            t.socket.listeners('snapshot').forEach(f => f(snap));
+        }"""
+    )
+    wait_js(page, "() => document.querySelector('.tv-cell[data-counter=\"3\"].tv-break')")
+    assert _tile(page, 3)["brk"] == "Istirahat (sholat)"
+    assert page.locator(".tv-cell.tv-break").count() == 1

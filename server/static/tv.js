@@ -13,6 +13,9 @@
   var MAX_RECENT = 20;              // calls kept (the list shows options.recent of them)
 
   var T = JSON.parse(document.getElementById("texts").textContent);
+  // The words for counters on break come with the template (server/templates/tv/tv.html).
+  var B = JSON.parse(document.getElementById("break-texts").textContent);
+  var CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
   var options = JSON.parse(document.getElementById("options").textContent);
   var DAYS = T.days.split(",");
   var MONTHS = T.months.split(",");
@@ -147,6 +150,18 @@
     return best;
   }
 
+  // A counter on break, as on the Pi display (display/texts.py, break_label):
+  // "Istirahat · kembali 13.00", "Istirahat (sholat)". No `state` (an older server) means open.
+  function breakLabel(counter) {
+    var info = counter["break"] || {};
+    var label = B["break"];
+    if (B["reason_" + info.reason]) label += " (" + B["reason_" + info.reason] + ")";
+    if (typeof info.until === "string" && CLOCK.test(info.until)) {
+      label += " \u00b7 " + fill(B.break_back, { time: info.until.replace(":", ".") });
+    }
+    return label;
+  }
+
   function drawCounters() {
     var box = $("counters");
     var counters = state.counters.filter(counterInZone);
@@ -157,12 +172,18 @@
     box.style.gridTemplateRows = "repeat(" + Math.ceil(counters.length / columns) + ", 1fr)";
     counters.forEach(function (counter) {
       var idle = !counter.current || !counter.active;
-      var cell = make("div", "tv-cell" + (idle ? " tv-idle" : ""), "");
+      var onBreak = counter.state === "break";
+      var cell = make("div", "tv-cell" + (onBreak ? " tv-break" : (idle ? " tv-idle" : "")), "");
       cell.dataset.counter = counter.number;
       var name = cell.appendChild(make("span", "tv-cell-name", ""));
-      var number = cell.appendChild(make("span", "tv-cell-number", ""));
       box.appendChild(cell);
       fit(name, counter.name);
+      if (onBreak) {
+        // Wraps onto a second line on a narrow tile instead of shrinking out of sight.
+        cell.appendChild(make("span", "tv-cell-break", breakLabel(counter)));
+        return;
+      }
+      var number = cell.appendChild(make("span", "tv-cell-number", ""));
       fit(number, counter.current ? counter.current.number : T.no_current);
     });
   }
