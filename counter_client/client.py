@@ -32,9 +32,9 @@ from panggil_protocol import NS_COUNTER
 log = logging.getLogger(__name__)
 
 # Counter breaks (issue 13): `pause` {reason, until?} and `resume`, exactly-once like the others.
-PAUSE = "pause"
-RESUME = "resume"
-COMMANDS = frozenset((*protocol.COUNTER_COMMANDS, PAUSE, RESUME))
+PAUSE = protocol.PAUSE
+RESUME = protocol.RESUME
+COMMANDS = frozenset(protocol.COUNTER_COMMANDS)
 
 # Codes a refused connection can carry (docs/protocol.md, "/counter" auth).
 REFUSAL_CODES = ("invalid-token", "unknown-counter", "bad-request")
