@@ -3,15 +3,11 @@
 from __future__ import annotations
 
 import signal
-import subprocess
-import sys
-import threading
 
 import pytest
 from conftest import wait_js
 
-from tests.conftest import ROOT
-from tests.test_counter_live import wait_for
+from tests.test_counter_live import keypad_program, wait_for
 from tests.test_tv_page import open_tv
 
 pytestmark = pytest.mark.slow
@@ -26,13 +22,7 @@ def test_the_keypad_program_pauses_and_resumes_and_every_screen_follows(page, li
     a call is refused while on break, key 9 (resume) ends it."""
     live_server.issue("ktp")
     open_tv(page, live_server, unlock=False)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "counter_client", "--server", live_server.url, "--counter", "2",
-         "--token", live_server.tokens[2]],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()
+    proc, output = keypad_program(live_server, 2)
     try:
         wait_for(lambda: "Tersambung" in "".join(output), what="the status view to say Tersambung")
         proc.stdin.write("7\n")

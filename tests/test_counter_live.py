@@ -71,18 +71,24 @@ def make_client(live_server):
         client.stop()
 
 
+def keypad_program(server, counter: int) -> tuple[subprocess.Popen, list[str]]:
+    """`python -m counter_client` for one counter, keys on its stdin; its output is collected."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "counter_client", "--server", server.url, "--counter", str(counter),
+         "--token", server.tokens[counter]],
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    output: list[str] = []
+    threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()
+    return proc, output
+
+
 def test_keypad_press_in_the_real_program_calls_exactly_once(live_server):
     """`python -m counter_client` with keys on stdin: one Enter, one call recorded by the server."""
     live_server.issue("ktp")
     live_server.issue("ktp")
     before = seq_of(live_server)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "counter_client", "--server", live_server.url, "--counter", "1",
-         "--token", live_server.tokens[1]],
-        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    output: list[str] = []
-    threading.Thread(target=lambda: output.extend(proc.stdout), daemon=True).start()
+    proc, output = keypad_program(live_server, 1)
     try:
         wait_for(lambda: "Tersambung" in "".join(output), what="the status view to say Tersambung")
         proc.stdin.write("\n")
