@@ -41,7 +41,8 @@ def roll_day(
     old = hub.hall.day
     outcome = engine.close_day(hub.hall, day, now)
     built = [payloads.event_payload(c, outcome.hall) for c in outcome.changes]
-    closed = {"day": old, "new_day": day, "expired": len(outcome.changes)}
+    expired = sum(1 for c in outcome.changes if c.kind == "expired")
+    closed = {"day": old, "new_day": day, "expired": expired}
     storage = hub.storage
     with storage.transaction():
         seqs = storage.save_changes(outcome.changes, built, outcome.hall)
@@ -53,7 +54,7 @@ def roll_day(
             also(storage)
     hub.hall = outcome.hall
     hub.recent.clear()
-    log.info("day %s closed (%d open tickets expired); day %s open", old, len(outcome.changes), day)
+    log.info("day %s closed (%d open tickets expired); day %s open", old, expired, day)
     hub.publish(outcome.changes, built, seqs[:-1])
     hub.send(protocol.DAY_CLOSED, seqs[-1], now, closed)
 

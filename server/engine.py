@@ -417,6 +417,11 @@ def close_day(hall: Hall, new_day: str, now: datetime) -> Outcome:
     if new_day == hall.day:
         ended = hall.ended | {t.number for t in hall.tickets.values()}
         return Outcome(replace(hall, tickets=frozen_map(), ended=ended), changes)
+    # A new day starts with every counter open: a break nobody ended last night is over.
+    for counter in sorted(hall.counters.values(), key=lambda c: c.number):
+        if counter.state == "break":
+            outcome = resume(hall, counter.number, now)
+            hall, changes = outcome.hall, changes + outcome.changes
     new_hall = replace(
         hall,
         day=new_day,

@@ -156,3 +156,28 @@ def test_the_wait_estimate_counts_only_open_counters(client, hub, clock):
     assert detail["paspor"]["open_counters"] == 1
     hub.command(2, "resume", {}, "p2")
     assert client.get("/api/services").get_json()["services"][0]["open_counters"] == 2
+
+
+def test_a_new_day_starts_with_every_counter_open(config, clock, socket_client, hub):
+    """A break nobody ended last night is over at the day boundary, on every screen and on disk."""
+    display = socket_client(NS_DISPLAY)
+    hub.command(2, "pause", {"reason": "istirahat"}, "night-1")
+    hub.issue("ktp")
+    display.get_received(NS_DISPLAY)
+    clock.advance(days=1)
+    hub.tick()
+    assert hub.hall.counters[2].state == "open"
+    received = display.get_received(NS_DISPLAY)
+    [changed] = [m["args"][0] for m in received if m["name"] == protocol.COUNTER_CHANGED]
+    assert changed["counter"]["number"] == 2 and changed["counter"]["state"] == "open"
+    [closed] = [m["args"][0] for m in received if m["name"] == protocol.DAY_CLOSED]
+    assert closed["expired"] == 1  # the one open ticket, not the counter
+    stored = hub.read(lambda s: s.load_catalogue()[2][2])
+    assert stored.state == "open" and stored.break_reason is None
+
+
+def test_closing_the_day_early_keeps_a_break(hub):
+    """The admin's early close keeps the same day: a counter on break stays on break."""
+    hub.command(2, "pause", {"reason": "rapat"}, "early-1")
+    hub.close_day()
+    assert hub.hall.counters[2].state == "break"
