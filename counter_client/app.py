@@ -27,6 +27,9 @@ SIMPLE_COMMANDS = {"next": protocol.CALL_NEXT, "recall": protocol.RECALL, "skip"
                    "finish": protocol.FINISH}  # fmt: skip
 
 
+SIGNAL_CHECK_SECONDS = 1.0
+
+
 class App:
     """Turns keys and buttons into presses and keeps the status view current."""
 
@@ -44,7 +47,9 @@ class App:
         self.view = view
         self.texts = texts
         self.keys = keys
-        self.events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        # A SimpleQueue: `stop` runs in the SIGTERM handler, which may interrupt the main thread
+        # inside a put; SimpleQueue.put is reentrant, a Queue's lock is not.
+        self.events: queue.SimpleQueue[tuple[str, Any] | None] = queue.SimpleQueue()
         self.message = ""
         self.message_is_error = False
         # An open menu: its title and its choices as (label, command, args).
@@ -70,7 +75,12 @@ class App:
     def run(self) -> None:
         self.redraw()
         while True:
-            item = self.events.get()
+            try:
+                # Not a bare get(): Linux may deliver SIGTERM to a socket thread, and Python runs
+                # the handler (which puts the stop) only when the main thread wakes up.
+                item = self.events.get(timeout=SIGNAL_CHECK_SECONDS)
+            except queue.Empty:
+                continue
             if item is None:
                 return
             kind, value = item

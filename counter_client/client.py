@@ -118,9 +118,13 @@ class CounterClient:
             sio = self._sio
             self._mark_lost(self._generation)
         if sio is not None:
-            _quietly_disconnect(sio)
+            # python-engineio can wait a whole ping interval (~30 s) for its write loop when the
+            # close races with it: the program must still end at once (systemd, Ctrl-C).
+            closing = threading.Thread(target=_quietly_disconnect, args=(sio,), daemon=True)
+            closing.start()
+            closing.join(STOP_WAIT_SECONDS)
         if self._thread is not None:
-            self._thread.join(5)
+            self._thread.join(STOP_WAIT_SECONDS)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until connected with a snapshot in hand (for tests and start-up)."""
@@ -403,6 +407,9 @@ def _refusal_code(data: Any) -> str | None:
         code = inner.get("error") if isinstance(inner, dict) else data.get("message")
         return code if code in REFUSAL_CODES else None
     return None
+
+
+STOP_WAIT_SECONDS = 3.0
 
 
 def _quietly_disconnect(sio: socketio.Client) -> None:
