@@ -8,7 +8,9 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from server import protocol, ratelimit, schemas
+from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
+from server.ticket_links import require_token, ticket_token
 
 log = logging.getLogger(__name__)
 
@@ -82,9 +84,6 @@ def issue_ticket():
     result = response["result"]
     ticket = result["ticket"]
     # The tokened visitor page: whoever takes the number may share its live page, nobody else.
-    from server.pages.visitor import visitor_path
-    from server.ticket_links import ticket_token
-
     return jsonify(ok=True, ticket=ticket, ahead=result["ahead"], seq=response["seq"],
                    token=ticket_token(current_app.secret_key, ticket["id"]),
                    visitor_url=request.url_root.rstrip("/") + visitor_path(ticket)), 201  # fmt: skip
@@ -105,8 +104,6 @@ def ticket_status(day: str, number: str):
     Anyone else gets the same 404 as for a number that was never issued: the waiting list of the
     hall cannot be walked number by number (the TV shows only who is called where).
     """
-    from server.ticket_links import token_matches
-
     _ticket_ref(day, number)
     h = hub()
     bearer = _bearer()
@@ -114,12 +111,7 @@ def ticket_status(day: str, number: str):
         h.counter_with_token(bearer)  # a wrong device token is invalid-token (401)
         return jsonify(ok=True, **h.ticket_status(day, number))
     status = h.ticket_status(day, number)
-    token = request.args.get("token", "")
-    if not (
-        0 < len(token) <= 64
-        and token_matches(current_app.secret_key, status["ticket"]["id"], token)
-    ):
-        raise PanggilError("unknown-ticket")
+    require_token(current_app.secret_key, status["ticket"]["id"], request.args.get("token"))
     return jsonify(ok=True, **status)
 
 

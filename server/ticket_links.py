@@ -11,6 +11,8 @@ import base64
 import hashlib
 import hmac
 
+from panggil_protocol import PanggilError
+
 TOKEN_LENGTH = 16  # url-safe base64 characters: 96 bits
 # Separates these tokens from anything else the same key signs (session cookies, CSRF).
 PURPOSE = b"panggil-visitor-ticket:"
@@ -26,3 +28,14 @@ def ticket_token(secret_key: str | bytes, ticket_id: str) -> str:
 def token_matches(secret_key: str | bytes, ticket_id: str, token: str) -> bool:
     """True when `token` is the ticket's own, compared in constant time."""
     return hmac.compare_digest(ticket_token(secret_key, ticket_id).encode(), token.encode())
+
+
+def require_token(secret_key: str | bytes, ticket_id: str, token: object) -> None:
+    """Raise unknown-ticket unless `token` is the ticket's own: a wrong or missing token is
+    answered like a number never issued, so nobody learns that the number exists."""
+    if not (
+        isinstance(token, str)
+        and 0 < len(token) <= 64
+        and token_matches(secret_key, ticket_id, token)
+    ):
+        raise PanggilError("unknown-ticket")

@@ -21,7 +21,7 @@ from flask_babel import gettext as _
 
 from server.estimate import estimate_wait_minutes, service_seconds
 from server.protocol import PanggilError
-from server.ticket_links import ticket_token, token_matches
+from server.ticket_links import require_token, ticket_token
 
 log = logging.getLogger(__name__)
 
@@ -115,8 +115,7 @@ def ticket_view(day: str, number: str, token: str) -> dict:
     """
     status = _find(day, number)
     ticket = status["ticket"]
-    if not token_matches(current_app.secret_key, ticket["id"], token):
-        raise PanggilError("unknown-ticket")
+    require_token(current_app.secret_key, ticket["id"], token)
     h = hub()
     service = h.hall.services.get(ticket["service"])
     agency = h.hall.agencies.get(service.agency) if service else None
