@@ -8,14 +8,15 @@ shells only swap in the new Hall after they have stored the changes).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from itertools import pairwise
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from types import MappingProxyType
 
+from server import schedule
 from server.protocol import BREAK_REASONS, PRIORITIES, PanggilError
+from server.schedule import WEEKDAYS, format_hours, parse_hours, weekday_hours
 
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+__all__ = ["WEEKDAYS", "format_hours", "parse_hours", "weekday_hours"]  # re-exported: one home
 OPEN_STATUSES = ("waiting", "called", "skipped")
 
 
@@ -30,6 +31,8 @@ class Agency:
 
     code: str
     name: str
+    # The weekdays (0 = Monday) the agency serves in the hall; None: every day the hall opens.
+    weekdays: frozenset[int] | None = None
 
 
 @dataclass(frozen=True)
@@ -46,13 +49,8 @@ class Service:
     hours: tuple[tuple[tuple[int, int], ...], ...] | None = None
     priority_allowed: bool = True
     active: bool = True
-
-    def open_at(self, now: datetime) -> bool:
-        """Whether tickets can be taken at this local time."""
-        if self.hours is None:
-            return True
-        minute = now.hour * 60 + now.minute
-        return any(start <= minute < end for start, end in self.hours[now.weekday()])
+    # No new numbers this many minutes before the service's last closing of the day.
+    cutoff: int = 0
 
 
 @dataclass(frozen=True)
@@ -133,6 +131,7 @@ class Hall:
     ended: frozenset[str] = frozenset()  # numbers of today's done, cancelled, expired tickets
     next_order: int = 1
     enforce_hours: bool = True
+    schedule: schedule.HallSchedule = field(default_factory=schedule.HallSchedule)
 
     # Derived views: computed from tickets, never stored, so they cannot disagree.
     def current(self, counter: int) -> Ticket | None:
@@ -205,37 +204,16 @@ def service_day(now: datetime, day_starts_at: int = 0) -> str:
     return (now - timedelta(minutes=day_starts_at)).date().isoformat()
 
 
-def parse_hours(text: str) -> tuple[tuple[int, int], ...]:
-    """'07:30-12:00,13:00-16:00' -> ((450, 720), (780, 960)); '' means closed."""
-    windows = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        try:
-            start_text, end_text = part.split("-")
-            start, end = _minutes(start_text), _minutes(end_text)
-        except ValueError:
-            raise ValueError(f"{part!r} is not a window like 07:30-12:00") from None
-        if end <= start:
-            raise ValueError(f"{part!r} ends before it starts")
-        windows.append((start, end))
-    windows.sort()
-    for (_, end), (start, _) in pairwise(windows):
-        if start < end:
-            raise ValueError(f"windows overlap in {text!r}")
-    return tuple(windows)
-
-
-def _minutes(text: str) -> int:
-    hour, minute = text.strip().replace(".", ":").split(":")
-    h, m = int(hour), int(minute)
-    if not (0 <= h <= 24 and 0 <= m < 60) or h * 60 + m > 24 * 60:
-        raise ValueError(text)
-    return h * 60 + m
-
-
-def format_hours(windows: tuple[tuple[int, int], ...]) -> str:
-    return ",".join(f"{s // 60:02d}:{s % 60:02d}-{e // 60:02d}:{e % 60:02d}" for s, e in windows)
+def service_status(hall: Hall, service: Service, now: datetime) -> schedule.Status:
+    """Whether a service takes numbers at `now` (hall calendar, hours, breaks, cut-off)."""
+    agency = hall.agencies.get(service.agency)
+    return schedule.service_status(
+        hall.schedule,
+        now,
+        service.hours,
+        None if agency is None else agency.weekdays,
+        service.cutoff,
+    )
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -250,7 +228,7 @@ def issue_ticket(
         raise PanggilError("unknown-service")
     if not service.active:
         raise PanggilError("service-closed")
-    if hall.enforce_hours and not service.open_at(now):
+    if hall.enforce_hours and not service_status(hall, service, now).open:
         raise PanggilError("outside-hours")
     if priority is not None:
         if priority not in PRIORITIES:
@@ -582,13 +560,3 @@ def ticket_dict(ticket: Ticket) -> dict:
 
 def _iso(value: datetime | None) -> str | None:
     return value.isoformat(timespec="seconds") if value else None
-
-
-def weekday_hours(default: str, by_day: Mapping[str, str] | None = None) -> tuple:
-    """Opening hours per weekday from a default and per-day overrides ('fri': '07:30-11:30')."""
-    by_day = dict(by_day or {})
-    unknown = set(by_day) - set(WEEKDAYS)
-    if unknown:
-        raise ValueError(f"unknown day {sorted(unknown)[0]!r}; use one of {', '.join(WEEKDAYS)}")
-    base = parse_hours(default)
-    return tuple(parse_hours(by_day[d]) if d in by_day else base for d in WEEKDAYS)

@@ -73,7 +73,7 @@ def services_detail(hall: Hall, now: datetime) -> list[dict]:
             hours=None if s.hours is None else {
                 d: engine.format_hours(w) for d, w in zip(engine.WEEKDAYS, s.hours)
             },
-            open_now=s.active and (not hall.enforce_hours or s.open_at(now)),
+            open_now=s.active and (not hall.enforce_hours or engine.service_status(hall, s, now).open),
             priority_allowed=s.priority_allowed,
             open_counters=hall.open_counters(s.code),  # serving now: not on a break
         )  # fmt: skip
