@@ -16,6 +16,24 @@ PREFIX_RE = re.compile(r"^[A-Z]{1,2}$")
 # A login name.
 USERNAME_RE = re.compile(r"^[A-Za-z0-9._-]{3,40}$")
 
+# A password: long enough to resist guessing on a shared Wi-Fi, and never one the demo publishes
+# (the server refuses to start outside --demo while a user still opens with one).
+MIN_PASSWORD = 10
+MAX_PASSWORD = 200
+DEMO_PASSWORDS = frozenset({"admin-panggil", "petugas-panggil"})
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused ('length', 'demo', 'characters'), or None when it is fine."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        return "length"
+    if password in DEMO_PASSWORDS:
+        return "demo"
+    if "\x00" in password or any(0xD800 <= ord(c) <= 0xDFFF for c in password):
+        return "characters"
+    return None
+
+
 # The name a display reports when it connects.
 DISPLAY_NAME_RE = re.compile(r"^[A-Za-z0-9._-]{1,60}$")
 

@@ -19,7 +19,15 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from panggil_common.rules import USERNAME_RE
+from panggil_common.rules import (
+    DEMO_PASSWORDS,
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    USERNAME_RE,
+    password_problem,
+)
+
+__all__ = ["DEMO_PASSWORDS", "MIN_PASSWORD"]  # re-exported for the pages and tests
 
 log = logging.getLogger(__name__)
 
@@ -27,7 +35,6 @@ SECRET_FILE = "secret_key"
 
 # Values that were published with the demo hall (config.yaml, README, docs, git history).
 DEMO_SECRET_KEYS = frozenset({"change-me-demo-secret-key-0123456789"})
-DEMO_PASSWORDS = frozenset({"admin-panggil", "petugas-panggil"})
 DEMO_USERNAMES = frozenset({"admin", "petugas1", "petugas2"})
 DEMO_TOKEN = re.compile(r"^demo-counter-\d+$")
 DEMO_SETTING = "demo"  # set in a database seeded by --demo
@@ -140,18 +147,16 @@ def has_admin(storage) -> bool:
     return any(u["role"] == "admin" and u["active"] for u in storage.list_users())
 
 
-MIN_PASSWORD = 10
-
-
 def check_new_admin(username: str, password: str) -> str | None:
     """What is wrong with a first admin's name or password (English), or None."""
     if not USERNAME_RE.match(username):
         return "username: 3-40 letters, digits, dot, dash or underscore"
-    if len(password) < MIN_PASSWORD or len(password) > 200:
-        return f"password: at least {MIN_PASSWORD} characters"
-    if password in DEMO_PASSWORDS:
+    problem = password_problem(password)
+    if problem == "length":
+        return f"password: {MIN_PASSWORD} to {MAX_PASSWORD} characters"
+    if problem == "demo":
         return "password: this is the demo's published password"
-    if "\x00" in password or any(0xD800 <= ord(c) <= 0xDFFF for c in password):
+    if problem == "characters":
         return "password: contains characters that cannot be stored"
     return None
 

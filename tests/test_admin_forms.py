@@ -191,6 +191,22 @@ def test_new_user_needs_a_matching_password_and_a_free_username():
 
 
 @pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("sembilan9", "From %(low)d to %(high)d characters."),  # 9: under the first admin's floor
+        ("x" * 201, "From %(low)d to %(high)d characters."),
+        ("admin-panggil", "This is the demo's published password: choose another."),
+        ("petugas-panggil", "This is the demo's published password: choose another."),
+        ("rahasia\x00panjang", "The password contains characters that cannot be stored."),
+    ],
+)
+def test_a_password_follows_the_one_rule_of_panggil_common(password, message):
+    errors = refused(validate_password, {"password": password, "password2": password})
+    assert errors == {"password": message}
+    assert validate_password({"password": "sepuluh-10", "password2": "sepuluh-10"}) == "sepuluh-10"
+
+
+@pytest.mark.parametrize(
     ("editing", "me", "form", "field", "message"),
     [
         (ADMIN, ADMIN, {"role": "admin"}, "active", "You cannot deactivate yourself."),

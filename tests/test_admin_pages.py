@@ -448,7 +448,7 @@ def test_duplicate_username_and_short_password_are_refused(admin):
                                                 "password2": "pendek"})  # fmt: skip
     page = text(response)
     assert response.status_code == 400
-    assert "Nama pengguna ini sudah dipakai." in page and "Dari 8 sampai 200 karakter." in page
+    assert "Nama pengguna ini sudah dipakai." in page and "Dari 10 sampai 200 karakter." in page
     assert "pendek" not in page  # passwords are never sent back
 
 

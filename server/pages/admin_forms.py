@@ -13,14 +13,21 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from panggil_common.rules import CODE_RE, DISPLAY_NAME_RE, PREFIX_RE, USERNAME_RE
+from panggil_common.rules import (
+    CODE_RE,
+    DISPLAY_NAME_RE,
+    MAX_PASSWORD,
+    MIN_PASSWORD,
+    PREFIX_RE,
+    USERNAME_RE,
+    password_problem,
+)
 from server import announce, engine
 from server.engine import Agency, Counter, Service
 from server.voice import ENGINES
 
 ROLES = ("admin", "officer")
 CLOSED_WORDS = ("-", "tutup", "closed")
-MIN_PASSWORD = 8
 
 LOGO_MAX_BYTES = 512 * 1024
 LOGO_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "svg": "image/svg+xml"}
@@ -356,15 +363,22 @@ def validate_password(form: Mapping) -> str:
     return password
 
 
+# Why a password is refused (panggil_common.rules.password_problem), in the admin's words.
+PASSWORD_PROBLEMS = {
+    "length": Problem(
+        "From %(low)d to %(high)d characters.", {"low": MIN_PASSWORD, "high": MAX_PASSWORD}
+    ),
+    "demo": Problem("This is the demo's published password: choose another."),
+    "characters": Problem("The password contains characters that cannot be stored."),
+}
+
+
 def _password(c: _Checker, form: Mapping) -> str:
     password = str(form.get("password") or "")
     if not password:
         c.fail("password", REQUIRED)
-    elif len(password) < MIN_PASSWORD or len(password) > 200:
-        c.fail(
-            "password",
-            Problem("From %(low)d to %(high)d characters.", {"low": MIN_PASSWORD, "high": 200}),
-        )
+    elif (problem := password_problem(password)) is not None:
+        c.fail("password", PASSWORD_PROBLEMS[problem])
     elif password != str(form.get("password2") or ""):
         c.fail("password2", Problem("The two passwords differ."))
     return password
