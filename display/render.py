@@ -22,7 +22,14 @@ import pygame
 from panggil_common.rules import ZONE_OFFSETS
 
 from .state import CounterView, ScreenState
-from .texts import break_label, format_date, format_time, text
+from .texts import (
+    break_label,
+    format_date,
+    format_time,
+    hall_closed_banner,
+    hall_reopens,
+    text,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +53,7 @@ STALE_PANEL = (46, 52, 62)
 STALE_BAND = (150, 32, 32)
 BREAK_PANEL = (40, 48, 60)  # a counter on break: grey and calm, nothing to look for there
 BREAK_INK = (150, 160, 175)
+HALL_BREAK_PANEL = (14, 66, 80)  # the whole hall on a break: a calm teal, unlike any call
 
 RUNNING_TEXT_PAGE_SECONDS = 8
 
@@ -68,6 +76,11 @@ class Layout:
     scale: float
     portrait: bool
     regions: dict[str, pygame.Rect]
+    # The hall's break replaces the call, the counters and the recent list (its own regions).
+    hall_break: dict[str, pygame.Rect]
+
+    def area(self, name: str) -> pygame.Rect:
+        return self.regions[name] if name in self.regions else self.hall_break[name]
 
 
 def compute_layout(size: tuple[int, int]) -> Layout:
@@ -91,6 +104,10 @@ def compute_layout(size: tuple[int, int]) -> Layout:
             # Full width and two lines: a narrow screen pages its running text less often.
             "footer": rect(0, 1800, 1080, 120),
         }
+        hall_break = {
+            "hallbreak": rect(30, 260, 1020, 760),
+            "break_recent": rect(30, 1040, 1020, 740),
+        }
     else:
         regions = {
             "header": rect(0, 0, 1340, 130),
@@ -101,7 +118,11 @@ def compute_layout(size: tuple[int, int]) -> Layout:
             "footer": rect(0, 1000, 1480, 80),
             "status": rect(1480, 1000, 440, 80),
         }
-    return Layout(size, min(sx, sy), portrait, regions)
+        hall_break = {
+            "hallbreak": rect(30, 150, 1110, 830),
+            "break_recent": rect(1170, 150, 720, 830),
+        }
+    return Layout(size, min(sx, sy), portrait, regions, hall_break)
 
 
 class Renderer:
@@ -141,6 +162,8 @@ class Renderer:
             "counters": self._paint_counters,
             "footer": self._paint_footer,
             "status": self._paint_status,
+            "hallbreak": self._paint_hall_break,
+            "break_recent": self._paint_recent,
         }
 
     # --- public -----------------------------------------------------------------------------
@@ -156,14 +179,16 @@ class Renderer:
 
     def draw(self, surface: pygame.Surface, state: ScreenState, now: datetime) -> list[pygame.Rect]:
         """Repaint the regions that changed; returns their rectangles for display.update()."""
+        keys = self.region_keys(state, now)
+        if self._keys.keys() != keys.keys():  # the hall's break began or ended: a new screen
+            self._keys.clear()
         if not self._keys:
             surface.fill(BACKGROUND)
-        keys = self.region_keys(state, now)
         dirty = []
         for name, key in keys.items():
             if self._keys.get(name, _UNSET) == key:
                 continue
-            area = self.layout.regions[name]
+            area = self.layout.area(name)
             self._region = name
             self.placed[name] = []
             surface.fill(BACKGROUND, area)
@@ -191,15 +216,38 @@ class Renderer:
             connection = "connecting" if not state.disconnected_since else "disconnected"
         else:
             connection = "connected" if state.connected else "disconnected"
-        return {
+        hall = state.hall_status
+        until = None if hall.until is None else local_time(hall.until, state.timezone)
+        banner = ""
+        if hall.state == "closed":
+            banner = hall_closed_banner(self.language, hall.label, until, local)
+        keys = {
             "header": (state.hall_name, id(self.logo)),
             "clock": (format_date(local, self.language), format_time(local, state.timezone)),
-            "latest": (state.latest, state.highlighted, state.stale, since, state.seq is None),
-            "recent": (state.recent[1 : self.recent_count + 1], state.stale),
-            "counters": (state.counters, state.stale),
-            "footer": (connection, *self._footer_key(state.running_text, now)),
-            "status": (connection, since_drop),
         }
+        if hall.on_break:
+            # The whole hall pauses (Friday prayer): no call to look for, only when it resumes.
+            rows = self.recent_count + 2
+            keys["hallbreak"] = (
+                hall.label or "",
+                hall_reopens(self.language, until, local),
+                state.stale,
+                since,
+            )
+            keys["break_recent"] = (state.recent[:rows], state.stale, rows)
+        else:
+            keys["latest"] = (
+                state.latest,
+                state.highlighted,
+                state.stale,
+                since,
+                state.seq is None,
+            )
+            keys["recent"] = (state.recent[1 : self.recent_count + 1], state.stale)
+            keys["counters"] = (state.counters, state.stale)
+        keys["footer"] = (connection, *self._footer_key(state.running_text, now), banner)
+        keys["status"] = (connection, since_drop)
+        return keys
 
     # --- text -------------------------------------------------------------------------------
 
@@ -360,7 +408,7 @@ class Renderer:
             )  # fmt: skip
 
     def _paint_recent(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
-        calls, stale = key
+        calls, stale, *more = key  # more: the rows of the break screen's longer list
         pygame.draw.rect(surface, PANEL_ALT, area, border_radius=self.px(20))
         pad = self.px(24)
         title_h = self.px(70)
@@ -368,7 +416,7 @@ class Renderer:
             surface, text(self.language, "recent_title"), self.px(38), MUTED, bold=True,
             midleft=(area.left + pad, area.top + title_h // 2 + self.px(6)),
         )  # fmt: skip
-        rows = max(1, self.recent_count)
+        rows = max(1, more[0] if more else self.recent_count)
         row_h = (area.height - title_h - pad // 2) / rows
         for index, call in enumerate(calls[:rows]):
             row = pygame.Rect(
@@ -386,6 +434,36 @@ class Renderer:
             self.blit_text(
                 surface, call.counter_name, int(size * 0.78), STALE if stale else WHITE,
                 max_width=int(row.width * 0.55), midright=(row.right - pad // 2, row.centery),
+            )  # fmt: skip
+
+    def _paint_hall_break(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
+        """The hall's break: "ISTIRAHAT", which break, and when service resumes."""
+        label, reopens, stale, since = key
+        pygame.draw.rect(
+            surface, STALE_PANEL if stale else HALL_BREAK_PANEL, area, border_radius=self.px(24)
+        )
+        inner = area.width - self.px(80)
+        cx = area.centerx
+        lines = [
+            (text(self.language, "hall_break"), self.px(190), WHITE, True, 0.30),
+            (label, self.px(96), MUTED if stale else NUMBER, True, 0.56),
+            (reopens, self.px(52), WHITE, False, 0.78),
+        ]
+        for value, size, ink, bold, y in lines:
+            if value:
+                self.blit_text(
+                    surface, value, size, ink, bold=bold, max_width=inner,
+                    center=(cx, round(area.top + area.height * y)),
+                )  # fmt: skip
+        if stale:
+            band = pygame.Rect(area.left, area.top, area.width, self.px(110))
+            pygame.draw.rect(
+                surface, STALE_BAND, band,
+                border_top_left_radius=self.px(24), border_top_right_radius=self.px(24),
+            )  # fmt: skip
+            self.blit_text(
+                surface, text(self.language, "stale_banner", time=since or "?"), self.px(40),
+                WHITE, bold=True, max_width=inner, center=band.center,
             )  # fmt: skip
 
     def _paint_counters(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
@@ -492,12 +570,20 @@ class Renderer:
         return result
 
     def _paint_footer(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
-        connection, lines, size = key
+        connection, lines, size, banner = key
         if connection != "connected":
             # Losing the server matters more than the running text: say it across the footer.
             surface.fill(BAD if connection == "disconnected" else HEADER, area)
             self.blit_text(
                 surface, text(self.language, connection), self.px(40), WHITE, bold=True,
+                max_width=area.width - self.px(60), midleft=(area.left + self.px(30), area.centery),
+            )  # fmt: skip
+            return
+        if banner:
+            # The hall is closed: numbers are no longer issued. Calls of the backlog go on above.
+            surface.fill(AMBER, area)
+            self.blit_text(
+                surface, banner, self.px(40), INK, bold=True,
                 max_width=area.width - self.px(60), midleft=(area.left + self.px(30), area.centery),
             )  # fmt: skip
             return

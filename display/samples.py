@@ -2,7 +2,8 @@
 
 `python -m display.samples > state.json` writes the demo hall used for the screenshots in docs/
 (the same document as display/sample_state.json); `python -m display.samples break` the hall
-with counters on break (docs/display-break.png).
+with counters on break (docs/display-break.png); `hall-break` and `closed` the hall on its
+Friday prayer break and after closing (docs/screenshots/display-hall-break.png, display-closed.png).
 """
 
 from __future__ import annotations
@@ -29,6 +30,21 @@ COUNTERS = {
     3: ("Gerai 3 Imigrasi", "gerai tiga", ["paspor"]),
     4: ("Gerai 4 BPJS", "gerai empat", ["bpjs"]),
     5: ("Gerai 5 SAMSAT", "gerai lima", ["pajak-kendaraan"]),
+}
+
+
+OPEN = {"state": "open", "reason": "open", "label": None, "until": None}
+PRAYER = {
+    "state": "break",
+    "reason": "hall-break",
+    "label": "Sholat Jumat",
+    "until": "2026-11-27T13:00:00+07:00",
+}
+CLOSED = {
+    "state": "closed",
+    "reason": "after-closing",
+    "label": None,
+    "until": "2026-11-30T07:30:00+07:00",
 }
 
 
@@ -105,10 +121,12 @@ def snapshot(
     recent: list[tuple[str, int, str]] | None = None,
     running_text: str = "Selamat datang di Mal Pelayanan Publik. Siapkan dokumen Anda sebelum dipanggil.",
     breaks: dict[int, tuple[str, str | None]] | None = None,
+    hall_status: dict | None = None,
 ) -> dict:
     """A /display snapshot of the demo hall; `recent` is newest first as (number, counter, time).
 
-    `breaks` puts counters on break: {number: (reason, until "HH:MM" or None)}.
+    `breaks` puts counters on break: {number: (reason, until "HH:MM" or None)}; `hall_status`
+    replaces the open hall's status.
     """
     breaks = breaks or {}
     if current is None:
@@ -146,6 +164,7 @@ def snapshot(
             counter(number, current.get(number), on_break=breaks.get(number)) for number in COUNTERS
         ],
         "recent_calls": [call(number, where, clock) for number, where, clock in recent],
+        "hall_status": hall_status or OPEN,
     }
 
 
@@ -219,8 +238,71 @@ def break_document() -> dict:
     return document
 
 
+def hall_status_event(seq: int, status: dict, when: str = "2026-11-27T11:30:02+07:00") -> dict:
+    """A `hall_changed` broadcast event: the hall's status changed with the clock."""
+    return {"seq": seq, "at": when, "event": "hall_changed", "what": "status", "status": status}
+
+
+def _on_friday(document: dict) -> dict:
+    """The demo document moved to Friday 27 November (the day of the Friday prayer break)."""
+    return json.loads(json.dumps(document).replace(DAY, "2026-11-27"))
+
+
+FRIDAY_MORNING = [
+    ("A024", 1, "11:28:40"), ("D019", 4, "11:27:55"), ("C008", 3, "11:26:10"),
+    ("B012", 2, "11:24:02"), ("A023", 2, "11:21:40"), ("PK006", 5, "11:18:12"),
+]  # fmt: skip
+
+
+def hall_break_document() -> dict:
+    """The state file behind docs/screenshots/display-hall-break.png: Friday prayer, 12.05."""
+    return _on_friday(
+        {
+            "now": at("12:05:00"),
+            "snapshot": {
+                **snapshot(
+                    seq=120,
+                    current={1: None, 2: None, 3: None, 4: None, 5: None},
+                    recent=FRIDAY_MORNING,
+                    hall_status=PRAYER,
+                ),
+                "now": at("12:05:00"),
+            },
+            "events": [],
+        }
+    )
+
+
+def closed_document() -> dict:
+    """The state file behind docs/screenshots/display-closed.png: after closing, the backlog
+    is still called (and announced)."""
+    recent = [("A041", 1, "16:12:40"), ("B019", 2, "16:10:02"), ("C013", 3, "16:06:10")]
+    return _on_friday(
+        {
+            "now": at("16:20:05"),
+            "snapshot": {
+                **snapshot(
+                    seq=300,
+                    current={1: "A041", 2: "B019", 3: "C013", 4: None, 5: None},
+                    recent=recent,
+                    hall_status=CLOSED,
+                ),
+                "now": at("16:20:00"),
+            },
+            "events": [called_event(301, "A042", 1, clock="16:20:02")],
+        }
+    )
+
+
+DOCUMENTS = {
+    "break": break_document,
+    "hall-break": hall_break_document,
+    "closed": closed_document,
+}
+
+
 if __name__ == "__main__":
-    # `python -m display.samples break` writes the hall with counters on break.
-    document = break_document() if sys.argv[1:] == ["break"] else demo_document()
+    # `python -m display.samples break` writes the hall with counters on break, and so on.
+    document = DOCUMENTS.get(sys.argv[1] if sys.argv[1:] else "", demo_document)()
     json.dump(document, sys.stdout, indent=1, ensure_ascii=False)
     sys.stdout.write("\n")

@@ -32,6 +32,7 @@ _COUNTER_EVENTS = frozenset(
     }
 )
 BREAK_REASONS = ("istirahat", "sholat", "rapat", "lainnya")
+HALL_STATES = ("open", "break", "closed")
 _CLOCK_RE = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 MAX_RECENT = 20
 
@@ -95,6 +96,23 @@ class CounterView:
 
 
 @dataclass(frozen=True)
+class HallStatus:
+    """The hall open, on a break of the whole hall (Friday prayer) or closed, and until when.
+
+    On a break the screen shows the break and speaks no call; closed, it shows a banner and
+    goes on calling (officers serve the backlog after the doors close)."""
+
+    state: str = "open"  # one of HALL_STATES
+    reason: str = "open"
+    label: str | None = None  # the break's or holiday's name, e.g. "Sholat Jumat"
+    until: datetime | None = None  # when this state ends (aware), if the server knows
+
+    @property
+    def on_break(self) -> bool:
+        return self.state == "break"
+
+
+@dataclass(frozen=True)
 class ScreenState:
     """Everything the renderer needs, and nothing it must compute from the network."""
 
@@ -115,6 +133,7 @@ class ScreenState:
     disconnected_since: datetime | None = None
     stale: bool = False
     needs_resync: bool = False
+    hall_status: HallStatus = HallStatus()
 
     @property
     def latest(self) -> CallView | None:
@@ -226,6 +245,34 @@ def _read_break(data: Any) -> tuple[bool, str, str | None]:
     )
 
 
+def _read_hall_status(data: Any, problems: list[str], where: str) -> HallStatus:
+    """The hall's status object; absent (an older server) or unreadable means open."""
+    if data is None:
+        return HallStatus()
+    try:
+        state = _get(data, "state", str)
+        if state not in HALL_STATES:
+            raise _Bad(f"unknown state {state!r}")
+        until_text = _get(data, "until", str, optional=True)
+        until = None
+        if until_text is not None:
+            try:
+                until = datetime.fromisoformat(until_text)
+            except ValueError:
+                raise _Bad("'until' is not an ISO datetime") from None
+            if until.tzinfo is None:
+                raise _Bad("'until' has no offset")
+        return HallStatus(
+            state=state,
+            reason=_get(data, "reason", str, optional=True) or state,
+            label=_get(data, "label", str, optional=True),
+            until=until,
+        )
+    except _Bad as exc:
+        problems.append(f"{where} hall_status ignored (the hall is taken as open): {exc}")
+        return HallStatus()
+
+
 def _read_items(data: Any, key: str, reader: Any, problems: list[str]) -> list[Any]:
     """Read a list of objects, skipping (and reporting) the bad ones."""
     items = _get(data, key, list, optional=True) or []
@@ -284,6 +331,7 @@ def apply_snapshot(state: ScreenState, snapshot: Any, now: datetime) -> Outcome:
         timezone = _get(hall, "timezone", str, optional=True) if hall else None
         logo_url = _get(hall, "logo_url", str, optional=True) if hall else None
         day = _get(snapshot, "day", str, optional=True) or ""
+        hall_status = _read_hall_status(snapshot.get("hall_status"), problems, "snapshot")
     except _Bad as exc:
         return Outcome(state, resync=False, problems=(f"snapshot ignored: {exc}",))
     zone = state.own_zone if state.own_zone.limited else _admin_zone(snapshot, problems)
@@ -309,10 +357,11 @@ def apply_snapshot(state: ScreenState, snapshot: Any, now: datetime) -> Outcome:
             )
         ),
         recent=recent,
-        highlight_until=highlight_until,
+        highlight_until=None if hall_status.on_break else highlight_until,
         connected=True,
         disconnected_since=None,
         needs_resync=False,
+        hall_status=hall_status,
     )
     return Outcome(_refresh(new, now), problems=tuple(problems))
 
@@ -383,13 +432,22 @@ def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> 
         else:
             if counter is not None:
                 new = _with_counter(new, counter)
-            if call is not None and new.zone.has_call(call):
+            if call is not None and new.zone.has_call(call) and new.hall_status.on_break:
+                # A call made during the hall's break (a clock off by a minute): listed, silent.
+                new = replace(new, recent=_one_per_ticket((call, *new.recent)))
+            elif call is not None and new.zone.has_call(call):
                 new = replace(
                     new,
                     recent=_one_per_ticket((call, *new.recent)),
                     highlight_until=now + timedelta(seconds=new.highlight_seconds),
                 )
                 announce = (call,)
+    elif name == protocol.HALL_CHANGED and payload.get("what") == "status":
+        # Shown at once (no call slips out with a chime before the snapshot asked for comes).
+        status = _read_hall_status(payload.get("status"), problems, "hall_changed")
+        new = replace(new, hall_status=status)
+        if status.on_break:
+            new = replace(new, highlight_until=None)
     # ticket_issued and ticket_cancelled change waiting counts only, which this screen omits;
     # day_closed and hall_changed took their seq and asked for the snapshot that redraws all.
     new = replace(new, seq=position.seq, needs_resync=position.pending)

@@ -31,6 +31,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "since": "sejak {time}",
         "break": "Istirahat",
         "break_back": "kembali {time}",
+        "hall_break": "ISTIRAHAT",
+        "hall_reopens": "Layanan dibuka kembali {when}",
+        "hall_closed": "Pendaftaran nomor ditutup",
+        "hall_opens_again": "buka lagi {when}",
+        "at_time": "pukul {time}",
+        "tomorrow": "besok {time}",
+        "on_day": "{day} {time}",
     },
     "en": {
         "latest_label": "QUEUE NUMBER",
@@ -51,6 +58,13 @@ TEXTS: dict[str, dict[str, str]] = {
         "since": "since {time}",
         "break": "On break",
         "break_back": "back at {time}",
+        "hall_break": "BREAK",
+        "hall_reopens": "Service resumes {when}",
+        "hall_closed": "No more queue numbers",
+        "hall_opens_again": "opens again {when}",
+        "at_time": "at {time}",
+        "tomorrow": "tomorrow {time}",
+        "on_day": "{day} {time}",
     },
 }
 
@@ -111,3 +125,39 @@ def break_label(language: str, reason: str, until: str | None) -> str:
     if until:
         label += " · " + text(language, "break_back", time=until.replace(":", "."))
     return label
+
+
+def format_when(language: str, moment: datetime, now: datetime) -> str:
+    """When a hall opens again, both in the hall's time: "pukul 13.00", "besok 07.30",
+    "Senin 07.30" within the week, "Senin, 4 Januari 07.30" beyond it."""
+    clock = f"{moment.hour:02d}.{moment.minute:02d}"
+    days = (moment.date() - now.date()).days
+    if days <= 0:
+        return text(language, "at_time", time=clock)
+    if days == 1:
+        return text(language, "tomorrow", time=clock)
+    names = _DAYS.get(language, _DAYS["id"])
+    day = names[moment.weekday()]
+    if days >= 7:
+        months = _MONTHS.get(language, _MONTHS["id"])
+        day += f", {moment.day} {months[moment.month - 1]}"
+    return text(language, "on_day", day=day, time=clock)
+
+
+def hall_closed_banner(
+    language: str, label: str | None, until: datetime | None, now: datetime
+) -> str:
+    """The closed hall's banner: "Pendaftaran nomor ditutup · buka lagi Senin 07.30", led by
+    the holiday's name when there is one."""
+    parts = [label] if label else []
+    parts.append(text(language, "hall_closed"))
+    if until is not None:
+        parts.append(text(language, "hall_opens_again", when=format_when(language, until, now)))
+    return " · ".join(parts)
+
+
+def hall_reopens(language: str, until: datetime | None, now: datetime) -> str:
+    """The break screen's last line: "Layanan dibuka kembali pukul 13.00" ("" when unknown)."""
+    if until is None:
+        return ""
+    return text(language, "hall_reopens", when=format_when(language, until, now))

@@ -95,6 +95,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "not-on-break": (409, "Gerai tidak sedang istirahat."),
     "already-on-break": (409, "Gerai sudah sedang istirahat."),
+    "hall-on-break": (
+        409,
+        "Mal sedang istirahat; pemanggilan dilanjutkan setelah istirahat selesai.",
+    ),
     "request-id-reused": (409, "ID permintaan sudah dipakai untuk perintah lain."),
     "unknown-command": (404, "Perintah tidak dikenal."),
     "malformed-packet": (400, "Paket Socket.IO rusak."),

@@ -75,6 +75,29 @@ def close_day(hub: Hub, also: Callable[[Storage], None] | None = None) -> dict:
 
 
 def tick(hub: Hub) -> None:
-    """Called every few seconds by a background task: closes the day at its boundary."""
+    """Called every few seconds by a background task: closes the day at its boundary, then
+    tells the screens when the hall's status changed with the clock."""
     with hub.lock:
-        roll_day(hub, hub.now())
+        now = hub.now()
+        roll_day(hub, now)
+        watch_status(hub, now)
+
+
+def watch_status(hub: Hub, now: datetime) -> None:
+    """Broadcast `hall_changed` {"what": "status"} when the hall opened, closed, or a hall
+    break (Friday prayer) began or ended since the last tick; the screens resync on it.
+
+    The first call (right after a start) only remembers the status: a client connecting gets it
+    in its snapshot. The caller holds the lock.
+    """
+    status = payloads.hall_status(hub.hall, now)
+    if hub.hall_status is None or status == hub.hall_status:
+        hub.hall_status = status
+        return
+    data = {"what": "status", "status": status}
+    storage = hub.storage
+    with storage.transaction():
+        seq = storage.add_event("hall_changed", now, hub.hall.day, data)
+    hub.hall_status = status
+    log.info("hall %s (%s) until %s", status["state"], status["reason"], status["until"])
+    hub.send(protocol.HALL_CHANGED, seq, now, data)

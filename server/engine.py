@@ -266,6 +266,7 @@ def issue_ticket(
 def call_next(hall: Hall, counter_no: int, now: datetime) -> Outcome:
     """The counter calls the next ticket of its services, finishing the one it holds first."""
     counter = _calling_counter(hall, counter_no)
+    _not_on_hall_break(hall, now)
     open_services = [c for c in counter.services if _service_open(hall, c)]
     if not open_services:
         raise PanggilError("service-closed")
@@ -280,6 +281,7 @@ def call_next(hall: Hall, counter_no: int, now: datetime) -> Outcome:
 def call_ticket(hall: Hall, counter_no: int, number: str, now: datetime) -> Outcome:
     """The counter calls a given waiting or skipped ticket (a no-show who came back)."""
     counter = _calling_counter(hall, counter_no)
+    _not_on_hall_break(hall, now)
     ticket = hall.open_ticket(number.strip().upper())
     if ticket.status not in ("waiting", "skipped"):
         raise PanggilError("ticket-not-callable")
@@ -291,6 +293,7 @@ def call_ticket(hall: Hall, counter_no: int, number: str, now: datetime) -> Outc
 def recall(hall: Hall, counter_no: int, now: datetime) -> Outcome:
     """Call the held ticket again: a new call of the same ticket."""
     counter = _calling_counter(hall, counter_no)
+    _not_on_hall_break(hall, now)
     held = _held(hall, counter)
     ticket = replace(held, calls=held.calls + 1)
     change = Change("recalled", ticket, now, counter.number, frozen_map({"call_no": ticket.calls}))
@@ -444,6 +447,14 @@ def _calling_counter(hall: Hall, number: int) -> Counter:
     if counter.state == "break":
         raise PanggilError("counter-on-break")
     return counter
+
+
+def _not_on_hall_break(hall: Hall, now: datetime) -> None:
+    """Calls wait for the end of a break of the whole hall (Friday prayer): the TVs announce
+    nothing then. Finishing, skipping, transferring and counter breaks stay allowed, so that
+    officers can close what they hold."""
+    if schedule.hall_status(hall.schedule, now).state == "break":
+        raise PanggilError("hall-on-break")
 
 
 def _put_counter(hall: Hall, counter: Counter) -> Hall:

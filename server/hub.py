@@ -89,6 +89,8 @@ class Hub:
         self.tokens: dict[int, str] = {}
         self.seq = 0
         self.closing: str | None = None  # the day the admin is closing early (server/day.py)
+        # The hall's open/break/closed status the screens were last told (server/day.py).
+        self.hall_status: dict | None = None
 
     # --- start-up ------------------------------------------------------------------------------
 
@@ -248,7 +250,8 @@ class Hub:
         return {**response, "replayed": True}
 
     def tick(self) -> None:
-        """Called every few seconds by a background task: closes the day at its boundary."""
+        """Called every few seconds by a background task: closes the day at its boundary and
+        tells the screens when the hall opens, goes on a break or closes."""
         day.tick(self)
 
     def close_day(self, also: Callable[[Storage], None] | None = None) -> dict:

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from server import engine, protocol
+from server import engine, protocol, schedule
 from server.engine import Change, Hall, Outcome, ticket_dict
 
 EVENT_NAMES = {
@@ -111,6 +111,7 @@ def snapshot(
         # A deactivated counter is closed for the day's screens: no tile on a TV, no row to follow.
         "counters": [counter_info(hall, n) for n, c in hall.counters.items() if c.active],
         "recent_calls": list(reversed(recent)),
+        "hall_status": hall_status(hall, now),
     }
     if counter is not None:
         snap["me"] = counter_info(hall, counter)
@@ -194,3 +195,8 @@ def command_response(outcome: Outcome, payloads: list[dict], seq: int) -> dict:
     if last.kind == "issued":
         result["ahead"] = payloads[-1]["ahead"]
     return {"ok": True, "result": result, "seq": seq}
+
+
+def hall_status(hall: Hall, now: datetime) -> dict:
+    """The hall open, on a break or closed at `now`, as the screens show it (docs/protocol.md)."""
+    return schedule.status_dict(schedule.hall_status(hall.schedule, now))

@@ -122,3 +122,29 @@ def test_a_drawing_error_shows_the_fallback_screen_then_recovers(app, monkeypatc
     feed(app, (net.EVENT, ("ticket_called", samples.called_event(41, "A012", 1))))
     assert app.run_until(lambda: app.errors == 0 and app.state.seq == 41, 5)
     assert tuple(app.screen.get_at((100, 300)))[:3] == render.AMBER
+
+
+def test_the_hall_break_silences_calls_and_its_end_brings_the_sound_back(app):
+    """Issue 13: during the hall's break the TV neither chimes nor speaks; calls resume after."""
+    opened = dict(samples.OPEN, until="2026-11-27T16:00:00+07:00")
+    feed(app, (net.CONNECTED, None), (net.SNAPSHOT, samples.snapshot(hall_status=samples.PRAYER)),
+         (net.EVENT, ("ticket_called", samples.called_event(41, "A012", 1))))  # fmt: skip
+    assert app.run_until(lambda: app.state.seq == 41, 5)
+    assert app.announcer.calls == [] and app.state.recent[0].number == "A012"
+    assert tuple(app.screen.get_at((40, 130)))[:3] == render.HALL_BREAK_PANEL
+    feed(app, (net.EVENT, ("hall_changed", samples.hall_status_event(42, opened))),
+         (net.EVENT, ("ticket_called", samples.called_event(43, "A013", 2))))  # fmt: skip
+    assert app.run_until(lambda: app.state.seq == 43, 5)
+    assert app.announcer.calls == ["A013"]
+    assert tuple(app.screen.get_at((100, 300)))[:3] == render.AMBER
+    feed(app, (net.EVENT, ("hall_changed", samples.hall_status_event(44, samples.PRAYER))),
+         (net.EVENT, ("ticket_called", samples.called_event(45, "A014", 1))))  # fmt: skip
+    assert app.run_until(lambda: app.state.seq == 45, 5)
+    assert app.announcer.calls == ["A013"]
+
+
+def test_a_closed_hall_still_speaks_the_calls(app):
+    feed(app, (net.CONNECTED, None), (net.SNAPSHOT, samples.snapshot(hall_status=samples.CLOSED)),
+         (net.EVENT, ("ticket_called", samples.called_event(41, "A012", 1))))  # fmt: skip
+    assert app.run_until(lambda: app.state.seq == 41, 5)
+    assert app.announcer.calls == ["A012"]

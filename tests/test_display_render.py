@@ -10,13 +10,13 @@ os.environ["SDL_AUDIODRIVER"] = "dummy"
 import subprocess
 import sys
 from collections import Counter
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pygame
 import pytest
 
-from display import render, samples
+from display import render, samples, texts
 from display.render import Renderer, compute_layout, draw_fallback
 from display.state import apply_event, apply_snapshot, initial_state, set_connected, tick
 
@@ -348,3 +348,97 @@ def test_the_end_of_a_break_brings_the_tile_back_live():
     drawn = [text for text, _ in renderer.placed["counters"]]
     assert "Istirahat · kembali 13.00" not in drawn and "kembali 13.00" not in drawn
     assert "Istirahat (sholat)" in drawn and "C004" not in drawn and "—" in drawn
+
+
+# --- the hall's break and closing (issue 13 item 2) -------------------------------------------
+
+FRIDAY_NOON = datetime(2026, 11, 27, 5, 5, tzinfo=UTC)  # Jumat 12.05 WIB
+
+
+def hall_state(document):
+    state = set_connected(initial_state(), True, FRIDAY_NOON).state
+    state = apply_snapshot(state, document["snapshot"], FRIDAY_NOON).state
+    for event in document["events"]:
+        state = apply_event(state, event["event"], event, FRIDAY_NOON).state
+    return state
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_the_hall_break_screen_says_break_which_and_until_when(size):
+    renderer, surface = draw(hall_state(samples.hall_break_document()), size, FRIDAY_NOON)
+    area = renderer.layout.area("hallbreak")
+    word = placed(renderer, "hallbreak", "ISTIRAHAT")
+    label = placed(renderer, "hallbreak", "Sholat Jumat")
+    back = placed(renderer, "hallbreak", "Layanan dibuka kembali pukul 13.00")
+    assert word.bottom <= label.top and label.bottom <= back.top
+    assert word.height >= 0.1 * min(size) and all(area.contains(r) for r in (word, label, back))
+    assert dominant(surface, area) == render.HALL_BREAK_PANEL
+    # No call, no counters: nothing to look for. The clock, the hall, the running text stay.
+    assert "latest" not in renderer.placed and "counters" not in renderer.placed
+    assert placed(renderer, "clock", "12.05 WIB")
+    assert placed(renderer, "header", "Mal Pelayanan Publik Kota Contoh")
+    assert renderer.placed["footer"][0][0].startswith("Selamat datang")
+    # The calls made before the break are listed, newest first.
+    numbers = [t for t, _ in renderer.placed["break_recent"] if " " not in t]
+    assert numbers == ["A024", "D019", "C008", "B012", "A023", "PK006"]
+    screen = surface.get_rect()
+    for name in ("hallbreak", "break_recent"):
+        assert screen.contains(renderer.layout.area(name))
+        for _, rect in renderer.placed[name]:
+            assert renderer.layout.area(name).contains(rect)
+        for other in ("header", "clock", "footer", "status"):
+            assert not renderer.layout.area(name).colliderect(renderer.layout.regions[other])
+    assert not renderer.layout.area("hallbreak").colliderect(renderer.layout.area("break_recent"))
+
+
+def test_the_hall_break_screen_in_english():
+    renderer = Renderer((1920, 1080), language="en")
+    draw(hall_state(samples.hall_break_document()), now=FRIDAY_NOON, renderer=renderer)
+    assert placed(renderer, "hallbreak", "BREAK")
+    assert placed(renderer, "hallbreak", "Service resumes at 13.00")
+
+
+def test_the_end_of_the_hall_break_brings_the_calls_back():
+    state = hall_state(samples.hall_break_document())
+    renderer, surface = draw(state, now=FRIDAY_NOON)
+    teal = renderer.layout.area("hallbreak").center
+    assert tuple(surface.get_at(teal))[:3] == render.HALL_BREAK_PANEL
+    opened = dict(samples.OPEN, until="2026-11-27T16:00:00+07:00")
+    state = apply_event(state, "hall_changed", samples.hall_status_event(121, opened), T0).state
+    state = apply_event(state, "ticket_called", samples.called_event(122, "A025", 1), T0).state
+    rects = renderer.draw(surface, state, FRIDAY_NOON)
+    assert rects == [surface.get_rect()]  # another screen: all of it repainted
+    assert "hallbreak" not in renderer.region_keys(state, FRIDAY_NOON)
+    assert placed(renderer, "latest", "A025") and placed(renderer, "counters", "A025")
+    assert tuple(surface.get_at(teal))[:3] != render.HALL_BREAK_PANEL
+
+
+def test_a_closed_hall_shows_a_banner_and_keeps_calling():
+    state = hall_state(samples.closed_document())
+    renderer, surface = draw(state, now=datetime(2026, 11, 27, 9, 20, 5, tzinfo=UTC))
+    banner = placed(renderer, "footer", "Pendaftaran nomor ditutup · buka lagi Senin 07.30")
+    assert dominant(surface, renderer.layout.regions["footer"]) == render.AMBER
+    assert banner.height >= 1080 // 40
+    assert placed(renderer, "latest", "A042") and state.highlighted
+    assert "Selamat datang" not in " ".join(t for t, _ in renderer.placed["footer"])
+
+
+@pytest.mark.parametrize(
+    "until, label, expected",
+    [
+        ("2026-11-27T19:00", None, "Pendaftaran nomor ditutup · buka lagi pukul 19.00"),
+        ("2026-11-28T07:30", None, "Pendaftaran nomor ditutup · buka lagi besok 07.30"),
+        ("2026-11-30T07:30", None, "Pendaftaran nomor ditutup · buka lagi Senin 07.30"),
+        (
+            "2027-01-04T07:30",
+            "Hari Raya Natal",
+            "Hari Raya Natal · Pendaftaran nomor ditutup · buka lagi Senin, 4 Januari 07.30",
+        ),
+        (None, None, "Pendaftaran nomor ditutup"),
+    ],
+)
+def test_closed_banner_words(until, label, expected):
+    zone = timezone(timedelta(hours=7))
+    now = datetime(2026, 11, 27, 16, 20, tzinfo=zone)
+    moment = None if until is None else datetime.fromisoformat(until).replace(tzinfo=zone)
+    assert texts.hall_closed_banner("id", label, moment, now) == expected

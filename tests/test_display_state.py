@@ -503,3 +503,79 @@ def test_malformed_counter_changed_asks_for_a_resync():
 )
 def test_break_label(language, reason, until, label):
     assert texts.break_label(language, reason, until) == label
+
+
+# --- the hall's break and closing (issue 13 item 2) -------------------------------------------
+
+
+def on_break() -> ScreenState:
+    """A display that took a snapshot during the Friday prayer break."""
+    state = set_connected(initial_state(), True, T0).state
+    outcome = apply_snapshot(state, samples.snapshot(hall_status=samples.PRAYER), T0)
+    assert outcome.problems == ()
+    return outcome.state
+
+
+def test_the_snapshot_s_hall_status_is_read():
+    status = on_break().hall_status
+    assert (status.state, status.reason, status.label) == ("break", "hall-break", "Sholat Jumat")
+    assert status.until == datetime(2026, 11, 27, 6, 0, tzinfo=UTC)  # 13.00 WIB
+    assert on_break().hall_status.on_break and not live().hall_status.on_break
+    closed = apply_snapshot(live(), samples.snapshot(hall_status=samples.CLOSED), T0).state
+    assert closed.hall_status.state == "closed" and not closed.hall_status.on_break
+
+
+@pytest.mark.parametrize(
+    "status",
+    [
+        "break",
+        {"state": "pause"},
+        {"reason": "hall-break"},
+        {"state": "break", "until": "13:00"},  # not an ISO datetime
+        {"state": "break", "until": "2026-11-27T13:00:00"},  # no offset
+        {"state": "break", "label": 7},
+    ],
+)
+def test_a_bad_hall_status_is_reported_and_the_hall_taken_as_open(status):
+    snapshot = {**samples.snapshot(), "hall_status": status}
+    outcome = apply_snapshot(on_break(), snapshot, T0)
+    assert outcome.state.seq == 40 and outcome.state.hall_status.state == "open"
+    assert len(outcome.problems) == 1 and "hall_status" in outcome.problems[0]
+
+
+def test_an_older_server_without_hall_status_is_open():
+    snapshot = samples.snapshot()
+    del snapshot["hall_status"]
+    outcome = apply_snapshot(on_break(), snapshot, T0)
+    assert outcome.problems == () and outcome.state.hall_status.state == "open"
+
+
+def test_a_call_during_the_hall_break_is_listed_but_not_announced_nor_highlighted():
+    outcome = apply_event(on_break(), "ticket_called", samples.called_event(41, "A012", 1), T0)
+    assert outcome.announce == ()
+    assert outcome.state.recent[0].number == "A012" and not outcome.state.highlighted
+    assert outcome.state.counters[0].current == "A012"
+
+
+def test_hall_changed_status_applies_at_once_and_still_asks_for_the_snapshot():
+    state = live()
+    started = apply_event(state, "hall_changed", samples.hall_status_event(41, samples.PRAYER), T0)
+    assert started.state.hall_status.label == "Sholat Jumat" and started.resync
+    silent = apply_event(started.state, "ticket_called", samples.called_event(42, "A012", 1), T0)
+    assert silent.announce == ()
+    opened = dict(samples.OPEN, until="2026-11-27T16:00:00+07:00")
+    ended = apply_event(silent.state, "hall_changed", samples.hall_status_event(43, opened), T0)
+    assert ended.state.hall_status.state == "open"
+    again = apply_event(ended.state, "ticket_called", samples.called_event(44, "A013", 1), T0)
+    assert [c.number for c in again.announce] == ["A013"] and again.state.highlighted
+
+
+def test_a_settings_hall_changed_keeps_the_hall_status():
+    event = {"seq": 41, "at": samples.at("20:44:00"), "event": "hall_changed", "what": "settings"}
+    assert apply_event(on_break(), "hall_changed", event, T0).state.hall_status.on_break
+
+
+def test_a_closed_hall_still_announces_the_backlog():
+    state = apply_snapshot(live(), samples.snapshot(hall_status=samples.CLOSED), T0).state
+    outcome = apply_event(state, "ticket_called", samples.called_event(41, "A012", 1), T0)
+    assert [c.number for c in outcome.announce] == ["A012"] and outcome.state.highlighted

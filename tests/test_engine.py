@@ -7,7 +7,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from server import engine
+from server import engine, schedule
 from server.engine import Agency, Counter, Hall, Service
 from server.protocol import PanggilError
 
@@ -390,3 +390,66 @@ def test_a_counter_holding_a_ticket_cannot_pause():
     assert_refused(hall, lambda h: engine.pause(h, 1, "istirahat", None, NOW), "ticket-held")
     finished = engine.finish(hall, 1, NOW).hall
     assert engine.pause(finished, 1, "istirahat", None, NOW).hall.counters[1].state == "break"
+
+
+# --- the hall's break (issue 13 item 2): no calls while the whole hall pauses ------------------
+
+LUNCH = schedule.HallSchedule(
+    breaks=(schedule.HallBreak(frozenset({3}), 12 * 60, 13 * 60, "Istirahat siang"),)
+)
+IN_BREAK = NOW.replace(hour=12, minute=10)  # a Thursday, inside the break
+AFTER_BREAK = NOW.replace(hour=13, minute=0)
+
+
+def hall_break_hall():
+    """Counter 1 holds A001 (called before the break), A002, B001 and C001 wait; a lunch break."""
+    hall = issue(issue(issue(issue(make_hall(schedule=LUNCH)), "kk"), "paspor"))
+    hall = engine.call_next(hall, 1, NOW.replace(hour=11, minute=50)).hall
+    return engine.skip(engine.call_next(hall, 2, NOW).hall, 2, NOW).hall  # A002 skipped
+
+
+@pytest.mark.parametrize(
+    "step",
+    [
+        lambda h, now: engine.call_next(h, 1, now),
+        lambda h, now: engine.call_next(h, 3, now),
+        lambda h, now: engine.call_ticket(h, 2, "A002", now),
+        lambda h, now: engine.recall(h, 1, now),
+    ],
+    ids=["call_next", "call_next-idle-counter", "call_ticket", "recall"],
+)
+def test_no_calls_during_the_hall_break_and_calls_resume_after(step):
+    hall = hall_break_hall()
+    assert_refused(hall, lambda h: step(h, IN_BREAK), "hall-on-break")
+    assert_refused(hall, lambda h: step(h, IN_BREAK.replace(minute=59)), "hall-on-break")
+    after = step(hall, AFTER_BREAK)
+    assert after.last.kind in ("called", "recalled")
+    before = step(hall, NOW.replace(hour=11, minute=59))  # the minute before the break
+    assert before.last.kind in ("called", "recalled")
+
+
+@pytest.mark.parametrize(
+    "step, kind",
+    [
+        (lambda h: engine.finish(h, 1, IN_BREAK), "finished"),
+        (lambda h: engine.skip(h, 1, IN_BREAK), "skipped"),
+        (lambda h: engine.transfer(h, 1, "paspor", IN_BREAK), "transferred"),
+        (lambda h: engine.pause(h, 2, "sholat", "13:00", IN_BREAK), "paused"),
+        (lambda h: engine.cancel_ticket(h, "B001", IN_BREAK), "cancelled"),
+    ],
+)
+def test_officers_close_what_they_hold_during_the_hall_break(step, kind):
+    assert step(hall_break_hall()).last.kind == kind
+
+
+def test_a_counter_break_can_end_during_the_hall_break():
+    hall = engine.pause(hall_break_hall(), 2, "sholat", None, IN_BREAK).hall
+    assert engine.resume(hall, 2, IN_BREAK).hall.counters[2].state == "open"
+
+
+def test_a_hall_break_on_another_weekday_does_not_stop_calls():
+    friday_only = schedule.HallSchedule(
+        breaks=(schedule.HallBreak(frozenset({4}), 12 * 60, 13 * 60, "Sholat Jumat"),)
+    )
+    hall = issue(make_hall(schedule=friday_only))
+    assert engine.call_next(hall, 1, IN_BREAK).last.kind == "called"

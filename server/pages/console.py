@@ -68,6 +68,7 @@ ERROR_TEXTS = {
     "ticket-held": _l("Finish, skip or transfer the ticket being served first."),
     "not-on-break": _l("The counter is not on a break."),
     "already-on-break": _l("The counter is already on a break."),
+    "hall-on-break": _l("The hall is on a break: calls resume after it."),
     "internal-error": _l("Server error: nothing was changed."),
 }
 

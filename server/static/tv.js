@@ -15,13 +15,17 @@
   var T = JSON.parse(document.getElementById("texts").textContent);
   // The words for counters on break come with the template (server/templates/tv/tv.html).
   var B = JSON.parse(document.getElementById("break-texts").textContent);
+  // The words for the hall's break and closing (issue 13): the template's "hall-texts".
+  var H = JSON.parse(document.getElementById("hall-texts").textContent);
+  var HALL_STATES = ["open", "break", "closed"];
+  var OPEN = { state: "open", reason: "open", label: null, until: null };
   var CLOCK = /^([01]\d|2[0-3]):[0-5]\d$/;
   var options = JSON.parse(document.getElementById("options").textContent);
   var DAYS = T.days.split(",");
   var MONTHS = T.months.split(",");
 
   var state = { seq: null, hall: null, counters: [], recent: [], highlightUntil: 0, skew: 0, offset: 7 * 60,
-                downSince: null, staleTimer: 0 };
+                downSince: null, staleTimer: 0, hallStatus: OPEN };
   var debug = window.panggilTv = { played: [], state: state, options: options };
 
   function $(id) { return document.getElementById(id); }
@@ -58,12 +62,18 @@
   }
 
   function drawClock() {
+    var local = paintClock();
+    setTimeout(drawClock, 60000 - (local.getTime() % 60000) + 50);
+  }
+
+  // Also right after a snapshot: the server's time may differ from the TV's own clock.
+  function paintClock() {
     var local = hallNow();
     $("time").textContent = hallTime(local);
     // getUTCDay: 0 is Sunday; DAYS starts on Monday.
     $("date").textContent = DAYS[(local.getUTCDay() + 6) % 7] + ", " + local.getUTCDate() + " " +
       MONTHS[local.getUTCMonth()] + " " + local.getUTCFullYear();
-    setTimeout(drawClock, 60000 - (local.getTime() % 60000) + 50);
+    return local;
   }
 
   // --- drawing -----------------------------------------------------------------------------------
@@ -92,6 +102,73 @@
     return node;
   }
 
+  // --- the hall's status: open, on a break of the whole hall (Friday prayer), or closed ---------
+
+  // Tolerant, as the Pi display (display/state.py): no hall_status (an older server) is open, and
+  // so is one that cannot be read (with a warning in the console).
+  function readHallStatus(data) {
+    if (data === undefined || data === null) return OPEN;
+    if (typeof data !== "object" || HALL_STATES.indexOf(data.state) < 0) {
+      if (window.console) console.warn("hall_status ignored, the hall is taken as open:", data);
+      return OPEN;
+    }
+    var until = typeof data.until === "string" && /[+-]\d\d:\d\d$|Z$/.test(data.until) &&
+      !isNaN(Date.parse(data.until)) ? data.until : null;
+    return { state: data.state, reason: String(data.reason || data.state),
+             label: typeof data.label === "string" ? data.label : null, until: until };
+  }
+
+  function onBreak() { return state.hallStatus.state === "break"; }
+
+  // A time in the hall's zone as a Date whose UTC fields are the local ones (like hallNow).
+  function wall(iso) {
+    return new Date(Date.parse(iso) + state.offset * 60000);
+  }
+
+  // "pukul 13.00", "besok 07.30", "Senin 07.30", "Senin, 4 Januari 07.30": as display/texts.py.
+  function formatWhen(iso) {
+    var moment = wall(iso), now = hallNow();
+    var clock = ("0" + moment.getUTCHours()).slice(-2) + "." + ("0" + moment.getUTCMinutes()).slice(-2);
+    var days = Math.round((Date.UTC(moment.getUTCFullYear(), moment.getUTCMonth(), moment.getUTCDate()) -
+      Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate())) / 86400000);
+    if (days <= 0) return fill(H.at_time, { time: clock });
+    if (days === 1) return fill(H.tomorrow, { time: clock });
+    var day = DAYS[(moment.getUTCDay() + 6) % 7];
+    if (days >= 7) day += ", " + moment.getUTCDate() + " " + MONTHS[moment.getUTCMonth()];
+    return day + " " + clock;
+  }
+
+  function closedBanner() {
+    var status = state.hallStatus;
+    if (status.state !== "closed") return "";
+    var parts = status.label ? [status.label] : [];
+    parts.push(H.hall_closed);
+    if (status.until) parts.push(fill(H.hall_opens_again, { when: formatWhen(status.until) }));
+    return parts.join(" \u00b7 ");
+  }
+
+  // The break screen replaces the call and the counters; the recent list, the clock, the hall's
+  // name and the running text stay.
+  function drawHallStatus() {
+    var status = state.hallStatus;
+    var breaking = onBreak();
+    $("screen").classList.toggle("tv-on-break", breaking);
+    $("hallbreak").hidden = !breaking;
+    if (breaking) {
+      fit($("hb-word"), $("hb-word").textContent);
+      fit($("hb-label"), status.label || "");
+      $("hb-until").textContent = status.until ? fill(H.hall_reopens, { when: formatWhen(status.until) }) : "";
+      state.highlightUntil = 0;
+    }
+    drawHall();
+  }
+
+  function setHallStatus(status) {
+    state.hallStatus = status;
+    if (onBreak()) audio.queue = [];  // nothing waiting to be said is said during the break
+    drawAll();
+  }
+
   function drawHall() {
     var hall = state.hall || {};
     fit($("hall"), hall.name || "Panggil");
@@ -100,7 +177,14 @@
     logo.hidden = !hall.logo_url;
     if (hall.logo_url && logo.getAttribute("src") !== hall.logo_url) logo.src = hall.logo_url;
     var running = $("running");
-    if (!$("footer").classList.contains("tv-down")) {
+    var banner = closedBanner();
+    $("footer").classList.toggle("tv-closed", !!banner);
+    if (!$("footer").classList.contains("tv-down") && banner) {
+      // The hall is closed: no more numbers today. Calls of the backlog go on above.
+      running.classList.remove("tv-scroll");
+      running.style.animationDuration = "";
+      running.textContent = banner;
+    } else if (!$("footer").classList.contains("tv-down")) {
       running.classList.remove("tv-scroll");  // measure the text itself, not the scroll padding
       running.textContent = hall.running_text || "";
       // Scroll only when the text does not fit; the speed stays readable whatever its length.
@@ -131,7 +215,9 @@
   function drawRecent() {
     var list = $("recent");
     list.textContent = "";
-    state.recent.slice(1, options.recent + 1).forEach(function (call) {
+    // On the hall's break no call is shown big: the list starts with the latest and runs longer.
+    var calls = onBreak() ? state.recent.slice(0, options.recent + 2) : state.recent.slice(1, options.recent + 1);
+    calls.forEach(function (call) {
       var item = document.createElement("li");
       item.appendChild(make("span", "tv-r-number", call.ticket.number));
       item.appendChild(make("span", "tv-r-counter", call.counter.name));
@@ -188,7 +274,7 @@
     });
   }
 
-  function drawAll() { drawHall(); drawLatest(); drawRecent(); drawCounters(); }
+  function drawAll() { drawHallStatus(); drawLatest(); drawRecent(); drawCounters(); }
 
   // After a while without the server the numbers on screen may be wrong: grey them and say so,
   // as the Pi display does.
@@ -228,10 +314,12 @@
     state.seq = snap.seq;
     state.hall = snap.hall;
     state.counters = snap.counters || [];
+    state.hallStatus = readHallStatus(snap.hall_status);
     state.recent = onePerTicket((snap.recent_calls || []).filter(inZone));
     // Keep the highlight only for the very call already highlighted (a quick reconnect).
     if (!latest || !state.recent[0] || state.recent[0].call_id !== latest.call_id) state.highlightUntil = 0;
     learnTime(snap.now);
+    paintClock();
     drawAll();
   }
 
@@ -262,9 +350,14 @@
   // closed day, a changed hall): it has asked for one, and the snapshot redraws everything.
   function applyEvent(name, message, step) {
     state.seq = step.position.seq;
+    // The hall's status is shown at once; the snapshot asked for (a resync) follows.
+    if (name === "hall_changed" && message.what === "status") setHallStatus(readHallStatus(message.status));
     if (step.decision === PanggilProtocol.RESYNC) return;
     if (message.counter) updateCounter(message.counter);
-    if (name === "ticket_called" && message.call && inZone(message.call)) {
+    if (name === "ticket_called" && message.call && inZone(message.call) && onBreak()) {
+      // A call during the hall's break (a clock off by a minute): listed, never chimed or spoken.
+      state.recent = onePerTicket([message.call].concat(state.recent));
+    } else if (name === "ticket_called" && message.call && inZone(message.call)) {
       var call = message.call;
       state.recent = onePerTicket([call].concat(state.recent));
       state.highlightUntil = Date.now() + HIGHLIGHT_SECONDS * 1000;
