@@ -46,6 +46,7 @@ class Service:
     hours: tuple[tuple[tuple[int, int], ...], ...] | None = None
     priority_allowed: bool = True
     active: bool = True
+    target_wait: int | None = None  # minutes a visitor should wait at most; None: no target
 
     def open_at(self, now: datetime) -> bool:
         """Whether tickets can be taken at this local time."""
