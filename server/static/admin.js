@@ -121,9 +121,10 @@
     fill(document.querySelector("#services tbody"), state.services.map((s) => {
       const minutes = s.oldest_waiting_since ? minutesSince(s.oldest_waiting_since) : null;
       const late = minutes !== null && isLate(minutes, s.target_wait);
-      const parts = [];
+      const parts = []; // "menunggu 42 mnt, target 30", wrapped at the comma only
       if (minutes !== null) parts.push(texts.waited.replace("%(n)s", String(minutes)));
       if (s.target_wait) parts.push(texts.target.replace("%(n)s", String(s.target_wait)));
+      const waitText = parts.flatMap((p, i) => (i ? [", "] : []).concat([el("span", { class: "nowrap" }, p)]));
       return el("tr", { "data-service": s.code, class: (s.active ? "" : "dim") + (late ? " late" : "") },
         el("td", {}, el("span", { class: "prefix small" }, s.prefix), " " + s.name,
           s.active ? "" : el("span", { class: "badge bad" }, texts.closed),
@@ -132,7 +133,7 @@
         el("td", { class: "num big" + (s.waiting ? "" : " muted") }, String(s.waiting)),
         el("td", { class: "num" }, String(s.priority_waiting || 0)),
         el("td", { class: "wait" + (late ? " late-text" : minutes === null ? " muted" : "") },
-          parts.join(", ") || "–"));
+          ...(waitText.length ? waitText : ["–"])));
     }));
     const byCode = Object.fromEntries(state.services.map((s) => [s.code, s]));
     const late = [];
