@@ -267,7 +267,8 @@ class Storage:
              int(service.priority_allowed), int(service.active), position],
         )  # fmt: skip
         self.db.execute(
-            "UPDATE services SET target_wait = ? WHERE code = ?", [service.target_wait, service.code]
+            "UPDATE services SET target_wait = ? WHERE code = ?",
+            [service.target_wait, service.code],
         )
 
     def save_counter(self, counter: engine.Counter, token: str | None = None) -> None:

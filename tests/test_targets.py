@@ -159,17 +159,14 @@ def test_the_config_seeds_the_target_and_the_database_keeps_it(tmp_path):
     assert storage.load_catalogue()[1]["ktp"].target_wait is None
 
 
-@pytest.mark.parametrize("value", [0, 601, "30"])
+@pytest.mark.parametrize("value", [0, 601, "half an hour"])
 def test_the_config_refuses_a_bad_target(tmp_path, value):
     from server.config import ConfigError, parse_config
     from tests.conftest import hall_config
 
     raw = hall_config(tmp_path)
     raw["services"][0]["target_wait"] = value
-    if value == "30":  # pydantic reads a quoted number; that is fine
-        assert parse_config(raw, base_dir=tmp_path).services[0].target_wait == 30
-        return
-    with pytest.raises(ConfigError, match="services.0.target_wait"):
+    with pytest.raises(ConfigError, match=r"services\.0\.target_wait"):
         parse_config(raw, base_dir=tmp_path)
 
 

@@ -109,7 +109,9 @@ def test_the_monitor_highlights_queues_and_tickets_past_target_live(
     loaded = time.monotonic()
     page.reload()
     expect(ktp.locator("td.wait")).to_have_text("menunggu 17 mnt, target 30")
-    clock.set(clock() - timedelta(minutes=30, seconds=45) + timedelta(seconds=time.monotonic() - loaded))
+    clock.set(
+        clock() - timedelta(minutes=30, seconds=45) + timedelta(seconds=time.monotonic() - loaded)
+    )
     hub.issue("ktp")  # A003, "older" than A002
     expect(ktp.locator("td.wait")).to_have_text("menunggu 30 mnt, target 30")
     expect(ktp).not_to_have_class(re.compile(r"\blate\b"))
