@@ -19,6 +19,8 @@ from pathlib import Path
 import pytest
 from conftest import hall_config
 
+from server import engine
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 DOCS = Path(__file__).resolve().parent.parent / "docs"
@@ -118,6 +120,13 @@ def test_the_monitor_highlights_queues_and_tickets_past_target_live(
     expect(ktp.locator("td.wait")).to_have_text("menunggu 31 mnt, target 30", timeout=40_000)
     expect(ktp).to_have_class(re.compile(r"\blate\b"))
     expect(late.first).to_have_attribute("data-ticket", "A003")
+
+    # The admin drops the target (hall_changed, then a new snapshot): nothing is late any more.
+    hub.change_hall("catalogue", lambda s: s.save_service(
+        engine.replace(hub.hall.services["ktp"], target_wait=None)))  # fmt: skip
+    expect(ktp.locator("td.wait")).to_have_text(re.compile(r"^menunggu \d+ mnt$"))
+    expect(ktp).not_to_have_class(re.compile(r"\blate\b"))
+    expect(page.locator("#late-card")).to_be_hidden()
 
 
 def test_the_console_shows_the_longest_wait_and_when_it_is_past_target(

@@ -146,6 +146,7 @@
       }
     }
     late.sort((a, b) => b.minutes - a.minutes);
+    lateCard.hidden = !state.services.some((s) => s.target_wait); // a hall without targets
     const count = document.getElementById("late-count");
     count.textContent = String(late.length);
     count.className = "badge" + (late.length ? " bad" : "");
