@@ -130,6 +130,9 @@ class ServiceEntry(_Strict):
     )
     priority_allowed: bool = True
     active: bool = True
+    target_wait: int | None = Field(
+        None, ge=1, le=600, description="Target wait in minutes (service level); none: no target"
+    )
 
     @model_validator(mode="after")
     def _hours(self) -> ServiceEntry:
@@ -150,6 +153,7 @@ class ServiceEntry(_Strict):
             hours=hours,
             priority_allowed=self.priority_allowed,
             active=self.active,
+            target_wait=self.target_wait,
         )
 
 

@@ -47,6 +47,7 @@ class Service:
     # hours[weekday] is a tuple of (start minute, end minute) windows; weekday 0 is Monday.
     # An empty tuple for a day means closed that day; None means open all day every day.
     hours: tuple[tuple[tuple[int, int], ...], ...] | None = None
+    target_wait: int | None = None  # minutes a visitor should wait at most; None: no target
     priority_allowed: bool = True
     active: bool = True
     # No new numbers this many minutes before the service's last closing of the day.

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from server import engine, protocol, schedule
+from server import engine, protocol, schedule, targets
 from server.engine import Change, Hall, Outcome, ticket_dict
 
 EVENT_NAMES = {
@@ -58,7 +58,15 @@ def service_info(hall: Hall, service: engine.Service) -> dict:
         "active": service.active,
         "waiting": len(waiting),
         "priority_waiting": sum(1 for t in waiting if t.priority),
+        "target_wait": service.target_wait,
+        "oldest_waiting_since": oldest_waiting_since(hall, service.code),
     }
+
+
+def oldest_waiting_since(hall: Hall, service: str) -> str | None:
+    """When the service's longest-waiting visitor started waiting (server/targets.py), or None."""
+    oldest = targets.oldest_waiting(hall, service)
+    return targets.waiting_since(oldest).isoformat(timespec="seconds") if oldest else None
 
 
 def services_detail(hall: Hall, now: datetime) -> list[dict]:
@@ -166,6 +174,12 @@ def event_payload(change: Change, hall: Hall) -> dict:
         "ticket": ticket_dict(t),
         "waiting": {
             code: hall.waiting_count(code) for code in sorted(services) if code in hall.services
+        },
+        # With the counts, so that screens keep the oldest wait of each queue without a resync.
+        "oldest_waiting_since": {
+            code: oldest_waiting_since(hall, code)
+            for code in sorted(services)
+            if code in hall.services
         },
     }
     if change.counter is not None and change.counter in hall.counters:

@@ -135,6 +135,9 @@ MIGRATIONS: list[str] = [
     ALTER TABLE counters ADD COLUMN break_until TEXT;
     ALTER TABLE counters ADD COLUMN break_since TEXT;
     """,
+    """
+    ALTER TABLE services ADD COLUMN target_wait INTEGER;  -- minutes, or null: no target
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -224,6 +227,7 @@ class Storage:
                 else tuple(tuple(tuple(w) for w in day) for day in hours),
                 priority_allowed=bool(r["priority_allowed"]),
                 active=bool(r["active"]),
+                target_wait=r["target_wait"],
             )
         links: dict[int, list[str]] = {}
         for r in self.db.query("SELECT * FROM counter_services ORDER BY counter, position"):
@@ -262,6 +266,10 @@ class Storage:
             [service.code, service.agency, service.name, service.prefix, service.daily_quota, hours,
              int(service.priority_allowed), int(service.active), position],
         )  # fmt: skip
+        self.db.execute(
+            "UPDATE services SET target_wait = ? WHERE code = ?",
+            [service.target_wait, service.code],
+        )
 
     def save_counter(self, counter: engine.Counter, token: str | None = None) -> None:
         if token is None:

@@ -102,7 +102,8 @@ def service_record(service: Service) -> dict:
     fields = hours_fields(service.hours)
     return {"agency": service.agency, "name": service.name, "prefix": service.prefix,
             "daily_quota": service.daily_quota, **fields,
-            "priority_allowed": service.priority_allowed, "active": service.active}  # fmt: skip
+            "priority_allowed": service.priority_allowed, "active": service.active,
+            "target_wait": service.target_wait}  # fmt: skip
 
 
 @bp.get("/services")

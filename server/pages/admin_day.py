@@ -5,15 +5,19 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
+from server import targets
 from server.pages.admin_common import NOT_SAVED, actor, bp, hub, render
 from server.pages.admin_report import day_report, duration, to_csv, totals
 
 log = logging.getLogger(__name__)
 
 AUDIT_PAGE = 100
+# The monitor lists at most this many waiting tickets of one service: the longest waits, which are
+# the ones past the target first.
+LONGEST_WAITS = 50
 
 
 @bp.get("/")
@@ -28,8 +32,36 @@ def index():
         "on_break": _("On break"), "break_minutes": _("%(n)s min"), "back_at": _("back at"),
         "reasons": {"istirahat": _("rest"), "sholat": _("prayer"), "rapat": _("meeting"),
                     "lainnya": _("other")},
+        "waited": _("waiting %(n)s min"), "target": _("target %(n)s"),
+        "past_target": _("Past target"), "no_late": _("Nobody is waiting past a target."),
     }  # fmt: skip
     return render("admin/monitor.html", texts=texts)
+
+
+@bp.get("/waiting.json")
+def waiting_json():
+    """The longest-waiting tickets of every service, for the monitor's list of waits past target.
+
+    Events carry each queue's count and oldest wait but not the tickets behind them: the monitor
+    fetches this after ticket events and works out the minutes against its clock in between.
+    """
+    h = hub()
+    hall, now = h.hall, h.now()  # the Hall is immutable: no lock needed to read one
+    services = []
+    for wait in targets.service_waits(hall, now).values():
+        services.append({
+            "code": wait.service,
+            "target_wait": wait.target_wait,
+            "waiting": wait.waiting,
+            "past_target": wait.past_target_count,
+            "tickets": [
+                {"number": t.ticket.number, "priority": t.ticket.priority,
+                 "waiting_since": targets.waiting_since(t.ticket).isoformat(timespec="seconds"),
+                 "minutes": t.minutes, "past_target": t.past_target}
+                for t in wait.tickets[:LONGEST_WAITS]
+            ],
+        })  # fmt: skip
+    return jsonify(ok=True, now=now.isoformat(timespec="seconds"), services=services)
 
 
 @bp.route("/day", methods=["GET", "POST"])

@@ -147,9 +147,12 @@ def validate_service(
                                      {"prefix": prefix, "service": owner.name}))  # fmt: skip
     quota = c.number("daily_quota", 1, 100_000, required=False)
     hours = _hours(c, form)
+    # Minutes; empty: no target. Ten hours is more than any hall's day.
+    target_wait = c.number("target_wait", 1, 600, required=False)
     c.done()
     return Service(code=code, name=name, agency=agency, prefix=prefix, daily_quota=quota, hours=hours,
-                   priority_allowed=c.flag("priority_allowed"), active=c.flag("active"))  # fmt: skip
+                   priority_allowed=c.flag("priority_allowed"), active=c.flag("active"),
+                   target_wait=target_wait)  # fmt: skip
 
 
 def _code(c: _Checker, name: str, *, taken: Mapping) -> str:

@@ -160,4 +160,7 @@ def _texts() -> dict[str, str]:
         "since": _("since %(time)s"),
         "paused": _("Break started. The call buttons are off until you resume."),
         "resumed": _("Back in service."),
+        "oldest": _("Longest wait: %(n)s min"),
+        "pastTarget": _("%(service)s past the target of %(n)s min"),
+        "minutes": _("waited %(n)s min"),
     }  # fmt: skip

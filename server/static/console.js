@@ -19,6 +19,7 @@
   let inFlight = null; // the command being sent
   let refusal = null; // the error code of a refused connection
   let tickTimer = null;
+  let waitTimer = null; // redraws the waits while someone waits in this counter's queues
   let lastFocus = null;
 
   function fill(text, values) {
@@ -71,6 +72,9 @@
     if (step.decision === PanggilProtocol.RESYNC) return; // the snapshot asked for redraws all
     for (const [code, count] of Object.entries(event.waiting || {})) {
       if (state.services[code]) state.services[code].waiting = count;
+    }
+    for (const [code, since] of Object.entries(event.oldest_waiting_since || {})) {
+      if (state.services[code]) state.services[code].oldest_waiting_since = since;
     }
     if (event.counter && event.counter.number === state.me.number) state.me = event.counter;
     const t = event.ticket;
@@ -371,22 +375,7 @@
     }
     tick();
 
-    const waiting = $("waiting");
-    waiting.replaceChildren();
-    for (const code of me ? me.services : []) {
-      const s = state.services[code];
-      if (!s) continue;
-      const li = document.createElement("li");
-      li.dataset.service = code;
-      const name = document.createElement("span");
-      name.className = "name";
-      name.textContent = s.name + (s.active ? "" : ` (${T.closed})`);
-      const count = document.createElement("strong");
-      count.className = "count";
-      count.textContent = String(s.waiting);
-      li.append(name, count);
-      waiting.appendChild(li);
-    }
+    renderWaiting(me);
     $("served-today").textContent = me ? String(me.served_today) : "0";
 
     const skipped = $("skipped");
@@ -419,6 +408,55 @@
     }
     $("call-submit").disabled = !connected || !!inFlight || onBreak;
     for (const b of reasonButtons) b.disabled = !connected || !!inFlight;
+  }
+
+  // Whole minutes since an ISO time on the server's clock; past a target once above it
+  // (server/targets.py: 30 minutes with a target of 30 is still within it).
+  function minutesSince(iso) {
+    return Math.max(0, Math.floor((Date.now() + serverOffsetMs - Date.parse(iso)) / 60000));
+  }
+
+  // Each queue's count and longest wait, and the longest wait of all ("Terlama menunggu: 37
+  // mnt"), red once a queue is past its target; redrawn by a timer, as minutes pass without events.
+  function renderWaiting(me) {
+    const waiting = $("waiting");
+    waiting.replaceChildren();
+    let longest = null;
+    let late = null; // the first queue past its target
+    for (const code of me ? me.services : []) {
+      const s = state.services[code];
+      if (!s) continue;
+      const li = document.createElement("li");
+      li.dataset.service = code;
+      const name = document.createElement("span");
+      name.className = "name";
+      name.textContent = s.name + (s.active ? "" : ` (${T.closed})`);
+      if (s.oldest_waiting_since) {
+        const minutes = minutesSince(s.oldest_waiting_since);
+        const isLate = s.target_wait != null && minutes > s.target_wait;
+        if (longest === null || minutes > longest) longest = minutes;
+        if (isLate && late === null) late = s;
+        const oldest = document.createElement("span");
+        oldest.className = "oldest-of" + (isLate ? " late" : "");
+        oldest.textContent = fill(T.minutes, { n: minutes });
+        name.appendChild(oldest);
+      }
+      const count = document.createElement("strong");
+      count.className = "count";
+      count.textContent = String(s.waiting);
+      li.append(name, count);
+      waiting.appendChild(li);
+    }
+    const line = $("oldest");
+    line.hidden = longest === null;
+    line.classList.toggle("late", late !== null);
+    line.textContent = longest === null ? "" : fill(T.oldest, { n: longest })
+      + (late !== null ? " · " + fill(T.pastTarget, { service: late.name, n: late.target_wait }) : "");
+    if (longest !== null && !waitTimer) waitTimer = setInterval(() => renderWaiting(state.me), 5000);
+    if (longest === null && waitTimer) {
+      clearInterval(waitTimer);
+      waitTimer = null;
+    }
   }
 
   // The banner while on a break ("Istirahat (sholat) · kembali 13.00"), and which of pause and
