@@ -20,6 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
+import re
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY = 24 * 60
@@ -116,24 +117,43 @@ class HallStatus:
 # --- parsing --------------------------------------------------------------------------------
 
 
+class HoursError(ValueError):
+    """Hours text that is not a list of windows; `kind` says why, for a form to word it."""
+
+    KINDS = ("format", "time", "order", "overlap")
+
+    def __init__(self, message: str, kind: str, part: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.part = part
+
+
+_TIME_TEXT = re.compile(r"\d{1,2}[:.]\d{2}")
+
+
 def parse_hours(text: str) -> Windows:
-    """'07:30-12:00,13:00-16:00' -> ((450, 720), (780, 960)); '' means closed."""
+    """'07:30-12:00,13:00-16:00' -> ((450, 720), (780, 960)); '' means closed.
+
+    Raises HoursError (a ValueError) naming the bad part: the config and the admin forms both
+    parse hours here."""
     windows = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
+        pieces = [p.strip() for p in part.split("-")]
+        if len(pieces) != 2 or not all(_TIME_TEXT.fullmatch(p) for p in pieces):
+            raise HoursError(f"{part!r} is not a window like 07:30-12:00", "format", part)
         try:
-            start_text, end_text = part.split("-")
-            start, end = parse_time(start_text), parse_time(end_text)
+            start, end = parse_time(pieces[0]), parse_time(pieces[1])
         except ValueError:
-            raise ValueError(f"{part!r} is not a window like 07:30-12:00") from None
+            raise HoursError(f"{part!r} is not a time of day", "time", part) from None
         if end <= start:
-            raise ValueError(f"{part!r} ends before it starts")
+            raise HoursError(f"{part!r} ends before it starts", "order", part)
         windows.append((start, end))
     windows.sort()
     for (_, end), (start, _) in pairwise(windows):
         if start < end:
-            raise ValueError(f"windows overlap in {text!r}")
+            raise HoursError(f"windows overlap in {text!r}", "overlap", text)
     return tuple(windows)
 
 

@@ -124,3 +124,52 @@ def test_the_visitor_page_says_when_its_service_opens_again(browser, clock, serv
         phone.screenshot(path=str(shots / "visitor-closed-break.png"))
     finally:
         phone.close()
+
+
+def test_the_admin_edits_the_schedule(browser, served, sched_app, shots):
+    from playwright.sync_api import expect
+
+    hub = sched_app.extensions["panggil"]
+    page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="id-ID")
+    try:
+        page.goto(served + "/login")
+        page.fill("#username", "admin")
+        page.fill("#password", "admin-secret")
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        page.click("nav.adminnav >> text=Jadwal")
+        expect(page.locator("h1")).to_have_text("Jadwal")
+        expect(page.locator("#hall-breaks")).to_contain_text("Sholat Jumat")
+        expect(page.locator("#calendar")).to_contain_text("Hari Raya Natal")
+
+        # A break that ends before it starts: refused next to the field, nothing saved.
+        page.fill("#break-form #f-label", "Istirahat siang")
+        for day in ("mon", "tue", "wed", "thu"):
+            page.check(f"#break-form input[name=days][value={day}]")
+        page.uncheck("#break-form input[name=days][value=fri]")
+        page.fill("#break-form #f-start", "13:00")
+        page.fill("#break-form #f-end", "12:00")
+        page.click("#break-form button.primary")
+        expect(page.locator("#break-form #end-error")).to_have_text(
+            "Istirahat harus berakhir setelah dimulai."
+        )
+        assert len(hub.hall.schedule.breaks) == 1
+        page.fill("#break-form #f-start", "12:00")
+        page.fill("#break-form #f-end", "13:00")
+        page.click("#break-form button.primary")
+        expect(page.locator(".flash.success")).to_contain_text("Istirahat siang")
+
+        # Ramadan: special hours over a range of days.
+        page.fill("#calendar-form #f-first", "2027-02-08")
+        page.fill("#calendar-form #f-last", "2027-03-08")
+        page.fill("#calendar-form #f-label", "Ramadan 1448 H")
+        page.check("#calendar-form input[name=kind][value=hours]")
+        page.fill("#calendar-form #f-hours", "08:00-14:00")
+        page.click("#calendar-form button.primary")
+        expect(page.locator("#calendar")).to_contain_text("Ramadan 1448 H")
+        labels = [b.label for b in hub.hall.schedule.breaks]
+        assert labels == ["Sholat Jumat", "Istirahat siang"]
+        assert hub.hall.schedule.calendar[-1].hours == ((480, 840),)
+        page.screenshot(path=str(shots / "admin-schedule.png"), full_page=True)
+    finally:
+        page.close()
