@@ -62,6 +62,14 @@ def _page(status: int = 200, **context):
     )
 
 
+def _answer(errors: dict, form: str, values: dict, done: str):
+    """Back to the page with a flash when saved; else the page with the refused form's errors."""
+    if errors:
+        return _page(**{f"{form}_values": values, f"{form}_errors": errors})
+    flash(done, "success")
+    return redirect(url_for("admin.schedule_page"))
+
+
 @bp.get("/schedule")
 def schedule_page():
     """The hall's hours, breaks and calendar of closed days and special hours."""
@@ -80,11 +88,8 @@ def schedule_hours():
         changed = {k: [before[k], v] for k, v in after.items() if before.get(k) != v}
         save_hall("schedule", "schedule.hours", "hall", lambda s: s.save_hall_hours(week), changed)
 
-    errors = attempt(save)
-    if errors:
-        return _page(hours_values=values, hours_errors=errors)
-    flash(_("The hall's hours are saved. Kiosks show them now."), "success")
-    return redirect(url_for("admin.schedule_page"))
+    return _answer(attempt(save), "hours", values,
+                   _("The hall's hours are saved. Kiosks show them now."))  # fmt: skip
 
 
 @bp.post("/schedule/breaks")
@@ -100,11 +105,8 @@ def add_break():
 
         save_hall("schedule", "schedule.break_add", new.label, write, break_record(new))
 
-    errors = attempt(save)
-    if errors:
-        return _page(break_values=values, break_errors=errors)
-    flash(_("Break %(label)s added.", label=values.get("label", "")), "success")
-    return redirect(url_for("admin.schedule_page"))
+    return _answer(attempt(save), "break", values,
+                   _("Break %(label)s added.", label=values.get("label", "")))  # fmt: skip
 
 
 @bp.post("/schedule/breaks/<int:number>/delete")
@@ -124,11 +126,7 @@ def delete_break(number: int):
 
         save_hall("schedule", "schedule.break_delete", label, write)
 
-    errors = attempt(save)
-    if errors:
-        return _page(400, page_errors=errors)
-    flash(_("Break %(label)s removed.", label=label), "success")
-    return redirect(url_for("admin.schedule_page"))
+    return _answer(attempt(save), "page", {}, _("Break %(label)s removed.", label=label))
 
 
 @bp.post("/schedule/calendar")
@@ -141,11 +139,8 @@ def add_calendar_entry():
         save_hall("schedule", "calendar.add", entry.label,
                   lambda s: s.add_calendar_entry(entry), entry_record(entry))  # fmt: skip
 
-    errors = attempt(save)
-    if errors:
-        return _page(calendar_values=values, calendar_errors=errors)
-    flash(_("%(label)s added to the calendar.", label=values.get("label", "")), "success")
-    return redirect(url_for("admin.schedule_page"))
+    return _answer(attempt(save), "calendar", values,
+                   _("%(label)s added to the calendar.", label=values.get("label", "")))  # fmt: skip
 
 
 @bp.post("/schedule/calendar/<int:number>/delete")
@@ -162,8 +157,5 @@ def delete_calendar_entry(number: int):
         detail = entry_record(found) if found else {}
         save_hall("schedule", "calendar.delete", str(entry_id), write, detail)
 
-    errors = attempt(save)
-    if errors:
-        return _page(400, page_errors=errors)
-    flash(_("%(label)s removed from the calendar.", label=found.label if found else ""), "success")
-    return redirect(url_for("admin.schedule_page"))
+    return _answer(attempt(save), "page", {},
+                   _("%(label)s removed from the calendar.", label=found.label if found else ""))  # fmt: skip
