@@ -18,6 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
 import re
@@ -83,6 +84,12 @@ class HallSchedule:
     hours: Week | None = None
     breaks: tuple[HallBreak, ...] = ()
     calendar: tuple[CalendarEntry, ...] = ()
+
+    # Every service's status asks for the hall's same few days: a memo of the pure functions
+    # below, keyed by (what, day). Not a field, so equality and hashing ignore it.
+    @cached_property
+    def _memo(self) -> dict[tuple[str, date], object]:
+        return {}
 
     def entry(self, day: date) -> CalendarEntry | None:
         """The calendar entry for a day: the shortest range covering it wins (a holiday inside
@@ -235,6 +242,13 @@ def _find(windows: Windows, minute: int) -> Window | None:
 
 def hall_day(schedule: HallSchedule, day: date) -> tuple[Windows, CalendarEntry | None]:
     """The hall's open windows on a day before its breaks, and the calendar entry that set them."""
+    key = ("day", day)
+    if key not in schedule._memo:
+        schedule._memo[key] = _hall_day(schedule, day)
+    return schedule._memo[key]  # type: ignore[return-value]
+
+
+def _hall_day(schedule: HallSchedule, day: date) -> tuple[Windows, CalendarEntry | None]:
     usual = ALL_DAY if schedule.hours is None else schedule.hours[day.weekday()]
     entry = schedule.entry(day)
     if entry is None:
@@ -260,8 +274,12 @@ def hall_breaks(schedule: HallSchedule, day: date) -> tuple[HallBreak, ...]:
 
 def hall_windows(schedule: HallSchedule, day: date) -> Windows:
     """The hall's open windows on a day, its breaks taken out."""
-    windows, _ = hall_day(schedule, day)
-    return subtract(windows, ((b.start, b.end) for b in hall_breaks(schedule, day)))
+    key = ("windows", day)
+    if key not in schedule._memo:
+        windows, _ = hall_day(schedule, day)
+        cuts = ((b.start, b.end) for b in hall_breaks(schedule, day))
+        schedule._memo[key] = subtract(windows, cuts)
+    return schedule._memo[key]  # type: ignore[return-value]
 
 
 def service_windows(
