@@ -134,6 +134,16 @@ def test_the_kiosk_card_says_why_and_when_in_the_visitor_s_language(web, clock):
     )
 
 
+def test_the_kiosk_s_refusal_also_says_it_in_the_visitor_s_language(web, clock):
+    clock.set(FRIDAY_PRAYER)
+    web.get("/kiosk/lobi?lang=en")  # the language cookie, as the kiosk's page sets it
+    body = take(web, "paspor", "/api/kiosk/lobi/tickets").get_json()
+    assert (
+        body["closed_text"] == "Paspor is closed for Sholat Jumat. It opens again at 1:00\u202fPM."
+    )
+    assert body["message"].startswith("Layanan Paspor sedang istirahat")
+
+
 def test_a_holiday_is_one_message_for_the_hall(web, clock):
     clock.set(CHRISTMAS)
     catalogue = kiosk_catalogue(web)
@@ -189,3 +199,36 @@ def test_every_schedule_text_has_an_indonesian_translation():
     wanted = set(re.findall(r'_\(\s*"([^"]+)"', source))
     assert len(wanted) >= 15
     assert sorted(wanted - translated) == []
+
+
+@pytest.mark.parametrize(
+    "moment, hall_closed, reasons",
+    [
+        (datetime(2026, 11, 27, 6, 0, tzinfo=WIB), "Pelayanan belum dibuka. Buka lagi pukul 07.30.",
+         {"ktp": "before-opening", "kk": "before-opening", "paspor": "before-opening"}),
+        (datetime(2026, 11, 27, 8, 0, tzinfo=WIB), None, {"ktp": "open", "kk": "open", "paspor": "open"}),
+        (datetime(2026, 11, 27, 11, 45, tzinfo=WIB),
+         "Pelayanan sedang istirahat: Sholat Jumat. Buka lagi pukul 13.00.",
+         {"ktp": "hall-break", "kk": "hall-break", "paspor": "hall-break"}),
+        (datetime(2026, 11, 27, 13, 0, tzinfo=WIB), None, {"ktp": "open", "kk": "open", "paspor": "open"}),
+        (datetime(2026, 11, 27, 15, 40, tzinfo=WIB), None, {"ktp": "open", "kk": "cutoff", "paspor": "open"}),
+        (datetime(2026, 11, 27, 16, 30, tzinfo=WIB),
+         "Pelayanan hari ini sudah selesai. Buka lagi Senin, 30 November, pukul 07.30.",
+         {"ktp": "after-closing", "kk": "after-closing", "paspor": "after-closing"}),
+        (datetime(2026, 11, 28, 10, 0, tzinfo=WIB),
+         "Hari ini mal pelayanan tutup. Buka lagi Senin, 30 November, pukul 07.30.",
+         {"ktp": "closed-day", "kk": "closed-day", "paspor": "closed-day"}),
+        (datetime(2026, 12, 24, 10, 0, tzinfo=WIB),
+         "Hari ini libur: Cuti Bersama Natal. Buka lagi Senin, 28 Desember, pukul 07.30.",
+         {"ktp": "holiday", "kk": "holiday", "paspor": "holiday"}),
+    ],
+)  # fmt: skip
+def test_a_simulated_friday_and_holiday_on_the_kiosk(web, clock, moment, hall_closed, reasons):
+    clock.set(moment)
+    catalogue = kiosk_catalogue(web)
+    assert catalogue["hall_closed"] == hall_closed
+    found = {s["code"]: s["status"]["reason"] for s in catalogue["services"]}
+    assert found == reasons
+    for service in catalogue["services"]:
+        taken = take(web, service["code"]).status_code
+        assert taken == (201 if service["status"]["open"] else 409)  # the card says what a tap gets

@@ -220,7 +220,16 @@ def take_ticket(kiosk_id: str):
     body = request_body(schemas.KioskTicket)
     h = hub()
     with ratelimit.ticket_slot():
-        response = h.issue(body.service, body.priority)
+        try:
+            response = h.issue(body.service, body.priority)
+        except PanggilError as exc:
+            if exc.code == "outside-hours" and "status" in exc.details:
+                # Why and when, in the visitor's language (the protocol's message stays Indonesian).
+                name = h.hall.services[body.service].name
+                exc.details["closed_text"] = schedule_text.service_text(
+                    name, exc.details["status"], h.now()
+                )
+            raise
     ticket, ahead = response["result"]["ticket"], response["result"]["ahead"]
     url = visitor_url(kiosk, ticket)
     answer = {"ok": True, "ticket": ticket, "ahead": ahead, "seq": response["seq"], "visitor_url": url,

@@ -176,7 +176,7 @@
       if (answer.ok) {
         showResult(answer, service);
       } else {
-        showError(explain(answer.error, service) || answer.message || T.network_error);
+        showError(answer.closed_text || explain(answer.error, service) || answer.message || T.network_error);
       }
       refresh();
     }).catch(function () {
