@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server import protocol, ratelimit, schemas
+from server import protocol, ratelimit, schedule_text, schemas
 from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
@@ -47,11 +47,22 @@ def _counter_from_token(number: int) -> int:
 
 def error_response(exc: PanggilError):
     """A refusal as the protocol's JSON body; a rate limit also says when to come back."""
+    if exc.code == "outside-hours" and "status" in exc.details:
+        exc = explain_closed(exc)
     response = jsonify(exc.to_dict())
     response.status_code = exc.http_status
     if "retry_after" in exc.details:
         response.headers["Retry-After"] = str(exc.details["retry_after"])
     return response
+
+
+def explain_closed(exc: PanggilError) -> PanggilError:
+    """An `outside-hours` refusal whose message says why and when the service opens."""
+    h = hub()
+    service = h.hall.services.get(str(exc.details.get("service")))
+    name = service.name if service else str(exc.details.get("service"))
+    message = schedule_text.in_indonesian(name, exc.details["status"], h.now())
+    return PanggilError(exc.code, message, **exc.details)
 
 
 @bp.errorhandler(PanggilError)

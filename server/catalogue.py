@@ -11,6 +11,7 @@ import hmac
 import logging
 import secrets
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from server import engine, protocol
@@ -35,10 +36,11 @@ def seed(hub: Hub, config: Config) -> bool:
 
 def _seed_catalogue(storage: Storage, config: Config) -> bool:
     if not storage.is_empty():
+        _seed_schedule(storage, config)  # a database made before schedules existed
         return False
     with storage.transaction():
         for i, a in enumerate(config.agencies):
-            storage.save_agency(engine.Agency(a.code, a.name), i)
+            storage.save_agency(a.to_agency(), i)
         for i, s in enumerate(config.services):
             storage.save_service(s.to_service(), i)
         for c in config.counters:
@@ -55,9 +57,27 @@ def _seed_catalogue(storage: Storage, config: Config) -> bool:
             storage.save_setting(f"hall.{key}", getattr(hall, key))
         if config.voice:
             storage.save_setting("voice", config.voice)
+        _write_schedule(storage, config)
     log.info("catalogue loaded from config: %d services, %d counters",
              len(config.services), len(config.counters))  # fmt: skip
     return True
+
+
+def _seed_schedule(storage: Storage, config: Config) -> None:
+    """The config's hall hours, breaks and calendar into a database that never had a schedule."""
+    if storage.has_schedule():
+        return
+    with storage.transaction():
+        _write_schedule(storage, config)
+    log.info("hall schedule loaded from config: %d calendar entries", len(config.calendar))
+
+
+def _write_schedule(storage: Storage, config: Config) -> None:
+    hall_schedule = config.hall_schedule()
+    storage.save_hall_hours(hall_schedule.hours)  # also when None: marks the schedule as stored
+    storage.save_hall_breaks(hall_schedule.breaks)
+    for entry in hall_schedule.calendar:
+        storage.add_calendar_entry(entry)
 
 
 def _seed_users(hub: Hub, config: Config) -> None:
@@ -86,7 +106,10 @@ def change_hall(
             write(storage)
             seq = storage.add_event("hall_changed", now, hub.hall.day, data)
         agencies, services, counters = storage.load_catalogue()
-        hub.hall = engine.with_catalogue(hub.hall, agencies, services, counters)
+        hub.hall = replace(
+            engine.with_catalogue(hub.hall, agencies, services, counters),
+            schedule=storage.load_schedule(),
+        )
         voice_before = hub.settings.get("voice")
         hub.settings = storage.load_settings()
         hub.tokens = storage.counter_tokens()

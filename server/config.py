@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import ipaddress
 import re
 from pathlib import Path
@@ -12,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from panggil_common.rules import CODE_RE, PREFIX_RE, USERNAME_RE
 from panggil_common.yaml_file import YamlFileError, read_mapping
-from server import engine
+from server import engine, schedule
 
 
 class ConfigError(Exception):
@@ -79,6 +80,83 @@ class LimitsSection(_Strict):
         return value
 
 
+class BreakEntry(_Strict):
+    """A break of the whole hall: no numbers are issued, e.g. Friday prayer."""
+
+    days: list[str] = Field(..., min_length=1, description="Weekdays: [fri] or [mon, tue, ...]")
+    start: str = Field(..., alias="from", description="Start, e.g. 11:30")
+    end: str = Field(..., alias="to", description="End, e.g. 13:00")
+    label: str = Field(..., min_length=1, max_length=60, description="e.g. Sholat Jumat")
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[str]) -> list[str]:
+        schedule.parse_weekdays(value)  # ValueError naming the unknown day
+        return value
+
+    @field_validator("start", "end")
+    @classmethod
+    def _time(cls, value: str) -> str:
+        try:
+            schedule.parse_time(value)
+        except ValueError:
+            raise ValueError(f"{value!r} is not a time like 11:30") from None
+        return value
+
+    @model_validator(mode="after")
+    def _order(self) -> BreakEntry:
+        if schedule.parse_time(self.end) <= schedule.parse_time(self.start):
+            raise ValueError(f"the break ends ({self.end}) before it starts ({self.start})")
+        return self
+
+    def to_break(self) -> schedule.HallBreak:
+        return schedule.HallBreak(
+            days=schedule.parse_weekdays(self.days),
+            start=schedule.parse_time(self.start),
+            end=schedule.parse_time(self.end),
+            label=self.label,
+        )
+
+
+class CalendarItem(_Strict):
+    """A day or a range of days the hall is closed (a holiday) or keeps special hours (Ramadan)."""
+
+    date: dt.date | None = Field(None, description="One day (or use from/to)")
+    first: dt.date | None = Field(None, alias="from", description="The range's first day")
+    last: dt.date | None = Field(None, alias="to", description="The range's last day")
+    label: str = Field(..., min_length=1, max_length=80)
+    hours: str = Field(
+        "closed", description="'closed' or special hours for those days, e.g. 08:00-14:00"
+    )
+
+    @field_validator("hours")
+    @classmethod
+    def _hours(cls, value: str) -> str:
+        if value.strip().lower() != "closed":
+            windows = schedule.parse_hours(value)  # ValueError with the reason
+            if not windows:
+                raise ValueError("write closed, or hours like 08:00-14:00")
+        return value
+
+    @model_validator(mode="after")
+    def _days(self) -> CalendarItem:
+        if self.date is not None and (self.first is not None or self.last is not None):
+            raise ValueError("give either date or from/to, not both")
+        if self.date is None and (self.first is None or self.last is None):
+            raise ValueError("give date, or both from and to")
+        if self.first is not None and self.last is not None and self.last < self.first:
+            raise ValueError(f"to ({self.last}) is before from ({self.first})")
+        return self
+
+    def to_entry(self) -> schedule.CalendarEntry:
+        first = self.date or self.first
+        last = self.date or self.last
+        assert first is not None and last is not None  # checked above
+        closed = self.hours.strip().lower() == "closed"
+        hours = None if closed else schedule.parse_hours(self.hours)
+        return schedule.CalendarEntry(first, last, self.label, hours)
+
+
 class HallSection(_Strict):
     name: str = Field("Mal Pelayanan Publik", min_length=1, max_length=120)
     timezone: str = Field(
@@ -88,6 +166,15 @@ class HallSection(_Strict):
     running_text: str = Field("", max_length=1000)
     enforce_hours: bool = Field(
         True, description="Refuse tickets outside a service's opening hours"
+    )
+    hours: str | None = Field(
+        None, description="The hall's usual hours, e.g. 07:30-16:00; none: the hall sets none"
+    )
+    hours_by_day: dict[str, str] | None = Field(
+        None, description="Per-day overrides of the hall's hours: {fri: ..., sat: ''}"
+    )
+    breaks: list[BreakEntry] = Field(
+        default_factory=list, description="Breaks of the whole hall, e.g. Friday prayer"
     )
 
     @field_validator("timezone")
@@ -106,6 +193,18 @@ class HallSection(_Strict):
             raise ValueError("must be a time like 00:00 or 03:30")
         return value
 
+    @model_validator(mode="after")
+    def _hall_hours(self) -> HallSection:
+        if self.hours is None and self.hours_by_day:
+            raise ValueError("hall.hours_by_day needs hall.hours")
+        if self.hours is not None:
+            schedule.weekday_hours(self.hours, self.hours_by_day)  # ValueError with the reason
+        return self
+
+    @property
+    def week(self) -> schedule.Week | None:
+        return None if self.hours is None else schedule.weekday_hours(self.hours, self.hours_by_day)
+
     @property
     def day_start_minutes(self) -> int:
         return int(self.day_starts_at[:2]) * 60 + int(self.day_starts_at[3:])
@@ -114,6 +213,20 @@ class HallSection(_Strict):
 class AgencyEntry(_Strict):
     code: str = Field(..., pattern=CODE_RE.pattern)
     name: str = Field(..., min_length=1, max_length=120)
+    weekdays: list[str] | None = Field(
+        None, description="The days it serves in the hall, e.g. [mon, wed]; none: every day"
+    )
+
+    @field_validator("weekdays")
+    @classmethod
+    def _weekdays(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            schedule.parse_weekdays(value)  # ValueError naming the unknown day
+        return value
+
+    def to_agency(self) -> engine.Agency:
+        days = None if self.weekdays is None else schedule.parse_weekdays(self.weekdays)
+        return engine.Agency(self.code, self.name, days)
 
 
 class ServiceEntry(_Strict):
@@ -132,6 +245,9 @@ class ServiceEntry(_Strict):
     active: bool = True
     target_wait: int | None = Field(
         None, ge=1, le=600, description="Target wait in minutes (service level); none: no target"
+    )
+    cutoff_minutes: int = Field(
+        0, ge=0, le=600, description="Stop issuing numbers this many minutes before closing"
     )
 
     @model_validator(mode="after")
@@ -154,6 +270,7 @@ class ServiceEntry(_Strict):
             priority_allowed=self.priority_allowed,
             active=self.active,
             target_wait=self.target_wait,
+            cutoff=self.cutoff_minutes,
         )
 
 
@@ -182,6 +299,9 @@ class Config(_Strict):
     limits: LimitsSection = LimitsSection()
     voice: dict = Field(
         default_factory=dict, description="Announcement settings, see docs/voice.md"
+    )
+    calendar: list[CalendarItem] = Field(
+        default_factory=list, description="Holidays, cuti bersama and special hours (Ramadan)"
     )
     agencies: list[AgencyEntry] = Field(default_factory=list)
     services: list[ServiceEntry] = Field(default_factory=list)
@@ -219,6 +339,14 @@ class Config(_Strict):
             if user.counter is not None and user.counter not in numbers:
                 raise ValueError(f"users.{i}.counter: unknown counter {user.counter}")
         return self
+
+    def hall_schedule(self) -> schedule.HallSchedule:
+        """The hall's weekly hours, breaks and calendar as config.yaml gives them."""
+        return schedule.HallSchedule(
+            hours=self.hall.week,
+            breaks=tuple(b.to_break() for b in self.hall.breaks),
+            calendar=tuple(c.to_entry() for c in self.calendar),
+        )
 
     def path(self, value: str) -> Path:
         """A path from the config, relative to the config file's folder."""

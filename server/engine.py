@@ -229,8 +229,12 @@ def issue_ticket(
         raise PanggilError("unknown-service")
     if not service.active:
         raise PanggilError("service-closed")
-    if hall.enforce_hours and not service_status(hall, service, now).open:
-        raise PanggilError("outside-hours")
+    if hall.enforce_hours:
+        status = service_status(hall, service, now)
+        if not status.open:
+            # The refusal says why and when it opens; the shells word it (server/schedule_text).
+            raise PanggilError("outside-hours", service=service.code,
+                               status=schedule.status_dict(status))  # fmt: skip
     if priority is not None:
         if priority not in PRIORITIES:
             raise PanggilError("bad-request", "Jenis prioritas tidak dikenal.")

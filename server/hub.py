@@ -125,6 +125,7 @@ class Hub:
                 ended=frozenset(state["ended"]),
                 next_order=state["next_order"],
                 enforce_hours=self.enforce_hours,
+                schedule=self.storage.load_schedule(),
             )
             self.settings = self.storage.load_settings()
             self.tokens = self.storage.counter_tokens()

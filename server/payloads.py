@@ -45,12 +45,12 @@ def counter_info(hall: Hall, number: int) -> dict:
     }
 
 
-def service_info(hall: Hall, service: engine.Service) -> dict:
-    """The protocol's service object with its waiting counts."""
+def service_info(hall: Hall, service: engine.Service, now: datetime | None = None) -> dict:
+    """The protocol's service object with its waiting counts (and, given `now`, its status)."""
     waiting = [
         t for t in hall.tickets.values() if t.status == "waiting" and t.service == service.code
     ]
-    return {
+    info = {
         "code": service.code,
         "name": service.name,
         "agency": service.agency,
@@ -61,6 +61,23 @@ def service_info(hall: Hall, service: engine.Service) -> dict:
         "target_wait": service.target_wait,
         "oldest_waiting_since": oldest_waiting_since(hall, service.code),
     }
+    if now is not None:
+        info["status"] = service_status(hall, service, now)
+    return info
+
+
+def service_status(hall: Hall, service: engine.Service, now: datetime) -> dict:
+    """Whether a service takes numbers now, why not and when it opens: {open, reason, label, until}.
+
+    A deactivated service is closed (`service-closed`) with no opening time; a hall that does not
+    enforce hours (`hall.enforce_hours: false`) takes numbers at any time, so it is open with no
+    closing time.
+    """
+    if not service.active:
+        return {"open": False, "reason": "service-closed", "label": None, "until": None}
+    if not hall.enforce_hours:
+        return {"open": True, "reason": "open", "label": None, "until": None}
+    return schedule.status_dict(engine.service_status(hall, service, now))
 
 
 def oldest_waiting_since(hall: Hall, service: str) -> str | None:
@@ -74,14 +91,14 @@ def services_detail(hall: Hall, now: datetime) -> list[dict]:
     serve it now (kiosk and API)."""
     out = []
     for s in hall.services.values():
-        info = service_info(hall, s)
+        info = service_info(hall, s, now)
         info.update(
             daily_quota=s.daily_quota,
             issued_today=hall.issued.get(s.code, 0),
             hours=None if s.hours is None else {
                 d: engine.format_hours(w) for d, w in zip(engine.WEEKDAYS, s.hours)
             },
-            open_now=s.active and (not hall.enforce_hours or engine.service_status(hall, s, now).open),
+            open_now=info["status"]["open"],
             priority_allowed=s.priority_allowed,
             open_counters=hall.open_counters(s.code),  # serving now: not on a break
         )  # fmt: skip
@@ -115,7 +132,7 @@ def snapshot(
         "now": now.isoformat(timespec="seconds"),
         "hall": info,
         "agencies": [{"code": a.code, "name": a.name} for a in hall.agencies.values()],
-        "services": [service_info(hall, s) for s in hall.services.values()],
+        "services": [service_info(hall, s, now) for s in hall.services.values()],
         # A deactivated counter is closed for the day's screens: no tile on a TV, no row to follow.
         "counters": [counter_info(hall, n) for n, c in hall.counters.items() if c.active],
         "recent_calls": list(reversed(recent)),

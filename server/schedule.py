@@ -18,8 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from datetime import date, datetime, time, timedelta
 from itertools import pairwise
+import re
 
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 DAY = 24 * 60
@@ -83,6 +85,12 @@ class HallSchedule:
     breaks: tuple[HallBreak, ...] = ()
     calendar: tuple[CalendarEntry, ...] = ()
 
+    # Every service's status asks for the hall's same few days: a memo of the pure functions
+    # below, keyed by (what, day). Not a field, so equality and hashing ignore it.
+    @cached_property
+    def _memo(self) -> dict[tuple[str, date], object]:
+        return {}
+
     def entry(self, day: date) -> CalendarEntry | None:
         """The calendar entry for a day: the shortest range covering it wins (a holiday inside
         Ramadan closes the day), then the one listed last."""
@@ -116,24 +124,43 @@ class HallStatus:
 # --- parsing --------------------------------------------------------------------------------
 
 
+class HoursError(ValueError):
+    """Hours text that is not a list of windows; `kind` says why, for a form to word it."""
+
+    KINDS = ("format", "time", "order", "overlap")
+
+    def __init__(self, message: str, kind: str, part: str = "") -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.part = part
+
+
+_TIME_TEXT = re.compile(r"\d{1,2}[:.]\d{2}")
+
+
 def parse_hours(text: str) -> Windows:
-    """'07:30-12:00,13:00-16:00' -> ((450, 720), (780, 960)); '' means closed."""
+    """'07:30-12:00,13:00-16:00' -> ((450, 720), (780, 960)); '' means closed.
+
+    Raises HoursError (a ValueError) naming the bad part: the config and the admin forms both
+    parse hours here."""
     windows = []
     for part in (p.strip() for p in text.split(",")):
         if not part:
             continue
+        pieces = [p.strip() for p in part.split("-")]
+        if len(pieces) != 2 or not all(_TIME_TEXT.fullmatch(p) for p in pieces):
+            raise HoursError(f"{part!r} is not a window like 07:30-12:00", "format", part)
         try:
-            start_text, end_text = part.split("-")
-            start, end = parse_time(start_text), parse_time(end_text)
+            start, end = parse_time(pieces[0]), parse_time(pieces[1])
         except ValueError:
-            raise ValueError(f"{part!r} is not a window like 07:30-12:00") from None
+            raise HoursError(f"{part!r} is not a time of day", "time", part) from None
         if end <= start:
-            raise ValueError(f"{part!r} ends before it starts")
+            raise HoursError(f"{part!r} ends before it starts", "order", part)
         windows.append((start, end))
     windows.sort()
     for (_, end), (start, _) in pairwise(windows):
         if start < end:
-            raise ValueError(f"windows overlap in {text!r}")
+            raise HoursError(f"windows overlap in {text!r}", "overlap", text)
     return tuple(windows)
 
 
@@ -215,6 +242,13 @@ def _find(windows: Windows, minute: int) -> Window | None:
 
 def hall_day(schedule: HallSchedule, day: date) -> tuple[Windows, CalendarEntry | None]:
     """The hall's open windows on a day before its breaks, and the calendar entry that set them."""
+    key = ("day", day)
+    if key not in schedule._memo:
+        schedule._memo[key] = _hall_day(schedule, day)
+    return schedule._memo[key]  # type: ignore[return-value]
+
+
+def _hall_day(schedule: HallSchedule, day: date) -> tuple[Windows, CalendarEntry | None]:
     usual = ALL_DAY if schedule.hours is None else schedule.hours[day.weekday()]
     entry = schedule.entry(day)
     if entry is None:
@@ -240,8 +274,12 @@ def hall_breaks(schedule: HallSchedule, day: date) -> tuple[HallBreak, ...]:
 
 def hall_windows(schedule: HallSchedule, day: date) -> Windows:
     """The hall's open windows on a day, its breaks taken out."""
-    windows, _ = hall_day(schedule, day)
-    return subtract(windows, ((b.start, b.end) for b in hall_breaks(schedule, day)))
+    key = ("windows", day)
+    if key not in schedule._memo:
+        windows, _ = hall_day(schedule, day)
+        cuts = ((b.start, b.end) for b in hall_breaks(schedule, day))
+        schedule._memo[key] = subtract(windows, cuts)
+    return schedule._memo[key]  # type: ignore[return-value]
 
 
 def service_windows(

@@ -12,12 +12,12 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import sqlite_utils
 
-from server import engine
+from server import engine, schedule
 
 log = logging.getLogger(__name__)
 
@@ -138,6 +138,20 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE services ADD COLUMN target_wait INTEGER;  -- minutes, or null: no target
     """,
+    # The hall's schedule: its weekly hours and breaks are settings (hall.hours, hall.breaks);
+    # agencies.weekdays is a JSON list of weekdays (0 = Monday), null for every day.
+    """
+    CREATE TABLE calendar (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        first TEXT NOT NULL,      -- ISO date
+        last TEXT NOT NULL,       -- ISO date, >= first
+        label TEXT NOT NULL,
+        hours TEXT,               -- JSON window list for special hours, or null: closed
+        CHECK (last >= first)
+    );
+    ALTER TABLE agencies ADD COLUMN weekdays TEXT;
+    ALTER TABLE services ADD COLUMN cutoff INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -210,7 +224,11 @@ class Storage:
 
     def load_catalogue(self) -> tuple[dict, dict, dict]:
         agencies = {
-            r["code"]: engine.Agency(r["code"], r["name"])
+            r["code"]: engine.Agency(
+                r["code"],
+                r["name"],
+                None if r["weekdays"] is None else frozenset(json.loads(r["weekdays"])),
+            )
             for r in self.db.query("SELECT * FROM agencies ORDER BY position, code")
         }
         services = {}
@@ -228,6 +246,7 @@ class Storage:
                 priority_allowed=bool(r["priority_allowed"]),
                 active=bool(r["active"]),
                 target_wait=r["target_wait"],
+                cutoff=r["cutoff"],
             )
         links: dict[int, list[str]] = {}
         for r in self.db.query("SELECT * FROM counter_services ORDER BY counter, position"):
@@ -249,27 +268,26 @@ class Storage:
         return agencies, services, counters
 
     def save_agency(self, agency: engine.Agency, position: int = 0) -> None:
+        weekdays = None if agency.weekdays is None else json.dumps(sorted(agency.weekdays))
         self.db.execute(
-            "INSERT INTO agencies (code, name, position) VALUES (?, ?, ?) "
-            "ON CONFLICT(code) DO UPDATE SET name = excluded.name",
-            [agency.code, agency.name, position],
+            "INSERT INTO agencies (code, name, position, weekdays) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(code) DO UPDATE SET name = excluded.name, weekdays = excluded.weekdays",
+            [agency.code, agency.name, position, weekdays],
         )
 
     def save_service(self, service: engine.Service, position: int = 0) -> None:
         hours = None if service.hours is None else json.dumps(service.hours)
         self.db.execute(
             "INSERT INTO services (code, agency, name, prefix, daily_quota, hours, priority_allowed,"
-            " active, position) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT(code) DO UPDATE SET"
-            " agency = excluded.agency, name = excluded.name, prefix = excluded.prefix,"
-            " daily_quota = excluded.daily_quota, hours = excluded.hours,"
-            " priority_allowed = excluded.priority_allowed, active = excluded.active",
+            " active, position, cutoff, target_wait) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT(code) DO UPDATE SET agency = excluded.agency, name = excluded.name,"
+            " prefix = excluded.prefix, daily_quota = excluded.daily_quota, hours = excluded.hours,"
+            " priority_allowed = excluded.priority_allowed, active = excluded.active,"
+            " cutoff = excluded.cutoff, target_wait = excluded.target_wait",
             [service.code, service.agency, service.name, service.prefix, service.daily_quota, hours,
-             int(service.priority_allowed), int(service.active), position],
+             int(service.priority_allowed), int(service.active), position, service.cutoff,
+             service.target_wait],
         )  # fmt: skip
-        self.db.execute(
-            "UPDATE services SET target_wait = ? WHERE code = ?",
-            [service.target_wait, service.code],
-        )
 
     def save_counter(self, counter: engine.Counter, token: str | None = None) -> None:
         if token is None:
@@ -345,6 +363,64 @@ class Storage:
         self.db.execute(
             f"DELETE FROM settings WHERE key IN ({', '.join('?' * len(keys))})", list(keys)
         )
+
+    # --- the hall's schedule -----------------------------------------------------------------
+
+    def has_schedule(self) -> bool:
+        """Whether the hall's schedule was ever stored (seeded or edited): then the DB rules."""
+        return (
+            self.db.execute("SELECT 1 FROM settings WHERE key = 'hall.hours'").fetchone()
+            is not None
+        )
+
+    def load_schedule(self) -> schedule.HallSchedule:
+        """The hall's weekly hours, breaks and calendar (oldest entry first)."""
+        settings = {
+            r["key"]: json.loads(r["value"])
+            for r in self.db.query(
+                "SELECT * FROM settings WHERE key IN ('hall.hours', 'hall.breaks')"
+            )
+        }
+        week = settings.get("hall.hours")
+        breaks = tuple(
+            schedule.HallBreak(frozenset(b["days"]), b["start"], b["end"], b["label"])
+            for b in settings.get("hall.breaks") or ()
+        )
+        return schedule.HallSchedule(
+            hours=None if week is None else _week(week),
+            breaks=breaks,
+            calendar=tuple(entry for _id, entry in self.list_calendar()),
+        )
+
+    def save_hall_hours(self, week: schedule.Week | None) -> None:
+        self.save_setting("hall.hours", None if week is None else [list(d) for d in week])
+
+    def save_hall_breaks(self, breaks: Iterable[schedule.HallBreak]) -> None:
+        self.save_setting("hall.breaks", [
+            {"days": sorted(b.days), "start": b.start, "end": b.end, "label": b.label}
+            for b in breaks
+        ])  # fmt: skip
+
+    def list_calendar(self) -> list[tuple[int, schedule.CalendarEntry]]:
+        """Every calendar entry with its id, by first day."""
+        return [
+            (r["id"], schedule.CalendarEntry(
+                date.fromisoformat(r["first"]), date.fromisoformat(r["last"]), r["label"],
+                None if r["hours"] is None else tuple(tuple(w) for w in json.loads(r["hours"]))))
+            for r in self.db.query("SELECT * FROM calendar ORDER BY first, id")
+        ]  # fmt: skip
+
+    def add_calendar_entry(self, entry: schedule.CalendarEntry) -> int:
+        hours = None if entry.hours is None else json.dumps(entry.hours)
+        cursor = self.db.execute(
+            "INSERT INTO calendar (first, last, label, hours) VALUES (?, ?, ?, ?)",
+            [entry.first.isoformat(), entry.last.isoformat(), entry.label, hours],
+        )
+        return cursor.lastrowid
+
+    def delete_calendar_entry(self, entry_id: int) -> bool:
+        cursor = self.db.execute("DELETE FROM calendar WHERE id = ?", [entry_id])
+        return cursor.rowcount > 0
 
     # --- displays ------------------------------------------------------------------------------
 
@@ -679,6 +755,10 @@ def ticket_totals(conn: sqlite3.Connection) -> tuple[int, str | None]:
     tickets = conn.execute("SELECT count(*) FROM tickets").fetchone()[0]
     last_day = conn.execute("SELECT max(day) FROM days").fetchone()[0]
     return tickets, last_day
+
+
+def _week(days: list) -> schedule.Week:
+    return tuple(tuple(tuple(w) for w in day) for day in days)
 
 
 def _json_or_null(value: object) -> str | None:

@@ -54,12 +54,57 @@ def break_config(tmp_path, path: str, value):
         ("limits.tickets_per_address", 0, "limits.tickets_per_address"),
         ("kiosks", {"lobi": {"printer": {"type": "serial"}}}, "kiosks.lobi.printer.type"),
         ("kiosks", {"lobi": {"colour": "red"}}, "kiosks.lobi"),
+        ("hall.hours", "16:00-07:30", "hall"),
+        ("hall.hours_by_day", {"jum": "07:30-11:00"}, "hall"),
+        ("hall.breaks", [{"days": ["jum"], "from": "11:30", "to": "13:00", "label": "Sholat"}],
+         "hall.breaks.0.days: unknown day 'jum'"),
+        ("hall.breaks", [{"days": ["fri"], "from": "13:00", "to": "11:30", "label": "Sholat"}],
+         "hall.breaks.0: the break ends"),
+        ("hall.breaks", [{"days": ["fri"], "from": "11.3O", "to": "13:00", "label": "Sholat"}],
+         "hall.breaks.0.from"),
+        ("hall.breaks", [{"days": ["fri"], "from": "11:30", "to": "13:00"}], "hall.breaks.0.label"),
+        ("calendar", [{"date": "2026-02-30", "label": "Libur"}], "calendar.0.date"),
+        ("calendar", [{"from": "2026-12-26", "to": "2026-12-24", "label": "Natal"}],
+         "calendar.0: to (2026-12-24) is before from (2026-12-26)"),
+        ("calendar", [{"label": "Libur"}], "calendar.0: give date"),
+        ("calendar", [{"date": "2026-12-25", "label": "Natal", "hours": "pagi"}], "calendar.0.hours"),
+        ("calendar", [{"date": "2026-12-25", "label": "Natal", "tutup": True}], "calendar.0.tutup: unknown key"),
+        ("agencies.0.weekdays", ["senin"], "agencies.0.weekdays: unknown day 'senin'"),
+        ("services.0.cutoff_minutes", -5, "services.0.cutoff_minutes"),
     ],
-)
+)  # fmt: skip
 def test_bad_values_name_their_key(tmp_path, path, value, named):
     with pytest.raises(ConfigError) as err:
         parse_config(break_config(tmp_path, path, value))
     assert named in str(err.value)
+
+
+def test_the_schedule_keys_build_the_hall_schedule(tmp_path):
+    raw = hall_config(
+        tmp_path,
+        hall={"hours": "07:30-16:00", "hours_by_day": {"sat": "", "sun": ""},
+              "breaks": [{"days": ["fri"], "from": "11:30", "to": "13:00", "label": "Sholat Jumat"}]},
+        calendar=[{"date": "2026-12-25", "label": "Hari Raya Natal"},
+                  {"from": "2027-02-08", "to": "2027-03-08", "label": "Ramadan", "hours": "08:00-14:00"}],
+    )  # fmt: skip
+    raw["agencies"][1]["weekdays"] = ["mon", "wed"]
+    raw["services"][0]["cutoff_minutes"] = 30
+    config = parse_config(raw)
+    hall = config.hall_schedule()
+    assert hall.hours is not None and hall.hours[0] == ((450, 960),) and hall.hours[5] == ()
+    assert [(sorted(b.days), b.start, b.end, b.label) for b in hall.breaks] == [
+        ([4], 690, 780, "Sholat Jumat")
+    ]
+    natal, ramadan = hall.calendar
+    assert (str(natal.first), str(natal.last), natal.closed) == ("2026-12-25", "2026-12-25", True)
+    assert (str(ramadan.first), str(ramadan.last), ramadan.hours) == (
+        "2027-02-08",
+        "2027-03-08",
+        ((480, 840),),
+    )
+    assert config.agencies[1].to_agency().weekdays == frozenset({0, 2})
+    assert config.agencies[0].to_agency().weekdays is None
+    assert config.services[0].to_service().cutoff == 30
 
 
 def test_missing_required_key_is_named(tmp_path):

@@ -154,13 +154,15 @@ def test_quota_and_hours_are_explained_when_tapped(browser, hub, clock, kiosk_se
         page.reload()
         page.click("text=Dukcapil")
         ktp = page.locator("[data-service=ktp]")
-        assert "Di luar jam layanan" in ktp.inner_text()
+        assert "Sudah tutup" in ktp.inner_text()
         assert "Jam layanan hari ini: 07.30\u201316.00" in ktp.inner_text()
+        closed = (
+            "Layanan KTP sudah tutup untuk hari ini. Buka lagi Jumat, 27 November, pukul 07.30."
+        )
+        assert closed in ktp.inner_text()
         page.screenshot(path=str(shots / "kiosk-closed.png"))
         ktp.click()
-        assert page.locator("#error-message").inner_text() == (
-            "Nomor antrean layanan ini hanya diberikan pada jam layanan: 07.30-16.00."
-        )
+        assert page.locator("#error-message").inner_text() == closed
         assert hub.hall.issued.get("ktp", 0) == 0  # nothing was reserved
     finally:
         page.close()

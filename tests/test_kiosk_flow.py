@@ -176,7 +176,11 @@ def test_hours_are_enforced_with_a_clear_message(kiosk_app, client, clock):
     r = take(client, "ktp")
     assert r.status_code == 409
     assert r.get_json()["error"] == "outside-hours"
-    assert r.get_json()["message"] == "Di luar jam layanan."
+    assert r.get_json()["message"] == (
+        "Layanan KTP sudah tutup untuk hari ini. Buka lagi Jumat, 27 November, pukul 07.30."
+    )
+    assert r.get_json()["status"] == {"open": False, "reason": "after-closing", "label": None,
+                                      "until": "2026-11-27T07:30:00+07:00"}  # fmt: skip
     ktp = _service(client, "ktp")
     assert (ktp["state"], ktp["hours_today"]) == ("outside-hours", "07.30-16.00")
     assert _service(client, "kk")["state"] == "open"  # no hours: open all day

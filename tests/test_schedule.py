@@ -232,3 +232,28 @@ def test_the_engine_issues_only_when_the_schedule_says_open():
     # The admin switch that ignores hours ignores the whole schedule.
     relaxed = replace(hall, enforce_hours=False)
     assert engine.issue_ticket(relaxed, "ktp", at("2026-12-11 11:45")).last.ticket.number == "A001"
+
+
+@pytest.mark.parametrize(
+    "text, kind, part",
+    [
+        ("pagi", "format", "pagi"),
+        ("07:30-12:00-13:00", "format", "07:30-12:00-13:00"),
+        ("07:30-24:30", "time", "07:30-24:30"),
+        ("07:60-12:00", "time", "07:60-12:00"),
+        ("12:00-07:30", "order", "12:00-07:30"),
+        ("07:00-12:00, 11:00-15:00", "overlap", "07:00-12:00, 11:00-15:00"),
+    ],
+)
+def test_bad_hours_say_what_is_wrong_for_the_forms(text, kind, part):
+    with pytest.raises(schedule.HoursError) as err:
+        schedule.parse_hours(text)
+    assert (err.value.kind, err.value.part) == (kind, part)
+    assert isinstance(err.value, ValueError)  # config.yaml's validators catch ValueError
+
+
+def test_the_day_memo_does_not_change_equality():
+    plain = schedule.HallSchedule(hours=schedule.weekday_hours("07:30-16:00"))
+    used = schedule.HallSchedule(hours=schedule.weekday_hours("07:30-16:00"))
+    schedule.hall_windows(used, date(2026, 11, 27))
+    assert used == plain and hash(used) == hash(plain)

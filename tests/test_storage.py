@@ -81,6 +81,60 @@ def test_restart_restores_the_day(config, clock):
     assert again.command(1, "call_next", {}, "r1")["replayed"] is True
 
 
+def test_the_schedule_is_seeded_once_and_survives_a_restart(tmp_path, clock):
+    from datetime import date
+
+    from server.config import parse_config
+    from server.schedule import CalendarEntry, HallBreak
+    from tests.conftest import hall_config
+
+    raw = hall_config(
+        tmp_path,
+        hall={"hours": "07:30-16:00", "hours_by_day": {"sat": "", "sun": ""},
+              "breaks": [{"days": ["fri"], "from": "11:30", "to": "13:00", "label": "Sholat Jumat"}]},
+        calendar=[{"date": "2026-12-25", "label": "Hari Raya Natal"}],
+    )  # fmt: skip
+    raw["agencies"][1]["weekdays"] = ["mon", "tue"]
+    raw["services"][2]["cutoff_minutes"] = 45
+    config = parse_config(raw)
+    hub = open_hub(config, clock)
+    assert hub.hall.schedule == config.hall_schedule()
+    assert hub.hall.agencies["imigrasi"].weekdays == frozenset({0, 1})
+    assert hub.hall.services["paspor"].cutoff == 45
+    # An admin's edits: the DB rules from now on, config.yaml's schedule is not seeded again.
+    ramadan = CalendarEntry(date(2027, 2, 8), date(2027, 3, 8), "Ramadan", ((480, 840),))
+    hub.change_hall("schedule", lambda s: (
+        s.save_hall_breaks([HallBreak(frozenset({4}), 690, 790, "Jumatan")]),
+        s.add_calendar_entry(ramadan),
+        s.save_hall_hours(None)))  # fmt: skip
+    edited = hub.hall.schedule
+    assert edited.hours is None and edited.calendar[-1] == ramadan
+    hub.storage.close()
+
+    again = open_hub(config, clock)
+    assert again.hall.schedule == edited
+    assert again.hall.agencies["imigrasi"].weekdays == frozenset({0, 1})
+    assert again.hall.services["paspor"].cutoff == 45
+
+
+def test_a_database_from_before_schedules_gets_the_config_schedule(tmp_path, clock):
+    from server.config import parse_config
+    from tests.conftest import hall_config
+
+    plain = parse_config(hall_config(tmp_path))
+    open_hub(plain, clock).storage.close()
+    with sqlite3.connect(plain.path(plain.server.database)) as conn:  # as an older version left it
+        conn.execute("DELETE FROM settings WHERE key IN ('hall.hours', 'hall.breaks')")
+    config = parse_config(
+        hall_config(tmp_path, calendar=[{"date": "2026-12-25", "label": "Natal"}])
+    )
+    hub = open_hub(config, clock)
+    assert [e.label for e in hub.hall.schedule.calendar] == ["Natal"]
+    hub.storage.close()
+    again = open_hub(config, clock)  # seeded once: not a second copy
+    assert [e.label for e in again.hall.schedule.calendar] == ["Natal"]
+
+
 def test_after_a_restart_today_s_ended_tickets_are_known(config, clock):
     hub = open_hub(config, clock)
     for _ in range(3):

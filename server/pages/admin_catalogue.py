@@ -11,7 +11,7 @@ from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from server import engine, events
-from server.engine import Counter, Service
+from server.engine import Agency, Counter, Service
 from server.pages.admin_common import attempt, bp, form_data, hub, render, save_hall, save_other
 from server.pages.admin_forms import (
     FormError,
@@ -41,7 +41,7 @@ def agencies():
             return redirect(url_for("admin.agencies"))
     counts = collections.Counter(s.agency for s in hub().hall.services.values())
     return render("admin/agencies.html", agencies=list(hub().hall.agencies.values()), used=set(counts),
-                  counts=counts, values=values, errors=errors)  # fmt: skip
+                  counts=counts, values=values, errors=errors, weekdays=engine.WEEKDAYS)  # fmt: skip
 
 
 def _create_agency(values: dict) -> None:
@@ -53,14 +53,20 @@ def _create_agency(values: dict) -> None:
             raise FormError({"code": Problem("This code is already used.")})
         storage.save_agency(agency, position=len(hall.agencies))
 
-    save_hall("catalogue", "agency.create", agency.code, write, {"name": agency.name})
+    save_hall("catalogue", "agency.create", agency.code, write, agency_record(agency))
+
+
+def agency_record(agency: Agency) -> dict:
+    """An agency as plain values for the form and the audit log (weekdays: [] for every day)."""
+    days = [] if agency.weekdays is None else [engine.WEEKDAYS[d] for d in sorted(agency.weekdays)]
+    return {"name": agency.name, "weekdays": days}
 
 
 @bp.route("/agencies/<code>", methods=["GET", "POST"])
 def agency(code: str):
     """Rename an agency (its code stays: services refer to it)."""
     current = hub().hall.agencies.get(code) or abort(404)
-    values = {"name": current.name}
+    values = agency_record(current)
     errors: dict = {}
     if request.method == "POST":
         values = form_data()
@@ -68,13 +74,14 @@ def agency(code: str):
         def save() -> None:
             new = validate_agency(values, agencies=hub().hall.agencies, editing=code)
             save_hall("catalogue", "agency.update", code, lambda s: s.save_agency(new),
-                      changes({"name": current.name}, {"name": new.name}))  # fmt: skip
+                      changes(agency_record(current), agency_record(new)))  # fmt: skip
 
         errors = attempt(save)
         if not errors:
             flash(_("Changes saved."), "success")
             return redirect(url_for("admin.agencies"))
-    return render("admin/agency.html", agency=current, values=values, errors=errors)
+    return render("admin/agency.html", agency=current, values=values, errors=errors,
+                  weekdays=engine.WEEKDAYS)  # fmt: skip
 
 
 @bp.post("/agencies/<code>/delete")
@@ -101,7 +108,7 @@ def service_record(service: Service) -> dict:
     """A service as plain values for the audit log and the form."""
     fields = hours_fields(service.hours)
     return {"agency": service.agency, "name": service.name, "prefix": service.prefix,
-            "daily_quota": service.daily_quota, **fields,
+            "daily_quota": service.daily_quota, **fields, "cutoff_minutes": service.cutoff,
             "priority_allowed": service.priority_allowed, "active": service.active,
             "target_wait": service.target_wait}  # fmt: skip
 

@@ -116,6 +116,7 @@ NAV = [
     ("admin.index", "Monitor"),
     ("admin.services", "Services"),
     ("admin.agencies", "Agencies"),
+    ("admin.schedule_page", "Schedule"),
     ("admin.counters", "Counters"),
     ("admin.displays", "Displays"),
     ("admin.users", "Users"),

@@ -8,10 +8,10 @@ the page translates them, so the same check reads Indonesian or English.
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 
 from panggil_common.rules import (
     CODE_RE,
@@ -22,7 +22,7 @@ from panggil_common.rules import (
     USERNAME_RE,
     password_problem,
 )
-from server import announce, engine
+from server import announce, engine, schedule
 from server.engine import Agency, Counter, Service
 from server.voice import ENGINES
 
@@ -119,8 +119,19 @@ def validate_agency(
     c = _Checker(form)
     code = editing or _code(c, "code", taken=agencies)
     name = c.text("name")
+    weekdays = _weekdays(c, form, "weekdays")
     c.done()
-    return Agency(code=code, name=name)
+    # No day ticked, or all seven: the agency serves whenever the hall opens.
+    every_day = not weekdays or len(weekdays) == len(engine.WEEKDAYS)
+    return Agency(code=code, name=name, weekdays=None if every_day else weekdays)
+
+
+def _weekdays(c: _Checker, form: Mapping, name: str) -> frozenset[int]:
+    try:
+        return schedule.parse_weekdays(values_of(form, name))
+    except ValueError:
+        c.fail(name, Problem("Unknown day."))
+        return frozenset()
 
 
 def validate_service(
@@ -149,10 +160,11 @@ def validate_service(
     hours = _hours(c, form)
     # Minutes; empty: no target. Ten hours is more than any hall's day.
     target_wait = c.number("target_wait", 1, 600, required=False)
+    cutoff = c.number("cutoff_minutes", 0, 600, required=False) or 0
     c.done()
     return Service(code=code, name=name, agency=agency, prefix=prefix, daily_quota=quota, hours=hours,
                    priority_allowed=c.flag("priority_allowed"), active=c.flag("active"),
-                   target_wait=target_wait)  # fmt: skip
+                   target_wait=target_wait, cutoff=cutoff)  # fmt: skip
 
 
 def _code(c: _Checker, name: str, *, taken: Mapping) -> str:
@@ -198,30 +210,22 @@ def days_closed() -> tuple:
     return tuple(() for _ in engine.WEEKDAYS)
 
 
+HOURS_PROBLEMS = {
+    "format": Problem("Write hours like 07:30-12:00,13:00-16:00."),
+    "time": Problem("%(part)s is not a time of day."),
+    "order": Problem("%(part)s ends before it starts."),
+    "overlap": Problem("The time ranges overlap."),
+}
+
+
 def _windows(c: _Checker, name: str, text: str) -> tuple[tuple[int, int], ...] | None:
-    windows = []
-    for part in (p.strip() for p in text.split(",")):
-        if not part:
-            continue
-        match = re.fullmatch(r"(\d{1,2})[:.](\d{2})\s*-\s*(\d{1,2})[:.](\d{2})", part)
-        if not match:
-            c.fail(name, Problem("Write hours like 07:30-12:00,13:00-16:00."))
-            return None
-        h1, m1, h2, m2 = (int(g) for g in match.groups())
-        start, end = h1 * 60 + m1, h2 * 60 + m2
-        if m1 > 59 or m2 > 59 or start > 1440 or end > 1440:
-            c.fail(name, Problem("%(part)s is not a time of day.", {"part": part}))
-            return None
-        if end <= start:
-            c.fail(name, Problem("%(part)s ends before it starts.", {"part": part}))
-            return None
-        windows.append((start, end))
-    windows.sort()
-    for (_, end), (start, _) in itertools.pairwise(windows):
-        if start < end:
-            c.fail(name, Problem("The time ranges overlap."))
-            return None
-    return tuple(windows)
+    """Hours text parsed by the schedule module (the one parser), its refusal as a Problem."""
+    try:
+        return schedule.parse_hours(text)
+    except schedule.HoursError as exc:
+        problem = HOURS_PROBLEMS[exc.kind]
+        c.fail(name, Problem(problem.message, {"part": exc.part}))
+        return None
 
 
 def hours_fields(hours: tuple | None) -> dict[str, str]:
@@ -306,6 +310,81 @@ def validate_display(
     # An empty choice means "everything", stored as null as docs describe for the displays table.
     return {"name": name, "counters": sorted(set(shown_counters)) or None,
             "services": [s for s in services if s in shown_services] or None}  # fmt: skip
+
+
+# --- the hall's schedule ----------------------------------------------------------------------------
+
+MAX_CALENDAR_DAYS = 366
+
+
+def validate_hall_hours(form: Mapping) -> schedule.Week | None:
+    """The hall's usual week: usual hours and per-day overrides, as a service's; empty: none."""
+    c = _Checker(form)
+    hours = _hours(c, form)
+    c.done()
+    return hours
+
+
+def validate_break(form: Mapping) -> schedule.HallBreak:
+    """A break of the whole hall: the days, from, to and its name (Sholat Jumat)."""
+    c = _Checker(form)
+    days = _weekdays(c, form, "days")
+    if not days and "days" not in c.errors:
+        c.fail("days", Problem("Choose at least one day."))
+    start = _time(c, "start")
+    end = _time(c, "end")
+    if start is not None and end is not None and end <= start:
+        c.fail("end", Problem("The break must end after it starts."))
+    label = c.text("label", limit=60)
+    c.done()
+    assert start is not None and end is not None  # done() raised otherwise
+    return schedule.HallBreak(days=days, start=start, end=end, label=label)
+
+
+def _time(c: _Checker, name: str) -> int | None:
+    text = c.text(name, limit=20)
+    if not text:
+        return None
+    try:
+        if not re.fullmatch(r"\d{1,2}[:.]\d{2}", text):
+            raise ValueError(text)
+        return schedule.parse_time(text)
+    except ValueError:
+        c.fail(name, Problem("Write a time like 11:30."))
+        return None
+
+
+def validate_calendar_entry(form: Mapping) -> schedule.CalendarEntry:
+    """A closed day or a range of days with special hours: first, last (optional), label, hours."""
+    c = _Checker(form)
+    first = _date(c, "first", required=True)
+    last = _date(c, "last", required=False) or first
+    if first and last and last < first:
+        c.fail("last", Problem("The last day is before the first."))
+    elif first and last and (last - first).days >= MAX_CALENDAR_DAYS:
+        c.fail("last", Problem("At most %(days)d days at once.", {"days": MAX_CALENDAR_DAYS}))
+    label = c.text("label", limit=80)
+    kind = c.choice("kind", ("closed", "hours"))
+    hours = None
+    if kind == "hours":
+        text = c.text("hours", limit=200)
+        hours = _windows(c, "hours", text) if text else None
+        if text and hours == ():
+            c.fail("hours", REQUIRED)
+    c.done()
+    assert first is not None and last is not None
+    return schedule.CalendarEntry(first=first, last=last, label=label, hours=hours)
+
+
+def _date(c: _Checker, name: str, *, required: bool) -> date | None:
+    text = c.text(name, required=required, limit=10)
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        c.fail(name, Problem("Write a date like 2026-12-25."))
+        return None
 
 
 # --- users ---------------------------------------------------------------------------------------

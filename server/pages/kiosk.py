@@ -25,7 +25,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from server import printing, ratelimit, schemas
+from server import printing, ratelimit, schedule, schedule_text, schemas
 from server.api import request_body
 from server.pages.visitor import visitor_path
 from server.printing import KioskSpec, PrinterError, PrinterSpec, Slip
@@ -127,6 +127,15 @@ def page_texts() -> dict[str, str]:
         "printer_error": _("The printer has a problem. Please ask an officer."),
         "services_open": _("%(n)s of %(total)s services open", n="{n}", total="{total}"),
         "priority_tag": _("Priority"),
+        # Why a service takes no numbers now (the schedule's reasons), on its card.
+        "reason_holiday": _("Holiday"),
+        "reason_closed-day": _("Closed today"),
+        "reason_not-today": _("Not open today"),
+        "reason_before-opening": _("Not open yet"),
+        "reason_hall-break": _("On a break"),
+        "reason_service-break": _("On a break"),
+        "reason_cutoff": _("No more numbers today"),
+        "reason_after-closing": _("Closed for today"),
     }
 
 
@@ -137,12 +146,31 @@ def catalogue() -> dict:
     now = h.now()
     weekday = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[now.weekday()]
     services = [service_state(s, weekday, enforce_hours=h.hall.enforce_hours) for s in detail]
+    for service in services:
+        status = service["status"]
+        service["closed_text"] = (
+            schedule_text.service_text(service["name"], status, now)
+            if service["state"] == "outside-hours"
+            else None
+        )
     agencies = [
         {"code": a.code, "name": a.name}
         for a in h.hall.agencies.values()
         if any(s["agency"] == a.code for s in services)
     ]
-    return {"agencies": agencies, "services": services, "now": now.isoformat(timespec="seconds")}
+    return {"agencies": agencies, "services": services, "now": now.isoformat(timespec="seconds"),
+            "hall_closed": hall_closed_text(h.hall, now)}  # fmt: skip
+
+
+def hall_closed_text(hall, now) -> str | None:
+    """One message for the whole hall when it is closed or on a break (a holiday: not one card
+    per service saying the same thing); None when it is open or sets no hours."""
+    if not hall.enforce_hours:
+        return None
+    status = schedule.hall_status(hall.schedule, now)
+    if status.state == "open":
+        return None
+    return schedule_text.hall_text(schedule.status_dict(status), now)
 
 
 def service_state(detail: dict, weekday: str, *, enforce_hours: bool = True) -> dict:
@@ -171,6 +199,7 @@ def service_state(detail: dict, weekday: str, *, enforce_hours: bool = True) -> 
         "priority_allowed": detail["priority_allowed"],
         "state": state,
         "hours_today": None if today is None else today.replace(":", "."),
+        "status": detail["status"],
     }
 
 
@@ -191,7 +220,16 @@ def take_ticket(kiosk_id: str):
     body = request_body(schemas.KioskTicket)
     h = hub()
     with ratelimit.ticket_slot():
-        response = h.issue(body.service, body.priority)
+        try:
+            response = h.issue(body.service, body.priority)
+        except PanggilError as exc:
+            if exc.code == "outside-hours" and "status" in exc.details:
+                # Why and when, in the visitor's language (the protocol's message stays Indonesian).
+                name = h.hall.services[body.service].name
+                exc.details["closed_text"] = schedule_text.service_text(
+                    name, exc.details["status"], h.now()
+                )
+            raise
     ticket, ahead = response["result"]["ticket"], response["result"]["ahead"]
     url = visitor_url(kiosk, ticket)
     answer = {"ok": True, "ticket": ticket, "ahead": ahead, "seq": response["seq"], "visitor_url": url,

@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
 
+from server import payloads, schedule_text
 from server.estimate import estimate_wait_minutes, service_seconds
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
@@ -126,13 +127,22 @@ def ticket_view(day: str, number: str, token: str) -> dict:
         estimate = estimate_wait_minutes(
             status["ahead"], recent_service_times(h, ticket["service"]), counters
         )
+    name = service.name if service else ticket["service"]
+    now = h.now()
+    service_status = payloads.service_status(h.hall, service, now) if service else None
+    closed = service_status is not None and not service_status["open"]
     return {
         **status,
         "estimate_minutes": estimate,
         "service": {
             "code": ticket["service"],
-            "name": service.name if service else ticket["service"],
+            "name": name,
             "agency": agency.name if agency else "",
+            # Whether it takes numbers now, and if not the sentence why and when it opens.
+            "status": service_status,
+            "closed_text": schedule_text.service_text(name, service_status, now)
+            if closed
+            else None,
         },
         "hall": h.hall_info()["name"],
     }

@@ -41,11 +41,18 @@
   function explain(code, service) {
     var hours = service && service.hours_today;
     if (code === "service-closed") return T.closed_message;
+    if (code === "outside-hours" && service && service.closed_text) return service.closed_text;
     if (code === "outside-hours") return fill(T.outside_message, { hours: hours || T.no_hours_today });
     if (code === "quota-reached") return T.quota_message;
     if (code === "priority-not-allowed") return T.priority_message;
     if (code === "printer-error") return T.printer_error;
     return null;
+  }
+
+  function stateLabel(reason, service) {
+    if (!reason) return T.open;
+    if (reason === "outside-hours" && service.status) return T["reason_" + service.status.reason] || T[reason];
+    return T[reason];
   }
 
   // --- drawing ---------------------------------------------------------------------------------
@@ -81,7 +88,7 @@
       head.appendChild(make("span", "k-tile-name", service.name));
       tile.appendChild(head);
       var foot = make("span", "k-tile-foot");
-      foot.appendChild(make("span", "k-state " + (reason ? "k-state-off" : "k-state-open"), reason ? T[reason] : T.open));
+      foot.appendChild(make("span", "k-state " + (reason ? "k-state-off" : "k-state-open"), stateLabel(reason, service)));
       foot.appendChild(make("span", "k-waiting", fill(T.waiting, { n: service.waiting })));
       tile.appendChild(foot);
       if (service.hours_today !== null) {
@@ -95,14 +102,23 @@
         }
         tile.appendChild(hours);
       }
+      // Why it takes no numbers now and when it opens: "Layanan X sedang istirahat ... Buka lagi pukul 13.00."
+      if (reason === "outside-hours" && service.closed_text) {
+        tile.appendChild(make("span", "k-why", service.closed_text));
+      }
       tile.addEventListener("click", function () { take(service); });
       box.appendChild(tile);
     });
   }
 
   function showStep(step) {
-    $("step-agency").hidden = step !== "agency";
-    $("step-service").hidden = step !== "service";
+    // The whole hall closed (a holiday, its break): one message instead of a card per service.
+    var closed = catalogue.hall_closed;
+    $("hall-closed").hidden = !closed;
+    $("hall-closed-text").textContent = closed || "";
+    $("priority").hidden = !!closed;
+    $("step-agency").hidden = !!closed || step !== "agency";
+    $("step-service").hidden = !!closed || step !== "service";
     // One agency: its services are the first screen, and there is nowhere to go back to.
     $("back").hidden = catalogue.agencies.length < 2;
   }
@@ -160,7 +176,7 @@
       if (answer.ok) {
         showResult(answer, service);
       } else {
-        showError(explain(answer.error, service) || answer.message || T.network_error);
+        showError(answer.closed_text || explain(answer.error, service) || answer.message || T.network_error);
       }
       refresh();
     }).catch(function () {
@@ -221,7 +237,7 @@
       .then(function (data) {
         if (!data.ok) return;
         catalogue = data;
-        if (state.agency) drawServices(); else drawAgencies();
+        if (state.agency) { drawServices(); showStep("service"); } else { drawAgencies(); showStep("agency"); }
       })
       .catch(function () { /* the next refresh tries again; a tap still gets the server's answer */ });
   }

@@ -53,6 +53,8 @@
       var minutes = view.estimate_minutes;
       box.appendChild(line("v-estimate", minutes === null || minutes === undefined ? T.no_estimate :
         (minutes === 1 ? T.estimate_one : fill(T.estimate, { n: minutes }))));
+      // The service takes no numbers now (a break, closing time): say why and when it opens.
+      if (view.service.closed_text) box.appendChild(line("v-closed", view.service.closed_text));
     } else if (ticket.status === "called") {
       var recall = view.call && view.call.kind === "recall";
       box.appendChild(line("v-headline", fill(recall ? T.recalled : T.called, { counter: counterName() })));
@@ -63,6 +65,17 @@
       box.appendChild(line("v-headline", T[ticket.status] || ticket.status));
     }
     document.getElementById("service-name").textContent = view.service.name;
+    whenStatusChanges();
+  }
+
+  // A break ends or closing time comes without any event: re-read the status when it does.
+  var statusTimer = 0;
+  function whenStatusChanges() {
+    clearTimeout(statusTimer);
+    var status = view.service && view.service.status;
+    if (bare || !status || !status.until || view.ticket.status !== "waiting") return;
+    var wait = new Date(status.until).getTime() - Date.now();
+    if (wait > 0 && wait < 24 * 3600 * 1000) statusTimer = setTimeout(reload, wait + 1000);
   }
 
   function reload(delay) {
