@@ -52,7 +52,20 @@ TRANSFER = "transfer"
 CALL_TICKET = "call_ticket"
 PAUSE = "pause"
 RESUME = "resume"
-COUNTER_COMMANDS = (CALL_NEXT, RECALL, SKIP, FINISH, TRANSFER, CALL_TICKET, PAUSE, RESUME)
+SIGN_IN = "sign_in"
+SIGN_OUT = "sign_out"
+COUNTER_COMMANDS = (
+    CALL_NEXT,
+    RECALL,
+    SKIP,
+    FINISH,
+    TRANSFER,
+    CALL_TICKET,
+    PAUSE,
+    RESUME,
+    SIGN_IN,
+    SIGN_OUT,
+)
 
 CALL_KINDS = ("call", "recall")
 PRIORITIES = ("disability", "elderly", "pregnant")
@@ -95,6 +108,14 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "not-on-break": (409, "Gerai tidak sedang istirahat."),
     "already-on-break": (409, "Gerai sudah sedang istirahat."),
+    "officer-required": (409, "Petugas belum masuk di gerai ini. Masuk dahulu untuk melayani."),
+    "already-signed-in": (409, "Petugas ini sudah masuk di gerai ini."),
+    "not-signed-in": (409, "Belum ada petugas yang masuk di gerai ini."),
+    "officer-busy": (
+        409,
+        "Petugas masih memegang nomor di gerai lain. Selesaikan, lewati atau alihkan di sana dahulu.",
+    ),
+    "bad-pin": (401, "Nomor petugas atau PIN salah."),
     "request-id-reused": (409, "ID permintaan sudah dipakai untuk perintah lain."),
     "unknown-command": (404, "Perintah tidak dikenal."),
     "malformed-packet": (400, "Paket Socket.IO rusak."),

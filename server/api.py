@@ -8,6 +8,7 @@ from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from server import protocol, ratelimit, schemas
+from server.events import officer_with_pin
 from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
@@ -139,7 +140,10 @@ def counter_command(number: int, command: str):
         raise PanggilError("unknown-command")
     counter = _counter_from_token(number)
     body = request_body(schemas.COMMANDS[command])
-    return jsonify(hub().command(counter, command, body.model_dump(), body.request_id))
+    args = body.model_dump()
+    if isinstance(body, schemas.SignIn):  # over HTTP only with an officer number and PIN
+        args = {"officer": officer_with_pin(counter, body)}
+    return jsonify(hub().command(counter, command, args, body.request_id))
 
 
 # Flask's and werkzeug's own errors (no route, wrong method, body too big, ...) as protocol codes.

@@ -135,11 +135,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE counters ADD COLUMN break_until TEXT;
     ALTER TABLE counters ADD COLUMN break_since TEXT;
     """,
+    # Officers: who is signed in at each counter, who called and finished each ticket, who made
+    # each event (per-officer reports), and the keypad PIN of a user (an Argon2 hash, like passwords).
+    """
+    ALTER TABLE users ADD COLUMN pin_hash TEXT;
+    ALTER TABLE counters ADD COLUMN officer INTEGER REFERENCES users(id);
+    ALTER TABLE tickets ADD COLUMN called_by INTEGER REFERENCES users(id);
+    ALTER TABLE tickets ADD COLUMN finished_by INTEGER REFERENCES users(id);
+    ALTER TABLE events ADD COLUMN officer INTEGER REFERENCES users(id);
+    CREATE INDEX events_day_officer ON events(day, officer);
+    """,
 ]
 
 TICKET_COLUMNS = (
     "id", "day", "number", "prefix", "seq", "service", "origin_service", "priority", "status",
-    "issued_at", "ord", "called_at", "finished_at", "counter", "calls",
+    "issued_at", "ord", "called_at", "finished_at", "counter", "calls", "called_by", "finished_by",
 )  # fmt: skip
 
 
@@ -228,6 +238,7 @@ class Storage:
         links: dict[int, list[str]] = {}
         for r in self.db.query("SELECT * FROM counter_services ORDER BY counter, position"):
             links.setdefault(r["counter"], []).append(r["service"])
+        officers = self.officers()
         counters = {
             r["number"]: engine.Counter(
                 number=r["number"],
@@ -239,6 +250,7 @@ class Storage:
                 break_reason=r["break_reason"],
                 break_until=r["break_until"],
                 break_since=datetime.fromisoformat(r["break_since"]) if r["break_since"] else None,
+                officer=officers.get(r["officer"]),
             )
             for r in self.db.query("SELECT * FROM counters ORDER BY number")
         }
@@ -291,6 +303,18 @@ class Storage:
             [counter.state, counter.break_reason, counter.break_until,
              _iso(counter.break_since), counter.number],
         )  # fmt: skip
+
+    def save_counter_officer(self, counter: engine.Counter) -> None:
+        """Store who is signed in at a counter (it survives a restart; the admin's edits keep it)."""
+        officer = counter.officer.id if counter.officer else None
+        self.db.execute("UPDATE counters SET officer = ? WHERE number = ?", [officer, counter.number])
+
+    def officers(self) -> dict[int, engine.Officer]:
+        """Every user as the rules record them (a few dozen rows: read whole)."""
+        return {
+            r["id"]: engine.Officer(r["id"], r["username"], r["full_name"])
+            for r in self.db.query("SELECT id, username, full_name FROM users")
+        }
 
     def agency_exists(self, code: str) -> bool:
         return (
@@ -396,8 +420,9 @@ class Storage:
 
     def load_day(self, day: str, tz) -> dict:
         """Today's open tickets, the numbers of its ended ones and its counts, to rebuild a Hall."""
+        officers = self.officers()
         tickets = {
-            r["id"]: _ticket(r, tz)
+            r["id"]: _ticket(r, tz, officers)
             for r in self.db.query(
                 "SELECT * FROM tickets WHERE day = ? AND status IN ('waiting', 'called', 'skipped')",
                 [day],
@@ -439,7 +464,7 @@ class Storage:
 
     def find_ticket(self, ticket_id: str, tz) -> engine.Ticket | None:
         row = next(self.db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]), None)
-        return _ticket(row, tz) if row else None
+        return _ticket(row, tz, self.officers()) if row else None
 
     def save_changes(
         self, changes: Iterable[engine.Change], payloads: Iterable[Mapping], hall: engine.Hall
@@ -454,12 +479,13 @@ class Storage:
             if t is None:
                 assert change.counter is not None
                 self.save_counter_state(hall.counters[change.counter])
+                self.save_counter_officer(hall.counters[change.counter])
                 seqs.append(self.add_event(change.kind, change.at, hall.day, payload,
-                                           counter=change.counter))  # fmt: skip
+                                           counter=change.counter, officer=_id(change.officer)))  # fmt: skip
                 continue
             values = [t.id, t.day, t.number, t.prefix, t.seq, t.service, t.origin_service, t.priority,
                       t.status, _iso(t.issued_at), t.order, _iso(t.called_at), _iso(t.finished_at),
-                      t.counter, t.calls]  # fmt: skip
+                      t.counter, t.calls, _id(t.called_by), _id(t.finished_by)]  # fmt: skip
             placeholders = ", ".join("?" * len(TICKET_COLUMNS))
             updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
             self.db.execute(
@@ -468,9 +494,8 @@ class Storage:
                 values,
             )
             seqs.append(
-                self.add_event(
-                    change.kind, change.at, t.day, payload, t.id, change.counter, t.service
-                )
+                self.add_event(change.kind, change.at, t.day, payload, t.id, change.counter,
+                               t.service, officer=_id(change.officer))  # fmt: skip
             )
         return seqs
 
@@ -483,9 +508,11 @@ class Storage:
         ticket: str | None = None,
         counter: int | None = None,
         service: str | None = None,
+        officer: int | None = None,
     ) -> int:
         cursor = self.db.execute(
-            "INSERT INTO events (at, day, kind, ticket, counter, service, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (at, day, kind, ticket, counter, service, data, officer)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 at.isoformat(),
                 day,
@@ -494,6 +521,7 @@ class Storage:
                 counter,
                 service,
                 json.dumps(data, separators=(",", ":")),
+                officer,
             ],
         )
         return cursor.lastrowid
@@ -585,6 +613,29 @@ class Storage:
     def replace_password(self, user_id: int, password_hash: str) -> None:
         """A new password for a user; unlike set_user_password, role and active stay as they are."""
         self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+
+    def set_user_pin(self, user_id: int, pin_hash: str | None) -> None:
+        """A user's keypad PIN (its Argon2 hash), or None to clear it."""
+        self.db.execute("UPDATE users SET pin_hash = ? WHERE id = ?", [pin_hash, user_id])
+
+    def officer_report(self, day: str) -> list[dict]:
+        """Per officer, the day's tickets they finished and the mean service time (first call
+        to finish, in seconds), and how many calls and skips they made; busiest first."""
+        return list(
+            self.db.query(
+                "SELECT u.username, u.full_name,"
+                " SUM(e.kind = 'finished') AS served,"
+                " SUM(e.kind IN ('called', 'recalled')) AS calls,"
+                " SUM(e.kind = 'skipped') AS skipped,"
+                " AVG(CASE WHEN e.kind = 'finished' THEN"
+                "  (julianday(t.finished_at) - julianday(t.called_at)) * 86400.0 END) AS mean_service_s"
+                " FROM events e JOIN users u ON u.id = e.officer"
+                " LEFT JOIN tickets t ON t.id = e.ticket"
+                " WHERE e.day = ? AND e.ticket IS NOT NULL"
+                " GROUP BY u.id ORDER BY served DESC, u.username",
+                [day],
+            )
+        )
 
     def list_users(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM users ORDER BY username"))
@@ -690,7 +741,11 @@ def _dt(value: str | None, tz) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(tz) if value else None
 
 
-def _ticket(row: Mapping, tz) -> engine.Ticket:
+def _id(officer: engine.Officer | None) -> int | None:
+    return officer.id if officer else None
+
+
+def _ticket(row: Mapping, tz, officers: Mapping[int, engine.Officer]) -> engine.Ticket:
     return engine.Ticket(
         id=row["id"],
         day=row["day"],
@@ -707,4 +762,6 @@ def _ticket(row: Mapping, tz) -> engine.Ticket:
         finished_at=_dt(row["finished_at"], tz),
         counter=row["counter"],
         calls=row["calls"],
+        called_by=officers.get(row["called_by"]),
+        finished_by=officers.get(row["finished_by"]),
     )
