@@ -160,10 +160,10 @@ def event_payload(change: Change, hall: Hall) -> dict:
     t = change.ticket
     if t is None:  # a counter's change (paused, resumed): counter_changed carries the counter
         assert change.counter is not None
-        payload = {"counter": counter_info(hall, change.counter)}
+        changed: dict = {"counter": counter_info(hall, change.counter)}
         if change.kind in ("signed_in", "signed_out"):
-            payload["officer_change"] = officer_change(change)
-        return payload
+            changed["officer_change"] = officer_change(change)
+        return changed
     services = {t.service}
     if "from_service" in change.data:
         services.add(change.data["from_service"])

@@ -307,7 +307,9 @@ class Storage:
     def save_counter_officer(self, counter: engine.Counter) -> None:
         """Store who is signed in at a counter (it survives a restart; the admin's edits keep it)."""
         officer = counter.officer.id if counter.officer else None
-        self.db.execute("UPDATE counters SET officer = ? WHERE number = ?", [officer, counter.number])
+        self.db.execute(
+            "UPDATE counters SET officer = ? WHERE number = ?", [officer, counter.number]
+        )
 
     def officers(self) -> dict[int, engine.Officer]:
         """Every user as the rules record them (a few dozen rows: read whole)."""
@@ -494,8 +496,16 @@ class Storage:
                 values,
             )
             seqs.append(
-                self.add_event(change.kind, change.at, t.day, payload, t.id, change.counter,
-                               t.service, officer=_id(change.officer))  # fmt: skip
+                self.add_event(
+                    change.kind,
+                    change.at,
+                    t.day,
+                    payload,
+                    t.id,
+                    change.counter,
+                    t.service,
+                    officer=_id(change.officer),
+                )
             )
         return seqs
 
