@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, make_response, redirect, render
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from server import protocol
+from server import officers, protocol
 from server.pages.auth import current_user, login_required
 
 log = logging.getLogger(__name__)
@@ -68,6 +68,12 @@ ERROR_TEXTS = {
     "ticket-held": _l("Finish, skip or transfer the ticket being served first."),
     "not-on-break": _l("The counter is not on a break."),
     "already-on-break": _l("The counter is already on a break."),
+    "officer-required": _l("Sign in first: this hall records who serves each ticket."),
+    "already-signed-in": _l("You are already signed in at this counter."),
+    "not-signed-in": _l("Nobody is signed in at this counter."),
+    "officer-busy": _l("You still hold a ticket at another counter: finish it there first."),
+    "login-required": _l("Your login has ended: reload the page and log in again."),
+    "forbidden": _l("You may not sign in at this counter."),
     "internal-error": _l("Server error: nothing was changed."),
 }
 
@@ -78,7 +84,7 @@ def hub():
 
 def _allowed(user: dict, number: int) -> bool:
     """Admins use any counter; an officer bound to a counter uses only that one."""
-    return user["role"] == "admin" or user.get("counter") in (None, number)
+    return officers.may_use_counter(user, number)
 
 
 @bp.get("/")
@@ -115,6 +121,9 @@ def counter(number: int):
         "texts": _texts(),
         "errors": {code: str(text) for code, text in ERROR_TEXTS.items()},
         "reasons": {code: str(text) for code, text in BREAK_REASONS.items()},
+        # Who the page is for: it signs them in (the server takes the user from the socket's
+        # web session, never from this) and decides whether to do so by itself, see console.js.
+        "user": {"username": user["username"], "role": user["role"]},
     }
     response = make_response(render_template(
         "console/console.html", data=data, counter=counter, services=services, buttons=BUTTONS,
@@ -159,4 +168,8 @@ def _texts() -> dict[str, str]:
         "since": _("since %(time)s"),
         "paused": _("Break started. The call buttons are off until you resume."),
         "resumed": _("Back in service."),
+        "officer": _("Officer: %(name)s"),
+        "noOfficer": _("No officer signed in"),
+        "signedIn": _("Signed in as %(name)s."),
+        "signedOut": _("Signed out. Calls from this counter are no longer recorded as yours."),
     }  # fmt: skip
