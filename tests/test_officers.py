@@ -331,3 +331,47 @@ def test_the_officer_survives_a_restart_and_so_do_the_ticket_records(config, clo
 def test_a_client_cannot_hand_the_hub_an_unchecked_officer(hub):
     with pytest.raises(PanggilError, match="bad-request"):
         hub.command(1, "sign_in", {"officer": 1}, "x1")
+
+
+# --- the admin's user page: the keypad PIN ------------------------------------------------------
+
+
+def test_the_admin_sets_and_clears_a_keypad_pin(client, socket_client, hub):
+    from tests.test_admin_pages import log_in as admin_log_in
+    from tests.test_admin_pages import post
+
+    admin_log_in(client, "admin", "admin-secret")
+    uid = user_id(hub, "petugas1")
+    page = client.get(f"/admin/users/{uid}").get_data(as_text=True)
+    assert "PIN keypad" in page and f'<strong id="officer-number">{uid}</strong>' in page
+    assert "belum ada PIN" in page
+
+    for form, field, text in (
+        ({"pin": "12", "pin2": "12"}, "pin", "4 sampai 8 angka."),
+        ({"pin": "12ab", "pin2": "12ab"}, "pin", "4 sampai 8 angka."),
+        ({"pin": "2468", "pin2": "2469"}, "pin2", "Kedua PIN tidak sama."),
+        ({"pin": "", "pin2": ""}, "pin", None),
+    ):
+        r = post(client, f"/admin/users/{uid}/pin", form)
+        assert r.status_code == 400, field
+        if text:
+            assert text in r.get_data(as_text=True)
+        assert hub.read(lambda s: s.find_user(user_id=uid))["pin_hash"] is None
+
+    r = post(client, f"/admin/users/{uid}/pin", {"pin": "2468", "pin2": "2468"})
+    assert r.status_code == 302
+    stored = hub.read(lambda s: s.find_user(user_id=uid))["pin_hash"]
+    assert stored and "2468" not in stored  # a hash, never the PIN
+    assert "PIN sudah diatur" in client.get(f"/admin/users/{uid}").get_data(as_text=True)
+    keypad = socket_client(NS_COUNTER, {"counter": 1, "token": TOKENS[1]})
+    ack = emit(keypad, protocol.SIGN_IN, {"request_id": "a1", "officer": uid, "pin": "2468"})
+    assert ack["ok"] is True
+    emit(keypad, protocol.SIGN_OUT, {"request_id": "a2"})
+    audit = [row["action"] for row in hub.read(lambda s: s.audit_page(None, 5))]
+    assert "user.pin" in audit
+
+    r = post(client, f"/admin/users/{uid}/pin", {"clear": "1"})
+    assert r.status_code == 302
+    assert hub.read(lambda s: s.find_user(user_id=uid))["pin_hash"] is None
+    ack = emit(keypad, protocol.SIGN_IN, {"request_id": "a3", "officer": uid, "pin": "2468"})
+    assert ack["error"] == "bad-pin"
