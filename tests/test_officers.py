@@ -375,3 +375,45 @@ def test_the_admin_sets_and_clears_a_keypad_pin(client, socket_client, hub):
     assert hub.read(lambda s: s.find_user(user_id=uid))["pin_hash"] is None
     ack = emit(keypad, protocol.SIGN_IN, {"request_id": "a3", "officer": uid, "pin": "2468"})
     assert ack["error"] == "bad-pin"
+
+
+# --- the keypad's officer entry -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("keys", "outcome", "officer", "pin"),
+    [
+        ("12 enter 2468 enter", "done", "12", "2468"),
+        ("12 + 2468 +", "done", "12", "2468"),  # the keypad's big key works as Enter
+        ("13 backspace 2 enter 24689 backspace enter", "done", "12", "2468"),
+        ("12 enter 246 enter", "typing", "12", "246"),  # a PIN has 4 digits at least
+        ("enter", "typing", "", ""),  # no officer number yet
+        ("0 enter", "typing", "0", ""),  # no user is number 0
+        ("12 enter 123456789", "typing", "12", "12345678"),  # at most 8 digits
+        ("12 esc", "cancel", "12", ""),
+        ("12 enter 24 *", "cancel", "12", "24"),  # any other key cancels
+    ],
+)
+def test_the_keypad_entry_of_officer_number_and_pin(keys, outcome, officer, pin):
+    from counter_client.entry import SignInEntry
+
+    entry = SignInEntry()
+    result = None
+    for word in keys.split():
+        for key in [word] if not word.isdigit() else list(word):
+            result = entry.key(key)
+            if result in ("done", "cancel"):
+                break
+    assert (result, entry.officer, entry.pin) == (outcome, officer, pin)
+
+
+def test_the_keypad_entry_never_shows_the_pin():
+    from counter_client.entry import SignInEntry
+    from counter_client.texts import Texts
+
+    entry = SignInEntry()
+    for key in ["7", "enter", "2", "4", "6"]:
+        entry.key(key)
+    prompt = entry.prompt(Texts("id"))
+    assert prompt.endswith("Petugas 7 — ketik PIN lalu Enter (Esc batal): ***_")
+    assert "246" not in prompt
