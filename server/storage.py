@@ -551,10 +551,11 @@ class Storage:
         ]
 
     def ticket_events(self, day: str) -> list[dict]:
-        """The day's ticket events (seq, at, kind, ticket, service), for the day report."""
+        """The day's ticket events (seq, at, kind, ticket, service, officer), for the day report."""
         return list(
             self.db.query(
-                "SELECT seq, at, kind, ticket, service FROM events WHERE day = ? AND ticket IS NOT NULL",
+                "SELECT seq, at, kind, ticket, service, officer FROM events"
+                " WHERE day = ? AND ticket IS NOT NULL",
                 [day],
             )
         )
@@ -627,25 +628,6 @@ class Storage:
     def set_user_pin(self, user_id: int, pin_hash: str | None) -> None:
         """A user's keypad PIN (its Argon2 hash), or None to clear it."""
         self.db.execute("UPDATE users SET pin_hash = ? WHERE id = ?", [pin_hash, user_id])
-
-    def officer_report(self, day: str) -> list[dict]:
-        """Per officer, the day's tickets they finished and the mean service time (first call
-        to finish, in seconds), and how many calls and skips they made; busiest first."""
-        return list(
-            self.db.query(
-                "SELECT u.username, u.full_name,"
-                " SUM(e.kind = 'finished') AS served,"
-                " SUM(e.kind IN ('called', 'recalled')) AS calls,"
-                " SUM(e.kind = 'skipped') AS skipped,"
-                " AVG(CASE WHEN e.kind = 'finished' THEN"
-                "  (julianday(t.finished_at) - julianday(t.called_at)) * 86400.0 END) AS mean_service_s"
-                " FROM events e JOIN users u ON u.id = e.officer"
-                " LEFT JOIN tickets t ON t.id = e.ticket"
-                " WHERE e.day = ? AND e.ticket IS NOT NULL"
-                " GROUP BY u.id ORDER BY served DESC, u.username",
-                [day],
-            )
-        )
 
     def list_users(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM users ORDER BY username"))

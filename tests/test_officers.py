@@ -3,6 +3,7 @@ records, storage across a restart, the socket and HTTP commands, PINs and their 
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import pytest
@@ -198,8 +199,10 @@ def test_keypad_sign_in_with_a_pin_reaches_every_screen_and_records_the_officer(
     rows = hub.read(lambda s: list(s.db.query(
         "SELECT kind, officer FROM events WHERE ticket IS NOT NULL AND kind != 'issued'")))  # fmt: skip
     assert rows == [{"kind": "called", "officer": uid}, {"kind": "finished", "officer": uid}]
-    [row] = hub.read(lambda s: s.officer_report(hub.hall.day))
-    assert (row["username"], row["served"], row["calls"]) == ("petugas1", 1, 1)
+    from server.pages.admin_report import officer_report
+
+    [row] = officer_report(hub.read(lambda s: s.ticket_events(hub.hall.day)))
+    assert (row.officer, row.served, row.calls, row.avg_service) == (uid, 1, 1, 0.0)
 
     out = emit(keypad, protocol.SIGN_OUT, {"request_id": "s4"})
     assert out["result"]["counter"]["officer"] is None
@@ -417,3 +420,50 @@ def test_the_keypad_entry_never_shows_the_pin():
     prompt = entry.prompt(Texts("id"))
     assert prompt.endswith("Petugas 7 — ketik PIN lalu Enter (Esc batal): ***_")
     assert "246" not in prompt
+
+
+# --- the day report per officer -----------------------------------------------------------------
+
+
+def test_the_day_report_counts_per_officer(client, hub, clock):
+    from tests.test_admin_pages import log_in as admin_log_in
+
+    budi = Officer(user_id(hub, "petugas1"), "petugas1", "")
+    siti = Officer(user_id(hub, "admin"), "admin", "Admin Uji")
+    for _ in range(4):
+        hub.issue("ktp")
+    hub.command(1, "sign_in", {"officer": budi}, "d1")
+    hub.command(2, "sign_in", {"officer": siti}, "d2")
+    hub.command(1, "call_next", {}, "d3")  # A001 by Budi
+    clock.advance(minutes=4)
+    hub.command(1, "recall", {}, "d4")
+    clock.advance(minutes=2)
+    hub.command(1, "finish", {}, "d5")  # served in 6 minutes
+    hub.command(2, "call_next", {}, "d6")  # A002 by Siti, then skipped
+    hub.command(2, "skip", {}, "d7")
+    hub.command(1, "call_next", {}, "d8")  # A003 by Budi ...
+    clock.advance(minutes=2)
+    hub.command(1, "finish", {}, "d10")  # ... in 2 minutes
+    hub.command(2, "sign_out", {}, "d11")
+    hub.command(2, "call_next", {}, "d12")  # A004 with nobody signed in: counts for nobody
+    hub.command(2, "finish", {}, "d13")
+
+    admin_log_in(client, "admin", "admin-secret")
+    html = client.get("/admin/day").get_data(as_text=True)
+    table = html[html.index('id="officer-report"') :]
+    rows = re.findall(r"<tr><td>(.*?)</tr>", table, re.S)
+    cells = [re.findall(r'<td class="num">([^<]*)</td>', row) for row in rows]
+    assert cells == [["3", "2", "0", "4:00"], ["1", "0", "1", "-"]]
+    assert "petugas1" in rows[0] and "Admin Uji" in rows[1]
+    assert "Per petugas" in html
+
+
+def test_a_day_without_officers_says_so(client, hub):
+    from tests.test_admin_pages import log_in as admin_log_in
+
+    hub.issue("ktp")
+    hub.command(1, "call_next", {}, "e1")
+    hub.command(1, "finish", {}, "e2")
+    admin_log_in(client, "admin", "admin-secret")
+    html = client.get("/admin/day").get_data(as_text=True)
+    assert 'id="officer-report-empty"' in html and 'id="officer-report"' not in html

@@ -27,7 +27,9 @@ def set_pin_as_admin(server, username: str, pin: str) -> int:
                                               "csrf_token": csrf("/login")}, timeout=10)  # fmt: skip
     assert r.ok
     users = web.get(server.url + "/admin/users", timeout=10).text
-    found = re.search(rf'<td class="officer-no">(\d+)</td>\s*<td><strong>{username}</strong>', users)
+    found = re.search(
+        rf'<td class="officer-no">(\d+)</td>\s*<td><strong>{username}</strong>', users
+    )
     number = int(found.group(1))
     r = web.post(
         f"{server.url}/admin/users/{number}/pin",

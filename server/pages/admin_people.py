@@ -146,7 +146,9 @@ def _checked_pin(values: dict) -> str:
     if not pin:
         raise FormError({"pin": Problem("Required.")})
     if not (pin.isascii() and pin.isdigit() and low <= len(pin) <= high):
-        raise FormError({"pin": Problem("From %(low)d to %(high)d digits.", {"low": low, "high": high})})
+        raise FormError(
+            {"pin": Problem("From %(low)d to %(high)d digits.", {"low": low, "high": high})}
+        )
     if pin != str(values.get("pin2") or "").strip():
         raise FormError({"pin2": Problem("The two PINs differ.")})
     return pin
