@@ -94,3 +94,28 @@ def test_the_console_says_so_when_the_hall_requires_an_officer(live_server_facto
     expect_message(page, "Memanggil A001.")
     page.click("#btn-sign_out")  # holding A001: refused, with what to do
     expect_message(page, "Selesaikan, lewati atau alihkan dahulu nomor yang sedang dilayani.", True)
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_monitor_shows_each_counters_officer_live(live_server, page, tmp_path):
+    from playwright.sync_api import expect
+
+    from tests.test_admin_browser import log_in as admin_log_in
+    from tests.test_officers_keypad import set_pin_as_admin
+
+    number = set_pin_as_admin(live_server, "petugas1", "2468")
+    admin_log_in(page, live_server, "admin", "admin-secret")
+    page.goto(live_server.url + "/admin/")
+    officer = page.locator("tr[data-counter='1'] td.officer")
+    expect(officer).to_have_text("–")
+    r = live_server.command(1, "sign_in", "m-1", officer=number, pin="2468")
+    assert r.status_code == 200, r.text
+    expect(officer).to_have_text("petugas1")
+    live_server.issue("ktp")
+    live_server.command(1, "call_next", "m-2")
+    expect(page.locator("tr[data-counter='1']")).to_contain_text("A001")
+    page.screenshot(path=str(shots_dir(tmp_path) / "admin-monitor-officer.png"))
+    live_server.command(1, "finish", "m-3")
+    live_server.command(1, "sign_out", "m-4")
+    expect(officer).to_have_text("–")

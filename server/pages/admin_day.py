@@ -36,7 +36,6 @@ def index():
         "on_break": _("On break"), "break_minutes": _("%(n)s min"), "back_at": _("back at"),
         "reasons": {"istirahat": _("rest"), "sholat": _("prayer"), "rapat": _("meeting"),
                     "lainnya": _("other")},
-        "no_officer": _("nobody signed in"),
     }  # fmt: skip
     return render("admin/monitor.html", texts=texts)
 
