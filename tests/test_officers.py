@@ -467,3 +467,15 @@ def test_a_day_without_officers_says_so(client, hub):
     admin_log_in(client, "admin", "admin-secret")
     html = client.get("/admin/day").get_data(as_text=True)
     assert 'id="officer-report-empty"' in html and 'id="officer-report"' not in html
+
+
+def test_the_day_roll_signs_everyone_out_and_says_so(socket_client, hub, clock):
+    hub.command(1, "sign_in", {"officer": Officer(user_id(hub, "petugas1"), "petugas1", "")}, "r1")
+    display = socket_client(NS_DISPLAY)
+    display.get_received(NS_DISPLAY)
+    clock.advance(days=1)
+    hub.tick()
+    [event] = events_named(display, protocol.COUNTER_CHANGED, NS_DISPLAY)
+    assert event["counter"]["officer"] is None
+    assert event["officer_change"]["reason"] == "day-closed"
+    assert hub.read(lambda s: s.load_catalogue())[2][1].officer is None
