@@ -147,9 +147,9 @@ class Hall:
     issued: Mapping[str, int] = field(default_factory=frozen_map)  # per origin service, today
     served: Mapping[int, int] = field(default_factory=frozen_map)  # per counter, today
     ended: frozenset[str] = frozenset()  # numbers of today's done, cancelled, expired tickets
+    require_officer: bool = False  # counters call and serve only with an officer signed in
     next_order: int = 1
     enforce_hours: bool = True
-    require_officer: bool = False  # counters call and serve only with an officer signed in
 
     # Derived views: computed from tickets, never stored, so they cannot disagree.
     def current(self, counter: int) -> Ticket | None:
