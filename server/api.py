@@ -7,8 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server import protocol, ratelimit, schemas
-from server.events import officer_with_pin
+from server import officers, protocol, ratelimit, schemas
 from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
@@ -142,7 +141,8 @@ def counter_command(number: int, command: str):
     body = request_body(schemas.COMMANDS[command])
     args = body.model_dump()
     if isinstance(body, schemas.SignIn):  # over HTTP only with an officer number and PIN
-        args = {"officer": officer_with_pin(counter, body)}
+        pins = ratelimit.limits()["pins"]
+        args = {"officer": officers.from_pin(hub(), pins, counter, body.officer, body.pin)}
     return jsonify(hub().command(counter, command, args, body.request_id))
 
 

@@ -215,15 +215,10 @@ def sign_in(data: schemas.SignIn):
     if data.officer is None and data.pin is None:
         officer = officers.from_session(hub(), session.get("user_id"), number)
     else:
-        officer = officer_with_pin(number, data)
+        officer = officers.from_pin(
+            hub(), ratelimit.limits()["pins"], number, data.officer, data.pin
+        )
     return hub().command(number, protocol.SIGN_IN, {"officer": officer}, data.request_id)
-
-
-def officer_with_pin(number: int, data: schemas.SignIn):
-    """The officer a keypad sign-in names, its PIN checked (and rate limited) per counter."""
-    if data.officer is None or data.pin is None:
-        raise PanggilError("bad-request", "Kolom 'officer' dan 'pin' diisi bersama.")
-    return officers.from_pin(hub(), ratelimit.limits()["pins"], number, data.officer, data.pin)
 
 
 # --- anything else ----------------------------------------------------------------------------

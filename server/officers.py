@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 
-from server import engine
+from server import engine, protocol
 from server.passwords import check_password, dummy_hash, hash_password
 from server.protocol import PanggilError
 
@@ -37,13 +37,15 @@ def from_session(hub, user_id: object, number: int) -> engine.Officer:
     return officer_of(user)
 
 
-def from_pin(hub, pins, number: int, officer_id: int, pin: str) -> engine.Officer:
+def from_pin(hub, pins, number: int, officer_id: int | None, pin: str | None) -> engine.Officer:
     """The officer with this number (user id) and PIN, for the keypad of counter `number`.
 
     An unknown number, an inactive user, a user without a PIN and a wrong PIN are the same
     `bad-pin`, at the same Argon2 cost; each counts against the counter and the number
     (`pins`: ratelimit.PinLimiter), and too many are `rate-limited` before any PIN is checked.
     """
+    if officer_id is None or pin is None:
+        raise PanggilError("bad-request", "Kolom 'officer' dan 'pin' diisi bersama.")
     pins.check(number, officer_id)
     user = hub.read(lambda s: s.find_user(user_id=officer_id))
     stored = user["pin_hash"] if user else None
@@ -61,7 +63,7 @@ def from_pin(hub, pins, number: int, officer_id: int, pin: str) -> engine.Office
 def sign_step(command: str, counter: int, args: Mapping):
     """The engine rule of sign_in (with the Officer the shell found: never a client's word) or
     sign_out, as the Hub runs it."""
-    if command == "sign_out":
+    if command == protocol.SIGN_OUT:
         return lambda hall, now: engine.sign_out(hall, counter, now)
     officer = args.get("officer")
     if not isinstance(officer, engine.Officer):
