@@ -447,8 +447,22 @@ def sign_out(hall: Hall, counter_no: int, now: datetime) -> Outcome:
     return _sign_out(hall, counter, now, "signed-out")
 
 
+def sign_out_user(hall: Hall, user_id: int, now: datetime) -> Outcome:
+    """The admin deactivated a user: they are signed out wherever they are, even with a ticket
+    held (it stays called, and whoever signs in there next finishes it)."""
+    changes: tuple[Change, ...] = ()
+    for counter in sorted(hall.counters.values(), key=lambda c: c.number):
+        if counter.officer is not None and counter.officer.id == user_id:
+            outcome = _sign_out(hall, counter, now, "deactivated")
+            hall, changes = outcome.hall, changes + outcome.changes
+    if not changes:
+        raise PanggilError("not-signed-in")
+    return Outcome(hall, changes)
+
+
 def _sign_out(hall: Hall, counter: Counter, now: datetime, reason: str) -> Outcome:
-    """Sign out whoever is at the counter; `reason` is signed-out, moved or day-closed."""
+    """Sign out whoever is at the counter; `reason` is signed-out, moved, day-closed or
+    deactivated."""
     change = Change("signed_out", None, now, counter.number, frozen_map({"reason": reason}),
                     counter.officer)  # fmt: skip
     return Outcome(_put_counter(hall, replace(counter, officer=None)), (change,))

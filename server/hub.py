@@ -189,6 +189,10 @@ class Hub:
         step = _step(command, counter, args)
         return self._apply(step, request=(counter, request_id, command))
 
+    def sign_out_user(self, user_id: int) -> dict:
+        """Sign a deactivated user out of any counter (engine.sign_out_user)."""
+        return self._apply(lambda hall, now: engine.sign_out_user(hall, user_id, now))
+
     def _apply(self, step: Step, request: tuple[int, str, str] | None = None) -> dict:
         with self.lock:
             now = self.now()

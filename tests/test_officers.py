@@ -479,3 +479,33 @@ def test_the_day_roll_signs_everyone_out_and_says_so(socket_client, hub, clock):
     assert event["counter"]["officer"] is None
     assert event["officer_change"]["reason"] == "day-closed"
     assert hub.read(lambda s: s.load_catalogue())[2][1].officer is None
+
+
+def test_a_deactivated_user_is_signed_out_even_with_a_ticket_held():
+    hall = engine.call_next(signed_in(issue(make_hall()), 1, BUDI), 1, NOW).hall
+    outcome = engine.sign_out_user(hall, BUDI.id, NOW)
+    assert outcome.hall.counters[1].officer is None
+    assert outcome.hall.current(1) is not None  # still called: the next officer finishes it
+    assert [(c.kind, dict(c.data)) for c in outcome.changes] == [
+        ("signed_out", {"reason": "deactivated"})
+    ]
+    assert_refused(outcome.hall, lambda h: engine.sign_out_user(h, BUDI.id, NOW), "not-signed-in")
+
+
+def test_the_admin_deactivating_an_officer_signs_them_out(client, socket_client, hub):
+    from tests.test_admin_pages import log_in as admin_log_in
+    from tests.test_admin_pages import post
+
+    uid = user_id(hub, "petugas1")
+    hub.command(1, "sign_in", {"officer": Officer(uid, "petugas1", "")}, "z1")
+    display = socket_client(NS_DISPLAY)
+    display.get_received(NS_DISPLAY)
+    admin_log_in(client, "admin", "admin-secret")
+    form = {"full_name": "", "role": "officer", "counter": "1"}  # "active" unticked
+    assert post(client, f"/admin/users/{uid}", form).status_code == 302
+    assert hub.hall.counters[1].officer is None
+    [event] = events_named(display, protocol.COUNTER_CHANGED, NS_DISPLAY)
+    assert event["officer_change"]["reason"] == "deactivated"
+    # Saving an inactive user again changes nothing more.
+    assert post(client, f"/admin/users/{uid}", form).status_code == 302
+    assert events_named(display, protocol.COUNTER_CHANGED, NS_DISPLAY) == []

@@ -10,6 +10,7 @@ from server.pages.admin_forms import FormError, Problem, changes, validate_passw
 from server.pages.auth import ROLES, current_user
 from server.officers import PIN_DIGITS, hash_pin
 from server.passwords import hash_password
+from server.protocol import PanggilError
 from server.storage import Storage
 
 USER_FIELDS = ("full_name", "role", "counter", "active")
@@ -93,10 +94,21 @@ def user(user_id: int):
 
         errors = attempt(save)
         if not errors:
+            if not _find(user_id)["active"]:
+                _sign_out_everywhere(user_id)
             flash(_("Changes saved."), "success")
             return redirect(url_for("admin.users"))
     return render("admin/user.html", edited=edited, values=values, errors=errors, roles=ROLES,
                   counters=hub().hall.counters)  # fmt: skip
+
+
+def _sign_out_everywhere(user_id: int) -> None:
+    """A deactivated user leaves the counter they were signed in at (every screen is told)."""
+    try:
+        hub().sign_out_user(user_id)
+    except PanggilError as exc:
+        if exc.code != "not-signed-in":
+            raise
 
 
 @bp.post("/users/<int:user_id>/password")
