@@ -555,6 +555,12 @@ def _calling_counter(hall: Hall, number: int) -> Counter:
     return counter
 
 
+def _put_counter(hall: Hall, counter: Counter) -> Hall:
+    counters = dict(hall.counters)
+    counters[counter.number] = counter
+    return replace(hall, counters=MappingProxyType(counters))
+
+
 def _serving_counter(hall: Hall, number: int) -> Counter:
     """A counter about to call, skip, finish or move a ticket: in a hall that requires it,
     an officer must be signed in, so every ticket's service is recorded against someone."""
@@ -562,12 +568,6 @@ def _serving_counter(hall: Hall, number: int) -> Counter:
     if hall.require_officer and counter.officer is None:
         raise PanggilError("officer-required")
     return counter
-
-
-def _put_counter(hall: Hall, counter: Counter) -> Hall:
-    counters = dict(hall.counters)
-    counters[counter.number] = counter
-    return replace(hall, counters=MappingProxyType(counters))
 
 
 def _clock_time(text: str) -> int:

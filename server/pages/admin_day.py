@@ -8,7 +8,6 @@ import sqlite3
 from flask import Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 
-from server import engine
 from server.pages.admin_common import NOT_SAVED, actor, bp, hub, render
 from server.pages.admin_report import (
     OfficerDay,
@@ -18,6 +17,7 @@ from server.pages.admin_report import (
     to_csv,
     totals,
 )
+from server.engine import Officer
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +72,7 @@ def day():
                   officers=officers)  # fmt: skip
 
 
-def _officers(day: str) -> list[tuple[engine.Officer | None, OfficerDay]]:
+def _officers(day: str) -> list[tuple[Officer | None, OfficerDay]]:
     """The day's per-officer rows with who each officer is (None: a user no longer known)."""
     events, known = hub().read(lambda s: (s.ticket_events(day), s.officers()))
     return [(known.get(row.officer), row) for row in officer_report(events)]

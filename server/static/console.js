@@ -456,19 +456,6 @@
     for (const b of reasonButtons) b.disabled = !connected || !!inFlight;
   }
 
-  // "Petugas: Budi Santoso", and the sign-in or sign-out that applies.
-  function renderOfficer(me, connected) {
-    const officer = me ? me.officer : null;
-    const mine = isMe(officer);
-    const el = $("officer");
-    el.textContent = officer ? fill(T.officer, { name: officer.full_name || officer.username }) : T.noOfficer;
-    el.className = "officer " + (!officer ? "none" : mine ? "mine" : "other");
-    for (const b of officerButtons) {
-      b.hidden = !me || (b.dataset.officer === "sign_in" ? mine : !officer);
-      b.disabled = !connected || !!inFlight;
-    }
-  }
-
   // The banner while on a break ("Istirahat (sholat) · kembali 13.00"), and which of pause and
   // resume is offered: only the one that applies, so its shortcut is the only one that works.
   function renderBreak(me, onBreak, connected) {
@@ -487,6 +474,19 @@
       b.hidden = !me || (b.dataset.break === "pause") === onBreak;
       b.disabled = !connected || !me || !!inFlight;
       b.classList.toggle("busy", inFlight === b.dataset.break);
+    }
+  }
+
+  // "Petugas: Budi Santoso", and the sign-in or sign-out that applies.
+  function renderOfficer(me, connected) {
+    const officer = me ? me.officer : null;
+    const mine = isMe(officer);
+    const el = $("officer");
+    el.textContent = officer ? fill(T.officer, { name: officer.full_name || officer.username }) : T.noOfficer;
+    el.className = "officer " + (!officer ? "none" : mine ? "mine" : "other");
+    for (const b of officerButtons) {
+      b.hidden = !me || (b.dataset.officer === "sign_in" ? mine : !officer);
+      b.disabled = !connected || !!inFlight;
     }
   }
 
