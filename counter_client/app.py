@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from counter_client.client import PAUSE, RESUME, CounterClient, PressResult
+from counter_client.entry import SignInEntry
 from counter_client.config import PAUSE_PREFIX, TRANSFER_PREFIX
 from counter_client.texts import Texts
 from counter_client.view import Screen, TerminalView
@@ -54,6 +55,8 @@ class App:
         self.message_is_error = False
         # An open menu: its title and its choices as (label, command, args).
         self.menu: tuple[str, list[tuple[str, str, dict]]] | None = None
+        # The officer number and PIN being typed after the sign-in key, if any.
+        self.entry: SignInEntry | None = None
         self.presses_started = 0
 
     # --- called from other threads --------------------------------------------------------------
@@ -106,6 +109,8 @@ class App:
             if self.menu
             else (None, ())
         )
+        if self.entry is not None:
+            title = self.entry.prompt(self.texts)
         self.view.draw(Screen(
             state=c.state, connection=c.connection, refusal=c.refusal, pending=c.pending, retrying=c.retrying,
             message=self.message, message_is_error=self.message_is_error, menu_title=title, menu_items=items,
@@ -115,6 +120,16 @@ class App:
     # --- keys, actions, results ------------------------------------------------------------------
 
     def handle_key(self, key: str) -> None:
+        if self.entry is not None:
+            outcome = self.entry.key(key)
+            if outcome == "cancel":
+                self.entry = None
+                self.say(self.texts("cancelled"))
+            elif outcome == "done":
+                officer, pin = self.entry.officer, self.entry.pin
+                self.entry = None
+                self.send(protocol.SIGN_IN, {"officer": int(officer), "pin": pin})
+            return
         if self.menu is not None:
             _, choices = self.menu
             self.menu = None
@@ -141,6 +156,11 @@ class App:
             self.send(PAUSE, {"reason": reason})
         elif action == "resume":
             self.send(RESUME, {})
+        elif action == "sign_in":
+            if self._usable():
+                self.entry = SignInEntry()
+        elif action == "sign_out":
+            self.send(protocol.SIGN_OUT, {})
         elif action == "transfer":
             self.open_transfer_menu()
         elif action == "call_back":
@@ -213,6 +233,10 @@ class App:
             text = self.texts("done.pause", reason=self.texts.reason(reason))
         elif result.command == RESUME:
             text = self.texts("done.resume")
+        elif result.command in (protocol.SIGN_IN, protocol.SIGN_OUT):
+            officer = (r.get("counter") or {}).get("officer") or {}
+            name = officer.get("full_name") or officer.get("username") or "?"
+            text = self.texts(f"done.{result.command}", name=name)
         elif result.command in (protocol.CALL_NEXT, protocol.CALL_TICKET):
             finished = r.get("finished")
             text = (self.texts("done.next.finished", number=number, finished=finished["number"]) if finished

@@ -26,7 +26,9 @@ class ConfigError(Exception):
 # What a key or a button can do. `transfer` and `call_back` open a numbered menu on the status
 # view; `transfer:<service code>` sends the held ticket straight to that service (for a button).
 # `pause` starts a break with `pause_reason`, `pause:<reason>` with that reason; `resume` ends it.
-ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call_back", "pause", "resume")
+# `sign_in` asks for the officer's number and PIN on the status view; `sign_out` signs them out.
+ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call_back", "pause", "resume",
+           "sign_in", "sign_out")  # fmt: skip
 TRANSFER_PREFIX = "transfer:"
 PAUSE_PREFIX = "pause:"
 BREAK_REASONS = ("istirahat", "sholat", "rapat", "lainnya")
@@ -48,6 +50,8 @@ DEFAULT_KEYS: Mapping[str, str] = MappingProxyType({
     "backspace": "call_back",
     "7": "pause",
     "9": "resume",
+    "1": "sign_in",
+    "3": "sign_out",
 })  # fmt: skip
 
 LANGUAGES = ("id", "en")

@@ -43,6 +43,12 @@ def render(screen: Screen, texts: Texts, width: int = WIDTH) -> str:
     lines = [_two_columns(texts("title", counter=me.get("name", "—"), hall=state.hall_name),
                           _connection(screen, texts), width)]  # fmt: skip
     lines.append("=" * width)
+    officer = me.get("officer")
+    if isinstance(officer, Mapping):
+        name = officer.get("full_name") or officer.get("username") or "?"
+        lines.append(texts("officer", name=name))
+    elif state.me is not None:
+        lines.append(texts("officer.none"))
     if state.break_info is not None:
         lines.append(_break_line(state.break_info, texts))
 

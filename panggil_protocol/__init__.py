@@ -52,7 +52,20 @@ TRANSFER = "transfer"
 CALL_TICKET = "call_ticket"
 PAUSE = "pause"
 RESUME = "resume"
-COUNTER_COMMANDS = (CALL_NEXT, RECALL, SKIP, FINISH, TRANSFER, CALL_TICKET, PAUSE, RESUME)
+SIGN_IN = "sign_in"
+SIGN_OUT = "sign_out"
+COUNTER_COMMANDS = (
+    CALL_NEXT,
+    RECALL,
+    SKIP,
+    FINISH,
+    TRANSFER,
+    CALL_TICKET,
+    PAUSE,
+    RESUME,
+    SIGN_IN,
+    SIGN_OUT,
+)
 
 CALL_KINDS = ("call", "recall")
 PRIORITIES = ("disability", "elderly", "pregnant")
@@ -88,6 +101,14 @@ ERRORS: dict[str, tuple[int, str]] = {
     "ticket-not-callable": (409, "Nomor ini tidak sedang menunggu atau dilewati."),
     "service-not-served": (409, "Gerai ini tidak melayani layanan nomor tersebut."),
     "same-service": (409, "Nomor sudah berada di layanan tersebut."),
+    "officer-required": (409, "Petugas belum masuk di gerai ini. Masuk dahulu untuk melayani."),
+    "already-signed-in": (409, "Petugas ini sudah masuk di gerai ini."),
+    "not-signed-in": (409, "Belum ada petugas yang masuk di gerai ini."),
+    "officer-busy": (
+        409,
+        "Petugas masih memegang nomor di gerai lain. Selesaikan, lewati atau alihkan di sana dahulu.",
+    ),
+    "bad-pin": (401, "Nomor petugas atau PIN salah."),
     "counter-on-break": (409, "Gerai sedang istirahat. Lanjutkan layanan dahulu."),
     "ticket-held": (
         409,

@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server import protocol, ratelimit, schedule_text, schemas
+from server import officers, protocol, ratelimit, schedule_text, schemas
 from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
@@ -150,7 +150,11 @@ def counter_command(number: int, command: str):
         raise PanggilError("unknown-command")
     counter = _counter_from_token(number)
     body = request_body(schemas.COMMANDS[command])
-    return jsonify(hub().command(counter, command, body.model_dump(), body.request_id))
+    args = body.model_dump()
+    if isinstance(body, schemas.SignIn):  # over HTTP only with an officer number and PIN
+        pins = ratelimit.limits()["pins"]
+        args = {"officer": officers.from_pin(hub(), pins, counter, body.officer, body.pin)}
+    return jsonify(hub().command(counter, command, args, body.request_id))
 
 
 # Flask's and werkzeug's own errors (no route, wrong method, body too big, ...) as protocol codes.

@@ -55,6 +55,7 @@ def create_app(
         timezone_name=config.hall.timezone,
         day_starts_at=config.hall.day_start_minutes,
         enforce_hours=config.hall.enforce_hours,
+        require_officer=config.hall.require_officer,
         clock=clock,
         broadcast=events.broadcast,
         announcer=announcer,

@@ -68,6 +68,13 @@ class LimitsSection(_Strict):
         description="Failed logins for one account from all addresses; then only addresses it logged in from before",
     )
     login_window_s: int = Field(300, ge=10, le=86_400, description="The login window, in seconds")
+    pin_failures_per_counter: int = Field(
+        5, ge=1, le=1000, description="Wrong keypad PINs at one counter per window"
+    )
+    pin_failures_per_officer: int = Field(
+        10, ge=1, le=1000, description="Wrong keypad PINs for one officer number, all counters"
+    )
+    pin_window_s: int = Field(300, ge=10, le=86_400, description="The PIN window, in seconds")
 
     @field_validator("trusted_addresses")
     @classmethod
@@ -175,6 +182,10 @@ class HallSection(_Strict):
     )
     breaks: list[BreakEntry] = Field(
         default_factory=list, description="Breaks of the whole hall, e.g. Friday prayer"
+    )
+    require_officer: bool = Field(
+        False,
+        description="Counters call, skip, finish and transfer only with an officer signed in",
     )
 
     @field_validator("timezone")

@@ -55,6 +55,18 @@ class Service:
 
 
 @dataclass(frozen=True)
+class Officer:
+    """A user signed in to a counter: who calls and finishes its tickets (per-officer reports).
+
+    The shells check who it is (a web session, or a PIN on the keypad); the rules only record it.
+    """
+
+    id: int
+    username: str
+    full_name: str = ""
+
+
+@dataclass(frozen=True)
 class Counter:
     """A desk (gerai) and the services it calls, in its order of preference."""
 
@@ -67,6 +79,7 @@ class Counter:
     break_reason: str | None = None  # one of BREAK_REASONS while on break
     break_until: str | None = None  # "HH:MM", the return time the officer gave, if any
     break_since: datetime | None = None
+    officer: Officer | None = None  # who is signed in at the desk, if anyone
 
     @property
     def serving(self) -> bool:
@@ -93,6 +106,8 @@ class Ticket:
     finished_at: datetime | None = None
     counter: int | None = None
     calls: int = 0
+    called_by: Officer | None = None  # the officer of the latest call (or recall)
+    finished_by: Officer | None = None  # the officer who finished it (status done)
 
 
 @dataclass(frozen=True)
@@ -104,11 +119,12 @@ class Change:
     """
 
     kind: str  # issued, called, recalled, finished, skipped, transferred, cancelled, expired,
-    # paused, resumed
+    # paused, resumed, signed_in, signed_out
     ticket: Ticket | None
     at: datetime
     counter: int | None = None
     data: Mapping = field(default_factory=frozen_map)
+    officer: Officer | None = None  # the officer signed in at the counter that made the change
 
 
 @dataclass(frozen=True)
@@ -130,6 +146,7 @@ class Hall:
     issued: Mapping[str, int] = field(default_factory=frozen_map)  # per origin service, today
     served: Mapping[int, int] = field(default_factory=frozen_map)  # per counter, today
     ended: frozenset[str] = frozenset()  # numbers of today's done, cancelled, expired tickets
+    require_officer: bool = False  # counters call and serve only with an officer signed in
     next_order: int = 1
     enforce_hours: bool = True
     schedule: schedule.HallSchedule = field(default_factory=schedule.HallSchedule)
@@ -300,22 +317,29 @@ def recall(hall: Hall, counter_no: int, now: datetime) -> Outcome:
     counter = _calling_counter(hall, counter_no)
     _not_on_hall_break(hall, now)
     held = _held(hall, counter)
-    ticket = replace(held, calls=held.calls + 1)
-    change = Change("recalled", ticket, now, counter.number, frozen_map({"call_no": ticket.calls}))
+    ticket = replace(held, calls=held.calls + 1, called_by=counter.officer)
+    change = Change(
+        "recalled",
+        ticket,
+        now,
+        counter.number,
+        frozen_map({"call_no": ticket.calls}),
+        counter.officer,
+    )
     return Outcome(replace(hall, tickets=_put(hall.tickets, ticket)), (change,))
 
 
 def skip(hall: Hall, counter_no: int, now: datetime) -> Outcome:
     """The called visitor did not come: the ticket can be called back by number today."""
-    counter = _counter(hall, counter_no)
+    counter = _serving_counter(hall, counter_no)
     ticket = replace(_held(hall, counter), status="skipped")
-    change = Change("skipped", ticket, now, counter.number)
+    change = Change("skipped", ticket, now, counter.number, officer=counter.officer)
     return Outcome(replace(hall, tickets=_put(hall.tickets, ticket)), (change,))
 
 
 def finish(hall: Hall, counter_no: int, now: datetime) -> Outcome:
     """The visitor has been served."""
-    counter = _counter(hall, counter_no)
+    counter = _serving_counter(hall, counter_no)
     change = _finish(_held(hall, counter), counter, now)
     return Outcome(_apply_finish(hall, change), (change,))
 
@@ -338,6 +362,7 @@ def transfer(hall: Hall, counter_no: int, service_code: str, now: datetime) -> O
         now,
         counter.number,
         frozen_map({"from_service": held.service, "to_service": target.code}),
+        counter.officer,
     )
     return Outcome(replace(hall, tickets=_put(hall.tickets, ticket)), (change,))
 
@@ -370,6 +395,63 @@ def resume(hall: Hall, counter_no: int, now: datetime) -> Outcome:
         raise PanggilError("not-on-break")
     resumed = replace(counter, state="open", break_reason=None, break_until=None, break_since=None)
     return Outcome(_put_counter(hall, resumed), (Change("resumed", None, now, counter.number),))
+
+
+def sign_in(hall: Hall, counter_no: int, officer: Officer, now: datetime) -> Outcome:
+    """An officer takes the desk: the counter's calls and finishes are recorded as theirs.
+
+    Whoever was signed in there is replaced (an officer who left without signing out must not
+    block the next shift; the change names them as `replaced`). An officer is at one desk at a
+    time: signed in at another counter, they are signed out there first, unless that counter
+    still holds a called ticket (`officer-busy`: finish, skip or transfer it there first).
+    """
+    counter = _counter(hall, counter_no)
+    if counter.officer is not None and counter.officer.id == officer.id:
+        raise PanggilError("already-signed-in")
+    changes: tuple[Change, ...] = ()
+    for other in sorted(hall.counters.values(), key=lambda c: c.number):
+        if other.officer is not None and other.officer.id == officer.id:
+            if hall.current(other.number) is not None:
+                raise PanggilError("officer-busy", counter=other.number)
+            moved = _sign_out(hall, other, now, "moved")
+            hall, changes = moved.hall, changes + moved.changes
+    replaced = counter.officer
+    data = {"replaced": replaced.username if replaced else None}
+    signed_in = replace(counter, officer=officer)
+    change = Change("signed_in", None, now, counter.number, frozen_map(data), officer)
+    return Outcome(_put_counter(hall, signed_in), (*changes, change))
+
+
+def sign_out(hall: Hall, counter_no: int, now: datetime) -> Outcome:
+    """The officer leaves the desk. A counter holding a called ticket must finish, skip or
+    transfer it first, so that the ticket's service is recorded against the officer who did it."""
+    counter = _counter(hall, counter_no)
+    if counter.officer is None:
+        raise PanggilError("not-signed-in")
+    if hall.current(counter.number) is not None:
+        raise PanggilError("ticket-held")
+    return _sign_out(hall, counter, now, "signed-out")
+
+
+def sign_out_user(hall: Hall, user_id: int, now: datetime) -> Outcome:
+    """The admin deactivated a user: they are signed out wherever they are, even with a ticket
+    held (it stays called, and whoever signs in there next finishes it)."""
+    changes: tuple[Change, ...] = ()
+    for counter in sorted(hall.counters.values(), key=lambda c: c.number):
+        if counter.officer is not None and counter.officer.id == user_id:
+            outcome = _sign_out(hall, counter, now, "deactivated")
+            hall, changes = outcome.hall, changes + outcome.changes
+    if not changes:
+        raise PanggilError("not-signed-in")
+    return Outcome(hall, changes)
+
+
+def _sign_out(hall: Hall, counter: Counter, now: datetime, reason: str) -> Outcome:
+    """Sign out whoever is at the counter; `reason` is signed-out, moved, day-closed or
+    deactivated."""
+    change = Change("signed_out", None, now, counter.number, frozen_map({"reason": reason}),
+                    counter.officer)  # fmt: skip
+    return Outcome(_put_counter(hall, replace(counter, officer=None)), (change,))
 
 
 def cancel_ticket(hall: Hall, number: str, now: datetime) -> Outcome:
@@ -407,6 +489,11 @@ def close_day(hall: Hall, new_day: str, now: datetime) -> Outcome:
     for counter in sorted(hall.counters.values(), key=lambda c: c.number):
         if counter.state == "break":
             outcome = resume(hall, counter.number, now)
+            hall, changes = outcome.hall, changes + outcome.changes
+    # ... and with nobody signed in: yesterday's officer must not be credited with today's calls.
+    for counter in sorted(hall.counters.values(), key=lambda c: c.number):
+        if counter.officer is not None:
+            outcome = _sign_out(hall, counter, now, "day-closed")
             hall, changes = outcome.hall, changes + outcome.changes
     new_hall = replace(
         hall,
@@ -448,7 +535,7 @@ def _counter(hall: Hall, number: int) -> Counter:
 
 def _calling_counter(hall: Hall, number: int) -> Counter:
     """A counter about to call or move a ticket: it must not be on a break."""
-    counter = _counter(hall, number)
+    counter = _serving_counter(hall, number)
     if counter.state == "break":
         raise PanggilError("counter-on-break")
     return counter
@@ -466,6 +553,15 @@ def _put_counter(hall: Hall, counter: Counter) -> Hall:
     counters = dict(hall.counters)
     counters[counter.number] = counter
     return replace(hall, counters=MappingProxyType(counters))
+
+
+def _serving_counter(hall: Hall, number: int) -> Counter:
+    """A counter about to call, skip, finish or move a ticket: in a hall that requires it,
+    an officer must be signed in, so every ticket's service is recorded against someone."""
+    counter = _counter(hall, number)
+    if hall.require_officer and counter.officer is None:
+        raise PanggilError("officer-required")
+    return counter
 
 
 def _clock_time(text: str) -> int:
@@ -491,7 +587,8 @@ def _held(hall: Hall, counter: Counter) -> Ticket:
 
 
 def _finish(ticket: Ticket, counter: Counter, now: datetime) -> Change:
-    return Change("finished", replace(ticket, status="done", finished_at=now), now, counter.number)
+    done = replace(ticket, status="done", finished_at=now, finished_by=counter.officer)
+    return Change("finished", done, now, counter.number, officer=counter.officer)
 
 
 def _apply_finish(hall: Hall, change: Change) -> Hall:
@@ -518,9 +615,17 @@ def _call(hall: Hall, counter: Counter, ticket: Ticket, now: datetime) -> Outcom
         counter=counter.number,
         called_at=ticket.called_at or now,
         calls=ticket.calls + 1,
+        called_by=counter.officer,
     )
     changes.append(
-        Change("called", called, now, counter.number, frozen_map({"call_no": called.calls}))
+        Change(
+            "called",
+            called,
+            now,
+            counter.number,
+            frozen_map({"call_no": called.calls}),
+            counter.officer,
+        )
     )
     return Outcome(replace(hall, tickets=_put(hall.tickets, called)), tuple(changes))
 
@@ -541,6 +646,13 @@ def _bump(values: Mapping, key: object, value: int) -> Mapping:
     items = dict(values)
     items[key] = value
     return MappingProxyType(items)
+
+
+def officer_dict(officer: Officer | None) -> dict | None:
+    """The protocol's officer object (who is signed in at a counter), or None."""
+    if officer is None:
+        return None
+    return {"username": officer.username, "full_name": officer.full_name}
 
 
 def break_dict(counter: Counter) -> dict | None:
@@ -571,6 +683,8 @@ def ticket_dict(ticket: Ticket) -> dict:
         "finished_at": _iso(ticket.finished_at),
         "counter": ticket.counter,
         "calls": ticket.calls,
+        "called_by": ticket.called_by.username if ticket.called_by else None,
+        "finished_by": ticket.finished_by.username if ticket.finished_by else None,
     }
 
 

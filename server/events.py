@@ -14,11 +14,11 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 
-from flask import current_app, request
+from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit
 from socketio import packet
 
-from server import protocol, schemas
+from server import officers, protocol, ratelimit, schemas
 from server.extensions import socketio
 from server.protocol import NS_COUNTER, NS_DISPLAY, PanggilError
 
@@ -197,11 +197,28 @@ def _command_handler(command: str) -> Callable:
 
 
 for _command in protocol.COUNTER_COMMANDS:
+    if _command == protocol.SIGN_IN:
+        continue  # below: it must find out who is signing in first
     socketio.on_event(
         _command,
         _guard(schemas.COMMANDS[_command])(_command_handler(_command)),
         namespace=NS_COUNTER,
     )
+
+
+@socketio.on(protocol.SIGN_IN, namespace=NS_COUNTER)
+@_guard(schemas.SignIn)
+def sign_in(data: schemas.SignIn):
+    """An officer signs in: the keypad client with an officer number and PIN, the console with
+    neither (its socket carries the web session of the logged-in user who opened it)."""
+    number = _counter()
+    if data.officer is None and data.pin is None:
+        officer = officers.from_session(hub(), session.get("user_id"), number)
+    else:
+        officer = officers.from_pin(
+            hub(), ratelimit.limits()["pins"], number, data.officer, data.pin
+        )
+    return hub().command(number, protocol.SIGN_IN, {"officer": officer}, data.request_id)
 
 
 # --- anything else ----------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from server import announce, catalogue, day, engine, payloads, protocol
+from server import announce, catalogue, day, engine, officers, payloads, protocol
 from server.engine import Change, Hall, Outcome
 from server.protocol import PanggilError
 from server.storage import Storage
@@ -64,6 +64,7 @@ class Hub:
         timezone_name: str = "Asia/Jakarta",
         day_starts_at: int = 0,
         enforce_hours: bool = True,
+        require_officer: bool = False,
         clock: Clock = utc_now,
         broadcast: Broadcast | None = None,
         announcer: Any = None,
@@ -72,6 +73,7 @@ class Hub:
         self.tz = ZoneInfo(timezone_name)
         self.day_starts_at = day_starts_at
         self.enforce_hours = enforce_hours
+        self.require_officer = require_officer
         self.clock = clock
         self.broadcast: Broadcast = broadcast or (lambda name, payload: None)
         # Duck-typed: PlainAnnouncer, or server.voice's announcer with texts_for_ticket and
@@ -126,6 +128,7 @@ class Hub:
                 next_order=state["next_order"],
                 enforce_hours=self.enforce_hours,
                 schedule=self.storage.load_schedule(),
+                require_officer=self.require_officer,
             )
             self.settings = self.storage.load_settings()
             self.tokens = self.storage.counter_tokens()
@@ -188,6 +191,10 @@ class Hub:
             )
         step = _step(command, counter, args)
         return self._apply(step, request=(counter, request_id, command))
+
+    def sign_out_user(self, user_id: int) -> dict:
+        """Sign a deactivated user out of any counter (engine.sign_out_user)."""
+        return self._apply(lambda hall, now: engine.sign_out_user(hall, user_id, now))
 
     def _apply(self, step: Step, request: tuple[int, str, str] | None = None) -> dict:
         with self.lock:
@@ -381,6 +388,8 @@ def _step(command: str, counter: int, args: Mapping) -> Step:
         return lambda hall, now: engine.pause(hall, counter, reason, until, now)
     if command == protocol.RESUME:
         return lambda hall, now: engine.resume(hall, counter, now)
+    if command in (protocol.SIGN_IN, protocol.SIGN_OUT):
+        return officers.sign_step(command, counter, args)
     number = _text_arg(args, "number", 8)
     return lambda hall, now: engine.call_ticket(hall, counter, number, now)
 

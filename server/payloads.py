@@ -25,6 +25,8 @@ EVENT_NAMES = {
     "expired": protocol.TICKET_EXPIRED,
     "paused": protocol.COUNTER_CHANGED,
     "resumed": protocol.COUNTER_CHANGED,
+    "signed_in": protocol.COUNTER_CHANGED,
+    "signed_out": protocol.COUNTER_CHANGED,
 }
 
 
@@ -40,6 +42,7 @@ def counter_info(hall: Hall, number: int) -> dict:
         "active": counter.active,
         "state": counter.state,
         "break": engine.break_dict(counter),
+        "officer": engine.officer_dict(counter.officer),
         "current": ticket_dict(current) if current else None,
         "served_today": hall.served.get(number, 0),
     }
@@ -183,7 +186,10 @@ def event_payload(change: Change, hall: Hall) -> dict:
     t = change.ticket
     if t is None:  # a counter's change (paused, resumed): counter_changed carries the counter
         assert change.counter is not None
-        return {"counter": counter_info(hall, change.counter)}
+        changed: dict = {"counter": counter_info(hall, change.counter)}
+        if change.kind in ("signed_in", "signed_out"):
+            changed["officer_change"] = officer_change(change)
+        return changed
     services = {t.service}
     if "from_service" in change.data:
         services.add(change.data["from_service"])
@@ -210,6 +216,16 @@ def event_payload(change: Change, hall: Hall) -> dict:
             from_service=change.data["from_service"], to_service=change.data["to_service"]
         )
     return payload
+
+
+def officer_change(change: Change) -> dict:
+    """What a sign-in or sign-out did: who, and whom it replaced or why they left."""
+    detail = {"kind": change.kind, "officer": engine.officer_dict(change.officer)}
+    if change.kind == "signed_in":
+        detail["replaced"] = change.data.get("replaced")
+    else:
+        detail["reason"] = change.data.get("reason")
+    return detail
 
 
 def command_response(outcome: Outcome, payloads: list[dict], seq: int) -> dict:

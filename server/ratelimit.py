@@ -161,6 +161,41 @@ class TicketLimiter:
             self.issued.undo(f"ip:{address}")
 
 
+class PinLimiter:
+    """Wrong keypad PINs per counter and per officer number: a 4-digit PIN must not be guessable
+    by pressing through it at a desk. A refusal is `rate-limited`, checked before the PIN is."""
+
+    def __init__(self, per_counter: int = 5, per_officer: int = 10, window: float = 300,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.limits = (per_counter, per_officer)
+        self.failures = SlidingWindow(window, clock)
+
+    @staticmethod
+    def _keys(counter: int, officer: int) -> tuple[str, str]:
+        return f"counter:{counter}", f"officer:{officer}"
+
+    def check(self, counter: int, officer: int) -> None:
+        """Raise rate-limited when this counter or this officer number had too many wrong PINs."""
+        waits = [self.failures.retry_after(key) for key, limit in zip(self._keys(counter, officer), self.limits)
+                 if self.failures.count(key) >= limit]  # fmt: skip
+        if waits:
+            wait = max(waits)
+            minutes = max(1, math.ceil(wait / 60))
+            raise PanggilError(
+                "rate-limited",
+                f"Terlalu banyak PIN salah. Coba lagi dalam {minutes} menit, atau masuk lewat konsol.",
+                retry_after=wait,
+            )
+
+    def fail(self, counter: int, officer: int) -> None:
+        for key in self._keys(counter, officer):
+            self.failures.add(key)
+
+    def succeed(self, counter: int, officer: int) -> None:
+        for key in self._keys(counter, officer):
+            self.failures.clear(key)
+
+
 def init_app(app, config) -> None:
     """The app's limiters, from the config's `limits` section."""
     app.extensions["panggil_limits"] = {
@@ -168,6 +203,8 @@ def init_app(app, config) -> None:
                               config.login_failures_per_user, config.login_window_s),
         "tickets": TicketLimiter(config.tickets_per_address, config.tickets_window_s,
                                  config.trusted_addresses),
+        "pins": PinLimiter(config.pin_failures_per_counter, config.pin_failures_per_officer,
+                           config.pin_window_s),
     }  # fmt: skip
 
 

@@ -149,6 +149,18 @@ class Resume(CounterCommand):
     """resume: the officer is back; the counter calls again."""
 
 
+class SignIn(CounterCommand):
+    """sign_in: an officer takes the desk. The keypad sends the officer's number (their user id)
+    and PIN; the console sends neither and is signed in as its web session's user."""
+
+    officer: Annotated[int, Field(ge=1, le=999_999_999)] | None = None
+    pin: _text(8, r"^[0-9]{4,8}$") | None = None  # type: ignore[valid-type]
+
+
+class SignOut(CounterCommand):
+    """sign_out: the officer leaves the desk."""
+
+
 COMMANDS: dict[str, type[CounterCommand]] = {
     protocol.CALL_NEXT: CallNext,
     protocol.RECALL: Recall,
@@ -158,6 +170,8 @@ COMMANDS: dict[str, type[CounterCommand]] = {
     protocol.CALL_TICKET: CallTicket,
     protocol.PAUSE: Pause,
     protocol.RESUME: Resume,
+    protocol.SIGN_IN: SignIn,
+    protocol.SIGN_OUT: SignOut,
 }
 
 

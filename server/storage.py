@@ -152,11 +152,21 @@ MIGRATIONS: list[str] = [
     ALTER TABLE agencies ADD COLUMN weekdays TEXT;
     ALTER TABLE services ADD COLUMN cutoff INTEGER NOT NULL DEFAULT 0;
     """,
+    # Officers: who is signed in at each counter, who called and finished each ticket, who made
+    # each event (per-officer reports), and the keypad PIN of a user (an Argon2 hash, like passwords).
+    """
+    ALTER TABLE users ADD COLUMN pin_hash TEXT;
+    ALTER TABLE counters ADD COLUMN officer INTEGER REFERENCES users(id);
+    ALTER TABLE tickets ADD COLUMN called_by INTEGER REFERENCES users(id);
+    ALTER TABLE tickets ADD COLUMN finished_by INTEGER REFERENCES users(id);
+    ALTER TABLE events ADD COLUMN officer INTEGER REFERENCES users(id);
+    CREATE INDEX events_day_officer ON events(day, officer);
+    """,
 ]
 
 TICKET_COLUMNS = (
     "id", "day", "number", "prefix", "seq", "service", "origin_service", "priority", "status",
-    "issued_at", "ord", "called_at", "finished_at", "counter", "calls",
+    "issued_at", "ord", "called_at", "finished_at", "counter", "calls", "called_by", "finished_by",
 )  # fmt: skip
 
 
@@ -251,6 +261,7 @@ class Storage:
         links: dict[int, list[str]] = {}
         for r in self.db.query("SELECT * FROM counter_services ORDER BY counter, position"):
             links.setdefault(r["counter"], []).append(r["service"])
+        officers = self.officers()
         counters = {
             r["number"]: engine.Counter(
                 number=r["number"],
@@ -262,6 +273,7 @@ class Storage:
                 break_reason=r["break_reason"],
                 break_until=r["break_until"],
                 break_since=datetime.fromisoformat(r["break_since"]) if r["break_since"] else None,
+                officer=officers.get(r["officer"]),
             )
             for r in self.db.query("SELECT * FROM counters ORDER BY number")
         }
@@ -317,6 +329,20 @@ class Storage:
             [counter.state, counter.break_reason, counter.break_until,
              _iso(counter.break_since), counter.number],
         )  # fmt: skip
+
+    def save_counter_officer(self, counter: engine.Counter) -> None:
+        """Store who is signed in at a counter (it survives a restart; the admin's edits keep it)."""
+        officer = counter.officer.id if counter.officer else None
+        self.db.execute(
+            "UPDATE counters SET officer = ? WHERE number = ?", [officer, counter.number]
+        )
+
+    def officers(self) -> dict[int, engine.Officer]:
+        """Every user as the rules record them (a few dozen rows: read whole)."""
+        return {
+            r["id"]: engine.Officer(r["id"], r["username"], r["full_name"])
+            for r in self.db.query("SELECT id, username, full_name FROM users")
+        }
 
     def agency_exists(self, code: str) -> bool:
         return (
@@ -480,8 +506,9 @@ class Storage:
 
     def load_day(self, day: str, tz) -> dict:
         """Today's open tickets, the numbers of its ended ones and its counts, to rebuild a Hall."""
+        officers = self.officers()
         tickets = {
-            r["id"]: _ticket(r, tz)
+            r["id"]: _ticket(r, tz, officers)
             for r in self.db.query(
                 "SELECT * FROM tickets WHERE day = ? AND status IN ('waiting', 'called', 'skipped')",
                 [day],
@@ -523,7 +550,7 @@ class Storage:
 
     def find_ticket(self, ticket_id: str, tz) -> engine.Ticket | None:
         row = next(self.db.query("SELECT * FROM tickets WHERE id = ?", [ticket_id]), None)
-        return _ticket(row, tz) if row else None
+        return _ticket(row, tz, self.officers()) if row else None
 
     def save_changes(
         self, changes: Iterable[engine.Change], payloads: Iterable[Mapping], hall: engine.Hall
@@ -538,12 +565,13 @@ class Storage:
             if t is None:
                 assert change.counter is not None
                 self.save_counter_state(hall.counters[change.counter])
+                self.save_counter_officer(hall.counters[change.counter])
                 seqs.append(self.add_event(change.kind, change.at, hall.day, payload,
-                                           counter=change.counter))  # fmt: skip
+                                           counter=change.counter, officer=_id(change.officer)))  # fmt: skip
                 continue
             values = [t.id, t.day, t.number, t.prefix, t.seq, t.service, t.origin_service, t.priority,
                       t.status, _iso(t.issued_at), t.order, _iso(t.called_at), _iso(t.finished_at),
-                      t.counter, t.calls]  # fmt: skip
+                      t.counter, t.calls, _id(t.called_by), _id(t.finished_by)]  # fmt: skip
             placeholders = ", ".join("?" * len(TICKET_COLUMNS))
             updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
             self.db.execute(
@@ -553,7 +581,14 @@ class Storage:
             )
             seqs.append(
                 self.add_event(
-                    change.kind, change.at, t.day, payload, t.id, change.counter, t.service
+                    change.kind,
+                    change.at,
+                    t.day,
+                    payload,
+                    t.id,
+                    change.counter,
+                    t.service,
+                    officer=_id(change.officer),
                 )
             )
         return seqs
@@ -567,9 +602,11 @@ class Storage:
         ticket: str | None = None,
         counter: int | None = None,
         service: str | None = None,
+        officer: int | None = None,
     ) -> int:
         cursor = self.db.execute(
-            "INSERT INTO events (at, day, kind, ticket, counter, service, data) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "INSERT INTO events (at, day, kind, ticket, counter, service, data, officer)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             [
                 at.isoformat(),
                 day,
@@ -578,6 +615,7 @@ class Storage:
                 counter,
                 service,
                 json.dumps(data, separators=(",", ":")),
+                officer,
             ],
         )
         return cursor.lastrowid
@@ -597,10 +635,11 @@ class Storage:
         ]
 
     def ticket_events(self, day: str) -> list[dict]:
-        """The day's ticket events (seq, at, kind, ticket, service), for the day report."""
+        """The day's ticket events (seq, at, kind, ticket, service, officer), for the day report."""
         return list(
             self.db.query(
-                "SELECT seq, at, kind, ticket, service FROM events WHERE day = ? AND ticket IS NOT NULL",
+                "SELECT seq, at, kind, ticket, service, officer FROM events"
+                " WHERE day = ? AND ticket IS NOT NULL",
                 [day],
             )
         )
@@ -669,6 +708,10 @@ class Storage:
     def replace_password(self, user_id: int, password_hash: str) -> None:
         """A new password for a user; unlike set_user_password, role and active stay as they are."""
         self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+
+    def set_user_pin(self, user_id: int, pin_hash: str | None) -> None:
+        """A user's keypad PIN (its Argon2 hash), or None to clear it."""
+        self.db.execute("UPDATE users SET pin_hash = ? WHERE id = ?", [pin_hash, user_id])
 
     def list_users(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM users ORDER BY username"))
@@ -778,7 +821,11 @@ def _dt(value: str | None, tz) -> datetime | None:
     return datetime.fromisoformat(value).astimezone(tz) if value else None
 
 
-def _ticket(row: Mapping, tz) -> engine.Ticket:
+def _id(officer: engine.Officer | None) -> int | None:
+    return officer.id if officer else None
+
+
+def _ticket(row: Mapping, tz, officers: Mapping[int, engine.Officer]) -> engine.Ticket:
     return engine.Ticket(
         id=row["id"],
         day=row["day"],
@@ -795,4 +842,6 @@ def _ticket(row: Mapping, tz) -> engine.Ticket:
         finished_at=_dt(row["finished_at"], tz),
         counter=row["counter"],
         calls=row["calls"],
+        called_by=officers.get(row["called_by"]),
+        finished_by=officers.get(row["finished_by"]),
     )

@@ -102,6 +102,9 @@ def log_in(
 ) -> None:
     log_in_only(page, server, username, password, lang)
     page.wait_for_selector("#connection.connected")
+    # The console signs its user in by itself; its buttons wait for that answer.
+    page.wait_for_selector("#officer.mine")
+    wait_js(page, "() => !document.querySelector('#btn-sign_out').disabled")
 
 
 def message(page) -> str:

@@ -10,7 +10,15 @@ from flask_babel import gettext as _
 
 from server import targets
 from server.pages.admin_common import NOT_SAVED, actor, bp, hub, render
-from server.pages.admin_report import day_report, duration, to_csv, totals
+from server.pages.admin_report import (
+    OfficerDay,
+    day_report,
+    duration,
+    officer_report,
+    to_csv,
+    totals,
+)
+from server.engine import Officer
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +98,16 @@ def day():
     rows = _report(chosen)
     names = {code: s.name for code, s in h.hall.services.items()}
     open_tickets = len(h.hall.tickets)
+    officers = _officers(chosen)
     return render("admin/day.html", days=days, chosen=chosen, rows=rows, total=totals(rows), names=names,
-                  duration=duration, today=h.hall.day, open_tickets=open_tickets)  # fmt: skip
+                  duration=duration, today=h.hall.day, open_tickets=open_tickets,
+                  officers=officers)  # fmt: skip
+
+
+def _officers(day: str) -> list[tuple[Officer | None, OfficerDay]]:
+    """The day's per-officer rows with who each officer is (None: a user no longer known)."""
+    events, known = hub().read(lambda s: (s.ticket_events(day), s.officers()))
+    return [(known.get(row.officer), row) for row in officer_report(events)]
 
 
 def _report(day: str) -> list:

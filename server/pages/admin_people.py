@@ -1,4 +1,4 @@
-"""Admin views for users: add, edit role/counter/active, reset a password."""
+"""Admin views for users: add, edit role/counter/active, reset a password, set a keypad PIN."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from flask_babel import gettext as _
 from server.pages.admin_common import attempt, bp, form_data, hub, render, save_other
 from server.pages.admin_forms import FormError, Problem, changes, validate_password, validate_user
 from server.pages.auth import ROLES, current_user
+from server.officers import PIN_DIGITS, hash_pin
 from server.passwords import hash_password
+from server.protocol import PanggilError
 from server.storage import Storage
 
 USER_FIELDS = ("full_name", "role", "counter", "active")
@@ -92,10 +94,21 @@ def user(user_id: int):
 
         errors = attempt(save)
         if not errors:
+            if not _find(user_id)["active"]:
+                _sign_out_everywhere(user_id)
             flash(_("Changes saved."), "success")
             return redirect(url_for("admin.users"))
     return render("admin/user.html", edited=edited, values=values, errors=errors, roles=ROLES,
                   counters=hub().hall.counters)  # fmt: skip
+
+
+def _sign_out_everywhere(user_id: int) -> None:
+    """A deactivated user leaves the counter they were signed in at (every screen is told)."""
+    try:
+        hub().sign_out_user(user_id)
+    except PanggilError as exc:
+        if exc.code != "not-signed-in":
+            raise
 
 
 @bp.post("/users/<int:user_id>/password")
@@ -116,3 +129,38 @@ def reset_password(user_id: int):
         return redirect(url_for("admin.users"))
     return render("admin/user.html", edited=edited, values=_record(edited), errors=errors, roles=ROLES,
                   counters=hub().hall.counters)  # fmt: skip
+
+
+@bp.post("/users/<int:user_id>/pin")
+def set_pin(user_id: int):
+    """Set (typed twice) or clear the PIN a user signs in with on a counter's keypad."""
+    edited = _find(user_id)
+    values = form_data()
+    clear = "clear" in values
+
+    def save() -> None:
+        pin_hash = None if clear else hash_pin(_checked_pin(values))  # slow: outside the lock
+        save_other("user.pin_cleared" if clear else "user.pin", edited["username"],
+                   lambda s: s.set_user_pin(user_id, pin_hash))  # fmt: skip
+
+    errors = attempt(save)
+    if not errors:
+        message = _("PIN cleared for %(name)s.") if clear else _("New PIN set for %(name)s.")
+        flash(message % {"name": edited["username"]}, "success")
+        return redirect(url_for("admin.user", user_id=user_id))
+    return render("admin/user.html", edited=edited, values=_record(edited), errors=errors, roles=ROLES,
+                  counters=hub().hall.counters)  # fmt: skip
+
+
+def _checked_pin(values: dict) -> str:
+    pin = str(values.get("pin") or "").strip()
+    low, high = PIN_DIGITS
+    if not pin:
+        raise FormError({"pin": Problem("Required.")})
+    if not (pin.isascii() and pin.isdigit() and low <= len(pin) <= high):
+        raise FormError(
+            {"pin": Problem("From %(low)d to %(high)d digits.", {"low": low, "high": high})}
+        )
+    if pin != str(values.get("pin2") or "").strip():
+        raise FormError({"pin2": Problem("The two PINs differ.")})
+    return pin

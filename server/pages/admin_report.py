@@ -107,3 +107,46 @@ def to_csv(day: str, rows: list[ServiceDay], names: Mapping[str, str], headers: 
 
 def _secs(value: float | None) -> str:
     return "" if value is None else str(round(value))
+
+
+@dataclass
+class OfficerDay:
+    """One officer's row of the report: what the tickets of their counter did while signed in."""
+
+    officer: int
+    calls: int = 0  # calls and recalls
+    served: int = 0
+    skipped: int = 0
+    services: list[float] = field(default_factory=list)
+
+    @property
+    def avg_service(self) -> float | None:
+        return sum(self.services) / len(self.services) if self.services else None
+
+
+def officer_report(events: Iterable[Mapping]) -> list[OfficerDay]:
+    """Rows per officer (the event rows' `officer`, a user id), busiest first. A service is
+    timed as in day_report and counted for the officer who finished it; events made with nobody
+    signed in count for nobody."""
+    rows: dict[int, OfficerDay] = {}
+    started: dict[str, datetime] = {}
+    for event in sorted(events, key=lambda e: e["seq"]):
+        kind, ticket, officer = event["kind"], event["ticket"], event.get("officer")
+        if ticket is None:
+            continue
+        at = datetime.fromisoformat(event["at"])
+        if kind == "called":
+            started[ticket] = at
+        start = started.pop(ticket, None) if kind in ("finished", "skipped") else None
+        if officer is None:
+            continue
+        row = rows.setdefault(officer, OfficerDay(officer))
+        if kind in ("called", "recalled"):
+            row.calls += 1
+        elif kind == "finished":
+            row.served += 1
+            if start is not None:
+                row.services.append((at - start).total_seconds())
+        elif kind == "skipped":
+            row.skipped += 1
+    return sorted(rows.values(), key=lambda r: (-r.served, -r.calls, r.officer))

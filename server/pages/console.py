@@ -13,7 +13,7 @@ from flask import Blueprint, abort, current_app, make_response, redirect, render
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from server import protocol
+from server import officers, protocol
 from server.pages.auth import current_user, login_required
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,12 @@ ERROR_TEXTS = {
     "ticket-not-callable": _l("That ticket is not waiting or skipped."),
     "service-not-served": _l("This counter does not serve that ticket's service."),
     "same-service": _l("The ticket is already in that service."),
+    "officer-required": _l("Sign in first: this hall records who serves each ticket."),
+    "already-signed-in": _l("You are already signed in at this counter."),
+    "not-signed-in": _l("Nobody is signed in at this counter."),
+    "officer-busy": _l("You still hold a ticket at another counter: finish it there first."),
+    "login-required": _l("Your login has ended: reload the page and log in again."),
+    "forbidden": _l("You may not sign in at this counter."),
     "request-id-reused": _l("Request id already used for another command."),
     "counter-on-break": _l("The counter is on a break: resume first."),
     "ticket-held": _l("Finish, skip or transfer the ticket being served first."),
@@ -79,7 +85,7 @@ def hub():
 
 def _allowed(user: dict, number: int) -> bool:
     """Admins use any counter; an officer bound to a counter uses only that one."""
-    return user["role"] == "admin" or user.get("counter") in (None, number)
+    return officers.may_use_counter(user, number)
 
 
 @bp.get("/")
@@ -116,6 +122,9 @@ def counter(number: int):
         "texts": _texts(),
         "errors": {code: str(text) for code, text in ERROR_TEXTS.items()},
         "reasons": {code: str(text) for code, text in BREAK_REASONS.items()},
+        # Who the page is for: it signs them in (the server takes the user from the socket's
+        # web session, never from this) and decides whether to do so by itself, see console.js.
+        "user": {"username": user["username"], "role": user["role"]},
     }
     response = make_response(render_template(
         "console/console.html", data=data, counter=counter, services=services, buttons=BUTTONS,
@@ -155,6 +164,10 @@ def _texts() -> dict[str, str]:
         "finished": _("%(number)s finished."),
         "transferred": _("%(number)s transferred to %(service)s."),
         "replayed": _(" Delivered after the connection came back, applied once."),
+        "officer": _("Officer: %(name)s"),
+        "noOfficer": _("No officer signed in"),
+        "signedIn": _("Signed in as %(name)s."),
+        "signedOut": _("Signed out. Calls from this counter are no longer recorded as yours."),
         "onBreak": _("On break (%(reason)s)"),
         "backAt": _("back at %(time)s"),
         "since": _("since %(time)s"),

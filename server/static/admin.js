@@ -93,6 +93,8 @@
         : cur ? ["ok", texts.serving] : c.active ? ["", texts.free] : ["bad", texts.inactive];
       return el("tr", { "data-counter": String(c.number), class: c.active ? "" : "dim" },
         el("td", {}, el("strong", {}, c.name)),
+        el("td", { class: "officer" + (c.officer ? "" : " muted small") },
+          c.officer ? c.officer.full_name || c.officer.username : "–"),
         el("td", { class: "ticket" }, cur ? cur.number : "–",
           cur && cur.called_at ? el("span", { class: "muted small" }, " " + texts.since + " " + cur.called_at.slice(11, 16)) : ""),
         el("td", {}, el("span", { class: "badge " + status[0] }, status[1]), breakDetail(c)),

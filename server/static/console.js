@@ -12,6 +12,7 @@
   const commandButtons = Array.from(document.querySelectorAll("button[data-command]"));
   const breakButtons = Array.from(document.querySelectorAll("button[data-break]"));
   const reasonButtons = Array.from(document.querySelectorAll("#pause-reasons button[data-reason]"));
+  const officerButtons = Array.from(document.querySelectorAll("button[data-officer]"));
   const NEEDS_TICKET = ["recall", "skip", "finish", "transfer"];
 
   let state = null; // {seq, me, services: {code: service}, skipped: [ticket]}
@@ -21,6 +22,10 @@
   let tickTimer = null;
   let waitTimer = null; // redraws the waits while someone waits in this counter's queues
   let lastFocus = null;
+  // Signing in by itself: tried once per connection, and never again after the officer signed out
+  // on this page (a reconnect must not sign back in someone who has left the desk).
+  let signInTried = false;
+  let keepSignedOut = false;
 
   function fill(text, values) {
     return text.replace(/%\((\w+)\)s/g, (_, name) => (name in values ? String(values[name]) : ""));
@@ -45,6 +50,7 @@
 
   socket.on("connect", () => {
     refusal = null;
+    signInTried = false;
     render();
   });
   socket.on("disconnect", () => render());
@@ -66,6 +72,22 @@
     for (const s of snap.services) services[s.code] = s;
     state = { me: snap.me, services, skipped: snap.skipped || [] };
     render();
+    maybeSignIn();
+  }
+
+  function isMe(officer) {
+    return !!officer && officer.username === data.user.username;
+  }
+
+  // The page's user signs in by itself when nobody is signed in here; an officer also replaces
+  // whoever left without signing out (it is their desk now), while an admin who opens a console
+  // where an officer works only gets the button: a look must not take over someone's desk.
+  function maybeSignIn() {
+    if (signInTried || keepSignedOut || !state || inFlight || !socket.connected) return;
+    signInTried = true;
+    const officer = state.me.officer;
+    if (isMe(officer)) return;
+    if (!officer || data.user.role === "officer") press("sign_in");
   }
 
   function applyEvent(name, event, step) {
@@ -153,6 +175,7 @@
     } finally {
       inFlight = null;
       render();
+      maybeSignIn();
     }
   }
 
@@ -175,6 +198,10 @@
     } else if (command === "pause" || command === "resume") {
       if (r.counter && state && r.counter.number === state.me.number) state.me = r.counter;
       text = command === "pause" ? T.paused : T.resumed;
+    } else if (command === "sign_in" || command === "sign_out") {
+      if (r.counter && state && r.counter.number === state.me.number) state.me = r.counter;
+      const officer = r.counter && r.counter.officer;
+      text = officer ? fill(T.signedIn, { name: officer.full_name || officer.username }) : T.signedOut;
     } else {
       const service = state && state.services[r.ticket.service];
       text = fill(T.transferred, { number, service: service ? service.name : r.ticket.service });
@@ -272,6 +299,13 @@
     });
   }
 
+  for (const button of officerButtons) {
+    button.addEventListener("click", () => {
+      keepSignedOut = button.dataset.officer === "sign_out";
+      press(button.dataset.officer);
+    });
+  }
+
   for (const button of commandButtons) {
     button.addEventListener("click", () => {
       const command = button.dataset.command;
@@ -358,6 +392,7 @@
     const current = me && me.current;
     const onBreak = !!me && me.state === "break";
     renderBreak(me, onBreak, connected);
+    renderOfficer(me, connected);
     $("current-number").textContent = current ? current.number : T.nobody;
     $("current-number").classList.toggle("none", !current);
     $("current-detail").textContent = current
@@ -477,6 +512,19 @@
       b.hidden = !me || (b.dataset.break === "pause") === onBreak;
       b.disabled = !connected || !me || !!inFlight;
       b.classList.toggle("busy", inFlight === b.dataset.break);
+    }
+  }
+
+  // "Petugas: Budi Santoso", and the sign-in or sign-out that applies.
+  function renderOfficer(me, connected) {
+    const officer = me ? me.officer : null;
+    const mine = isMe(officer);
+    const el = $("officer");
+    el.textContent = officer ? fill(T.officer, { name: officer.full_name || officer.username }) : T.noOfficer;
+    el.className = "officer " + (!officer ? "none" : mine ? "mine" : "other");
+    for (const b of officerButtons) {
+      b.hidden = !me || (b.dataset.officer === "sign_in" ? mine : !officer);
+      b.disabled = !connected || !!inFlight;
     }
   }
 
