@@ -7,7 +7,7 @@ import logging
 from flask import Blueprint, current_app, jsonify, request
 from werkzeug.exceptions import HTTPException
 
-from server import officers, protocol, ratelimit, schedule_text, schemas
+from server import officers, payloads, protocol, ratelimit, schedule_text, schemas
 from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
@@ -79,7 +79,7 @@ def health():
 
 @bp.get("/snapshot")
 def snapshot():
-    return jsonify(hub().snapshot())
+    return jsonify(payloads.public(hub().snapshot()))
 
 
 @bp.get("/services")

@@ -18,7 +18,7 @@ from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit
 from socketio import packet
 
-from server import officers, protocol, ratelimit, schemas
+from server import officers, payloads, protocol, ratelimit, schemas
 from server.extensions import socketio
 from server.protocol import NS_COUNTER, NS_DISPLAY, PanggilError
 
@@ -31,7 +31,7 @@ def hub():
 
 def broadcast(name: str, message: dict) -> None:
     """Send one event to every display and counter client (called by the Hub after a commit)."""
-    socketio.emit(name, message, namespace=NS_DISPLAY)
+    socketio.emit(name, payloads.public(message), namespace=NS_DISPLAY)
     socketio.emit(name, message, namespace=NS_COUNTER)
 
 
@@ -89,6 +89,8 @@ def _send_snapshot(counter: int | None = None, display: str | None = None) -> di
     h = hub()
     with h.lock:
         snap = h.snapshot(counter)
+        if counter is None:
+            snap = payloads.public(snap)
         if display is not None:
             snap["display"] = h.display_settings(display)
         emit(protocol.SNAPSHOT, snap)

@@ -30,6 +30,34 @@ EVENT_NAMES = {
 }
 
 
+def public(message: dict) -> dict:
+    """A message as the public `/display` namespace and API get it: an officer only by name.
+
+    TVs and visitors' phones share the hall's Wi-Fi with anyone; a login name there would hand a
+    password guesser the other half of a login; who served a ticket stays out too. Counters (authenticated) keep the username,
+    which the console needs to tell whether the officer signed in is its own user.
+    """
+    return _public(message)
+
+
+# Who served a ticket is for the counters and the reports, not for the waiting room.
+_PRIVATE_KEYS = frozenset({"called_by", "finished_by"})
+
+
+def _public(value):
+    if isinstance(value, dict):
+        return {
+            k: {"full_name": v.get("full_name") or ""}
+            if k == "officer" and isinstance(v, dict)
+            else _public(v)
+            for k, v in value.items()
+            if k not in _PRIVATE_KEYS
+        }
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    return value
+
+
 def counter_info(hall: Hall, number: int) -> dict:
     """The protocol's counter object, as the given state has it."""
     counter = hall.counters[number]

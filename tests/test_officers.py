@@ -184,16 +184,23 @@ def test_keypad_sign_in_with_a_pin_reaches_every_screen_and_records_the_officer(
     assert ack["result"]["counter"]["officer"] == officer
     [event] = events_named(display, protocol.COUNTER_CHANGED, NS_DISPLAY)
     assert event["seq"] == ack["seq"]
-    assert event["counter"]["officer"] == officer
-    assert event["officer_change"] == {"kind": "signed_in", "officer": officer, "replaced": None}
+    # The public namespace (TVs, phones, anyone on the Wi-Fi) learns the name, not the login.
+    public = {"full_name": ""}
+    assert event["counter"]["officer"] == public
+    assert event["officer_change"] == {"kind": "signed_in", "officer": public, "replaced": None}
+    [counter_event] = events_named(keypad, protocol.COUNTER_CHANGED, NS_COUNTER)
+    assert counter_event["counter"]["officer"] == officer
     assert hub.snapshot()["counters"][0]["officer"] == officer
     # A retry is applied once.
     again = emit(keypad, protocol.SIGN_IN, {"request_id": "s1", "officer": uid, "pin": "2468"})
     assert again["replayed"] is True and again["seq"] == ack["seq"]
 
     hub.issue("ktp")
+    display.get_received(NS_DISPLAY)
     call = emit(keypad, protocol.CALL_NEXT, {"request_id": "s2"})
     assert call["result"]["ticket"]["called_by"] == "petugas1"
+    [shown] = events_named(display, protocol.TICKET_CALLED, NS_DISPLAY)
+    assert "called_by" not in shown["ticket"] and "petugas1" not in repr(shown)
     done = emit(keypad, protocol.FINISH, {"request_id": "s3"})
     assert done["result"]["ticket"]["finished_by"] == "petugas1"
     rows = hub.read(lambda s: list(s.db.query(
@@ -509,3 +516,22 @@ def test_the_admin_deactivating_an_officer_signs_them_out(client, socket_client,
     # Saving an inactive user again changes nothing more.
     assert post(client, f"/admin/users/{uid}", form).status_code == 302
     assert events_named(display, protocol.COUNTER_CHANGED, NS_DISPLAY) == []
+
+
+def test_the_public_snapshot_names_the_officer_but_never_the_login(client, socket_client, hub):
+    uid = give_pin(hub, "petugas1", "2468")
+    keypad = socket_client(NS_COUNTER, {"counter": 1, "token": TOKENS[1]})
+    assert emit(keypad, protocol.SIGN_IN, {"request_id": "p1", "officer": uid, "pin": "2468"})["ok"]
+    hub.issue("ktp")
+    assert emit(keypad, protocol.CALL_NEXT, {"request_id": "p2"})["ok"]
+    display = socket_client(NS_DISPLAY)
+    [snap] = events_named(display, protocol.SNAPSHOT, NS_DISPLAY)
+    api = client.get("/api/snapshot").get_json()
+    for public in (snap, api):
+        assert public["counters"][0]["officer"] == {"full_name": ""}
+        assert public["counters"][0]["current"]["number"] == "A001"
+        assert "petugas1" not in repr(public)
+    # The counter itself still knows who is signed in.
+    emit(keypad, protocol.GET_SNAPSHOT, {})
+    [own] = events_named(keypad, protocol.SNAPSHOT, NS_COUNTER)[-1:]
+    assert own["me"]["officer"]["username"] == "petugas1"

@@ -42,6 +42,7 @@ def index():
                     "lainnya": _("other")},
         "waited": _("waiting %(n)s min"), "target": _("target %(n)s"),
         "past_target": _("Past target"), "no_late": _("Nobody is waiting past a target."),
+        "unnamed_officer": _("(officer without a name)"),
     }  # fmt: skip
     return render("admin/monitor.html", texts=texts)
 

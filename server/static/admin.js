@@ -94,7 +94,7 @@
       return el("tr", { "data-counter": String(c.number), class: c.active ? "" : "dim" },
         el("td", {}, el("strong", {}, c.name)),
         el("td", { class: "officer" + (c.officer ? "" : " muted small") },
-          c.officer ? c.officer.full_name || c.officer.username : "–"),
+          c.officer ? c.officer.full_name || texts.unnamed_officer : "–"),
         el("td", { class: "ticket" }, cur ? cur.number : "–",
           cur && cur.called_at ? el("span", { class: "muted small" }, " " + texts.since + " " + cur.called_at.slice(11, 16)) : ""),
         el("td", {}, el("span", { class: "badge " + status[0] }, status[1]), breakDetail(c)),
