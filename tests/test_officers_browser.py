@@ -98,9 +98,10 @@ def test_the_console_says_so_when_the_hall_requires_an_officer(live_server_facto
 
 @pytest.mark.slow
 @pytest.mark.browser
-def test_the_monitor_shows_each_counters_officer_live(live_server, page, tmp_path):
+def test_the_monitor_shows_each_counters_officer_live(live_server_factory, page, tmp_path):
     from playwright.sync_api import expect
 
+    live_server = live_server_factory(users=NAMED).start()
     from tests.test_admin_browser import log_in as admin_log_in
     from tests.test_officers_keypad import set_pin_as_admin
 
@@ -111,7 +112,7 @@ def test_the_monitor_shows_each_counters_officer_live(live_server, page, tmp_pat
     expect(officer).to_have_text("–")
     r = live_server.command(1, "sign_in", "m-1", officer=number, pin="2468")
     assert r.status_code == 200, r.text
-    expect(officer).to_have_text("petugas1")
+    expect(officer).to_have_text("Budi Santoso")  # by name: /display never carries the login
     live_server.issue("ktp")
     live_server.command(1, "call_next", "m-2")
     expect(page.locator("tr[data-counter='1']")).to_contain_text("A001")
