@@ -234,6 +234,15 @@ def service_status(hall: Hall, service: Service, now: datetime) -> schedule.Stat
     )
 
 
+NO_SCHEDULE = schedule.HallSchedule()
+
+
+def hall_status(hall: Hall, now: datetime) -> schedule.HallStatus:
+    """The hall open, on a break or closed at `now`; a hall that does not enforce hours
+    (`hall.enforce_hours: false`) follows no schedule at all: always open, never a break."""
+    return schedule.hall_status(hall.schedule if hall.enforce_hours else NO_SCHEDULE, now)
+
+
 # --- commands -------------------------------------------------------------------------------
 
 
@@ -545,7 +554,7 @@ def _not_on_hall_break(hall: Hall, now: datetime) -> None:
     """Calls wait for the end of a break of the whole hall (Friday prayer): the TVs announce
     nothing then. Finishing, skipping, transferring and counter breaks stay allowed, so that
     officers can close what they hold."""
-    if schedule.hall_status(hall.schedule, now).state == "break":
+    if hall_status(hall, now).state == "break":
         raise PanggilError("hall-on-break")
 
 

@@ -274,4 +274,4 @@ def command_response(outcome: Outcome, payloads: list[dict], seq: int) -> dict:
 
 def hall_status(hall: Hall, now: datetime) -> dict:
     """The hall open, on a break or closed at `now`, as the screens show it (docs/protocol.md)."""
-    return schedule.status_dict(schedule.hall_status(hall.schedule, now))
+    return schedule.status_dict(engine.hall_status(hall, now))

@@ -152,3 +152,18 @@ def test_no_calls_during_the_hall_break_over_the_socket_and_http(
         protocol.CALL_NEXT, {"request_id": "k5"}, namespace=NS_COUNTER, callback=True
     )
     assert called["ok"] is True and called["result"]["ticket"]["number"] == "A002"
+
+
+def test_a_hall_that_does_not_enforce_hours_follows_no_schedule(hub, clock):
+    """`hall.enforce_hours: false` (the demo) gives numbers at any time; so it has no hall break
+    either: calls go on and the TVs never show the break screen."""
+    from server import engine
+
+    prayer = HallSchedule(breaks=(HallBreak(frozenset({4}), 690, 780, "Sholat Jumat"),))
+    hall = dataclasses.replace(hub.hall, schedule=prayer, enforce_hours=True)
+    friday_noon = datetime(2026, 11, 27, 12, 0, tzinfo=WIB)
+    assert engine.hall_status(hall, friday_noon).state == "break"
+    relaxed = dataclasses.replace(hall, enforce_hours=False)
+    assert engine.hall_status(relaxed, friday_noon).state == "open"
+    issued = engine.issue_ticket(relaxed, "ktp", friday_noon).hall
+    assert engine.call_next(issued, 1, friday_noon).last.kind == "called"

@@ -120,3 +120,32 @@ def test_the_monitor_shows_each_counters_officer_live(live_server_factory, page,
     live_server.command(1, "finish", "m-3")
     live_server.command(1, "sign_out", "m-4")
     expect(officer).to_have_text("–")
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_monitor_shows_who_serves_and_who_is_on_a_break(live_server_factory, page, tmp_path):
+    """The hall head's view of a working morning: an officer serving at counter 1, counter 2 on a
+    prayer break with its return time (docs/admin-monitor.png)."""
+    from playwright.sync_api import expect
+
+    from tests.test_admin_browser import log_in as admin_log_in
+    from tests.test_officers_keypad import set_pin_as_admin
+
+    server = live_server_factory(users=NAMED).start()
+    number = set_pin_as_admin(server, "petugas1", "2468")
+    assert server.command(1, "sign_in", "w-1", officer=number, pin="2468").ok
+    for service in ("ktp", "ktp", "kk", "paspor"):
+        server.issue(service)
+    assert server.command(1, "call_next", "w-2").ok
+    assert server.command(2, "pause", "w-3", reason="sholat", until="13:00").ok
+    admin_log_in(page, server, "admin", "admin-secret")
+    page.goto(server.url + "/admin/")
+    row1, row2 = page.locator("tr[data-counter='1']"), page.locator("tr[data-counter='2']")
+    expect(row1.locator("td.officer")).to_have_text("Budi Santoso")
+    expect(row1).to_contain_text("A001")
+    expect(row2).to_contain_text("Istirahat")
+    expect(row2).to_contain_text("13.00")
+    page.screenshot(path=str(shots_dir(tmp_path) / "admin-monitor.png"), full_page=True)
+    assert server.command(2, "resume", "w-4").ok
+    expect(row2).not_to_contain_text("Istirahat")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import datetime
 import os
 import itertools
 import time
@@ -400,10 +401,9 @@ def test_counter_on_break_shows_reason_and_return_time_live_and_from_a_snapshot(
 
 
 # --- the hall's break and closing (issue 13 item 2) -----------------------------------------------
-# TODO(lead): once the schedule's config keys land, start the live server with a hall break that
-# covers the test's real time and let the server's own snapshot and ticker drive the page. Until
-# then the page is fed the contract's hall_status through its own socket listeners and sequencing
-# (as above), and the calls are real calls from the live server.
+# The first tests feed the page the contract's hall_status through its own socket listeners and
+# sequencing (as above) at chosen times, with real calls from the live server; the last one lets
+# the live server's own schedule (a hall break around the real time) drive the page.
 
 PRAYER = {
     "state": "break",
@@ -530,3 +530,41 @@ def test_a_closed_hall_shows_a_banner_and_still_calls_aloud(page, live_server):
     _feed_snapshot(page, None, "2026-11-27T16:21:00+07:00")
     wait_js(page, "() => !document.getElementById('footer').classList.contains('tv-closed')")
     assert page.locator("#running").inner_text() == "Selamat datang"
+
+
+def _break_around_now(live_server_factory):
+    """A live server whose hall is on a break now (real time): a break of today's weekday from an
+    hour ago to an hour ahead, with hours enforced (LiveServer turns them off by default)."""
+    import yaml
+
+    from server.schedule import WEEKDAYS, format_time
+    from tests.conftest import WIB
+
+    now = datetime.now(WIB)
+    minute = now.hour * 60 + now.minute
+    prayer = {"days": [WEEKDAYS[now.weekday()]], "from": format_time(max(0, minute - 60)),
+              "to": format_time(min(24 * 60, minute + 60)), "label": "Sholat Jumat"}  # fmt: skip
+    server = live_server_factory(hall={"breaks": [prayer]})
+    raw = yaml.safe_load(server.config_path.read_text(encoding="utf-8"))
+    raw["hall"]["enforce_hours"] = True
+    for service in raw["services"]:
+        service.pop("hours", None)
+        service.pop("hours_by_day", None)
+    server.config_path.write_text(yaml.safe_dump(raw, allow_unicode=True), encoding="utf-8")
+    return server.start()
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_server_s_own_hall_break_drives_the_tv_and_refuses_calls(page, live_server_factory):
+    server = _break_around_now(live_server_factory)
+    status = server.get("/api/snapshot").json()["hall_status"]
+    assert (status["state"], status["label"]) == ("break", "Sholat Jumat")
+    open_tv(page, server, fake_audio=True)
+    wait_js(page, "() => !document.getElementById('hallbreak').hidden")
+    assert page.locator("#hb-label").inner_text() == "Sholat Jumat"
+    assert page.locator("#hb-until").inner_text().startswith("Layanan dibuka kembali")
+    refused = server.command(1, "call_next", "lb-1")
+    assert (refused.status_code, refused.json()["error"]) == (409, "hall-on-break")
+    page.wait_for_timeout(300)
+    assert _chimes(page) == 0

@@ -25,7 +25,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from server import printing, ratelimit, schedule, schedule_text, schemas
+from server import engine, printing, ratelimit, schedule, schedule_text, schemas
 from server.api import request_body
 from server.pages.visitor import visitor_path
 from server.printing import KioskSpec, PrinterError, PrinterSpec, Slip
@@ -165,9 +165,7 @@ def catalogue() -> dict:
 def hall_closed_text(hall, now) -> str | None:
     """One message for the whole hall when it is closed or on a break (a holiday: not one card
     per service saying the same thing); None when it is open or sets no hours."""
-    if not hall.enforce_hours:
-        return None
-    status = schedule.hall_status(hall.schedule, now)
+    status = engine.hall_status(hall, now)
     if status.state == "open":
         return None
     return schedule_text.hall_text(schedule.status_dict(status), now)

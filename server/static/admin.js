@@ -185,13 +185,18 @@
   }
 
   // "(sholat) · 12 min · back at 13:00" beside the badge of a counter on break.
+  // "13:00" as the page's language writes a time of day: 13.00 in Indonesian (as on the TVs).
+  function clockText(hhmm) {
+    return document.documentElement.lang === "id" ? hhmm.replace(":", ".") : hhmm;
+  }
+
   function breakDetail(c) {
     if (c.state !== "break" || !c.break) return "";
     const b = c.break;
     const minutes = Math.max(0, Math.floor((Date.now() + serverOffsetMs - Date.parse(b.since)) / 60000));
     let text = " (" + (texts.reasons[b.reason] || b.reason) + ") · "
       + texts.break_minutes.replace("%(n)s", String(minutes));
-    if (b.until) text += " · " + texts.back_at + " " + b.until;
+    if (b.until) text += " · " + texts.back_at + " " + clockText(b.until);
     return el("span", { class: "small break-detail", "data-since": b.since }, text);
   }
 
