@@ -84,7 +84,7 @@ def test_the_monitor_shows_counter_breaks_live(page, live_server):
     expect(row).to_contain_text("Kosong")
     live_server.command(2, "pause", "m-1", reason="sholat", until="13:00")
     expect(row.locator(".badge")).to_have_text("Istirahat")
-    expect(row.locator(".break-detail")).to_have_text(" (sholat) · 0 menit · kembali 13:00")
+    expect(row.locator(".break-detail")).to_have_text(" (sholat) · 0 menit · kembali 13.00")
     live_server.command(2, "resume", "m-2")
     expect(row.locator(".badge")).to_have_text("Kosong")
     expect(row.locator(".break-detail")).to_have_count(0)
