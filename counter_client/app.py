@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from counter_client.client import PAUSE, RESUME, CounterClient, PressResult
-from counter_client.entry import SignInEntry
+from counter_client.entry import ReturnTimeEntry, SignInEntry
 from counter_client.config import PAUSE_PREFIX, TRANSFER_PREFIX
 from counter_client.texts import Texts
 from counter_client.view import Screen, TerminalView
@@ -56,7 +56,7 @@ class App:
         # An open menu: its title and its choices as (label, command, args).
         self.menu: tuple[str, list[tuple[str, str, dict]]] | None = None
         # The officer number and PIN being typed after the sign-in key, if any.
-        self.entry: SignInEntry | None = None
+        self.entry: SignInEntry | ReturnTimeEntry | None = None
         self.presses_started = 0
 
     # --- called from other threads --------------------------------------------------------------
@@ -126,9 +126,9 @@ class App:
                 self.entry = None
                 self.say(self.texts("cancelled"))
             elif outcome == "done":
-                officer, pin = self.entry.officer, self.entry.pin
+                command, args = self.entry.request()
                 self.entry = None
-                self.send(protocol.SIGN_IN, {"officer": int(officer), "pin": pin})
+                self.send(command, args)
             return
         if self.menu is not None:
             _, choices = self.menu
@@ -154,6 +154,10 @@ class App:
             reason = action.removeprefix(PAUSE_PREFIX) if action != "pause" else self.pause_reason
             self.last_pause_reason = reason  # for the answer: an ack need not repeat it
             self.send(PAUSE, {"reason": reason})
+        elif action == "pause_until":  # the return time first, then the break
+            if self._usable():
+                self.last_pause_reason = self.pause_reason
+                self.entry = ReturnTimeEntry(self.pause_reason)
         elif action == "resume":
             self.send(RESUME, {})
         elif action == "sign_in":

@@ -25,10 +25,11 @@ class ConfigError(Exception):
 
 # What a key or a button can do. `transfer` and `call_back` open a numbered menu on the status
 # view; `transfer:<service code>` sends the held ticket straight to that service (for a button).
-# `pause` starts a break with `pause_reason`, `pause:<reason>` with that reason; `resume` ends it.
+# `pause` starts a break with `pause_reason`, `pause:<reason>` with that reason; `pause_until` asks
+# for the return time first (four digits, 1300 for 13.00, then Enter); `resume` ends it.
 # `sign_in` asks for the officer's number and PIN on the status view; `sign_out` signs them out.
-ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call_back", "pause", "resume",
-           "sign_in", "sign_out")  # fmt: skip
+ACTIONS = ("next", "recall", "skip", "finish", "transfer", "call_back", "pause", "pause_until",
+           "resume", "sign_in", "sign_out")  # fmt: skip
 TRANSFER_PREFIX = "transfer:"
 PAUSE_PREFIX = "pause:"
 BREAK_REASONS = ("istirahat", "sholat", "rapat", "lainnya")
@@ -49,6 +50,7 @@ DEFAULT_KEYS: Mapping[str, str] = MappingProxyType({
     "/": "transfer",
     "backspace": "call_back",
     "7": "pause",
+    "8": "pause_until",
     "9": "resume",
     "1": "sign_in",
     "3": "sign_out",

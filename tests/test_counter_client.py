@@ -432,6 +432,33 @@ def test_pause_and_resume_keys_send_the_commands(tmp_path):
     assert client.presses[-1] == ("resume", {}) and app.message == "Kembali melayani"
 
 
+@pytest.mark.parametrize(
+    "keys, sent, prompt",
+    [
+        # 8, four digits, Enter: a break with its return time.
+        (("8", "1", "3", "0", "0", "enter"), [("pause", {"reason": "istirahat", "until": "13:00"})], None),
+        # The keypad's big + also sends; Backspace takes a digit back.
+        (("8", "1", "4", "4", "backspace", "3", "0", "+"),
+         [("pause", {"reason": "istirahat", "until": "14:30"})], None),
+        # Enter before a whole time, or on a time that is none (25.00), keeps asking.
+        (("8", "1", "3", "enter"), [], "Istirahat — kembali pukul? ketik 4 angka (1300) lalu Enter (Esc batal): 13.__"),
+        (("8", "2", "5", "0", "0", "enter"), [], "Istirahat — kembali pukul? ketik 4 angka (1300) lalu Enter (Esc batal): 25.00"),
+        # Esc cancels: nothing is sent.
+        (("8", "1", "esc"), [], None),
+    ],
+)  # fmt: skip
+def test_the_pause_until_key_asks_for_the_return_time(tmp_path, keys, sent, prompt):
+    app, client = make_app(tmp_path, from_snapshot(snapshot()))
+    run_keys(app, *keys)
+    assert client.presses == sent
+    if prompt is None:
+        assert app.entry is None
+    else:
+        assert app.entry.prompt(app.texts) == prompt
+    if keys[-1] == "esc":
+        assert app.message == "Dibatalkan"
+
+
 def test_pause_reason_comes_from_the_config_or_the_action(tmp_path):
     config = cfg.parse_config({"number": 1, "token": "t", "pause_reason": "sholat",
                                "keys": {"p": "pause", "r": "pause:rapat", "l": "resume"}})  # fmt: skip
