@@ -800,7 +800,6 @@ class Storage:
             [json.dumps(response, separators=(",", ":")), counter, request_id],
         )
 
-
     # --- the satisfaction survey (server/skm.py) ---------------------------------------------
 
     def survey_answered(self, ticket_id: str) -> bool:

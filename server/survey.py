@@ -16,7 +16,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date
 
 from server import engine, skm
@@ -48,7 +48,9 @@ def check_tablet_token(hub: Hub, secret_key: str | bytes, counter: int, token: o
         raise PanggilError("invalid-token")
 
 
-def record(hub: Hub, ticket_id: str, answer: Mapping, channel: str, counter: int | None = None) -> dict:
+def record(
+    hub: Hub, ticket_id: str, answer: Mapping, channel: str, counter: int | None = None
+) -> dict:
     """Store one answer for a ticket; `counter` is the tablet's counter (None: the phone).
 
     `answer` has `answers` (nine 1-4) and the optional profile and comment, already checked by
@@ -135,14 +137,18 @@ def result_dict(result: skm.Result, population: int) -> dict:
 
 
 def _answers(rows: Iterable[Mapping]) -> list[tuple[int, ...]]:
-    return [tuple(r[c] for c in ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")) for r in rows]
+    return [
+        tuple(r[c] for c in ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")) for r in rows
+    ]
 
 
 def report(hub: Hub, first: str, last: str, service: str | None = None,
            agency: str | None = None) -> dict:  # fmt: skip
     """The figures for the days first..last: the whole (filtered) set, per agency, per service,
     with the free comments (newest first)."""
-    rows, finished = hub.read(lambda s: (s.survey_answers(first, last), s.finished_per_service(first, last)))
+    rows, finished = hub.read(
+        lambda s: (s.survey_answers(first, last), s.finished_per_service(first, last))
+    )
     services = hub.hall.services
     agencies = hub.hall.agencies
 
@@ -159,7 +165,9 @@ def report(hub: Hub, first: str, last: str, service: str | None = None,
     finished = {code: n for code, n in finished.items() if wanted(code)}
     whole = result_dict(skm.compute(_answers(rows)), sum(finished.values()))
     by_service = []
-    for code in sorted(set(finished) | {r["service"] for r in rows}, key=_catalogue_order(services)):
+    for code in sorted(
+        set(finished) | {r["service"] for r in rows}, key=_catalogue_order(services)
+    ):
         mine = [r for r in rows if r["service"] == code]
         found = services.get(code)
         by_service.append({
@@ -184,6 +192,7 @@ def report(hub: Hub, first: str, last: str, service: str | None = None,
             "by_agency": by_agency, "by_service": by_service, "comments": comments}  # fmt: skip
 
 
-def _catalogue_order(catalogue: Mapping) -> object:
+def _catalogue_order(catalogue: Mapping) -> Callable[[str], tuple[int, str]]:
+    """A sort key: the catalogue's order first, then any code it no longer has, by name."""
     order = {code: i for i, code in enumerate(catalogue)}
     return lambda code: (order.get(code, len(order)), code)

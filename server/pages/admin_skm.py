@@ -27,7 +27,11 @@ def _period() -> tuple[str, str, str | None]:
         first, last = survey.period(first, last)
     except PanggilError:
         start = today.replace(day=1).isoformat()
-        return start, today.isoformat(), _("Choose a period of at most a year, the first day before the last.")
+        return (
+            start,
+            today.isoformat(),
+            _("Choose a period of at most a year, the first day before the last."),
+        )
     return first, last, None
 
 
@@ -74,7 +78,16 @@ def skm_csv():
     groups += [("agency", g["agency"], g["name"], g) for g in figures["by_agency"]]
     groups += [("service", g["service"], g["name"], g) for g in figures["by_service"]]
     for kind, code, name, g in groups:
-        base = [first, last, kind, code, name, g["respondents"], g["population"], g["minimum_sample"]]
+        base = [
+            first,
+            last,
+            kind,
+            code,
+            name,
+            g["respondents"],
+            g["population"],
+            g["minimum_sample"],
+        ]
         writer.writerow([*base, "IKM", "", _number(g["ikm"]), g["grade"] or ""])
         for e in g["elements"]:
             writer.writerow([*base, e["code"], f"{e['nrr']:.4f}", _number(e["ikm"]), e["grade"]])

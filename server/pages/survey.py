@@ -183,9 +183,9 @@ def answer_from_phone(day: str, number: str):
     status = hub().ticket_status(day, number)
     ticket_id = status["ticket"]["id"]
     require_token(current_app.secret_key, ticket_id, body.token)
-    stored = survey.record(hub(), ticket_id, body.model_dump(), "phone")
+    survey.record(hub(), ticket_id, body.model_dump(), "phone")
     log.info("survey answer for %s (phone)", ticket_id)
-    return jsonify(ok=True, answer=stored), 201
+    return jsonify(ok=True, ticket=ticket_id), 201
 
 
 @api.post("/survey/counters/<int:counter>")
@@ -193,9 +193,9 @@ def answer_from_tablet(counter: int):
     """A counter's survey tablet sends the rating of the ticket its counter just finished."""
     body = request_body(schemas.SurveyFromTablet)
     survey.check_tablet_token(hub(), current_app.secret_key, counter, body.token)
-    stored = survey.record(hub(), body.ticket, body.model_dump(), "tablet", counter=counter)
+    survey.record(hub(), body.ticket, body.model_dump(), "tablet", counter=counter)
     log.info("survey answer for %s (tablet at counter %d)", body.ticket, counter)
-    return jsonify(ok=True, answer=stored), 201
+    return jsonify(ok=True, ticket=body.ticket), 201
 
 
 def may_read_reports() -> None:
