@@ -62,6 +62,7 @@
   form.addEventListener("change", function (e) {
     var field = e.target.closest("fieldset");
     if (field) field.classList.remove("s-missing");
+    if (!form.querySelector(".s-missing")) problem.textContent = "";
     backToIdleIn(O.idle_seconds || 180);  // someone is answering: not back to waiting yet
   });
 
