@@ -48,7 +48,7 @@ def skm():
     figures = survey.report(h, first, last, service, agency)
     tablets = [
         (number, counter.name, request.host_url.rstrip("/") + url_for(
-            "survey.tablet", counter=number,
+            "survey.tablet", number=number,
             token=survey.tablet_token(current_app.secret_key, number, h.tokens[number])))
         for number, counter in sorted(h.hall.counters.items())
         if counter.active and number in h.tokens

@@ -125,19 +125,19 @@ def _render(mode: str, options: dict):
     return response
 
 
-@bp.get("/survey/<int:counter>/<token>")
-def tablet(counter: int, token: str):
+@bp.get("/survey/<int:number>/<token>")
+def tablet(number: int, token: str):
     """The survey tablet of a counter (paired with the URL on the admin's SKM page)."""
     try:
-        survey.check_tablet_token(hub(), current_app.secret_key, counter, token)
+        survey.check_tablet_token(hub(), current_app.secret_key, number, token)
     except PanggilError:
         abort(404)
-    found = hub().hall.counters.get(counter)
+    found = hub().hall.counters.get(number)
     options = {
-        "counter": counter,
-        "counter_name": found.name if found else str(counter),
+        "counter": number,
+        "counter_name": found.name if found else str(number),
         "token": token,
-        "post_url": f"/api/survey/counters/{counter}",
+        "post_url": f"/api/survey/counters/{number}",
         "thanks_seconds": THANKS_SECONDS,
         "idle_seconds": IDLE_SECONDS,
     }
@@ -188,13 +188,13 @@ def answer_from_phone(day: str, number: str):
     return jsonify(ok=True, ticket=ticket_id), 201
 
 
-@api.post("/survey/counters/<int:counter>")
-def answer_from_tablet(counter: int):
+@api.post("/survey/counters/<int:number>")
+def answer_from_tablet(number: int):
     """A counter's survey tablet sends the rating of the ticket its counter just finished."""
     body = request_body(schemas.SurveyFromTablet)
-    survey.check_tablet_token(hub(), current_app.secret_key, counter, body.token)
-    survey.record(hub(), body.ticket, body.model_dump(), "tablet", counter=counter)
-    log.info("survey answer for %s (tablet at counter %d)", body.ticket, counter)
+    survey.check_tablet_token(hub(), current_app.secret_key, number, body.token)
+    survey.record(hub(), body.ticket, body.model_dump(), "tablet", counter=number)
+    log.info("survey answer for %s (tablet at counter %d)", body.ticket, number)
     return jsonify(ok=True, ticket=body.ticket), 201
 
 
