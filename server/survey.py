@@ -22,7 +22,7 @@ from datetime import date
 from server import engine, skm
 from server.hub import Hub
 from server.protocol import PanggilError
-from server.storage import Storage, SurveyAlreadyAnswered
+from server.storage import SURVEY_COLUMNS, Storage, SurveyAlreadyAnswered
 
 TOKEN_LENGTH = 16
 PURPOSE = b"panggil-survey-tablet:"
@@ -76,7 +76,7 @@ def record(
             "counter": ticket.counter,
             "officer": ticket.finished_by.id if ticket.finished_by else None,
             "channel": channel,
-            **dict(zip(("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9"), answers)),
+            **dict(zip(SURVEY_COLUMNS, answers)),
             "age": answer.get("age"),
             "sex": answer.get("sex"),
             "education": answer.get("education"),
@@ -137,9 +137,7 @@ def result_dict(result: skm.Result, population: int) -> dict:
 
 
 def _answers(rows: Iterable[Mapping]) -> list[tuple[int, ...]]:
-    return [
-        tuple(r[c] for c in ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")) for r in rows
-    ]
+    return [tuple(r[c] for c in SURVEY_COLUMNS) for r in rows]
 
 
 def report(hub: Hub, first: str, last: str, service: str | None = None,
