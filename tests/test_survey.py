@@ -7,6 +7,7 @@ import csv
 import io
 import re
 import sqlite3
+from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
 
@@ -293,8 +294,13 @@ def expected(rows: list[list[int]]) -> dict:
     n = len(rows)
     nrr = [Fraction(sum(r[i] for r in rows), n) for i in range(9)]
     ikm = 25 * sum(nrr) / 9
-    return {"respondents": n, "ikm": round(float(ikm) + 1e-12, 2), "nrr": [float(x) for x in nrr],
-            "element_ikm": [round(float(25 * x) + 1e-12, 2) for x in nrr]}  # fmt: skip
+
+    def half_up(value: Fraction) -> float:
+        exact = Decimal(value.numerator) / Decimal(value.denominator)
+        return float(exact.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
+
+    return {"respondents": n, "ikm": half_up(ikm), "nrr": [float(x) for x in nrr],
+            "element_ikm": [half_up(25 * x) for x in nrr]}  # fmt: skip
 
 
 @pytest.fixture
