@@ -127,6 +127,13 @@ ERRORS: dict[str, tuple[int, str]] = {
     "printer-error": (503, "Printer bermasalah, silakan hubungi petugas."),
     "unknown-audio": (404, "Rekaman suara tidak ditemukan."),
     "internal-error": (500, "Terjadi kesalahan pada server. Tidak ada yang diubah."),
+    # The satisfaction survey (server/skm.py).
+    "survey-not-open": (
+        409,
+        "Survei untuk nomor ini belum atau tidak lagi dibuka: hanya nomor yang sudah selesai "
+        "dilayani hari ini.",
+    ),
+    "survey-already-answered": (409, "Nomor ini sudah memberi penilaian. Terima kasih."),
 }
 
 

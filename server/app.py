@@ -143,7 +143,7 @@ csrf = CSRFProtect()
 
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
-    from server.pages import admin, auth, console, kiosk, tv, visitor
+    from server.pages import admin, auth, console, kiosk, survey, tv, visitor
 
     i18n.init_app(app)
     security.init_app(app)
@@ -161,6 +161,9 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     app.register_blueprint(visitor.bp)
     app.register_blueprint(tv.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(survey.bp)
+    app.register_blueprint(survey.api)
+    csrf.exempt(survey.api)  # answers carry a ticket's or a tablet's token; reports read only
 
     @app.context_processor
     def _common():

@@ -195,6 +195,54 @@ class GetSnapshot(Request):
     """get_snapshot on either namespace: no data (null or {})."""
 
 
+# --- the satisfaction survey (server/skm.py, server/pages/survey.py) ---------------------------
+
+SurveyScore = Annotated[int, Field(ge=1, le=4)]
+_UNSAFE_IN_TEXT = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # line breaks are allowed
+
+
+def _clean_comment(value: str) -> str:
+    if _UNSAFE_IN_TEXT.search(value):
+        raise ValueError("control character or lone surrogate")
+    return value
+
+
+SurveyComment = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    AfterValidator(_clean_comment),
+]
+
+
+class SurveyAnswer(Request):
+    """A survey answer: the nine elements U1-U9 (1-4) in order, the optional respondent profile
+    (the regulation's lists, see server/skm.py) and an optional comment of at most 500 characters."""
+
+    answers: Annotated[list[SurveyScore], Field(min_length=9, max_length=9)]
+    age: Annotated[Literal["<20", "20-29", "30-39", "40-49", "50-59", "60+"] | None,
+                   BeforeValidator(_empty_is_none)] = None  # fmt: skip
+    sex: Annotated[Literal["L", "P"] | None, BeforeValidator(_empty_is_none)] = None
+    education: Annotated[Literal["SD", "SMP", "SMA", "S1", "S2", "S3"] | None,
+                         BeforeValidator(_empty_is_none)] = None  # fmt: skip
+    occupation: Annotated[Literal["PNS", "TNI", "POLRI", "SWASTA", "WIRAUSAHA", "LAINNYA"] | None,
+                          BeforeValidator(_empty_is_none)] = None  # fmt: skip
+    comment: Annotated[SurveyComment | None, BeforeValidator(_blank_is_none)] = None  # type: ignore[valid-type]
+
+
+class SurveyFromPhone(SurveyAnswer):
+    """POST /api/survey/tickets/<day>/<number>: the visitor's phone, with the ticket's token."""
+
+    token: Token  # type: ignore[valid-type]
+
+
+class SurveyFromTablet(SurveyAnswer):
+    """POST /api/survey/counters/<n>: a counter's survey tablet, with its tablet token and the
+    ticket it was told the counter finished."""
+
+    token: Token  # type: ignore[valid-type]
+    ticket: _text(20, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}/[A-Za-z]{0,2}[0-9]{1,6}$")  # type: ignore[valid-type]
+
+
 # --- checking ---------------------------------------------------------------------------------
 
 M = TypeVar("M", bound=Request)

@@ -162,12 +162,50 @@ MIGRATIONS: list[str] = [
     ALTER TABLE events ADD COLUMN officer INTEGER REFERENCES users(id);
     CREATE INDEX events_day_officer ON events(day, officer);
     """,
+    # The satisfaction survey (server/skm.py): one answer per ticket (UNIQUE), the nine answers
+    # 1-4, the optional respondent profile and comment, and the ticket's service, agency, counter
+    # and officer copied in for the reports. Nothing else about the respondent is kept.
+    """
+    CREATE TABLE survey_answers (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket TEXT NOT NULL UNIQUE REFERENCES tickets(id),
+        day TEXT NOT NULL,
+        service TEXT NOT NULL,
+        agency TEXT,
+        counter INTEGER,
+        officer INTEGER REFERENCES users(id),
+        channel TEXT NOT NULL CHECK (channel IN ('tablet', 'phone')),
+        u1 INTEGER NOT NULL CHECK (u1 BETWEEN 1 AND 4),
+        u2 INTEGER NOT NULL CHECK (u2 BETWEEN 1 AND 4),
+        u3 INTEGER NOT NULL CHECK (u3 BETWEEN 1 AND 4),
+        u4 INTEGER NOT NULL CHECK (u4 BETWEEN 1 AND 4),
+        u5 INTEGER NOT NULL CHECK (u5 BETWEEN 1 AND 4),
+        u6 INTEGER NOT NULL CHECK (u6 BETWEEN 1 AND 4),
+        u7 INTEGER NOT NULL CHECK (u7 BETWEEN 1 AND 4),
+        u8 INTEGER NOT NULL CHECK (u8 BETWEEN 1 AND 4),
+        u9 INTEGER NOT NULL CHECK (u9 BETWEEN 1 AND 4),
+        age TEXT,
+        sex TEXT,
+        education TEXT,
+        occupation TEXT,
+        comment TEXT CHECK (comment IS NULL OR length(comment) <= 500),
+        answered_at TEXT NOT NULL
+    );
+    CREATE INDEX survey_answers_day ON survey_answers(day);
+    """,
 ]
 
 TICKET_COLUMNS = (
     "id", "day", "number", "prefix", "seq", "service", "origin_service", "priority", "status",
     "issued_at", "ord", "called_at", "finished_at", "counter", "calls", "called_by", "finished_by",
 )  # fmt: skip
+
+
+class SurveyAlreadyAnswered(Exception):
+    """The ticket has a survey answer already (the UNIQUE constraint said so)."""
+
+
+SURVEY_COLUMNS = ("u1", "u2", "u3", "u4", "u5", "u6", "u7", "u8", "u9")
 
 
 class StorageError(Exception):
@@ -761,6 +799,60 @@ class Storage:
             "UPDATE requests SET response = ? WHERE counter = ? AND request_id = ?",
             [json.dumps(response, separators=(",", ":")), counter, request_id],
         )
+
+    # --- the satisfaction survey (server/skm.py) ---------------------------------------------
+
+    def survey_answered(self, ticket_id: str) -> bool:
+        return (
+            self.db.execute("SELECT 1 FROM survey_answers WHERE ticket = ?", [ticket_id]).fetchone()
+            is not None
+        )
+
+    def last_finished_ticket(self, day: str, counter: int) -> str | None:
+        """The id of the ticket the counter finished last on the day (its survey tablet's)."""
+        row = self.db.execute(
+            "SELECT ticket FROM events WHERE day = ? AND counter = ? AND kind = 'finished'"
+            " ORDER BY seq DESC LIMIT 1",
+            [day, counter],
+        ).fetchone()
+        return row[0] if row else None
+
+    def add_survey_answer(self, answer: Mapping) -> int:
+        """Store one answer (inside the caller's transaction); a second one for the same ticket
+        raises SurveyAlreadyAnswered, whoever checked before."""
+        columns = ["ticket", "day", "service", "agency", "counter", "officer", "channel",
+                   *SURVEY_COLUMNS, "age", "sex", "education", "occupation", "comment",
+                   "answered_at"]  # fmt: skip
+        try:
+            cursor = self.db.execute(
+                f"INSERT INTO survey_answers ({', '.join(columns)})"
+                f" VALUES ({', '.join('?' * len(columns))})",
+                [answer.get(c) for c in columns],
+            )
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc):
+                raise SurveyAlreadyAnswered(answer.get("ticket")) from None
+            raise
+        return cursor.lastrowid
+
+    def survey_answers(self, first: str, last: str) -> list[dict]:
+        """Every answer of the service days first..last (ISO dates), oldest first."""
+        return list(
+            self.db.query(
+                "SELECT * FROM survey_answers WHERE day BETWEEN ? AND ? ORDER BY id", [first, last]
+            )
+        )
+
+    def finished_per_service(self, first: str, last: str) -> dict[str, int]:
+        """The tickets served (done) per service over the days first..last: the survey's population."""
+        return {
+            r["service"]: r["n"]
+            for r in self.db.query(
+                "SELECT service, COUNT(*) AS n FROM tickets WHERE status = 'done'"
+                " AND day BETWEEN ? AND ? GROUP BY service",
+                [first, last],
+            )
+        }
 
 
 def _statements(script: str) -> list[str]:

@@ -23,6 +23,9 @@ OPEN = {"api.issue_ticket", "kiosk.take_ticket", "auth.login"}
 # Bearer-token routes of the JSON API; the cancel route takes any counter's token (docs/protocol.md).
 BEARER = {"api.counter_command", "api.cancel_ticket"}
 ANY_COUNTER = {"api.cancel_ticket"}
+# Routes whose credential is a token in the JSON body: the SKM survey's answers (a ticket's
+# visitor token, a counter's tablet token; docs/protocol.md, "The satisfaction survey").
+BODY_TOKEN = {"survey_api.answer_from_phone", "survey_api.answer_from_tablet"}
 
 URL_VALUES = {"code": "ktp", "number": "1", "name": "lobby", "user_id": "2", "command": protocol.CALL_NEXT,
               "day": "2026-11-26", "kiosk_id": "layar"}  # fmt: skip
@@ -104,6 +107,16 @@ def test_every_write_route_is_refused_without_credentials(app, client, busy_hub)
                 assert response.status_code == 401, (endpoint, header, response.get_json())
                 assert response.get_json()["error"] == "invalid-token"
                 assert state(busy_hub) == before, (endpoint, header)
+            continue
+        if endpoint in BODY_TOKEN:
+            answers = {"answers": [4] * 9, "ticket": "2026-11-26/A001"}
+            if endpoint == "survey_api.answer_from_phone":
+                del answers["ticket"]
+            for token in (None, "nope", TOKENS[1]):  # a device token is not a survey credential
+                body = answers if token is None else {**answers, "token": token}
+                response = client.open(path, method=method, json=body)
+                assert response.status_code in (400, 401, 404), (endpoint, response.get_json())
+                assert state(busy_hub) == before, endpoint
             continue
         # A session route: no CSRF token, then a valid CSRF token but nobody logged in.
         response = client.open(path, method=method, data=FORM)

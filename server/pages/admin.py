@@ -9,11 +9,25 @@ from __future__ import annotations
 
 from flask import Flask
 
-from server.pages import admin_catalogue, admin_day, admin_people, admin_schedule, admin_settings
+from server.pages import (
+    admin_catalogue,
+    admin_day,
+    admin_people,
+    admin_schedule,
+    admin_settings,
+    admin_skm,
+)
 from server.pages.admin_common import bp, media
 
 # Imported for their views, which add themselves to `bp`.
-VIEW_MODULES = (admin_catalogue, admin_day, admin_people, admin_schedule, admin_settings)
+VIEW_MODULES = (
+    admin_catalogue,
+    admin_day,
+    admin_people,
+    admin_schedule,
+    admin_settings,
+    admin_skm,
+)
 
 
 def register(app: Flask) -> None:

@@ -57,8 +57,14 @@ def ticket_page(day: str, number: str, token: str):
         abort(404)
     number = view["ticket"]["number"]
     status_url = url_for("visitor.ticket_status", day=day, number=number, token=token)
+    # The satisfaction survey (server/pages/survey.py), offered once the ticket is done.
+    survey_url = url_for("survey.phone", day=day, number=number, token=token)
     return render_template(
-        "visitor/ticket.html", view=view, texts=page_texts(), status_url=status_url
+        "visitor/ticket.html",
+        view=view,
+        texts=page_texts(),
+        status_url=status_url,
+        survey_url=survey_url,
     )
 
 

@@ -65,6 +65,8 @@
       box.appendChild(line("v-headline", T[ticket.status] || ticket.status));
     }
     document.getElementById("service-name").textContent = view.service.name;
+    var survey = document.getElementById("survey-link");  // the SKM survey, once served
+    if (survey) survey.hidden = ticket.status !== "done";
     whenStatusChanges();
   }
 
