@@ -568,3 +568,26 @@ def test_the_server_s_own_hall_break_drives_the_tv_and_refuses_calls(page, live_
     assert (refused.status_code, refused.json()["error"]) == (409, "hall-on-break")
     page.wait_for_timeout(300)
     assert _chimes(page) == 0
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_console_says_the_hall_is_on_a_break_before_anyone_presses(page, live_server_factory):
+    from tests.test_counter_console import expect_message, log_in
+
+    server = _break_around_now(live_server_factory)
+    page.set_viewport_size({"width": 1280, "height": 900})
+    log_in(page, server)
+    banner = page.locator("#hall-banner")
+    wait_js(page, "() => !document.getElementById('hall-banner').hidden")
+    text = banner.inner_text()
+    assert text.startswith(
+        "Seluruh mal sedang istirahat: Sholat Jumat. Pemanggilan dilanjutkan pukul"
+    )
+    assert ":" not in text.rsplit("pukul", 1)[1]  # 13.00, the Indonesian way
+    if os.environ.get("PANGGIL_SCREENSHOTS") == "1":
+        page.screenshot(path="docs/console-hall-break.png")
+    page.click("#btn-call_next")
+    expect_message(
+        page, "Mal sedang istirahat: pemanggilan dilanjutkan setelah istirahat.", error=True
+    )

@@ -176,4 +176,5 @@ def _texts() -> dict[str, str]:
         "oldest": _("Longest wait: %(n)s min"),
         "pastTarget": _("%(service)s past the target of %(n)s min"),
         "minutes": _("waited %(n)s min"),
+        "hallBreak": _("The whole hall is on a break: %(label)s. Calls resume at %(time)s."),
     }  # fmt: skip

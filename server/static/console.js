@@ -70,7 +70,7 @@
     serverOffsetMs = Date.parse(snap.now) - Date.now();
     const services = {};
     for (const s of snap.services) services[s.code] = s;
-    state = { me: snap.me, services, skipped: snap.skipped || [] };
+    state = { me: snap.me, services, skipped: snap.skipped || [], hall: snap.hall_status || null };
     render();
     maybeSignIn();
   }
@@ -392,6 +392,7 @@
     const current = me && me.current;
     const onBreak = !!me && me.state === "break";
     renderBreak(me, onBreak, connected);
+    renderHallBreak();
     renderOfficer(me, connected);
     $("current-number").textContent = current ? current.number : T.nobody;
     $("current-number").classList.toggle("none", !current);
@@ -512,6 +513,17 @@
       b.hidden = !me || (b.dataset.break === "pause") === onBreak;
       b.disabled = !connected || !me || !!inFlight;
       b.classList.toggle("busy", inFlight === b.dataset.break);
+    }
+  }
+
+  // A break of the whole hall (Friday prayer): calls are refused until it ends, so say so before
+  // anyone presses; the snapshot that follows the server's hall_changed clears it.
+  function renderHallBreak() {
+    const hall = state && state.hall;
+    const banner = $("hall-banner");
+    banner.hidden = !hall || hall.state !== "break";
+    if (!banner.hidden) {
+      banner.textContent = fill(T.hallBreak, { label: hall.label || "", time: clock(hall.until) });
     }
   }
 
