@@ -127,6 +127,12 @@ ERRORS: dict[str, tuple[int, str]] = {
     "printer-error": (503, "Printer bermasalah, silakan hubungi petugas."),
     "unknown-audio": (404, "Rekaman suara tidak ditemukan."),
     "internal-error": (500, "Terjadi kesalahan pada server. Tidak ada yang diubah."),
+    # Period reports (GET /api/reports/...).
+    "bad-date": (400, "Tanggal harus berbentuk TTTT-BB-HH, misalnya 2026-12-01."),
+    "bad-date-range": (400, "Tanggal awal laporan sesudah tanggal akhirnya."),
+    "range-too-long": (400, "Rentang laporan paling lama 366 hari."),
+    "unknown-agency": (400, "Instansi tidak dikenal."),
+    "invalid-report-token": (401, "Token laporan salah atau sudah dicabut."),
 }
 
 
