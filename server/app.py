@@ -143,6 +143,7 @@ csrf = CSRFProtect()
 
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
+    from server import report_api
     from server.pages import admin, auth, console, kiosk, tv, visitor
 
     i18n.init_app(app)
@@ -161,6 +162,7 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     app.register_blueprint(visitor.bp)
     app.register_blueprint(tv.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(report_api.bp)  # GET only: a session or a report token
 
     @app.context_processor
     def _common():

@@ -114,6 +114,23 @@ def parse_period(first: str | None, last: str | None) -> Period:
     return Period(start, end)
 
 
+PRESETS = ("today", "week", "month", "last_month")
+
+
+def preset_period(name: str, today: date) -> Period:
+    """The Laporan page's quick ranges: today, this week (from Monday), this month, last month."""
+    if name == "today":
+        return Period(today, today)
+    if name == "week":
+        return Period(today - timedelta(days=today.weekday()), today)
+    if name == "month":
+        return Period(today.replace(day=1), today)
+    if name == "last_month":
+        last = today.replace(day=1) - timedelta(days=1)
+        return Period(last.replace(day=1), last)
+    raise ValueError(name)
+
+
 @dataclass(frozen=True)
 class Times:
     """Durations in seconds: how many, mean, median and 90th percentile (nearest rank)."""

@@ -96,6 +96,25 @@ def test_a_leap_year_fits_in_one_report():
     assert len(period.days) == 366
 
 
+@pytest.mark.parametrize(
+    ("name", "first", "last"),
+    [
+        ("today", "2026-12-03", "2026-12-03"),
+        ("week", "2026-11-30", "2026-12-03"),  # Thursday: from Monday
+        ("month", "2026-12-01", "2026-12-03"),
+        ("last_month", "2026-11-01", "2026-11-30"),
+    ],
+)
+def test_quick_ranges(name, first, last):
+    period = reports.preset_period(name, date(2026, 12, 3))
+    assert (period.first.isoformat(), period.last.isoformat()) == (first, last)
+
+
+def test_last_month_in_january_is_december():
+    period = reports.preset_period("last_month", date(2027, 1, 15))
+    assert (period.first, period.last) == (date(2026, 12, 1), date(2026, 12, 31))
+
+
 # --- counting rules ----------------------------------------------------------------------------------
 
 

@@ -122,5 +122,6 @@ NAV = [
     ("admin.users", "Users"),
     ("admin.settings", "Settings"),
     ("admin.day", "Day & report"),
+    ("admin.reports_page", "Reports"),
     ("admin.audit", "Audit log"),
 ]
