@@ -89,7 +89,7 @@ def load_report(
         else:
             events, rows = h.read(lambda s: s.read_report(first, last))
         catalogue = reports.catalogue_from_rows(rows)
-        return reports.summarise(events, catalogue, period, h.tz, agency=agency, service=service)
+        return reports.summarise(events, catalogue, period, agency=agency, service=service)
 
     return apart(work)
 

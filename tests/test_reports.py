@@ -7,7 +7,6 @@ import copy
 import statistics
 from collections import Counter
 from datetime import date, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -16,7 +15,6 @@ from server.protocol import PanggilError
 from tests.conftest import HALL, WIB, FakeClock, hall_config
 from tests.report_history import Truth, generate, nearest_rank
 
-JAKARTA = ZoneInfo("Asia/Jakarta")
 CATALOGUE = reports.Catalogue(
     agencies={"dukcapil": "Dukcapil", "imigrasi": "Imigrasi"},
     services={
@@ -38,13 +36,15 @@ class Events:
 
     def add(self, hhmmss: str, kind: str, ticket: str, service: str, counter=None, officer=None):
         h, m, s = (int(x) for x in hhmmss.split(":"))
-        at = datetime(2026, 11, 26, h, m, s, tzinfo=WIB).isoformat()
-        self.rows.append(reports.EventRow(len(self.rows) + 1, at, "2026-11-26", kind, ticket,
-                                          counter, service, officer))  # fmt: skip
+        at = datetime(2026, 11, 26, h, m, s, tzinfo=WIB)
+        self.rows.append(reports.EventRow(ticket, "2026-11-26", kind, int(at.timestamp() * 1000), h, counter,
+                                          service, officer))  # fmt: skip
         return self
 
     def report(self, **filters) -> reports.Report:
-        return reports.summarise(self.rows, CATALOGUE, DAY, JAKARTA, **filters)
+        # As Storage.read_report gives them: grouped by ticket, each in the order added.
+        rows = sorted(self.rows, key=lambda r: r.ticket)
+        return reports.summarise(rows, CATALOGUE, DAY, **filters)
 
 
 # --- percentiles ------------------------------------------------------------------------------------
@@ -194,8 +194,7 @@ def test_unknown_filters_are_refused(filters, code):
 
 def test_every_day_of_the_period_has_a_trend_row():
     period = reports.Period(date(2026, 11, 25), date(2026, 11, 27))
-    r = reports.summarise(Events().add("08:00:00", "issued", "A1", "ktp").rows, CATALOGUE,
-                          period, JAKARTA)  # fmt: skip
+    r = reports.summarise(Events().add("08:00:00", "issued", "A1", "ktp").rows, CATALOGUE, period)
     assert list(r.days) == ["2026-11-25", "2026-11-26", "2026-11-27"]
     assert [f.issued for f in r.days.values()] == [0, 1, 0]
     assert list(r.heatmap) == list(r.days)
@@ -243,7 +242,7 @@ def summary_of(app, first: date, last: date, **filters) -> reports.Report:
     hub = app.extensions["panggil"]
     events, rows = hub.storage.read_report(first.isoformat(), last.isoformat())
     period = reports.Period(first, last)
-    return reports.summarise(events, reports.catalogue_from_rows(rows), period, hub.tz, **filters)
+    return reports.summarise(events, reports.catalogue_from_rows(rows), period, **filters)
 
 
 def expected(truths: list[Truth], *, service=None, counter=None, officer=None) -> dict:
