@@ -52,7 +52,7 @@ def group_rows(report: Report, grouping: str) -> list[tuple[str, str, Figures]]:
         "services": lambda k: c.services[str(k)].name if k in c.services else str(k),
         "counters": lambda k: c.counters.get(k, str(k)),  # type: ignore[call-overload]
         "officers": lambda k: officer_name(c, k),  # type: ignore[arg-type]
-        "hours": lambda k: f"{k:02d}.00-{k:02d}.59",
+        "hours": lambda k: f"{k:02d}.00",
         "days": lambda k: str(k),
     }
     groups: Mapping = getattr(report, grouping)

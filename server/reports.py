@@ -220,8 +220,10 @@ class Report:
 
     @property
     def busy_hours(self) -> list[int]:
-        """The hours in which anything happened (the heatmap's and the hour table's columns)."""
-        return sorted(self.hours)
+        """The heatmap's columns: every hour from the first to the last in which tickets were
+        taken (the expiries at the day's end are no visitors' hours)."""
+        taken = [h for h in range(24) if any(row[h] for row in self.heatmap.values())]
+        return list(range(taken[0], taken[-1] + 1)) if taken else []
 
 
 # The finest cell every event is counted in; the groups are sums of cells. Counting each event

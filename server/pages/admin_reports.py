@@ -116,10 +116,13 @@ def _view(report: reports.Report) -> dict:
     peak = max((n for row in report.heatmap.values() for n in row), default=0)
     return {
         "groups": [
-            (g, _group_title(g), report_export.group_rows(report, g))
+            (g, _group_title(g), _key_label(g), report_export.group_rows(report, g))
             for g in ("agencies", "services", "counters", "officers", "hours")
         ],
-        "charts": [Markup(volume), Markup(waits)],
+        "charts": [
+            (_("Tickets per day"), Markup(volume)),
+            (_("Waiting time per day (minutes)"), Markup(waits)),
+        ],
         "hours": report.busy_hours,
         "heat": lambda n: 0 if not n or not peak else 1 + min(8, int(8 * n / peak)),
         "mmss": _mmss,
@@ -138,6 +141,11 @@ def _mmss(seconds: float | None) -> str:
     hours, rest = divmod(whole, 3600)
     mins, secs = divmod(rest, 60)
     return f"{hours}:{mins:02d}:{secs:02d}" if hours else f"{mins}:{secs:02d}"
+
+
+def _key_label(grouping: str) -> str:
+    return {"agencies": _("Agency"), "services": _("Service"), "counters": _("Counter"),
+            "officers": _("Officer"), "hours": _("Hour")}[grouping]  # fmt: skip
 
 
 def _group_title(grouping: str) -> str:
