@@ -43,16 +43,22 @@ from server.targets import is_past_target
 MAX_DAYS = 366
 
 
+# The kinds of event a report counts, as the small numbers Storage.read_report gives them (a
+# number costs nothing to read; a month is ~270,000 rows). Recalls and transfers count nothing.
+KINDS = ("issued", "called", "finished", "skipped", "cancelled", "expired")
+ISSUED, CALLED, FINISHED, SKIPPED, CANCELLED, EXPIRED = range(len(KINDS))
+
+
 class EventRow(NamedTuple):
     """One stored ticket event, as `Storage.read_report` returns it (a plain tuple in this order).
 
-    Rows come grouped by ticket, each ticket's in the order they happened (seq). Only the kinds
-    that count come: issued, called, finished, skipped, cancelled, expired.
+    Rows come grouped by ticket, each ticket's in the order they happened (seq), so each ticket
+    starts with its `issued` row (a ticket comes to be only by being issued, and all its events
+    belong to its day). Only that row carries the day: the other rows of the ticket are its day's.
     """
 
-    ticket: str
-    day: str  # the service day, YYYY-MM-DD
-    kind: str
+    day: str | None  # the service day, YYYY-MM-DD, on the issued row; None on the others
+    kind: int  # an index into KINDS
     at: int  # milliseconds since the epoch
     hour: int  # the hour on the hall's clock when it happened (as the event was stored)
     counter: int | None
@@ -249,46 +255,44 @@ def summarise(
     wanted = _wanted(catalogue, agency, service)
     cells: dict[Cell, Figures] = {}
     targets = {code: s.target_wait for code, s in catalogue.services.items()}
-    current = None
+    day = ""
     issued_at: int | None = None
     called = False
     started: int | None = None
     skipped: tuple = ()
-    for ticket, day, kind, at, hour, counter, svc, officer in events:
-        if ticket != current:  # the next ticket: its own story from here
-            current, issued_at, called, started, skipped = ticket, None, False, None, ()
+    for row_day, kind, at, hour, counter, svc, officer in events:
         # Follow every event of the ticket, filtered or not: a transfer moves it between services.
         wait = duration = None
-        if kind == "issued":
-            issued_at = at
-        elif kind == "called":
+        if kind == ISSUED:  # the next ticket: its own story from here
+            day, issued_at, called, started, skipped = row_day, at, False, None, ()
+        elif kind == CALLED:
             if not called:
                 called = True
                 if issued_at is not None:
                     wait = (at - issued_at) / 1000
             started = at
-        elif kind == "finished":
+        elif kind == FINISHED:
             if started is not None:
                 duration = (at - started) / 1000
                 started = None
-        elif kind == "skipped":
+        elif kind == SKIPPED:
             started = None
             if svc in skipped:
                 continue
             skipped += (svc,)
-        elif kind in ("cancelled", "expired"):
+        elif kind == CANCELLED or kind == EXPIRED:
             counter = officer = None  # the visitor's or the day's doing, not a counter's
         else:
-            continue  # recalled, transferred: nothing to count
+            continue
         if wanted is not None and svc not in wanted:
             continue
         key = (day, hour, svc, counter, officer)
         cell = cells.get(key)
         if cell is None:
             cell = cells[key] = Figures()
-        if kind == "issued":
+        if kind == ISSUED:
             cell.issued += 1
-        elif kind == "called":
+        elif kind == CALLED:
             if wait is not None:
                 cell.waits.append(wait)
                 target = targets.get(svc) if svc else None
@@ -296,13 +300,13 @@ def summarise(
                     cell.with_target += 1
                     if not is_past_target(int(wait // 60), target):
                         cell.within_target += 1
-        elif kind == "finished":
+        elif kind == FINISHED:
             cell.served += 1
             if duration is not None:
                 cell.service_times.append(duration)
-        elif kind == "skipped":
+        elif kind == SKIPPED:
             cell.skipped += 1
-        elif kind == "cancelled":
+        elif kind == CANCELLED:
             cell.cancelled += 1
         else:
             cell.expired += 1

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from server import engine, schedule
+from server import engine, reports, schedule
 
 log = logging.getLogger(__name__)
 
@@ -694,7 +694,7 @@ class Storage:
         A file database is read on a connection of its own, so the caller needs no lock and the
         hub's writer is never held up by a report (WAL: readers never block the writer). An
         in-memory database has only this connection: the caller holds the hub's lock then.
-        Event tuples: reports.EventRow (ticket, day, kind, seconds, hour, counter, service, officer).
+        Event tuples: reports.EventRow (day, kind, milliseconds, hour, counter, service, officer).
         """
         if str(self.path) == ":memory:":
             return _read_report(self.db.conn, first, last)
@@ -839,16 +839,22 @@ class Storage:
         )
 
 
+def _kind_list() -> str:
+    return ", ".join(f"'{kind}'" for kind in reports.KINDS)
+
+
 def _read_report(conn: sqlite3.Connection, first: str, last: str) -> tuple[list[tuple], dict]:
     conn.execute("BEGIN")  # one snapshot: the events and the names agree
     try:
-        # Milliseconds and the hour come from SQLite (the hour as stored: the hall's clock); the
-        # covering index events_report serves the range already grouped by ticket, in seq order.
+        # Milliseconds, the hour (as stored: the hall's clock) and the kind's number come from
+        # SQLite, and the day only on each ticket's issued row: Python then makes few objects per
+        # row. The covering index events_report serves the range grouped by ticket, in seq order.
+        kinds = " ".join(f"WHEN '{kind}' THEN {n}" for n, kind in enumerate(reports.KINDS))
         events = conn.execute(
-            "SELECT ticket, day, kind, CAST(round((julianday(at) - 2440587.5) * 86400000) AS INTEGER),"
+            "SELECT CASE kind WHEN 'issued' THEN day END, CASE kind " + kinds + " END,"
+            " CAST(round((julianday(at) - 2440587.5) * 86400000) AS INTEGER),"
             " CAST(substr(at, 12, 2) AS INTEGER), counter, service, officer FROM events"
-            " WHERE day BETWEEN ? AND ? AND ticket IS NOT NULL"
-            " AND kind IN ('issued', 'called', 'finished', 'skipped', 'cancelled', 'expired')"
+            " WHERE day BETWEEN ? AND ? AND ticket IS NOT NULL AND kind IN (" + _kind_list() + ")"
             " ORDER BY day, ticket, seq",
             [first, last],
         ).fetchall()

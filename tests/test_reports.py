@@ -37,13 +37,15 @@ class Events:
     def add(self, hhmmss: str, kind: str, ticket: str, service: str, counter=None, officer=None):
         h, m, s = (int(x) for x in hhmmss.split(":"))
         at = datetime(2026, 11, 26, h, m, s, tzinfo=WIB)
-        self.rows.append(reports.EventRow(ticket, "2026-11-26", kind, int(at.timestamp() * 1000), h, counter,
-                                          service, officer))  # fmt: skip
+        kind_code = reports.KINDS.index(kind) if kind in reports.KINDS else 99  # recalled, ...
+        day = "2026-11-26" if kind == "issued" else None
+        self.rows.append((ticket, reports.EventRow(day, kind_code, int(at.timestamp() * 1000), h,
+                                                   counter, service, officer)))  # fmt: skip
         return self
 
     def report(self, **filters) -> reports.Report:
         # As Storage.read_report gives them: grouped by ticket, each in the order added.
-        rows = sorted(self.rows, key=lambda r: r.ticket)
+        rows = [row for _ticket, row in sorted(self.rows, key=lambda r: r[0])]
         return reports.summarise(rows, CATALOGUE, DAY, **filters)
 
 
@@ -194,7 +196,9 @@ def test_unknown_filters_are_refused(filters, code):
 
 def test_every_day_of_the_period_has_a_trend_row():
     period = reports.Period(date(2026, 11, 25), date(2026, 11, 27))
-    r = reports.summarise(Events().add("08:00:00", "issued", "A1", "ktp").rows, CATALOGUE, period)
+    r = reports.summarise(
+        [Events().add("08:00:00", "issued", "A1", "ktp").rows[0][1]], CATALOGUE, period
+    )
     assert list(r.days) == ["2026-11-25", "2026-11-26", "2026-11-27"]
     assert [f.issued for f in r.days.values()] == [0, 1, 0]
     assert list(r.heatmap) == list(r.days)
