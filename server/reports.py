@@ -280,7 +280,7 @@ def summarise(
             if svc in skipped:
                 continue
             skipped += (svc,)
-        elif kind == CANCELLED or kind == EXPIRED:
+        elif kind in (CANCELLED, EXPIRED):
             counter = officer = None  # the visitor's or the day's doing, not a counter's
         else:
             continue
