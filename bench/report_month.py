@@ -306,12 +306,12 @@ def main() -> int:
         f"`bench/report_month.py`, {machine()}.",
         "",
         f"November 2026 of a hall with 60 counters, 15 services of 6 agencies and 70 officers: "
-        f"{tickets:,} tickets and {events:,} events over 25 days in a {size_mb:.0f} MB SQLite file "
+        f"{tickets:,} tickets and {events:,} counted events (recalls and transfers are not read) over 25 days in a {size_mb:.0f} MB SQLite file "
         f"({made}). Served "
         f"{body.total.served:,}, mean wait {body.total.wait.mean / 60:.1f} min. Each figure is the median "
         f"of {args.runs} runs after one warm-up (max in brackets), through Flask's test client with an "
         f"admin's session. Load average {load_before:.1f} at the start and {load_after:.1f} at the end "
-        f"(other work shared the machine: on a quiet one the times are lower):",
+        f"(other work shared the machine; the CPU column is this process's own time):",
         "",
         "| measure | wall median ms | (max) | CPU median ms | target |",
         "|---|---:|---:|---:|---|",
