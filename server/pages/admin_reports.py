@@ -11,19 +11,21 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from flask import Response, flash, redirect, request, url_for
+from flask import Response, current_app, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from server import report_api, report_charts, report_export, reports
 from server.pages.admin_common import actor, bp, hub, render, save_other
 from server.pages.admin_forms import Problem
+from server.pages.admin_report import duration
 from server.protocol import PanggilError
 
 log = logging.getLogger(__name__)
 
-# The report pages, as tabs above the report; another report (the SKM survey) adds its own here.
-REPORT_TABS: list[tuple[str, str]] = [("admin.reports_page", "Summary")]
+# The report pages, as tabs above the report. A tab shows when its page is there: the SKM
+# survey's report (admin.skm) comes with the survey.
+REPORT_TABS: list[tuple[str, str]] = [("admin.reports_page", "Summary"), ("admin.skm", "SKM")]
 TOKEN_NAME_MAX = 60
 
 
@@ -82,7 +84,7 @@ def _page(new_token: dict | None = None):
         "presets": _presets(),
         "agencies": list(h.hall.agencies.values()),
         "services": list(h.hall.services.values()),
-        "tabs": REPORT_TABS,
+        "tabs": [(e, label) for e, label in REPORT_TABS if e in current_app.view_functions],
         "active_nav": "admin.reports_page",
         "logo_url": h.settings.get("hall.logo_url"),
         "printing": printing,
@@ -125,22 +127,12 @@ def _view(report: reports.Report) -> dict:
         ],
         "hours": report.busy_hours,
         "heat": lambda n: 0 if not n or not peak else 1 + min(8, int(8 * n / peak)),
-        "mmss": _mmss,
+        "mmss": duration,  # minutes:seconds, as the day report
     }
 
 
 def _minutes(seconds: float | None) -> float | None:
     return None if seconds is None else seconds / 60
-
-
-def _mmss(seconds: float | None) -> str:
-    """12:05 (minutes:seconds), 1:02:03 past an hour, '-' when nothing was measured."""
-    if seconds is None:
-        return "-"
-    whole = round(seconds)
-    hours, rest = divmod(whole, 3600)
-    mins, secs = divmod(rest, 60)
-    return f"{hours}:{mins:02d}:{secs:02d}" if hours else f"{mins}:{secs:02d}"
 
 
 def _key_label(grouping: str) -> str:
