@@ -14,7 +14,7 @@ HERE = Path(__file__).resolve().parent
 
 def main() -> int:
     failed = []
-    for script in sorted(HERE.glob("bench_*.py")):
+    for script in [*sorted(HERE.glob("bench_*.py")), HERE / "report_month.py"]:
         print(f"== {script.name}", flush=True)
         if (
             subprocess.run([sys.executable, str(script), "--write"], cwd=HERE.parent).returncode

@@ -134,6 +134,12 @@ ERRORS: dict[str, tuple[int, str]] = {
         "dilayani hari ini.",
     ),
     "survey-already-answered": (409, "Nomor ini sudah memberi penilaian. Terima kasih."),
+    # Period reports (GET /api/reports/...).
+    "bad-date": (400, "Tanggal harus berbentuk TTTT-BB-HH, misalnya 2026-12-01."),
+    "bad-date-range": (400, "Tanggal awal laporan sesudah tanggal akhirnya."),
+    "range-too-long": (400, "Rentang laporan paling lama 366 hari."),
+    "unknown-agency": (400, "Instansi tidak dikenal."),
+    "invalid-report-token": (401, "Token laporan salah atau sudah dicabut."),
 }
 
 

@@ -40,12 +40,13 @@ STAFF_ENDPOINTS = {"index"}  # the start page's log-out form
 # Blueprints whose every answer is personal: admin pages (a counter's token), the officer console
 # (its token), the login form (a CSRF token bound to the session).
 PRIVATE_BLUEPRINTS = {"admin", "console", "auth"}
-# Single answers that carry a ticket's visitor token.
+# Single answers that carry a ticket's visitor token, or figures only staff may read.
 PRIVATE_ENDPOINTS = {
     "visitor.ticket_page",
     "visitor.ticket_status",
     "kiosk.take_ticket",
     "api.issue_ticket",
+    "report_api.summary",  # the hall's figures, for an admin or a report token's holder
 }
 HOST_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]{1,255}$")
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from server import engine, schedule
+from server import engine, reports, schedule
 
 log = logging.getLogger(__name__)
 
@@ -192,6 +192,20 @@ MIGRATIONS: list[str] = [
         answered_at TEXT NOT NULL
     );
     CREATE INDEX survey_answers_day ON survey_answers(day);
+    """,
+    # Period reports: read-only tokens for the report API (their SHA-256 only; the token is shown
+    # once when made), and an index that holds every column a report reads, in the order it reads
+    # them, so that a month is read without touching the event payloads or sorting.
+    """
+    CREATE TABLE report_tokens (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        token_hash TEXT NOT NULL UNIQUE,
+        created_at TEXT NOT NULL,
+        created_by TEXT,
+        last_used TEXT
+    );
+    CREATE INDEX events_report ON events(day, ticket, seq, kind, at, counter, service, officer);
     """,
 ]
 
@@ -709,6 +723,68 @@ class Storage:
         ).fetchone()
         return json.loads(row[0])["call"] if row else None
 
+    # --- period reports ---------------------------------------------------------------------------
+
+    def read_report(self, first: str, last: str) -> tuple[list[tuple], dict]:
+        """The ticket events of the service days first..last (by seq) and the catalogue's names
+        and targets, read in one read transaction.
+
+        A file database is read on a connection of its own, so the caller needs no lock and the
+        hub's writer is never held up by a report (WAL: readers never block the writer). An
+        in-memory database has only this connection: the caller holds the hub's lock then.
+        Event tuples: reports.EventRow (day, kind, milliseconds, hour, counter, service, officer).
+        """
+        if str(self.path) == ":memory:":
+            return _read_report(self.db.conn, first, last)
+        conn = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
+        try:
+            conn.execute("PRAGMA query_only = ON")
+            conn.execute("PRAGMA busy_timeout = 5000")
+            return _read_report(conn, first, last)
+        finally:
+            conn.close()
+
+    @property
+    def reads_apart(self) -> bool:
+        """Whether read_report uses a connection of its own (no lock needed around it)."""
+        return str(self.path) != ":memory:"
+
+    def add_report_token(self, name: str, token_hash: str, now: datetime, user: str | None) -> int:
+        cursor = self.db.execute(
+            "INSERT INTO report_tokens (name, token_hash, created_at, created_by) VALUES (?, ?, ?, ?)",
+            [name, token_hash, now.isoformat(), user],
+        )
+        return cursor.lastrowid
+
+    def list_report_tokens(self) -> list[dict]:
+        """Every report token (without its hash), newest first."""
+        return list(
+            self.db.query(
+                "SELECT id, name, created_at, created_by, last_used FROM report_tokens"
+                " ORDER BY id DESC"
+            )
+        )
+
+    def delete_report_token(self, token_id: int) -> str | None:
+        """Revoke a report token; its name, or None when there was none."""
+        row = self.db.execute("SELECT name FROM report_tokens WHERE id = ?", [token_id]).fetchone()
+        if row is None:
+            return None
+        self.db.execute("DELETE FROM report_tokens WHERE id = ?", [token_id])
+        return row[0]
+
+    def find_report_token(self, token_hash: str) -> int | None:
+        """The id of the report token with this hash, if it exists."""
+        row = self.db.execute(
+            "SELECT id FROM report_tokens WHERE token_hash = ?", [token_hash]
+        ).fetchone()
+        return row[0] if row else None
+
+    def mark_report_token_used(self, token_id: int, now: datetime) -> None:
+        self.db.execute(
+            "UPDATE report_tokens SET last_used = ? WHERE id = ?", [now.isoformat(), token_id]
+        )
+
     # --- users and audit -------------------------------------------------------------------------
 
     def add_user(self, username: str, password_hash: str, role: str, now: datetime,
@@ -853,6 +929,42 @@ class Storage:
                 [first, last],
             )
         }
+
+
+def _kind_list() -> str:
+    return ", ".join(f"'{kind}'" for kind in reports.KINDS)
+
+
+def _read_report(conn: sqlite3.Connection, first: str, last: str) -> tuple[list[tuple], dict]:
+    conn.execute("BEGIN")  # one snapshot: the events and the names agree
+    try:
+        # Milliseconds, the hour (as stored: the hall's clock) and the kind's number come from
+        # SQLite, and the day only on each ticket's issued row: Python then makes few objects per
+        # row. The covering index events_report serves the range grouped by ticket, in seq order.
+        kinds = " ".join(f"WHEN '{kind}' THEN {n}" for n, kind in enumerate(reports.KINDS))
+        events = conn.execute(
+            "SELECT CASE kind WHEN 'issued' THEN day END, CASE kind " + kinds + " END,"
+            " CAST(round((julianday(at) - 2440587.5) * 86400000) AS INTEGER),"
+            " CAST(substr(at, 12, 2) AS INTEGER), counter, service, officer FROM events"
+            " WHERE day BETWEEN ? AND ? AND ticket IS NOT NULL AND kind IN (" + _kind_list() + ")"
+            " ORDER BY day, ticket, seq",
+            [first, last],
+        ).fetchall()
+        catalogue = {
+            "agencies": conn.execute(
+                "SELECT code, name FROM agencies ORDER BY position, code"
+            ).fetchall(),
+            "services": conn.execute(
+                "SELECT code, name, agency, target_wait FROM services ORDER BY position, code"
+            ).fetchall(),
+            "counters": conn.execute(
+                "SELECT number, name FROM counters ORDER BY number"
+            ).fetchall(),
+            "officers": conn.execute("SELECT id, username, full_name FROM users").fetchall(),
+        }
+    finally:
+        conn.execute("COMMIT")
+    return events, catalogue
 
 
 def _statements(script: str) -> list[str]:

@@ -2,7 +2,8 @@
 
 Only admins enter: a check before every request of the blueprint, so no view can forget it.
 The blueprint and what the views share live in admin_common.py; the views in admin_catalogue.py,
-admin_people.py, admin_schedule.py, admin_settings.py and admin_day.py, which add themselves to it when imported.
+admin_people.py, admin_schedule.py, admin_settings.py, admin_day.py and admin_reports.py, which add
+themselves to it when imported.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from server.pages import (
     admin_catalogue,
     admin_day,
     admin_people,
+    admin_reports,
     admin_schedule,
     admin_settings,
     admin_skm,
@@ -26,6 +28,7 @@ VIEW_MODULES = (
     admin_people,
     admin_schedule,
     admin_settings,
+    admin_reports,
     admin_skm,
 )
 

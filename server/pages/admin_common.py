@@ -122,6 +122,7 @@ NAV = [
     ("admin.users", "Users"),
     ("admin.settings", "Settings"),
     ("admin.day", "Day & report"),
+    ("admin.reports_page", "Reports"),
     ("admin.skm", "SKM"),
     ("admin.audit", "Audit log"),
 ]

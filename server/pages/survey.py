@@ -20,9 +20,8 @@ from flask import Blueprint, abort, current_app, jsonify, make_response, render_
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from server import schemas, skm, survey
+from server import report_api, schemas, skm, survey
 from server.api import request_body
-from server.pages.auth import current_user
 from server.protocol import PanggilError
 from server.ticket_links import require_token
 
@@ -199,15 +198,9 @@ def answer_from_tablet(number: int):
 
 
 def may_read_reports() -> None:
-    """Raise unless the request may read the hall's reports: today an admin's session.
-
-    The one place to widen (e.g. a read-only report token) when reports get their own credential.
-    """
-    user = current_user()
-    if user is None:
-        raise PanggilError("login-required")
-    if user["role"] != "admin":
-        raise PanggilError("forbidden")
+    """Raise unless the request may read the hall's reports: an admin's session or a read-only
+    report token, the same rule as the period reports (server/report_api.py)."""
+    report_api.check_reader()
 
 
 @api.get("/reports/skm")
