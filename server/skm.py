@@ -103,6 +103,11 @@ GRADES: tuple[tuple[Decimal, str, str], ...] = (
 # Research Activities", Educational and Psychological Measurement 30: 607-610; the table the
 # regulation's Lampiran prints for the sample size): (population, sample). A population between
 # two rows takes the next row up; beyond the last row the last sample holds.
+# Checked against: the 1970 paper's formula, row by row (tests/test_skm.py). A copy of the
+# Lampiran's own table could not be found in the stored sources searched (the regulation's text
+# copies stop before it); hall reports that apply the regulation name this table for the sample,
+# e.g. Inspektorat Kota Pontianak, SKM 2019 (https://inspektorat.pontianakkota.go.id/?page_id=8159:
+# "Besaran sampel dan populasi dapat menggunakan tabel sampel dari Krejcie dan Morgan").
 KREJCIE_MORGAN: tuple[tuple[int, int], ...] = (
     (10, 10),
     (15, 14),

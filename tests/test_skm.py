@@ -205,6 +205,79 @@ def test_published_report_tulang_bawang_barat_2023():
     assert round(4 * 0.111, 2) == 0.44
 
 
+def rows_with_means(means: list[str], n: int = 100) -> list[tuple[int, ...]]:
+    """n respondents whose element means are exactly `means` (two decimals, between 3 and 4):
+    mean x n of them answer 4, the rest 3. A published table of NRRs read back into answers."""
+    fours = [int(Decimal(m) * n) - 3 * n for m in means]
+    assert all(0 <= k <= n for k in fours)
+    return [tuple(4 if r < k else 3 for k in fours) for r in range(n)]
+
+
+# Source: Pemerintah Kabupaten Bantul, SKM portal, "Nilai IKM Dinas Pertanahan dan Tata Ruang
+# (Kundha Niti Mandala Sarta Tata Sasana) 2023", https://skm.bantulkab.go.id/skpd-45c48cce2e2d7fbdea1afc51c7c6ad26
+# The page publishes the nine element values (NRR, two decimals) and "Nilai IKM 2023: 87.28";
+# its list puts "Penanganan Pengaduan, Saran dan masukan" eighth and "Sarana dan prasarana"
+# ninth (the regulation's Bab II order), so they swap places for our U8 (sarana) / U9 (pengaduan).
+# Per service it publishes IKM and grade: Informasi 75.56 C, Konsultasi 86.29 B, Rekomendasi
+# Tata Ruang 94.61 A.
+BANTUL_2023_NRR = {
+    "U1": "3.31", "U2": "3.35", "U3": "3.49", "U4": "3.93", "U5": "3.45", "U6": "3.39",
+    "U7": "3.39", "U8": "3.35", "U9": "3.76",
+}  # fmt: skip
+
+
+def test_published_report_bantul_2023_nrrs_give_the_published_ikm_87_28_and_grade_b():
+    means = [BANTUL_2023_NRR[code] for code in skm.CODES]
+    result = skm.compute(rows_with_means(means))
+    assert [e.nrr for e in result.elements] == [Fraction(Decimal(m)) for m in means]
+    # 25 x (31.42 / 9) = 87.2777... -> 87.28, the published figure, and B (76.61-88.30).
+    assert result.ikm == Decimal("87.28")
+    assert (result.grade, result.grade_label) == ("B", "Baik")
+    # The same figures weighed the early-rounding way of many spreadsheets:
+    nrrs = [Decimal(m) for m in means]
+    with_0111 = 25 * sum(nrr * Decimal("0.111") for nrr in nrrs)
+    assert with_0111.quantize(Decimal("0.01")) == Decimal("87.19")  # not the published 87.28
+    rounded_weights = 25 * sum(round(nrr * Decimal("0.111"), 2) for nrr in nrrs)
+    assert rounded_weights == Decimal("87.50")  # weighted NRRs shown to two decimals, then summed
+    # The regulation weighs each element 1/9 (the mean of the nine): the page's 87.28 is that
+    # value; 0.111 reads 0.09 lower and the two-decimal weights 0.22 higher. The grade is B in
+    # all three, so here early rounding moves the figure but not the grade.
+    early = [skm.grade(skm.two_decimals(Fraction(v)))[0] for v in (with_0111, rounded_weights)]
+    assert early == ["B", "B"]
+    # The NRRs are published to two decimals, so an IKM from them may differ from the one from
+    # the raw answers by up to 25 x 0.005 = 0.125; the published 87.28 is exactly the 1/9 value
+    # of the published NRRs, which is what a report keeping the regulation's weight would show.
+
+
+@pytest.mark.parametrize(
+    ("service", "ikm", "letter", "label"),
+    [("Layanan Informasi", "75.56", "C", "Kurang Baik"),
+     ("Layanan Konsultasi", "86.29", "B", "Baik"),
+     ("Layanan Rekomendasi Tata ruang", "94.61", "A", "Sangat Baik")],
+)  # fmt: skip
+def test_published_report_bantul_2023_grades_of_each_service(service, ikm, letter, label):
+    """The same Bantul page grades each service's IKM: the grade table gives the same letters."""
+    assert skm.grade(Decimal(ikm)) == (letter, label), service
+
+
+# Examined, not a vector of the IKM: DPMPTSP Provinsi Sumatera Barat, "Indek Kepuasan Masyarakat
+# Semester I", http://dpmptsp.sumbarprov.go.id/details/news/82 . It publishes nine NRRs to three
+# decimals (3.200, 3.216, 2.936, 3.530, 3.136, 3.200, 3.316, 3.916, 3.323; its eighth element is
+# "Pungutan Tidak Resmi", not one of the regulation's nine) and "IKM 81,71, mutu B". Its own NRRs
+# give 82.70 with the exact 1/9 and 82.63 with 0.111: neither is 81.71, so the page's IKM cannot
+# be reproduced from its table. What can be checked is its grades, element by element and overall.
+SUMBAR_NRR = ["3.200", "3.216", "2.936", "3.530", "3.136", "3.200", "3.316", "3.916", "3.323"]
+
+
+def test_published_report_sumbar_grades_are_reproduced_though_its_ikm_is_not():
+    nrrs = [Fraction(Decimal(v)) for v in SUMBAR_NRR]
+    # Published per element: U1 3,200 B, U2 3,216 B, U3 2,936 C.
+    assert [skm.grade(skm.two_decimals(25 * n))[0] for n in nrrs[:3]] == ["B", "B", "C"]
+    exact = skm.two_decimals(25 * sum(nrrs, Fraction(0)) / 9)
+    assert exact == Decimal("82.70") and skm.grade(exact)[0] == "B"
+    assert skm.grade(Decimal("81.71"))[0] == "B"  # the published figure, same grade
+
+
 # --- the minimum sample -----------------------------------------------------------------------------
 
 
@@ -222,7 +295,12 @@ def test_minimum_sample_takes_the_next_row_up_and_never_more_than_the_population
 
 def test_the_embedded_table_follows_krejcie_and_morgan_formula():
     """s = X^2 N P(1-P) / (d^2 (N-1) + X^2 P(1-P)), X^2 = 3.841, P = 0.5, d = 0.05 (their 1970
-    paper); the printed table rounds, so each row is within one of the formula."""
+    paper); the printed table rounds, so each row is within one of the formula.
+
+    Source of the table: Krejcie and Morgan (1970), the table Permen PANRB 14/2017's Lampiran
+    prescribes for the SKM sample. The Lampiran's own copy of the table was not found in the
+    stored sources searched (see the note in server/skm.py), so the rows are checked against the
+    paper's formula, not against the Lampiran."""
     populations = [p for p, _s in skm.KREJCIE_MORGAN]
     assert populations == sorted(populations) and len(populations) == 90
     for n, s in skm.KREJCIE_MORGAN:

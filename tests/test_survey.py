@@ -410,6 +410,45 @@ def test_the_admin_skm_page_and_csv(client, hub, answered):
     assert ktp_u1[0][9] == "3.0000"  # (4 + 3 + 2) / 3
 
 
+def svg_qr_text(svg: str) -> list[str]:
+    """Read a QR code drawn as segno's inline SVG back to its text: the dark modules are
+    horizontal strokes ("M x y", "h n", "m dx dy", y at the row's middle). The modules are painted
+    into a picture and a real decoder (zxing-cpp) reads it, as a tablet's camera would."""
+    import zxingcpp
+    from PIL import Image
+
+    size = int(re.search(r'd="M0 0h(\d+)v', svg).group(1))
+    path = re.search(r'class="qrline"[^>]* d="([^"]+)"', svg).group(1)
+    image = Image.new("L", (size * 4, size * 4), 255)
+    x = y = 0.0
+    for command, numbers in re.findall(r"([MmHh])([-\d. ]+)", path):
+        values = [float(v) for v in numbers.split()]
+        if command == "M":
+            x, y = values
+        elif command == "m":
+            x, y = x + values[0], y + values[1]
+        else:
+            row = int(y)
+            for col in range(int(x), int(x + values[0])):
+                image.paste(0, (col * 4, row * 4, col * 4 + 4, row * 4 + 4))
+            x += values[0]
+    return [found.text for found in zxingcpp.read_barcodes(image)]
+
+
+def test_the_skm_page_shows_each_tablet_address_as_a_qr_code_that_reads_back(client, hub):
+    log_in(client, "admin", "admin-secret")
+    page = client.get("/admin/skm").get_data(as_text=True)
+    table = page.split('id="skm-tablets"', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r'<tr data-counter="(\d+)">(.*?)</tr>', table, re.S)
+    assert [int(number) for number, _row in rows] == sorted(TOKENS)  # one per paired counter
+    for number, row in rows:
+        address = re.search(r"<code>([^<]+)</code>", row).group(1)
+        assert address.endswith(f"/survey/{number}/{tablet_token(client, int(number))}")
+        assert address.startswith("http://")
+        svg = re.search(r'<div class="qr skm-qr"[^>]*>(<svg.*?</svg>)</div>', row, re.S).group(1)
+        assert svg_qr_text(svg) == [address]
+
+
 def test_an_officer_cannot_open_the_skm_page(client, hub):
     log_in(client, "petugas1", "petugas-secret")
     assert client.get("/admin/skm").status_code == 403

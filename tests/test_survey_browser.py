@@ -5,6 +5,7 @@ test's temporary folder."""
 
 from __future__ import annotations
 
+import io
 import os
 from pathlib import Path
 
@@ -139,5 +140,15 @@ def test_the_phone_offers_the_survey_once_served_and_the_admin_reads_the_ikm(
     assert admin.text_content("#skm-ikm").strip() == "79.17"
     assert admin.is_visible("#skm-too-few")
     assert "Mohon tambah kursi" in admin.text_content("#skm-comments")
+    # Each counter's tablet address is also a QR code: read the drawn pixels back, as a camera would.
+    import zxingcpp
+    from PIL import Image
+
+    rows = admin.query_selector_all("#skm-tablets tbody tr")
+    assert len(rows) == len(TOKENS)
+    for row in rows:
+        address = row.query_selector("code").text_content()
+        picture = Image.open(io.BytesIO(row.query_selector(".skm-qr").screenshot()))
+        assert [found.text for found in zxingcpp.read_barcodes(picture)] == [address]
     admin.screenshot(path=str(shots / "skm-admin.png"), full_page=True)
     admin.close()

@@ -14,6 +14,7 @@ from flask import Response, current_app, request, url_for
 from flask_babel import gettext as _
 
 from server import survey
+from server.pages.admin_catalogue import qr_svg
 from server.pages.admin_common import bp, hub, render
 from server.protocol import PanggilError
 
@@ -46,13 +47,15 @@ def skm():
     service, agency = _filters()
     h = hub()
     figures = survey.report(h, first, last, service, agency)
-    tablets = [
+    addresses = [
         (number, counter.name, request.host_url.rstrip("/") + url_for(
             "survey.tablet", number=number,
             token=survey.tablet_token(current_app.secret_key, number, h.tokens[number])))
         for number, counter in sorted(h.hall.counters.items())
         if counter.active and number in h.tokens
     ]  # fmt: skip
+    # Each address also as a QR code, so that the tablet's camera opens it (nothing to type).
+    tablets = [(number, name, address, qr_svg(address)) for number, name, address in addresses]
     previous = date.fromisoformat(first).replace(day=1) - timedelta(days=1)
     shortcuts = [
         (_("This month"), date.fromisoformat(last).replace(day=1).isoformat(), last),
