@@ -480,3 +480,16 @@ def test_every_survey_text_has_an_indonesian_translation_and_the_regulations_wor
         assert catalog[name._args[0]] == element.name
         assert catalog[question._args[0]] == element.question
         assert [catalog[a._args[0]] for a in answers] == list(element.answers)
+
+
+def test_the_skm_report_is_a_tab_of_laporan(client):
+    """One "Laporan" menu entry; Ringkasan and SKM are its tabs, on both pages."""
+    log_in(client, "admin", "admin-secret")
+    for path, current in (("/admin/reports", "Ringkasan"), ("/admin/skm", "SKM")):
+        page = client.get(path).get_data(as_text=True)
+        tabs = page.split('class="report-tabs"', 1)[1].split("</nav>", 1)[0]
+        assert re.findall(r">([^<]+)</a>", tabs) == ["Ringkasan", "SKM"], path
+        assert re.search(rf'aria-current="page">{current}</a>', tabs), path
+        nav = page.split('class="adminnav"', 1)[1].split("</nav>", 1)[0]
+        assert re.search(r'class="active"[^>]*>Laporan</a>', nav), path
+        assert ">SKM<" not in nav and ">Hari layanan<" in nav

@@ -112,6 +112,15 @@ def _admin_context() -> dict:
     return {"admin_nav": NAV}
 
 
+# The report pages, as tabs above each of them under the one "Laporan" menu entry. A tab shows
+# when its page is there: the SKM survey's report (admin.skm) comes with the survey.
+REPORT_TABS: list[tuple[str, str]] = [("admin.reports_page", "Summary"), ("admin.skm", "SKM")]
+
+
+def report_tabs() -> list[tuple[str, str]]:
+    return [(e, label) for e, label in REPORT_TABS if e in current_app.view_functions]
+
+
 NAV = [
     ("admin.index", "Monitor"),
     ("admin.services", "Services"),
@@ -121,8 +130,7 @@ NAV = [
     ("admin.displays", "Displays"),
     ("admin.users", "Users"),
     ("admin.settings", "Settings"),
-    ("admin.day", "Day & report"),
+    ("admin.day", "Service day"),
     ("admin.reports_page", "Reports"),
-    ("admin.skm", "SKM"),
     ("admin.audit", "Audit log"),
 ]

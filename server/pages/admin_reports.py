@@ -11,21 +11,18 @@ from __future__ import annotations
 import logging
 from datetime import date
 
-from flask import Response, current_app, flash, redirect, request, url_for
+from flask import Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from markupsafe import Markup
 
 from server import report_api, report_charts, report_export, reports
-from server.pages.admin_common import actor, bp, hub, render, save_other
+from server.pages.admin_common import actor, bp, hub, render, report_tabs, save_other
 from server.pages.admin_forms import Problem
 from server.pages.admin_report import duration
 from server.protocol import PanggilError
 
 log = logging.getLogger(__name__)
 
-# The report pages, as tabs above the report. A tab shows when its page is there: the SKM
-# survey's report (admin.skm) comes with the survey.
-REPORT_TABS: list[tuple[str, str]] = [("admin.reports_page", "Summary"), ("admin.skm", "SKM")]
 TOKEN_NAME_MAX = 60
 
 
@@ -84,7 +81,7 @@ def _page(new_token: dict | None = None):
         "presets": _presets(),
         "agencies": list(h.hall.agencies.values()),
         "services": list(h.hall.services.values()),
-        "tabs": [(e, label) for e, label in REPORT_TABS if e in current_app.view_functions],
+        "tabs": report_tabs(),
         "active_nav": "admin.reports_page",
         "logo_url": h.settings.get("hall.logo_url"),
         "printing": printing,

@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 
 from server import survey
 from server.pages.admin_catalogue import qr_svg
-from server.pages.admin_common import bp, hub, render
+from server.pages.admin_common import bp, hub, render, report_tabs
 from server.protocol import PanggilError
 
 
@@ -63,7 +63,8 @@ def skm():
     ]
     return render("admin/skm.html", figures=figures, first=first, last=last, problem=problem,
                   service=service, agency=agency, services=h.hall.services, agencies=h.hall.agencies,
-                  tablets=tablets, shortcuts=shortcuts)  # fmt: skip
+                  tablets=tablets, shortcuts=shortcuts, tabs=report_tabs(),
+                  active_nav="admin.reports_page")  # fmt: skip
 
 
 @bp.get("/skm.csv")
