@@ -1,5 +1,5 @@
 """The report's CSV and XLSX, read back (csv module, openpyxl) and compared with figures the test
-computes on its own from the tickets it generated."""
+computes on its own from a month of tickets it generated."""
 
 from __future__ import annotations
 
@@ -15,8 +15,10 @@ from tests.report_history import generate
 from tests.test_admin_pages import log_in
 from tests.test_reports import expected, history_config
 
-FIRST = date(2026, 11, 23)
-LAST = FIRST + timedelta(days=3)
+# A generated month (issue 14's done-when): every day of November 2026 through the real hub.
+DAYS = 30
+FIRST = date(2026, 11, 1)
+LAST = FIRST + timedelta(days=DAYS - 1)
 QUERY = f"range=custom&from={FIRST}&to={LAST}"
 
 
@@ -26,11 +28,11 @@ def history(tmp_path_factory):
     from server.config import parse_config
 
     tmp = tmp_path_factory.mktemp("export-history")
-    clock = FakeClock(datetime(2026, 11, 23, 7, 0, tzinfo=WIB))
+    clock = FakeClock(datetime(FIRST.year, FIRST.month, FIRST.day, 7, 0, tzinfo=WIB))
     app = create_app(parse_config(history_config(tmp), base_dir=tmp), clock=clock,
                      start_ticker=False)  # fmt: skip
     app.config["TESTING"] = True
-    truths = generate(app.extensions["panggil"], clock, FIRST, 4, seed=5)
+    truths = generate(app.extensions["panggil"], clock, FIRST, DAYS, seed=5)
     yield app, truths
     app.extensions["panggil"].storage.close()
 
@@ -84,7 +86,7 @@ def test_csv_is_utf8_with_bom_semicolons_and_indonesian_headers(history, admin):
     assert decimal(table[("Jumlah", "")][14]) == pytest.approx(100 * within / of, abs=0.05)
     assert table[("Layanan", "kk")][14] == ""  # no target: no share
     days = [r for r in rows[1:] if r[0] == "Hari"]
-    assert [r[1] for r in days] == [str(FIRST + timedelta(days=n)) for n in range(4)]
+    assert [r[1] for r in days] == [str(FIRST + timedelta(days=n)) for n in range(DAYS)]
     assert sum(int(r[3]) for r in days) == len(truths)
 
 
@@ -114,7 +116,7 @@ def test_xlsx_has_a_sheet_per_grouping_with_numbers(history, admin):
     counters = {row[0]: row for row in book["Gerai"].iter_rows(min_row=2, values_only=True)}
     assert counters["1"][3] == expected(truths, counter=1)["served"]
     heat = list(book["Antrean per hari dan jam"].iter_rows(values_only=True))
-    assert heat[0][0] == "Tanggal" and len(heat) == 1 + 4
+    assert heat[0][0] == "Tanggal" and len(heat) == 1 + DAYS
     assert sum(r[-1] for r in heat[1:]) == len(truths)
     by_hour = {}
     for t in truths:
@@ -135,3 +137,25 @@ def test_exports_follow_the_english_page(admin):
     response = admin.get(f"/admin/reports/laporan.csv?{QUERY}&lang=en")
     header = response.data.decode("utf-8-sig").splitlines()[0]
     assert header.startswith("grouping;code;name;issued;served")
+
+
+def test_the_month_in_the_api_and_on_the_page_agrees_with_the_test_s_own_figures(history, admin):
+    """The same generated month through GET /api/reports/summary and the Laporan page."""
+    _app, truths = history
+    mine = expected(truths)
+    body = admin.get(f"/api/reports/summary?from={FIRST}&to={LAST}").get_json()
+    total = body["total"]
+    assert (total["issued"], total["served"], total["skipped"], total["cancelled"],
+            total["expired"]) == (mine["issued"], mine["served"], mine["skipped"],
+                                  mine["cancelled"], mine["expired"])  # fmt: skip
+    assert total["wait"]["mean"] == pytest.approx(mine["wait"][0], abs=0.05)
+    assert (total["wait"]["median"], total["wait"]["p90"]) == pytest.approx(
+        mine["wait"][1:], abs=0.05
+    )
+    assert total["service_time"]["p90"] == pytest.approx(mine["service"][2], abs=0.05)
+    assert (total["within_target"]["count"], total["within_target"]["of"]) == mine["within"]
+    assert len(body["by_day"]) == DAYS
+    page = admin.get(f"/admin/reports?{QUERY}").get_data(as_text=True)
+    assert page.count("<tr") > DAYS  # the heatmap has a row per day
+    issued_tile = f">{mine['issued']}<"
+    assert issued_tile in page.replace(".", "")  # 2.371 on an Indonesian page
