@@ -40,6 +40,12 @@ class ServerSection(_Strict):
         description="Signs session cookies; leave it out and one is generated into the data folder",
     )
     max_payload_bytes: int = Field(16384, ge=1024, le=1_048_576, description="Largest request body")
+    visitor_summary_s: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="Visitor phones get their service's queue summary at most this often (seconds)",
+    )
 
 
 class LimitsSection(_Strict):
