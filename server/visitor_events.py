@@ -46,6 +46,11 @@ def ticket_room(ticket_id: str) -> str:
     return f"ticket:{ticket_id}"
 
 
+def number_room(ticket_id: str) -> str:
+    """The room of a typed-in number's pages: they get its calls only, as the TV shows them."""
+    return f"number:{ticket_id}"
+
+
 def service_room(service: str) -> str:
     return f"service:{service}"
 
@@ -66,6 +71,7 @@ class Feed:
             str, dict
         ] = {}  # socket id -> {"ticket", "service", "day", "number", "token"}
         self.followers: dict[str, set[str]] = defaultdict(set)  # ticket id -> socket ids
+        self.watchers: dict[str, set[str]] = defaultdict(set)  # the same, typed-in numbers
         self.dirty: set[str] = set()
         self.last_sent: dict[str, datetime] = {}
         self.wake_at: datetime | None = None
@@ -79,17 +85,21 @@ class Feed:
 
     def follow(self, sid: str, phone: dict) -> None:
         self.phones[sid] = phone
-        self.followers[phone["ticket"]].add(sid)
+        self._rooms(phone)[phone["ticket"]].add(sid)
 
     def forget(self, sid: str) -> None:
         phone = self.phones.pop(sid, None)
         if phone is None:
             return
-        sids = self.followers.get(phone["ticket"])
+        rooms = self._rooms(phone)
+        sids = rooms.get(phone["ticket"])
         if sids is not None:
             sids.discard(sid)
             if not sids:
-                del self.followers[phone["ticket"]]
+                del rooms[phone["ticket"]]
+
+    def _rooms(self, phone: dict) -> dict[str, set[str]]:
+        return self.watchers if phone["token"] is None else self.followers
 
     # --- after each commit ---------------------------------------------------------------------
 
@@ -114,6 +124,9 @@ class Feed:
                 if name == protocol.TICKET_TRANSFERRED:
                     self._move(sids, message["from_service"], message["to_service"])
                 self._emit(name, payloads.public(message), ticket_room(ticket["id"]))
+            if name == protocol.TICKET_CALLED and ticket["id"] in self.watchers:
+                called = {key: message[key] for key in ("event", "seq", "at", "call")}
+                self._emit(name, payloads.public(called), number_room(ticket["id"]))
         moved = message.get("waiting")
         if isinstance(moved, dict) and moved:
             self.dirty.update(moved)
@@ -182,13 +195,18 @@ def init_app(app: Flask, interval_s: float, timers: bool) -> Feed:
     return made
 
 
+def _view(day: str, number: str, token: str | None) -> dict:
+    """What the ticket's page shows (the slip's), or a typed-in number's; unknown-ticket if wrong."""
+    from server.pages.visitor import number_view, ticket_view
+
+    return number_view(day, number) if token is None else ticket_view(day, number, token)
+
+
 def _send_status(phone: dict) -> dict:
     """Emit the phone's `ticket_status` under the hub's lock, ordered with the events."""
-    from server.pages.visitor import ticket_view
-
     hub = current_app.extensions["panggil"]
     with hub.lock:
-        view = ticket_view(phone["day"], phone["number"], phone["token"])
+        view = _view(phone["day"], phone["number"], phone["token"])
         status = {"seq": hub.seq, **payloads.public(view)}
         emit(protocol.TICKET_STATUS, status)
     return {"ok": True, "seq": status["seq"]}
@@ -199,9 +217,9 @@ def _send_status(phone: dict) -> dict:
 
 @socketio.on("connect", namespace=NS_VISITOR)
 def visitor_connect(auth=None):
-    """A visitor's phone connects with its slip's ticket and token; it gets `ticket_status`."""
-    from server.pages.visitor import ticket_view
+    """A visitor's phone connects with its slip's ticket and token; it gets `ticket_status`.
 
+    Without a token (a typed-in number's page) it follows only that number's calls."""
     hub = current_app.extensions["panggil"]
     phones = feed()
     with _refusing(NS_VISITOR, phones.phones):
@@ -209,15 +227,16 @@ def visitor_connect(auth=None):
             raise PanggilError("malformed-packet")
         creds = schemas.check(schemas.VisitorAuth, {} if auth is None else auth)
         with hub.lock:
-            ticket = ticket_view(creds.day, creds.number, creds.token)[
-                "ticket"
-            ]  # or unknown-ticket
+            ticket = _view(creds.day, creds.number, creds.token)["ticket"]  # or unknown-ticket
             if ticket["day"] != hub.hall.day:
                 raise PanggilError("ticket-ended")  # its page shows how it ended; nothing to follow
-            phone = {"ticket": ticket["id"], "service": ticket["service"], "day": creds.day,
+            phone = {"ticket": ticket["id"], "service": ticket.get("service"), "day": creds.day,
                      "number": ticket["number"], "token": creds.token}  # fmt: skip
-            join_room(ticket_room(ticket["id"]))
-            join_room(service_room(ticket["service"]))
+            if creds.token is None:
+                join_room(number_room(ticket["id"]))
+            else:
+                join_room(ticket_room(ticket["id"]))
+                join_room(service_room(ticket["service"]))
             _send_status(phone)
             phones.follow(request.sid, phone)
 

@@ -117,7 +117,7 @@ def test_a_real_phone_is_told_why_it_was_refused(live_server):
 
     ticket = live_server.issue("ktp")
     codes = []
-    for bad in ({"token": "x" * 16}, {"number": 5}, {}):
+    for bad in ({"token": "x" * 16}, {"number": 5}, {"token": ""}):
         phone = socketio.Client(reconnection=False)
         errors: list = []
         phone.on("connect_error", errors.append, namespace="/visitor")
@@ -127,6 +127,24 @@ def test_a_real_phone_is_told_why_it_was_refused(live_server):
                           transports=["websocket"], wait_timeout=10)  # fmt: skip
         codes.append(errors[0]["data"]["error"] if errors else None)
     assert codes == ["unknown-ticket", "bad-request", "bad-request"]
+
+
+def test_a_typed_in_number_hears_only_its_calls(app, hub, socket_client, feed):
+    """No token: the page of a typed-in number learns what the TV shows, nothing more."""
+    feed.interval = timedelta(0)
+    ticket = hub.issue("ktp")["result"]["ticket"]
+    hub.issue("ktp")
+    phone = socket_client("/visitor", {"day": ticket["day"], "number": ticket["number"]})
+    [(name, status)] = received(phone)
+    assert name == "ticket_status"
+    assert status["called"] is False and "ahead" not in status and "service" not in status
+    hub.command(1, "call_next", {}, "c1")
+    hub.command(1, "finish", {}, "c2")
+    hub.command(1, "call_next", {}, "c3")  # the next number: not this page's business
+    [(name, called)] = received(phone)
+    assert (name, sorted(called)) == ("ticket_called", ["at", "call", "event", "seq"])
+    assert called["call"]["ticket"]["number"] == ticket["number"]
+    assert called["call"]["counter"]["name"] == "Gerai 1"
 
 
 def test_a_ticket_of_an_ended_day_is_refused(app, hub, clock, socket_client):
