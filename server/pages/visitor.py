@@ -4,8 +4,8 @@ The slip's URL carries the ticket's token (server.ticket_links): only there does
 place in the queue, the estimate and the status. Anyone may type a bare `/t/<day>/<number>`; that
 page says only what the TV in the hall says too: whether the number was called, and where to.
 
-Read-only: the page renders the state at once (it works without JavaScript), then follows the
-/display namespace and re-reads its status URL when an event touches its service.
+Read-only: the page renders the state at once (it works without JavaScript), then follows its
+own ticket and its service's queue summary on the /visitor namespace (server/visitor_events.py).
 """
 
 from __future__ import annotations
@@ -65,6 +65,7 @@ def ticket_page(day: str, number: str, token: str):
         texts=page_texts(),
         status_url=status_url,
         survey_url=survey_url,
+        token=token,  # the page's script follows its ticket on /visitor with it
     )
 
 
