@@ -128,6 +128,9 @@ class Feed:
                 called = {key: message[key] for key in ("event", "seq", "at", "call")}
                 self._emit(name, payloads.public(called), number_room(ticket["id"]))
         moved = message.get("waiting")
+        if name == protocol.COUNTER_CHANGED and isinstance(message.get("counter"), dict):
+            # A counter going on a break (or back) changes the estimate of its services.
+            moved = dict.fromkeys(message["counter"].get("services") or ())
         if isinstance(moved, dict) and moved:
             self.dirty.update(moved)
             self.flush()
@@ -243,7 +246,8 @@ def visitor_connect(auth=None):
 
 @socketio.on("disconnect", namespace=NS_VISITOR)
 def visitor_disconnect(*args):
-    feed().forget(request.sid)
+    with current_app.extensions["panggil"].lock:  # route() reads the rooms under the same lock
+        feed().forget(request.sid)
 
 
 @socketio.on(protocol.GET_STATUS, namespace=NS_VISITOR)

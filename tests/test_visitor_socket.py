@@ -307,3 +307,13 @@ def test_a_press_costs_no_emit_per_phone_of_another_service(app, hub, socket_cli
     before = feed.sent
     hub.command(3, "call_next", {}, "c2")
     assert feed.sent - before == 2  # the call to its one phone, one paspor summary
+
+
+def test_a_counter_break_moves_the_estimate_of_its_services(app, hub, clock, socket_client, feed):
+    ticket = hub.issue("paspor")["result"]["ticket"]
+    phone = socket_client("/visitor", auth(app, ticket))
+    phone.get_received("/visitor")
+    clock.advance(seconds=10)
+    hub.command(3, "pause", {"reason": "istirahat"}, "b1")  # the only paspor counter
+    summaries = [m for name, m in received(phone) if name == "queue_moved"]
+    assert [m["service"] for m in summaries] == ["paspor"]
