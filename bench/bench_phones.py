@@ -83,13 +83,14 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--phones", type=int, default=300)
     parser.add_argument("--presses", type=int, default=100)
+    parser.add_argument("--modes", default="display,visitor", help="display, visitor or both")
     args = parser.parse_args()
     print(machine())
     print(
         "| phones on | phones | presses | server CPU ms/press | frames to phones per press | ticket_called frames at phones |"
     )
     print("|---|---:|---:|---:|---:|---:|")
-    for mode in ("display", "visitor"):
+    for mode in args.modes.split(","):
         r = run(mode, args.phones, args.presses)
         print(f"| `/{mode}` | {r['phones']} | {r['presses']} | {r['cpu_ms']:.1f} |"
               f" {r['frames_per_press']:.1f} | {r['calls']} |", flush=True)  # fmt: skip

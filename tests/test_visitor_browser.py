@@ -16,6 +16,11 @@ PHONE = {"width": 360, "height": 740}
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 
+def shots(tmp_path: Path) -> Path:
+    chosen = os.environ.get("PANGGIL_SCREENSHOTS")
+    return ROOT / chosen if chosen else tmp_path
+
+
 def state_has(page, text: str) -> None:
     wait_js(page, "(t) => document.getElementById('state').textContent.indexOf(t) >= 0", text)
 
@@ -46,15 +51,13 @@ def test_phone_follows_its_place_and_its_own_call(
         state_has(phone, "1 orang menunggu sebelum Anda")
         assert server.command(1, "call_next", "b3").ok
         state_has(phone, "Anda berikutnya")
+        phone.screenshot(path=str(shots(tmp_path) / f"visitor-next-{async_mode}.png"))
         assert asked == []  # the place came with the summaries, not by re-reading the status
 
         assert server.command(2, "call_next", "b4").ok  # ours, at Gerai 2
         state_has(phone, "Dipanggil, silakan ke Gerai 2")
         assert phone.title().endswith(" \u2192 Gerai 2")
-        shots = Path(os.environ.get("PANGGIL_SCREENSHOTS") or tmp_path)
-        if not shots.is_absolute():
-            shots = ROOT / shots
-        phone.screenshot(path=str(shots / f"visitor-called-{async_mode}.png"))
+        phone.screenshot(path=str(shots(tmp_path) / f"visitor-called-{async_mode}.png"))
         # The paspor phone heard of no ktp call and still waits first in line.
         assert "Anda berikutnya" in neighbour.locator("#state").inner_text()
         assert "Gerai" not in neighbour.locator("#state").inner_text()

@@ -317,3 +317,38 @@ def test_a_counter_break_moves_the_estimate_of_its_services(app, hub, clock, soc
     hub.command(3, "pause", {"reason": "istirahat"}, "b1")  # the only paspor counter
     summaries = [m for name, m in received(phone) if name == "queue_moved"]
     assert [m["service"] for m in summaries] == ["paspor"]
+
+
+@pytest.mark.parametrize(
+    ("ahead", "minutes", "counters"),
+    [(4, [5, 5, 5], 1), (4, [5, 5, 5], 2), (0, [6, 6, 6], 1), (0, [0.5] * 3, 3), (2, [4, 5, 90], 1),
+     (3, [5, 5], 1), (3, [5, 5, 5], 0), (17, [3, 7, 4, 9], 4)],
+)  # fmt: skip
+def test_the_phones_estimate_from_the_summary_is_the_servers(ahead, minutes, counters):
+    """visitor.js: max(1, ceil((ahead + 0.5) * seconds_per_place / 60)), as server/estimate.py."""
+    import math
+
+    from server.estimate import estimate_wait_minutes, seconds_per_place
+
+    times = [m * 60 for m in minutes]
+    rate = seconds_per_place(times, counters)
+    phone = None if rate is None else max(1, math.ceil((ahead + 0.5) * rate / 60))
+    assert phone == estimate_wait_minutes(ahead, times, counters)
+
+
+def test_the_summary_carries_the_rate_once_there_is_history(app, hub, clock, socket_client, feed):
+    feed.interval = timedelta(0)
+    for i in range(3):  # counter 3 alone serves paspor: 4 minutes each
+        hub.issue("paspor")
+        hub.command(3, "call_next", {}, f"p{i}-call")
+        clock.advance(minutes=4)
+        hub.command(3, "finish", {}, f"p{i}-finish")
+    mine = hub.issue("paspor")["result"]["ticket"]
+    hub.issue("paspor")
+    phone = socket_client("/visitor", auth(app, mine))
+    phone.get_received("/visitor")
+    app.extensions.pop("panggil_service_times", None)  # the 15 s cache
+    hub.issue("paspor")
+    [summary] = [m for name, m in received(phone) if name == "queue_moved"]
+    assert summary["seconds_per_place"] == 240
+    assert summary["queue"][0] == mine["number"]
