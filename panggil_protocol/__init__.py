@@ -152,6 +152,10 @@ ERRORS: dict[str, tuple[int, str]] = {
         410,
         "Nomor antrean ini dari hari layanan yang sudah berakhir; tidak ada lagi yang diikuti.",
     ),
+    "too-many-phones": (
+        503,
+        "Jaringan mal sedang penuh; halaman ini diperbarui setiap 30 detik.",
+    ),
 }
 
 

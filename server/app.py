@@ -80,7 +80,10 @@ def create_app(
         engineio_logger=False,
     )
     # Every committed event goes to the screens and counters, then to the phones it concerns.
-    phones = visitor_events.init_app(app, config.server.visitor_summary_s, timers=start_ticker)
+    most_phones = max(0, config.server.max_connections - config.server.device_reserve)
+    phones = visitor_events.init_app(
+        app, config.server.visitor_summary_s, timers=start_ticker, most_phones=most_phones
+    )
     hub.broadcast = phones.after(events.broadcast)
     if announcer is None:  # after init_app: the voice starts background work at once
         hub.announcer = _make_announcer(app, config, hub)

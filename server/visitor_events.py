@@ -63,9 +63,13 @@ class Feed:
     threading alike) when the service's interval is not over yet.
     """
 
-    def __init__(self, app: Flask, interval: timedelta, timers: bool = True) -> None:
+    def __init__(
+        self, app: Flask, interval: timedelta, timers: bool = True, most_phones: int = 4800
+    ) -> None:
         self.app = app
         self.interval = interval
+        # Phones past this are refused: the rest of the server's connections stay for devices.
+        self.most_phones = most_phones
         self.timers = timers  # tests flush by hand with their FakeClock
         self.phones: dict[
             str, dict
@@ -192,8 +196,8 @@ def feed() -> Feed:
     return current_app.extensions["panggil_visitors"]
 
 
-def init_app(app: Flask, interval_s: float, timers: bool) -> Feed:
-    made = Feed(app, timedelta(seconds=interval_s), timers)
+def init_app(app: Flask, interval_s: float, timers: bool, most_phones: int) -> Feed:
+    made = Feed(app, timedelta(seconds=interval_s), timers, most_phones)
     app.extensions["panggil_visitors"] = made
     return made
 
@@ -229,6 +233,8 @@ def visitor_connect(auth=None):
         if auth == MALFORMED:
             raise PanggilError("malformed-packet")
         creds = schemas.check(schemas.VisitorAuth, {} if auth is None else auth)
+        if len(phones.phones) >= phones.most_phones:
+            raise PanggilError("too-many-phones")  # the page polls its status slowly instead
         with hub.lock:
             ticket = _view(creds.day, creds.number, creds.token)["ticket"]  # or unknown-ticket
             if ticket["day"] != hub.hall.day:

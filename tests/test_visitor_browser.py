@@ -85,3 +85,26 @@ def test_phone_in_english_and_a_typed_in_number(browser, live_server):
     finally:
         phone.close()
         bare.close()
+
+
+def test_a_phone_past_the_limit_says_so_and_still_shows_its_ticket(
+    browser, live_server_factory, tmp_path
+):
+    server = live_server_factory(server={"max_connections": 100, "device_reserve": 99}).start()
+    first = server.post("/api/tickets", {"service": "ktp"}).json()
+    second = server.post("/api/tickets", {"service": "ktp"}).json()
+    phones = [browser.new_page(viewport=PHONE, is_mobile=True, has_touch=True) for _ in range(2)]
+    try:
+        phones[0].goto(first["visitor_url"])
+        phones[0].wait_for_selector(".v-live")
+        phones[1].goto(second["visitor_url"])
+        wait_js(
+            phones[1], "() => document.getElementById('link').textContent.indexOf('penuh') >= 0"
+        )
+        assert "1 orang menunggu sebelum Anda" in phones[1].locator("#state").inner_text()
+        phones[1].screenshot(path=str(shots(tmp_path) / "visitor-busy.png"))
+        assert server.command(1, "call_next", "c1").ok  # the counter is never refused
+        state_has(phones[0], "Dipanggil, silakan ke Gerai 1")
+    finally:
+        for phone in phones:
+            phone.close()

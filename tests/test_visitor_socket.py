@@ -352,3 +352,28 @@ def test_the_summary_carries_the_rate_once_there_is_history(app, hub, clock, soc
     [summary] = [m for name, m in received(phone) if name == "queue_moved"]
     assert summary["seconds_per_place"] == 240
     assert summary["queue"][0] == mine["number"]
+
+
+def test_past_the_phone_limit_phones_are_refused_and_devices_are_not(app, hub, socket_client, feed):
+    feed.most_phones = 1  # server.max_connections minus server.device_reserve
+    first, second = (hub.issue("ktp")["result"]["ticket"] for _ in range(2))
+    assert socket_client("/visitor", auth(app, first)).is_connected("/visitor")
+    assert not socket_client("/visitor", auth(app, second)).is_connected("/visitor")
+    assert len(feed.phones) == 1
+    counter = socket_client("/counter", {"counter": 1, "token": "token-counter-1"})
+    tv = socket_client("/display", {"display": "lobby"})
+    assert counter.is_connected("/counter") and tv.is_connected("/display")
+
+
+def test_the_limits_come_from_the_config(tmp_path, clock):
+    from conftest import hall_config
+
+    from server.app import create_app
+    from server.config import parse_config
+
+    raw = hall_config(tmp_path, server={"max_connections": 300, "device_reserve": 120})
+    app = create_app(parse_config(raw, base_dir=tmp_path), clock=clock, start_ticker=False)
+    try:
+        assert app.extensions["panggil_visitors"].most_phones == 180
+    finally:
+        app.extensions["panggil"].storage.close()

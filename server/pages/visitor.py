@@ -35,7 +35,7 @@ HISTORY_DAYS = 7
 # Many phones re-read their status after each call: the service times are read at most this often.
 TIMES_CACHE_SECONDS = 15
 # The words a bare number's page needs (the others would hint at what it does not show).
-NUMBER_TEXTS = {"called_to", "not_called", "counter_fallback", "connected", "disconnected"}
+NUMBER_TEXTS = {"called_to", "not_called", "counter_fallback", "connected", "disconnected", "busy"}
 
 
 def hub():
@@ -199,6 +199,8 @@ def page_texts() -> dict[str, str]:
         "expired": _("This number is no longer valid: the service day has ended."),
         "connected": _("Live"),
         "disconnected": _("Offline, reconnecting..."),
+        # Refused a live connection (too-many-phones): the page re-reads its status slowly.
+        "busy": _("The hall's network is busy: this page updates every 30 seconds."),
         "counter_fallback": _("the counter"),
         "not_called": _("Not called yet"),
         "called_to": _("Called to %(counter)s", counter="{counter}"),

@@ -89,6 +89,17 @@
     }, delay === undefined ? 200 + Math.random() * 1500 : delay);
   }
 
+  // Without a live connection (too-many-phones): the status URL every 30 s, spread out.
+  function poll() {
+    setTimeout(function () {
+      fetch(card.dataset.statusUrl, { headers: { "Accept": "application/json" }, cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && data.ok) { view = data; render(); } })
+        .catch(function () { /* the next round tries again */ })
+        .then(poll);
+    }, 30000 * (0.8 + 0.4 * Math.random()));
+  }
+
   function minutesFor(ahead, secondsPerPlace) {
     if (secondsPerPlace === null || secondsPerPlace === undefined) return null;
     return Math.max(1, Math.ceil((ahead + 0.5) * secondsPerPlace / 60));  // server/estimate.py
@@ -145,11 +156,16 @@
   socket.on("disconnect", function () { setLink(false); });
   socket.on("connect_error", function (error) {
     setLink(false);
-    // Refused for good (a number of an ended day): the page shows how it ended, nothing to follow.
-    if (!socket.active) {
-      card.classList.remove("v-offline");
-      document.getElementById("link").textContent = "";
+    if (socket.active) return;  // a network failure: Socket.IO tries again by itself
+    card.classList.remove("v-offline");
+    // The hall's phones fill the server: read the status over HTTP, slowly, and say so.
+    if (error && error.data && error.data.error === "too-many-phones") {
+      document.getElementById("link").textContent = T.busy;
+      poll();
+      return;
     }
+    // Refused for good (a number of an ended day): the page shows how it ended, nothing to follow.
+    document.getElementById("link").textContent = "";
   });
   socket.on("ticket_status", onStatus);
   ["ticket_called", "ticket_finished", "ticket_skipped", "ticket_transferred", "ticket_cancelled",
