@@ -58,7 +58,8 @@ def service_room(service: str) -> str:
 class Feed:
     """Routes the hall's committed events to the phones that need them; one per app.
 
-    `route` is called by events.broadcast after each commit, under the hub's lock; summaries go
+    `route` is called after events.broadcast for each committed event (the hub's broadcast is
+    `after(events.broadcast)`), under the hub's lock; summaries go
     out from `flush`, at once or from a timer (a background task that sleeps: eventlet and
     threading alike) when the service's interval is not over yet.
     """
@@ -71,9 +72,8 @@ class Feed:
         # Phones past this are refused: the rest of the server's connections stay for devices.
         self.most_phones = most_phones
         self.timers = timers  # tests flush by hand with their FakeClock
-        self.phones: dict[
-            str, dict
-        ] = {}  # socket id -> {"ticket", "service", "day", "number", "token"}
+        # socket id -> {"ticket", "service", "day", "number", "token"} (token None: typed-in number)
+        self.phones: dict[str, dict] = {}
         self.followers: dict[str, set[str]] = defaultdict(set)  # ticket id -> socket ids
         self.watchers: dict[str, set[str]] = defaultdict(set)  # the same, typed-in numbers
         self.dirty: set[str] = set()
