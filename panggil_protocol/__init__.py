@@ -14,6 +14,8 @@ PROTOCOL_VERSION = 1
 # Socket.IO namespaces.
 NS_DISPLAY = "/display"
 NS_COUNTER = "/counter"
+# Visitor phones: one ticket and its service's queue summary, not the hall's stream.
+NS_VISITOR = "/visitor"
 
 # Broadcast events: facts the server sends, in the past tense. Each carries a seq.
 SNAPSHOT = "snapshot"
@@ -41,6 +43,11 @@ BROADCAST_EVENTS = (
 )
 # Auxiliary event without seq.
 ANNOUNCEMENT_READY = "announcement_ready"
+
+# Only on /visitor (docs/protocol.md): a phone's snapshot, its service's summary and its request.
+TICKET_STATUS = "ticket_status"
+QUEUE_MOVED = "queue_moved"
+GET_STATUS = "get_status"
 
 # Requests a client sends, in the imperative.
 GET_SNAPSHOT = "get_snapshot"
@@ -140,6 +147,15 @@ ERRORS: dict[str, tuple[int, str]] = {
     "range-too-long": (400, "Rentang laporan paling lama 366 hari."),
     "unknown-agency": (400, "Instansi tidak dikenal."),
     "invalid-report-token": (401, "Token laporan salah atau sudah dicabut."),
+    # Visitor phones (/visitor).
+    "ticket-ended": (
+        410,
+        "Nomor antrean ini dari hari layanan yang sudah berakhir; tidak ada lagi yang diikuti.",
+    ),
+    "too-many-phones": (
+        503,
+        "Jaringan mal sedang penuh; halaman ini diperbarui setiap 30 detik.",
+    ),
 }
 
 

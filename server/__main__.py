@@ -123,7 +123,7 @@ def serve_command(args: argparse.Namespace) -> int:
         _seed_demo_tickets(app)
     host, port = config.server.host, config.server.port
     try:
-        run = listen(app, host, port, config.server.async_mode)
+        run = listen(app, host, port, config.server.async_mode, config.server.max_connections)
     except OSError as exc:
         reason = "the address is in use (another server on this port?)" if exc.errno == errno.EADDRINUSE \
             else exc.strerror or str(exc)  # fmt: skip
@@ -145,7 +145,9 @@ def serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def listen(app, host: str, port: int, async_mode: str) -> Callable[[], None]:
+def listen(
+    app, host: str, port: int, async_mode: str, max_connections: int = 5000
+) -> Callable[[], None]:
     """Bind the port (OSError when it is taken) and return the function that serves forever.
 
     Without SO_REUSEPORT (eventlet sets it by default): a second server on the same port must
@@ -160,7 +162,11 @@ def listen(app, host: str, port: int, async_mode: str) -> Callable[[], None]:
 
         listener = eventlet.listen((host, port), family, reuse_port=False)
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return lambda: eventlet.wsgi.server(listener, app, log_output=False)
+        allow_open_files(max_connections)
+        # max_size: eventlet's default of 1,024 stalled a hall of phones (docs/protocol.md).
+        return lambda: eventlet.wsgi.server(
+            listener, app, log_output=False, max_size=max_connections
+        )
     from werkzeug.serving import make_server
 
     # Bound here: werkzeug's own bind prints its message and exits with 1 when the port is taken.
@@ -168,6 +174,29 @@ def listen(app, host: str, port: int, async_mode: str) -> Callable[[], None]:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         server = make_server(host, port, app, threaded=True, fd=sock.fileno())  # a duplicate
     return server.serve_forever
+
+
+def allow_open_files(connections: int) -> int:
+    """Raise the process's open-file limit to fit `connections` sockets; returns the limit now.
+
+    A connection is a file descriptor: the usual soft limit of 1,024 would refuse phones long
+    before server.max_connections. Raised up to the hard limit; below that, a warning.
+    """
+    import resource
+
+    wanted = connections + 256  # the database, the log, audio files, listening sockets
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        new = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+        try:  # the systemd unit forbids setrlimit (@resources) and sets LimitNOFILE instead
+            resource.setrlimit(resource.RLIMIT_NOFILE, (new, hard))
+            soft = new
+        except (OSError, ValueError):
+            pass
+    if soft != resource.RLIM_INFINITY and soft < wanted:
+        logging.getLogger(__name__).warning("open-file limit %d is below server.max_connections %d + 256: raise the "
+                    "service's LimitNOFILE", soft, connections)  # fmt: skip
+    return soft
 
 
 # --- backup and restore ---------------------------------------------------------------------

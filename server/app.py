@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from server import api, credentials, events, i18n, protocol, ratelimit, security
+from server import api, credentials, events, i18n, protocol, ratelimit, security, visitor_events
 from server.audio import audio_bp
 from server.config import Config
 from server.extensions import socketio
@@ -79,6 +79,12 @@ def create_app(
         logger=False,
         engineio_logger=False,
     )
+    # Every committed event goes to the screens and counters, then to the phones it concerns.
+    most_phones = max(0, config.server.max_connections - config.server.device_reserve)
+    phones = visitor_events.init_app(
+        app, config.server.visitor_summary_s, timers=start_ticker, most_phones=most_phones
+    )
+    hub.broadcast = phones.after(events.broadcast)
     if announcer is None:  # after init_app: the voice starts background work at once
         hub.announcer = _make_announcer(app, config, hub)
     if start_ticker:

@@ -40,6 +40,25 @@ class ServerSection(_Strict):
         description="Signs session cookies; leave it out and one is generated into the data folder",
     )
     max_payload_bytes: int = Field(16384, ge=1024, le=1_048_576, description="Largest request body")
+    visitor_summary_s: float = Field(
+        2.0,
+        ge=0,
+        le=60,
+        description="Visitor phones get their service's queue summary at most this often (seconds)",
+    )
+    max_connections: int = Field(
+        5000,
+        ge=100,
+        le=100_000,
+        description="Most connections served at once (eventlet mode): sockets and HTTP requests",
+    )
+    device_reserve: int = Field(
+        200,
+        ge=10,
+        le=10_000,
+        description="Of max_connections, kept for counters, TVs, consoles and staff pages: "
+        "visitor phones are refused (and poll slowly) past max_connections minus this",
+    )
 
 
 class LimitsSection(_Strict):

@@ -44,3 +44,14 @@ def estimate_wait_minutes(ahead: int, service_times: list[float], counters: int)
     typical = median(service_times)
     seconds = (ahead + 0.5) * typical / counters
     return max(1, math.ceil(seconds / 60))
+
+
+def seconds_per_place(service_times: list[float], counters: int) -> float | None:
+    """How many seconds each person ahead adds to a wait (estimate_wait_minutes' rate), or None.
+
+    The visitor's phone computes its own estimate from it and the people ahead of it (the
+    `queue_moved` summary): minutes = max(1, ceil((ahead + 0.5) * seconds_per_place / 60)).
+    """
+    if len(service_times) < MIN_SAMPLES:
+        return None
+    return median(service_times) / max(1, counters)

@@ -286,3 +286,20 @@ def refusal(model: type[Request], exc: Exception) -> PanggilError:
     if first["type"] == "missing":
         return PanggilError("bad-request", f"Kolom '{field}' wajib diisi.")
     return PanggilError("bad-request", f"Kolom '{field}' tidak valid.")
+
+
+# --- visitor phones (/visitor, server/visitor_events.py) ----------------------------------------
+
+
+class VisitorAuth(Request):
+    """The auth object of a /visitor connection: the slip's ticket and its token (the QR's URL).
+
+    Without a token: a typed-in number's page, told only what the TV shows (its calls)."""
+
+    day: Annotated[str, Field(pattern=r"^\d{4}-\d{2}-\d{2}$")]
+    number: Annotated[str, Field(pattern=r"^[A-Za-z]{1,2}\d{3,6}$")]
+    token: Annotated[str, Field(min_length=1, max_length=64)] | None = None
+
+
+class GetStatus(Request):
+    """get_status on /visitor: no data (null or {})."""

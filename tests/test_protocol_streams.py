@@ -96,7 +96,7 @@ def test_browser_module_follows_the_same_streams():
         ("admin/monitor.html", "admin.js"),  # admin.js: admin/layout.html, after the page's block
         ("console/console.html", "console.js"),
         ("tv/tv.html", "tv.js"),
-        ("visitor/layout.html", "visitor.js"),
+        # Not the visitor pages: they follow their own ticket on /visitor, not the seq stream.
     ],
 )
 def test_pages_load_the_browser_module_before_their_own_script(template, page_script):

@@ -4,8 +4,8 @@ The slip's URL carries the ticket's token (server.ticket_links): only there does
 place in the queue, the estimate and the status. Anyone may type a bare `/t/<day>/<number>`; that
 page says only what the TV in the hall says too: whether the number was called, and where to.
 
-Read-only: the page renders the state at once (it works without JavaScript), then follows the
-/display namespace and re-reads its status URL when an event touches its service.
+Read-only: the page renders the state at once (it works without JavaScript), then follows its
+own ticket and its service's queue summary on the /visitor namespace (server/visitor_events.py).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ HISTORY_DAYS = 7
 # Many phones re-read their status after each call: the service times are read at most this often.
 TIMES_CACHE_SECONDS = 15
 # The words a bare number's page needs (the others would hint at what it does not show).
-NUMBER_TEXTS = {"called_to", "not_called", "counter_fallback", "connected", "disconnected"}
+NUMBER_TEXTS = {"called_to", "not_called", "counter_fallback", "connected", "disconnected", "busy"}
 
 
 def hub():
@@ -65,6 +65,7 @@ def ticket_page(day: str, number: str, token: str):
         texts=page_texts(),
         status_url=status_url,
         survey_url=survey_url,
+        token=token,  # the page's script follows its ticket on /visitor with it
     )
 
 
@@ -198,6 +199,8 @@ def page_texts() -> dict[str, str]:
         "expired": _("This number is no longer valid: the service day has ended."),
         "connected": _("Live"),
         "disconnected": _("Offline, reconnecting..."),
+        # Refused a live connection (too-many-phones): the page re-reads its status slowly.
+        "busy": _("The hall's network is busy: this page updates every 30 seconds."),
         "counter_fallback": _("the counter"),
         "not_called": _("Not called yet"),
         "called_to": _("Called to %(counter)s", counter="{counter}"),

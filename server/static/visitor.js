@@ -1,17 +1,18 @@
-/* Panggil visitor page: follows one ticket over the read-only /display namespace.
-   On the slip's (tokened) page, events about this ticket are applied at once; events about its
-   service trigger one re-read of the page's status (people ahead and the estimate), spread out so
-   phones do not ask together. On a bare number's page (data-mode="number") the page knows only
-   whether the number was called and where to, and re-reads that when the number is called.
-   protocol.js decides what each message is (apply, ignore, resync) and asks for the snapshots. */
+/* Panggil visitor page: follows one ticket over the /visitor namespace (docs/protocol.md).
+   The slip's (tokened) page gets its own ticket's events in full and a coalesced `queue_moved`
+   summary of its service, from which it counts the people ahead and the estimate itself; it
+   never sees the hall's seq stream. On a bare number's page (data-mode="number") the page knows
+   only whether the number was called and where to. Every (re)connect brings a fresh
+   `ticket_status`; a summary that contradicts the page (its number missing from the queue while
+   it waits) makes it ask again with `get_status`. */
 (function () {
   "use strict";
 
   var card = document.getElementById("ticket");
   var T = JSON.parse(document.getElementById("texts").textContent);
   var view = JSON.parse(document.getElementById("view").textContent);
-  var reloadTimer = 0;
-  var quietSnapshot = false;  // the next snapshot answers a closed day or changed hall: see onEvent
+  var statusSeq = -1;  // the hall seq the last ticket_status was built at: older messages are stale
+  var askTimer = 0;
   var baseTitle = document.title;
   var bare = card.dataset.mode === "number";
 
@@ -70,55 +71,76 @@
     whenStatusChanges();
   }
 
-  // A break ends or closing time comes without any event: re-read the status when it does.
+  // A break ends or closing time comes without any event: ask again when it does.
   var statusTimer = 0;
   function whenStatusChanges() {
     clearTimeout(statusTimer);
     var status = view.service && view.service.status;
     if (bare || !status || !status.until || view.ticket.status !== "waiting") return;
     var wait = new Date(status.until).getTime() - Date.now();
-    if (wait > 0 && wait < 24 * 3600 * 1000) statusTimer = setTimeout(reload, wait + 1000);
+    if (wait > 0 && wait < 24 * 3600 * 1000) statusTimer = setTimeout(ask, wait + 1000);
   }
 
-  function reload(delay) {
-    clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(function () {
-      fetch(card.dataset.statusUrl, { headers: { "Accept": "application/json" }, cache: "no-store" })
-        .then(function (r) { return r.ok ? r.json() : null; })
-        .then(function (data) { if (data && data.ok) { view = data; render(); } })
-        .catch(function () { /* the next event or reconnect tries again */ });
+  // Ask for a fresh ticket_status, spread out by default so that phones do not ask together.
+  function ask(delay) {
+    clearTimeout(askTimer);
+    askTimer = setTimeout(function () {
+      if (socket.connected) socket.emit("get_status", null, function () {});
     }, delay === undefined ? 200 + Math.random() * 1500 : delay);
   }
 
-  function touchesMyService(message) {
-    var service = view.ticket.service;
-    var t = message.ticket;
-    return (t && (t.service === service || t.origin_service === service)) ||
-      message.from_service === service || message.to_service === service ||
-      (message.waiting && Object.prototype.hasOwnProperty.call(message.waiting, service));
+  // Without a live connection (too-many-phones): the status URL every 30 s, spread out.
+  function poll() {
+    setTimeout(function () {
+      fetch(card.dataset.statusUrl, { headers: { "Accept": "application/json" }, cache: "no-store" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) { if (data && data.ok) { view = data; render(); } })
+        .catch(function () { /* the next round tries again */ })
+        .then(poll);
+    }, 30000 * (0.8 + 0.4 * Math.random()));
   }
 
-  function onEvent(name, message, step) {
-    if (step.reason === "gap") {  // missed something: the snapshot re-reads the status at once
-      quietSnapshot = false;
-      return;
-    }
-    // A closed day or a changed hall is re-read below, spread out: its snapshot need not re-read.
-    if (step.ask) quietSnapshot = true;
+  function minutesFor(ahead, secondsPerPlace) {
+    if (secondsPerPlace === null || secondsPerPlace === undefined) return null;
+    return Math.max(1, Math.ceil((ahead + 0.5) * secondsPerPlace / 60));  // server/estimate.py
+  }
+
+  function onStatus(status) {
+    statusSeq = status.seq;
+    view = status;
+    render();
+  }
+
+  function onTicketEvent(name, message) {
+    if (message.seq <= statusSeq) return;  // the status already has it
     var t = message.ticket;
-    if (bare) {
-      if (t && t.id === view.ticket.id) reload(0);
+    if (bare) {  // a typed-in number hears only its calls
+      var call = message.call;
+      view.called = true;
+      view.kind = call.kind;
+      view.counter = call.counter;
+      render();
       return;
     }
-    if (t && t.id === view.ticket.id) {
-      view.ticket = t;
-      if (message.call) view.call = message.call;
-      render();
-      if (message.call && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
-      if (t.status === "waiting") reload(0);  // transferred: a new queue, new people ahead
-    } else if (message.event === "day_closed" || message.event === "hall_changed" || touchesMyService(message)) {
-      if (view.ticket.status === "waiting" || message.event === "day_closed") reload();
+    if (!t || t.id !== view.ticket.id) return;
+    view.ticket = t;
+    if (message.call) view.call = message.call;
+    render();
+    if (message.call && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+    if (name === "ticket_transferred") ask(0);  // a new service: its name, queue and estimate
+  }
+
+  function onQueueMoved(summary) {
+    if (bare || summary.seq < statusSeq || summary.service !== view.ticket.service) return;
+    var place = summary.queue.indexOf(view.ticket.number);
+    if (view.ticket.status !== "waiting") {
+      if (place >= 0) ask();  // waiting again (a recall undone, a transfer back): missed something
+      return;
     }
+    if (place < 0) { ask(); return; }  // called or gone without this page hearing: ask
+    view.ahead = place;
+    view.estimate_minutes = minutesFor(place, summary.seconds_per_place);
+    render();
   }
 
   function setLink(ok) {
@@ -127,16 +149,31 @@
     document.getElementById("link").textContent = ok ? T.connected : T.disconnected;
   }
 
-  var socket = io("/display", { auth: { display: "visitor-page" } });
+  var auth = { day: view.ticket.day, number: view.ticket.number };
+  if (card.dataset.token) auth.token = card.dataset.token;
+  var socket = io("/visitor", { auth: auth });
   socket.on("connect", function () { setLink(true); });
-  socket.on("disconnect", function () { setLink(false); quietSnapshot = false; });
-  socket.on("connect_error", function () { setLink(false); });
-  PanggilProtocol.follow(socket, {
-    snapshot: function () {
-      if (quietSnapshot) quietSnapshot = false;
-      else reload(0);
-    },
-    event: onEvent
+  socket.on("disconnect", function () { setLink(false); });
+  socket.on("connect_error", function (error) {
+    setLink(false);
+    if (socket.active) return;  // a network failure: Socket.IO tries again by itself
+    card.classList.remove("v-offline");
+    // The hall's phones fill the server: read the status over HTTP, slowly, and say so.
+    if (error && error.data && error.data.error === "too-many-phones") {
+      document.getElementById("link").textContent = T.busy;
+      poll();
+      return;
+    }
+    // Refused for good (a number of an ended day): the page shows how it ended, nothing to follow.
+    document.getElementById("link").textContent = "";
   });
+  socket.on("ticket_status", onStatus);
+  ["ticket_called", "ticket_finished", "ticket_skipped", "ticket_transferred", "ticket_cancelled",
+   "ticket_expired"].forEach(function (name) {
+    socket.on(name, function (message) { onTicketEvent(name, message); });
+  });
+  socket.on("queue_moved", onQueueMoved);
+  socket.on("day_closed", function () { ask(); });
+  socket.on("hall_changed", function () { ask(); });  // names, hours, the hall's status
   render();
 })();
