@@ -35,7 +35,7 @@ def broadcast(name: str, message: dict) -> None:
     socketio.emit(name, message, namespace=NS_COUNTER)
 
 
-def _guard(schema: type[schemas.Request]) -> Callable[[Callable], Callable]:
+def guard(schema: type[schemas.Request]) -> Callable[[Callable], Callable]:
     """Check an event's one argument against `schema`; turn any failure into an error ack.
 
     The handler gets the checked payload. Whatever happens the client gets an answer and the
@@ -65,7 +65,7 @@ def _guard(schema: type[schemas.Request]) -> Callable[[Callable], Callable]:
 
 
 @contextlib.contextmanager
-def _refusing(namespace: str, registry: dict) -> Iterator[None]:
+def refusing(namespace: str, registry: dict) -> Iterator[None]:
     """Refuse the connection at once on any failure, leaving no trace of it in `registry`.
 
     Only a ConnectionRefusedError gets the client its connect_error: any other exception escaping
@@ -104,7 +104,7 @@ def _send_snapshot(counter: int | None = None, display: str | None = None) -> di
 def display_connect(auth=None):
     """A display, monitor or visitor page connects (read-only); it gets a snapshot at once."""
     h = hub()
-    with _refusing(NS_DISPLAY, h.displays):
+    with refusing(NS_DISPLAY, h.displays):
         if auth == MALFORMED:
             raise PanggilError("malformed-packet")
         name = schemas.check(schemas.DisplayAuth, {} if auth is None else auth).display
@@ -136,7 +136,7 @@ def _record_seen(name: str, address: str | None) -> None:
 
 
 @socketio.on(protocol.GET_SNAPSHOT, namespace=NS_DISPLAY)
-@_guard(schemas.GetSnapshot)
+@guard(schemas.GetSnapshot)
 def display_get_snapshot(data: schemas.GetSnapshot):
     """A display that saw a seq gap asks for the whole state again."""
     me = hub().displays.get(request.sid)
@@ -150,7 +150,7 @@ def display_get_snapshot(data: schemas.GetSnapshot):
 def counter_connect(auth=None):
     """A counter client or the officer console connects with its counter number and token."""
     h = hub()
-    with _refusing(NS_COUNTER, h.counters_online):
+    with refusing(NS_COUNTER, h.counters_online):
         if auth == MALFORMED:
             raise PanggilError("malformed-packet")
         try:
@@ -183,7 +183,7 @@ def disconnect_counter(number: int) -> None:
 
 
 @socketio.on(protocol.GET_SNAPSHOT, namespace=NS_COUNTER)
-@_guard(schemas.GetSnapshot)
+@guard(schemas.GetSnapshot)
 def counter_get_snapshot(data: schemas.GetSnapshot):
     """The console asks for its counter's whole state again."""
     return _send_snapshot(_counter())
@@ -203,13 +203,13 @@ for _command in protocol.COUNTER_COMMANDS:
         continue  # below: it must find out who is signing in first
     socketio.on_event(
         _command,
-        _guard(schemas.COMMANDS[_command])(_command_handler(_command)),
+        guard(schemas.COMMANDS[_command])(_command_handler(_command)),
         namespace=NS_COUNTER,
     )
 
 
 @socketio.on(protocol.SIGN_IN, namespace=NS_COUNTER)
-@_guard(schemas.SignIn)
+@guard(schemas.SignIn)
 def sign_in(data: schemas.SignIn):
     """An officer signs in: the keypad client with an officer number and PIN, the console with
     neither (its socket carries the web session of the logged-in user who opened it)."""
@@ -230,7 +230,7 @@ def sign_in(data: schemas.SignIn):
 MALFORMED = "\x00malformed"
 
 
-def _unknown_event(event: object, namespace: str) -> dict:
+def unknown_event(event: object, namespace: str) -> dict:
     if event == MALFORMED:  # SafePacket has logged it already
         return PanggilError("malformed-packet").to_dict()
     log.info("socket %s sent an unknown event %s on %s", request.sid, ascii(event)[:60], namespace)
@@ -240,13 +240,13 @@ def _unknown_event(event: object, namespace: str) -> dict:
 @socketio.on("*", namespace=NS_DISPLAY)
 def display_unknown_event(event, *args):
     """Any other event a display sends: refused with an acknowledgement, not silently dropped."""
-    return _unknown_event(event, NS_DISPLAY)
+    return unknown_event(event, NS_DISPLAY)
 
 
 @socketio.on("*", namespace=NS_COUNTER)
 def counter_unknown_event(event, *args):
     """Any other event a counter sends: refused with an acknowledgement, not silently dropped."""
-    return _unknown_event(event, NS_COUNTER)
+    return unknown_event(event, NS_COUNTER)
 
 
 _OUTGOING = object()

@@ -20,7 +20,7 @@ from flask_socketio import emit, join_room
 
 from server import payloads, protocol, queue_moved, schemas
 from server.estimate import seconds_per_place
-from server.events import MALFORMED, _guard, _refusing, _unknown_event
+from server.events import MALFORMED, guard, refusing, unknown_event
 from server.extensions import socketio
 from server.protocol import NS_VISITOR, PanggilError
 
@@ -229,7 +229,7 @@ def visitor_connect(auth=None):
     Without a token (a typed-in number's page) it follows only that number's calls."""
     hub = current_app.extensions["panggil"]
     phones = feed()
-    with _refusing(NS_VISITOR, phones.phones):
+    with refusing(NS_VISITOR, phones.phones):
         if auth == MALFORMED:
             raise PanggilError("malformed-packet")
         creds = schemas.check(schemas.VisitorAuth, {} if auth is None else auth)
@@ -257,7 +257,7 @@ def visitor_disconnect(*args):
 
 
 @socketio.on(protocol.GET_STATUS, namespace=NS_VISITOR)
-@_guard(schemas.GetStatus)
+@guard(schemas.GetStatus)
 def visitor_get_status(data: schemas.GetStatus):
     """A phone that thinks it missed something asks for its ticket's status again."""
     phone = feed().phones.get(request.sid)
@@ -269,4 +269,4 @@ def visitor_get_status(data: schemas.GetStatus):
 @socketio.on("*", namespace=NS_VISITOR)
 def visitor_unknown_event(event, *args):
     """Any other event a phone sends: refused with an acknowledgement, not silently dropped."""
-    return _unknown_event(event, NS_VISITOR)
+    return unknown_event(event, NS_VISITOR)
