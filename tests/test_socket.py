@@ -228,8 +228,19 @@ def test_voice_is_prepared_only_for_staffed_counters(socket_client, hub, monkeyp
 
 
 def test_snapshot_carries_audio_that_became_ready_later(socket_client, hub):
+    from server.hub import PlainAnnouncer
+
+    class Pending(PlainAnnouncer):
+        """A voice still making the clip: no background job that could finish first and race
+        the ready message this test sends (the real voice is tested in test_voice/test_tts)."""
+
+        def announce(self, call: dict) -> dict:
+            return {"text": "t", "audio_url": None, "status": "pending"}
+
+    hub.announcer = Pending()
     hub.issue("ktp")
     call = hub.command(1, "call_next", {}, "a")["result"]["call"]
+    assert hub.snapshot()["recent_calls"][0]["announcement"]["status"] == "pending"
     hub.announcement_ready(
         {"call_id": call["call_id"], "audio_url": "/api/audio/x.wav", "text": "t"}
     )
