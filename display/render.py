@@ -393,19 +393,31 @@ class Renderer:
                     center=(cx, area.top + area.height * 0.93),
                 )  # fmt: skip
         if stale:
-            band = pygame.Rect(area.left, area.top, area.width, self.px(110))
-            pygame.draw.rect(
-                surface, STALE_BAND, band,
-                border_top_left_radius=self.px(24), border_top_right_radius=self.px(24),
-            )  # fmt: skip
-            self.blit_text(
-                surface, text(self.language, "stale_banner", time=since or "?"), self.px(40),
-                WHITE, bold=True, max_width=inner, midtop=(cx, band.top + self.px(10)),
-            )  # fmt: skip
-            self.blit_text(
-                surface, text(self.language, "stale_note"), self.px(30), WHITE, max_width=inner,
-                midbottom=(cx, band.bottom - self.px(10)),
-            )  # fmt: skip
+            self._paint_stale_band(surface, area, inner, since, note=True)
+
+    def _paint_stale_band(
+        self, surface: pygame.Surface, area: pygame.Rect, inner: int, since: str | None, note: bool
+    ) -> None:
+        """The band across a panel's top while its data may be old: since when, and (with `note`)
+        a second line saying what that means; without it the one line sits in the middle."""
+        band = pygame.Rect(area.left, area.top, area.width, self.px(110))
+        pygame.draw.rect(
+            surface, STALE_BAND, band,
+            border_top_left_radius=self.px(24), border_top_right_radius=self.px(24),
+        )  # fmt: skip
+        banner = text(self.language, "stale_banner", time=since or "?")
+        if not note:
+            self.blit_text(surface, banner, self.px(40), WHITE, bold=True, max_width=inner,
+                           center=band.center)  # fmt: skip
+            return
+        self.blit_text(
+            surface, banner, self.px(40), WHITE, bold=True, max_width=inner,
+            midtop=(band.centerx, band.top + self.px(10)),
+        )  # fmt: skip
+        self.blit_text(
+            surface, text(self.language, "stale_note"), self.px(30), WHITE, max_width=inner,
+            midbottom=(band.centerx, band.bottom - self.px(10)),
+        )  # fmt: skip
 
     def _paint_recent(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
         calls, stale, *more = key  # more: the rows of the break screen's longer list
@@ -456,15 +468,7 @@ class Renderer:
                     center=(cx, round(area.top + area.height * y)),
                 )  # fmt: skip
         if stale:
-            band = pygame.Rect(area.left, area.top, area.width, self.px(110))
-            pygame.draw.rect(
-                surface, STALE_BAND, band,
-                border_top_left_radius=self.px(24), border_top_right_radius=self.px(24),
-            )  # fmt: skip
-            self.blit_text(
-                surface, text(self.language, "stale_banner", time=since or "?"), self.px(40),
-                WHITE, bold=True, max_width=inner, center=band.center,
-            )  # fmt: skip
+            self._paint_stale_band(surface, area, inner, since, note=False)
 
     def _paint_counters(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
         counters, stale = key

@@ -5,10 +5,9 @@ from __future__ import annotations
 import pytest
 
 from server import protocol
-from server.hub import Hub
 from server.protocol import NS_COUNTER, NS_DISPLAY, PanggilError
-from server.storage import Storage
 from tests.conftest import TOKENS
+from tests.test_storage import open_hub
 from tests.test_visitor import link, serve
 
 AUTH = {"Authorization": f"Bearer {TOKENS[1]}"}
@@ -109,18 +108,12 @@ def test_break_errors_over_http(client, hub):
 
 
 def test_a_restart_keeps_a_counter_on_break(config, clock):
-    def open_hub() -> Hub:
-        hub = Hub(Storage(config.path(config.server.database)), clock=clock, enforce_hours=False)
-        hub.seed(config)
-        hub.load()
-        return hub
-
-    hub = open_hub()
+    hub = open_hub(config, clock)
     hub.command(2, "pause", {"reason": "rapat", "until": "10:30"}, "r1")
     seq = hub.seq
     hub.storage.close()
 
-    again = open_hub()
+    again = open_hub(config, clock)
     counter = again.hall.counters[2]
     assert (counter.state, counter.break_reason, counter.break_until) == ("break", "rapat", "10:30")
     assert counter.break_since == clock()
@@ -131,7 +124,7 @@ def test_a_restart_keeps_a_counter_on_break(config, clock):
     assert again.command(2, "pause", {"reason": "rapat", "until": "10:30"}, "r1")["replayed"]
     again.command(2, "resume", {}, "r3")
     again.storage.close()
-    assert open_hub().hall.counters[2].state == "open"
+    assert open_hub(config, clock).hall.counters[2].state == "open"
 
 
 def test_an_admin_edit_of_the_counter_keeps_its_break(hub):

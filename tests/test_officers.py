@@ -10,10 +10,9 @@ import pytest
 
 from server import engine, protocol
 from server.engine import Officer
-from server.hub import Hub
 from server.protocol import NS_COUNTER, NS_DISPLAY, PanggilError
-from server.storage import Storage
 from tests.conftest import TOKENS
+from tests.test_storage import open_hub
 from tests.test_auth import login
 from tests.test_engine import NOW, assert_refused, issue, make_hall
 
@@ -307,13 +306,7 @@ def test_an_officer_bound_to_counter_3_cannot_sign_in_at_counter_1_by_session(
 
 
 def test_the_officer_survives_a_restart_and_so_do_the_ticket_records(config, clock):
-    def open_hub() -> Hub:
-        hub = Hub(Storage(config.path(config.server.database)), clock=clock, enforce_hours=False)
-        hub.seed(config)
-        hub.load()
-        return hub
-
-    hub = open_hub()
+    hub = open_hub(config, clock)
     uid = user_id(hub, "petugas1")
     officer = Officer(uid, "petugas1", "")
     hub.command(1, "sign_in", {"officer": officer}, "r1")
@@ -323,7 +316,7 @@ def test_the_officer_survives_a_restart_and_so_do_the_ticket_records(config, clo
     hub.command(1, "call_next", {}, "r3")  # finishes A001
     hub.storage.close()
 
-    again = open_hub()
+    again = open_hub(config, clock)
     assert again.hall.counters[1].officer == officer
     assert again.snapshot()["counters"][0]["officer"] == {"username": "petugas1", "full_name": ""}
     held = again.hall.current(1)

@@ -12,6 +12,8 @@ import wave
 import pytest
 from conftest import wait_js
 
+from display.samples import CLOSED, PRAYER
+
 from server.pages import tv
 
 
@@ -405,18 +407,8 @@ def test_counter_on_break_shows_reason_and_return_time_live_and_from_a_snapshot(
 # sequencing (as above) at chosen times, with real calls from the live server; the last one lets
 # the live server's own schedule (a hall break around the real time) drive the page.
 
-PRAYER = {
-    "state": "break",
-    "reason": "hall-break",
-    "label": "Sholat Jumat",
-    "until": "2026-11-27T13:00:00+07:00",
-}
-CLOSED = {
-    "state": "closed",
-    "reason": "after-closing",
-    "label": None,
-    "until": "2026-11-30T07:30:00+07:00",
-}
+# PRAYER and CLOSED (display.samples) are the hall_status values the Pi display's samples draw
+# (docs/screenshots/display-*.png): the TV page is shown the same ones.
 
 
 def test_tv_page_carries_the_hall_break_words_in_indonesian(client):
