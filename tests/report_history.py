@@ -51,6 +51,22 @@ class Truth:
         return None
 
 
+def app_with_history(tmp_path, first: date, days: int, seed: int = 7):
+    """The app on the test hall (``history_config``) with ``days`` of history from ``first``
+    driven through its hub; returns the app, the test's records and the clock."""
+    from server.app import create_app
+    from server.config import parse_config
+    from tests.test_reports import history_config
+    from tests.conftest import FakeClock
+
+    clock = FakeClock(datetime(first.year, first.month, first.day, 7, 0, tzinfo=WIB))
+    app = create_app(parse_config(history_config(tmp_path), base_dir=tmp_path), clock=clock,
+                     start_ticker=False)  # fmt: skip
+    app.config["TESTING"] = True
+    truths = generate(app.extensions["panggil"], clock, first, days, seed=seed)
+    return app, truths, clock
+
+
 def generate(hub, clock, first: date, days: int, seed: int = 7) -> list[Truth]:
     """Drive `days` service days from `first` through the hub; returns every ticket's truth."""
     rng = random.Random(seed)

@@ -4,15 +4,13 @@ session or a report token, which opens nothing else), its refusals, and that it 
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from server.protocol import ERRORS, NS_COUNTER
-from tests.conftest import WIB, FakeClock
-from tests.report_history import generate, nearest_rank
+from tests.report_history import app_with_history, nearest_rank
 from tests.test_admin_pages import csrf_token, log_in
-from tests.test_reports import history_config
 
 FIRST = date(2026, 11, 23)
 LAST = FIRST + timedelta(days=2)
@@ -22,15 +20,7 @@ RANGE = f"from={FIRST}&to={LAST}"
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     """Three days of the test hall driven through the hub; the app and the test's own records."""
-    from server.app import create_app
-    from server.config import parse_config
-
-    tmp = tmp_path_factory.mktemp("api-history")
-    clock = FakeClock(datetime(2026, 11, 23, 7, 0, tzinfo=WIB))
-    app = create_app(parse_config(history_config(tmp), base_dir=tmp), clock=clock,
-                     start_ticker=False)  # fmt: skip
-    app.config["TESTING"] = True
-    truths = generate(app.extensions["panggil"], clock, FIRST, 3, seed=11)
+    app, truths, _clock = app_with_history(tmp_path_factory.mktemp("api-history"), FIRST, 3, 11)
     yield app, truths
     app.extensions["panggil"].storage.close()
 

@@ -12,15 +12,13 @@ import os
 import re
 import threading
 from collections import Counter
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import WIB, FakeClock
-from tests.report_history import generate
+from tests.report_history import app_with_history
 from tests.test_admin_pages import csrf_token, log_in
-from tests.test_reports import history_config
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -38,14 +36,8 @@ def hall(tmp_path_factory):
     """The app over HTTP (in a thread) with two weeks of history and a logo; the test's records."""
     from werkzeug.serving import make_server
 
-    from server.app import create_app
-    from server.config import parse_config
-
     tmp = tmp_path_factory.mktemp("report-browser")
-    clock = FakeClock(datetime(2026, 11, 16, 7, 0, tzinfo=WIB))
-    app = create_app(parse_config(history_config(tmp), base_dir=tmp), clock=clock,
-                     start_ticker=False)  # fmt: skip
-    truths = generate(app.extensions["panggil"], clock, FIRST, DAYS, seed=3)
+    app, truths, _clock = app_with_history(tmp, FIRST, DAYS, seed=3)
     admin = app.test_client()
     log_in(admin, "admin", "admin-secret")
     response = admin.post("/admin/settings/logo", data={"csrf_token": csrf_token(admin),

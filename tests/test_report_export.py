@@ -5,15 +5,14 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import WIB, FakeClock
-from tests.report_history import generate
+from tests.report_history import app_with_history
 from tests.test_admin_pages import log_in
-from tests.test_reports import expected, history_config
+from tests.test_reports import expected
 
 # A generated month (issue 14's done-when): every day of November 2026 through the real hub.
 DAYS = 30
@@ -24,15 +23,8 @@ QUERY = f"range=custom&from={FIRST}&to={LAST}"
 
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
-    from server.app import create_app
-    from server.config import parse_config
-
     tmp = tmp_path_factory.mktemp("export-history")
-    clock = FakeClock(datetime(FIRST.year, FIRST.month, FIRST.day, 7, 0, tzinfo=WIB))
-    app = create_app(parse_config(history_config(tmp), base_dir=tmp), clock=clock,
-                     start_ticker=False)  # fmt: skip
-    app.config["TESTING"] = True
-    truths = generate(app.extensions["panggil"], clock, FIRST, DAYS, seed=5)
+    app, truths, _clock = app_with_history(tmp, FIRST, DAYS, seed=5)
     yield app, truths
     app.extensions["panggil"].storage.close()
 

@@ -12,8 +12,8 @@ import pytest
 
 from server import reports
 from server.protocol import PanggilError
-from tests.conftest import HALL, WIB, FakeClock, hall_config
-from tests.report_history import Truth, generate, nearest_rank
+from tests.conftest import HALL, WIB, hall_config
+from tests.report_history import Truth, app_with_history, nearest_rank
 
 CATALOGUE = reports.Catalogue(
     agencies={"dukcapil": "Dukcapil", "imigrasi": "Imigrasi"},
@@ -229,15 +229,8 @@ def history_config(tmp_path) -> dict:
 @pytest.fixture(scope="module")
 def history(tmp_path_factory):
     """Five days of the test hall (~400 tickets): the app and what the test did to each ticket."""
-    from server.app import create_app
-    from server.config import parse_config
-
-    tmp = tmp_path_factory.mktemp("history")
-    clock = FakeClock(datetime(2026, 11, 23, 7, 0, tzinfo=WIB))
-    app = create_app(parse_config(history_config(tmp), base_dir=tmp), clock=clock,
-                     start_ticker=False)  # fmt: skip
+    app, truths, _clock = app_with_history(tmp_path_factory.mktemp("history"), FIRST, DAYS)
     hub = app.extensions["panggil"]
-    truths = generate(hub, clock, FIRST, DAYS)
     yield app, truths
     hub.storage.close()
 
