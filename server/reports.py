@@ -13,7 +13,8 @@ Each figure is counted where and when its event happened, as in the day report:
   the service, counter and officer that finished it;
 - skipped: once per ticket and service (a second skip of the same number counts once);
 - cancelled, expired: their events (for no counter or officer: a skipped ticket that expires
-  at the day's end is not its counter's doing).
+  at the day's end is not its counter's doing);
+- calls: every call and recall, for the counter and officer that made it (an officer's workload).
 Hours are the hall's local time; days are service days (the `day` every event carries).
 
 Within target: a first call is within its service's target wait when the whole minutes waited do
@@ -45,8 +46,8 @@ MAX_DAYS = 366
 
 # The kinds of event a report counts, as the small numbers Storage.read_report gives them (a
 # number costs nothing to read; a month is ~270,000 rows). Recalls and transfers count nothing.
-KINDS = ("issued", "called", "finished", "skipped", "cancelled", "expired")
-ISSUED, CALLED, FINISHED, SKIPPED, CANCELLED, EXPIRED = range(len(KINDS))
+KINDS = ("issued", "called", "finished", "skipped", "cancelled", "expired", "recalled")
+ISSUED, CALLED, FINISHED, SKIPPED, CANCELLED, EXPIRED, RECALLED = range(len(KINDS))
 
 
 class EventRow(NamedTuple):
@@ -176,6 +177,7 @@ class Figures:
     skipped: int = 0
     cancelled: int = 0
     expired: int = 0
+    calls: int = 0  # calls and recalls
     waits: list[float] = field(default_factory=list)
     service_times: list[float] = field(default_factory=list)
     within_target: int = 0
@@ -187,6 +189,7 @@ class Figures:
         self.skipped += other.skipped
         self.cancelled += other.cancelled
         self.expired += other.expired
+        self.calls += other.calls
         self.waits += other.waits
         self.service_times += other.service_times
         self.within_target += other.within_target
@@ -282,7 +285,7 @@ def summarise(
             skipped += (svc,)
         elif kind in (CANCELLED, EXPIRED):
             counter = officer = None  # the visitor's or the day's doing, not a counter's
-        else:
+        elif kind != RECALLED:
             continue
         if wanted is not None and svc not in wanted:
             continue
@@ -292,7 +295,10 @@ def summarise(
             cell = cells[key] = Figures()
         if kind == ISSUED:
             cell.issued += 1
+        elif kind == RECALLED:
+            cell.calls += 1
         elif kind == CALLED:
+            cell.calls += 1
             if wait is not None:
                 cell.waits.append(wait)
                 target = targets.get(svc) if svc else None
@@ -409,6 +415,7 @@ def figures_json(f: Figures) -> dict:
         "skipped": f.skipped,
         "cancelled": f.cancelled,
         "expired": f.expired,
+        "calls": f.calls,
         "wait": times_json(f.wait),
         "service_time": times_json(f.service_time),
         "within_target": {

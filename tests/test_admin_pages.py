@@ -616,10 +616,15 @@ def test_report_counts_and_times(admin, hub, clock):
     page = text(admin.get("/admin/day"))
     row = re.search(r"<tr><td>KTP</td>(.*?)</tr>", page, re.DOTALL).group(1)
     assert re.findall(r">([^<]+)</td>", row) == ["2", "1", "1", "0", "0", "12:30", "4:00"]
-    csv_text = admin.get("/admin/day/report.csv").get_data(as_text=True)
-    lines = csv_text.lstrip("\ufeff").splitlines()
-    assert lines[0].startswith("tanggal,kode layanan,layanan,diambil")
-    assert lines[1] == "2026-11-26,ktp,KTP,2,1,1,0,0,750,240"
+    # The day's file is the period report's CSV of that one day: one export, one format.
+    response = admin.get("/admin/day/report.csv?day=2026-11-26", follow_redirects=True)
+    assert response.mimetype == "text/csv"
+    lines = response.get_data(as_text=True).lstrip("\ufeff").splitlines()
+    assert lines[0].startswith(
+        "kelompok;kode;nama;diambil;dilayani;dilewati;dibatalkan;kedaluwarsa"
+    )
+    ktp = next(line.split(";") for line in lines if line.startswith("Layanan;ktp;"))
+    assert ktp[3:8] == ["2", "1", "1", "0", "0"] and ktp[8] == "12,50"  # minutes, decimal comma
 
 
 def test_close_day_expires_open_tickets_keeps_history_and_audits(admin, hub, display):

@@ -205,10 +205,13 @@ def test_keypad_sign_in_with_a_pin_reaches_every_screen_and_records_the_officer(
     rows = hub.read(lambda s: list(s.db.query(
         "SELECT kind, officer FROM events WHERE ticket IS NOT NULL AND kind != 'issued'")))  # fmt: skip
     assert rows == [{"kind": "called", "officer": uid}, {"kind": "finished", "officer": uid}]
-    from server.pages.admin_report import officer_report
+    from server import reports
 
-    [row] = officer_report(hub.read(lambda s: s.ticket_events(hub.hall.day)))
-    assert (row.officer, row.served, row.calls, row.avg_service) == (uid, 1, 1, 0.0)
+    day = reports.parse_period(hub.hall.day, hub.hall.day)
+    events, names = hub.read(lambda s: s.read_report(hub.hall.day, hub.hall.day))
+    report = reports.summarise(events, reports.catalogue_from_rows(names), day)
+    [(officer, row)] = report.officers.items()
+    assert (officer, row.served, row.calls, row.service_time.mean) == (uid, 1, 1, 0.0)
 
     out = emit(keypad, protocol.SIGN_OUT, {"request_id": "s4"})
     assert out["result"]["counter"]["officer"] is None

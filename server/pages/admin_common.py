@@ -134,3 +134,13 @@ NAV = [
     ("admin.reports_page", "Reports"),
     ("admin.audit", "Audit log"),
 ]
+
+
+def duration(seconds: float | None) -> str:
+    """12:05 (minutes:seconds), 1:02:03 past an hour, '-' when nothing was measured."""
+    if seconds is None:
+        return "-"
+    whole = round(seconds)
+    hours, rest = divmod(whole, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"

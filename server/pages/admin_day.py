@@ -5,20 +5,13 @@ from __future__ import annotations
 import logging
 import sqlite3
 
-from flask import Response, flash, jsonify, redirect, request, url_for
+from flask import flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
-from server import targets
-from server.pages.admin_common import NOT_SAVED, actor, bp, hub, render
-from server.pages.admin_report import (
-    OfficerDay,
-    day_report,
-    duration,
-    officer_report,
-    to_csv,
-    totals,
-)
-from server.engine import Officer
+from server import reports, targets
+from server.pages.admin_common import NOT_SAVED, actor, bp, duration, hub, render
+from server.protocol import PanggilError
+from server.report_api import load_report
 
 log = logging.getLogger(__name__)
 
@@ -96,45 +89,36 @@ def day():
         return redirect(url_for("admin.day", day=closed))
     days = h.read(lambda s: s.recent_days(60))
     chosen = request.args.get("day") or h.hall.day
-    rows = _report(chosen)
-    names = {code: s.name for code, s in h.hall.services.items()}
-    open_tickets = len(h.hall.tickets)
-    officers = _officers(chosen)
-    return render("admin/day.html", days=days, chosen=chosen, rows=rows, total=totals(rows), names=names,
-                  duration=duration, today=h.hall.day, open_tickets=open_tickets,
-                  officers=officers)  # fmt: skip
+    try:
+        report = load_report(reports.parse_period(chosen, chosen))
+    except PanggilError:  # a hand-typed day that is no date: show today's
+        chosen = h.hall.day
+        report = load_report(reports.parse_period(chosen, chosen))
+    return render("admin/day.html", days=days, chosen=chosen, report=report, rows=_service_rows(report),
+                  officers=_officer_rows(report), duration=duration, today=h.hall.day,
+                  open_tickets=len(h.hall.tickets))  # fmt: skip
 
 
-def _officers(day: str) -> list[tuple[Officer | None, OfficerDay]]:
-    """The day's per-officer rows with who each officer is (None: a user no longer known)."""
-    events, known = hub().read(lambda s: (s.ticket_events(day), s.officers()))
-    return [(known.get(row.officer), row) for row in officer_report(events)]
+def _service_rows(report: reports.Report) -> list[tuple[str, reports.Figures]]:
+    """(name, figures) per service with something that day; every service on a day with nothing."""
+    names = {code: s.name for code, s in report.catalogue.services.items()}
+    rows = report.services or {code: reports.Figures() for code in names}
+    return [(names.get(code, code), figures) for code, figures in rows.items()]
 
 
-def _report(day: str) -> list:
-    h = hub()
-    events = h.read(lambda s: s.ticket_events(day))
-    rows = day_report(events, order=list(h.hall.services))
-    return [
-        r for r in rows if r.issued or r.served or r.skipped or r.cancelled or r.expired
-    ] or rows
+def _officer_rows(report: reports.Report) -> list[tuple[str, str, reports.Figures]]:
+    """(name, username, figures) per officer, the busiest first (the period report sorts by name)."""
+    known = report.catalogue.officers
+    rows = sorted(report.officers.items(), key=lambda kv: (-kv[1].served, -kv[1].calls, kv[0]))
+    return [(reports.officer_name(report.catalogue, user_id), known.get(user_id, ("", ""))[0], f)
+            for user_id, f in rows]  # fmt: skip
 
 
 @bp.get("/day/report.csv")
 def report_csv():
-    """The day report as a CSV file."""
-    h = hub()
-    chosen = request.args.get("day") or h.hall.day
-    names = {code: s.name for code, s in h.hall.services.items()}
-    headers = [_("day"), _("service code"), _("service"), _("issued"), _("served"), _("skipped"),
-               _("cancelled"), _("expired"), _("average waiting (s)"), _("average service (s)")]  # fmt: skip
-    body = to_csv(chosen, _report(chosen), names, headers)
-    safe_day = "".join(ch for ch in chosen if ch.isdigit() or ch == "-")[:10]
-    return Response(
-        "\ufeff" + body,
-        mimetype="text/csv",  # BOM: spreadsheets then read UTF-8
-        headers={"Content-Disposition": f'attachment; filename="laporan-{safe_day}.csv"'},
-    )
+    """The day's report as a file: the period report's CSV for that one day (one export, one format)."""
+    day = request.args.get("day") or hub().hall.day
+    return redirect(url_for("admin.reports_csv", range="custom", **{"from": day, "to": day}))
 
 
 @bp.get("/audit")

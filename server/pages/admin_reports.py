@@ -16,9 +16,8 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from server import report_api, report_charts, report_export, reports
-from server.pages.admin_common import actor, bp, hub, render, report_tabs, save_other
+from server.pages.admin_common import actor, bp, duration, hub, render, report_tabs, save_other
 from server.pages.admin_forms import Problem
-from server.pages.admin_report import duration
 from server.protocol import PanggilError
 
 log = logging.getLogger(__name__)
