@@ -12,7 +12,17 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
-from server import api, credentials, events, i18n, protocol, ratelimit, security, visitor_events
+from server import (
+    api,
+    credentials,
+    events,
+    i18n,
+    protocol,
+    ratelimit,
+    security,
+    visitor_events,
+    webhooks,
+)
 from server.audio import audio_bp
 from server.config import Config
 from server.extensions import socketio
@@ -89,6 +99,7 @@ def create_app(
         hub.announcer = _make_announcer(app, config, hub)
     if start_ticker:
         socketio.start_background_task(_tick_forever, hub)
+        socketio.start_background_task(webhooks.Dispatcher(hub).forever, socketio.sleep)
     return app
 
 

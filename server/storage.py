@@ -207,6 +207,38 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX events_report ON events(day, ticket, seq, kind, at, counter, service, officer);
     """,
+    # Webhooks (server/webhooks.py): the hall's other systems hear of events, signed with a secret
+    # that is shown once and kept to sign with. Each hook reads the events table after its
+    # `cursor` (the last seq it delivered or gave up on): no outbox to write inside a command.
+    """
+    CREATE TABLE webhooks (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        name TEXT NOT NULL,
+        url TEXT NOT NULL,
+        secret TEXT NOT NULL,
+        events TEXT NOT NULL,
+        active INTEGER NOT NULL DEFAULT 1,
+        created_at TEXT NOT NULL,
+        created_by TEXT,
+        cursor INTEGER NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT,
+        last_error TEXT
+    );
+    CREATE TABLE webhook_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        webhook INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+        seq INTEGER NOT NULL,
+        event TEXT NOT NULL,
+        at TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        status INTEGER,
+        ok INTEGER NOT NULL,
+        error TEXT,
+        ms INTEGER
+    );
+    CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(webhook, id);
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -783,6 +815,93 @@ class Storage:
     def mark_report_token_used(self, token_id: int, now: datetime) -> None:
         self.db.execute(
             "UPDATE report_tokens SET last_used = ? WHERE id = ?", [now.isoformat(), token_id]
+        )
+
+    # --- webhooks (server/webhooks.py) -----------------------------------------------------------
+
+    def add_webhook(self, name: str, url: str, secret: str, events: list[str], now: datetime,
+                    user: str | None) -> int:  # fmt: skip
+        """A new hook starts after the latest event: it hears what happens from now on."""
+        cursor = self.db.execute(
+            "INSERT INTO webhooks (name, url, secret, events, created_at, created_by, cursor)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [name, url, secret, json.dumps(events), now.isoformat(), user, self.last_seq()],
+        )
+        return cursor.lastrowid
+
+    def list_webhooks(self, active_only: bool = False) -> list[dict]:
+        """Every hook, oldest first, its events as a list (and its secret: callers keep it in)."""
+        where = " WHERE active" if active_only else ""
+        rows = list(self.db.query("SELECT * FROM webhooks" + where + " ORDER BY id"))
+        for row in rows:
+            row["events"] = json.loads(row["events"])
+            row["active"] = bool(row["active"])
+        return rows
+
+    def set_webhook_active(self, hook: int, active: bool) -> str | None:
+        """Pause or resume a hook; resumed, it starts after the latest event (no flood of old
+        ones). Its name, or None when there is no such hook."""
+        row = self.db.execute("SELECT name FROM webhooks WHERE id = ?", [hook]).fetchone()
+        if row is None:
+            return None
+        if active:
+            self.db.execute(
+                "UPDATE webhooks SET active = 1, cursor = ?, attempts = 0, next_at = NULL,"
+                " last_error = NULL WHERE id = ?",
+                [self.last_seq(), hook],
+            )
+        else:
+            self.db.execute("UPDATE webhooks SET active = 0 WHERE id = ?", [hook])
+        return row[0]
+
+    def delete_webhook(self, hook: int) -> str | None:
+        row = self.db.execute("SELECT name FROM webhooks WHERE id = ?", [hook]).fetchone()
+        if row is None:
+            return None
+        self.db.execute("DELETE FROM webhooks WHERE id = ?", [hook])
+        return row[0]
+
+    def next_webhook_event(self, after: int, kinds: list[str]) -> dict | None:
+        """The first stored event after seq `after` of one of these kinds (seq, at, kind, data)."""
+        if not kinds:
+            return None
+        marks = ", ".join("?" for _ in kinds)
+        rows = list(
+            self.db.query(
+                "SELECT seq, at, kind, data FROM events WHERE seq > ? AND kind IN (" + marks + ")"
+                " ORDER BY seq LIMIT 1",
+                [after, *kinds],
+            )
+        )
+        return rows[0] if rows else None
+
+    def record_webhook_attempt(self, hook: int, delivery: Mapping, cursor: int, attempts: int,
+                               next_at: str | None, keep: int) -> None:  # fmt: skip
+        """Log one attempt, move the hook on (or set its retry), keep only its last `keep` rows."""
+        self.db.execute(
+            "INSERT INTO webhook_deliveries (webhook, seq, event, at, attempt, status, ok, error, ms)"
+            " VALUES (:webhook, :seq, :event, :at, :attempt, :status, :ok, :error, :ms)",
+            {**delivery, "webhook": hook},
+        )
+        self.db.execute(
+            "UPDATE webhooks SET cursor = ?, attempts = ?, next_at = ?, last_error = ? WHERE id = ?",
+            [cursor, attempts, next_at, None if delivery["ok"] else delivery["error"], hook],
+        )
+        self.db.execute(
+            "DELETE FROM webhook_deliveries WHERE webhook = ? AND id <= ("
+            " SELECT id FROM webhook_deliveries WHERE webhook = ? ORDER BY id DESC"
+            " LIMIT 1 OFFSET ?)",
+            [hook, hook, keep],
+        )
+
+    def webhook_deliveries(self, limit: int) -> list[dict]:
+        """The latest delivery attempts of every hook, newest first, with the hook's name."""
+        return list(
+            self.db.query(
+                "SELECT d.*, w.name AS hook_name FROM webhook_deliveries d"
+                " JOIN webhooks w ON w.id = d.webhook ORDER BY d.id DESC LIMIT ?",
+                [limit],
+            )
         )
 
     # --- users and audit -------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from server.pages import (
     admin_schedule,
     admin_settings,
     admin_skm,
+    admin_webhooks,
 )
 from server.pages.admin_common import bp, media
 
@@ -30,6 +31,7 @@ VIEW_MODULES = (
     admin_settings,
     admin_reports,
     admin_skm,
+    admin_webhooks,
 )
 
 
