@@ -279,6 +279,10 @@ class ServiceEntry(_Strict):
     cutoff_minutes: int = Field(
         0, ge=0, le=600, description="Stop issuing numbers this many minutes before closing"
     )
+    alert_ahead: int = Field(
+        3, ge=0, le=50,
+        description="The visitor's phone alerts when this many people or fewer are ahead (0: only when called)",
+    )  # fmt: skip
 
     @model_validator(mode="after")
     def _hours(self) -> ServiceEntry:
@@ -301,6 +305,7 @@ class ServiceEntry(_Strict):
             active=self.active,
             target_wait=self.target_wait,
             cutoff=self.cutoff_minutes,
+            alert_ahead=self.alert_ahead,
         )
 
 

@@ -52,6 +52,8 @@ class Service:
     active: bool = True
     # No new numbers this many minutes before the service's last closing of the day.
     cutoff: int = 0
+    # The visitor's phone alerts when this many people or fewer are ahead (0: only when called).
+    alert_ahead: int = 3
 
 
 @dataclass(frozen=True)

@@ -239,6 +239,10 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX webhook_deliveries_by_hook ON webhook_deliveries(webhook, id);
     """,
+    # "Almost your turn": the visitor's phone alerts when this many people or fewer are ahead.
+    """
+    ALTER TABLE services ADD COLUMN alert_ahead INTEGER NOT NULL DEFAULT 3;
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -341,6 +345,7 @@ class Storage:
                 active=bool(r["active"]),
                 target_wait=r["target_wait"],
                 cutoff=r["cutoff"],
+                alert_ahead=r["alert_ahead"],
             )
         links: dict[int, list[str]] = {}
         for r in self.db.query("SELECT * FROM counter_services ORDER BY counter, position"):
@@ -375,14 +380,16 @@ class Storage:
         hours = None if service.hours is None else json.dumps(service.hours)
         self.db.execute(
             "INSERT INTO services (code, agency, name, prefix, daily_quota, hours, priority_allowed,"
-            " active, position, cutoff, target_wait) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " active, position, cutoff, target_wait, alert_ahead)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
             " ON CONFLICT(code) DO UPDATE SET agency = excluded.agency, name = excluded.name,"
             " prefix = excluded.prefix, daily_quota = excluded.daily_quota, hours = excluded.hours,"
             " priority_allowed = excluded.priority_allowed, active = excluded.active,"
-            " cutoff = excluded.cutoff, target_wait = excluded.target_wait",
+            " cutoff = excluded.cutoff, target_wait = excluded.target_wait,"
+            " alert_ahead = excluded.alert_ahead",
             [service.code, service.agency, service.name, service.prefix, service.daily_quota, hours,
              int(service.priority_allowed), int(service.active), position, service.cutoff,
-             service.target_wait],
+             service.target_wait, service.alert_ahead],
         )  # fmt: skip
 
     def save_counter(self, counter: engine.Counter, token: str | None = None) -> None:

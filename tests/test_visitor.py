@@ -68,7 +68,7 @@ def test_status_counts_people_ahead_and_estimates_from_recent_service(client, hu
     status = client.get(link(client, mine) + "/status").get_json()
     assert (status["ahead"], status["estimate_minutes"]) == (3, None)  # no history yet
     assert status["service"] == {
-        "code": "paspor", "name": "Paspor", "agency": "Imigrasi", "closed_text": None,
+        "code": "paspor", "name": "Paspor", "agency": "Imigrasi", "closed_text": None, "alert_ahead": 3,
         "status": {"open": True, "reason": "open", "label": None, "until": None},
     }  # fmt: skip
 

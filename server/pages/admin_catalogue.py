@@ -110,7 +110,7 @@ def service_record(service: Service) -> dict:
     return {"agency": service.agency, "name": service.name, "prefix": service.prefix,
             "daily_quota": service.daily_quota, **fields, "cutoff_minutes": service.cutoff,
             "priority_allowed": service.priority_allowed, "active": service.active,
-            "target_wait": service.target_wait}  # fmt: skip
+            "target_wait": service.target_wait, "alert_ahead": service.alert_ahead}  # fmt: skip
 
 
 @bp.get("/services")

@@ -161,10 +161,12 @@ def validate_service(
     # Minutes; empty: no target. Ten hours is more than any hall's day.
     target_wait = c.number("target_wait", 1, 600, required=False)
     cutoff = c.number("cutoff_minutes", 0, 600, required=False) or 0
+    alert = c.number("alert_ahead", 0, 50, required=False)
     c.done()
     return Service(code=code, name=name, agency=agency, prefix=prefix, daily_quota=quota, hours=hours,
                    priority_allowed=c.flag("priority_allowed"), active=c.flag("active"),
-                   target_wait=target_wait, cutoff=cutoff)  # fmt: skip
+                   target_wait=target_wait, cutoff=cutoff,
+                   alert_ahead=Service.alert_ahead if alert is None else alert)  # fmt: skip
 
 
 def _code(c: _Checker, name: str, *, taken: Mapping) -> str:

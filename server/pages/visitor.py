@@ -19,7 +19,7 @@ from datetime import date, datetime, timedelta
 from flask import Blueprint, abort, current_app, jsonify, render_template, url_for
 from flask_babel import gettext as _
 
-from server import payloads, schedule_text
+from server import engine, payloads, schedule_text
 from server.estimate import estimate_wait_minutes, service_seconds
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
@@ -150,6 +150,8 @@ def ticket_view(day: str, number: str, token: str) -> dict:
             "closed_text": schedule_text.service_text(name, service_status, now)
             if closed
             else None,
+            # "Almost your turn": the page alerts at this many people ahead or fewer.
+            "alert_ahead": service.alert_ahead if service else engine.Service.alert_ahead,
         },
         "hall": h.hall_info()["name"],
     }
@@ -204,4 +206,17 @@ def page_texts() -> dict[str, str]:
         "counter_fallback": _("the counter"),
         "not_called": _("Not called yet"),
         "called_to": _("Called to %(counter)s", counter="{counter}"),
+        # "Almost your turn" (the service's alert_ahead) and the sound/vibration switch.
+        "almost": _("Almost your turn. Please wait near the counters."),
+        "almost_next": _("You are next. Please wait near the counters."),
+        "almost_title": _("Almost your turn"),
+        "alerts_off": _("Tap so that this phone rings and vibrates when your turn is near."),
+        "alerts_awake": _(
+            "Sound and vibration are on. The screen stays on while this page is open."
+        ),
+        "alerts_asleep": _(
+            "Sound and vibration are on. Keep the screen on: a web page cannot ring while the "
+            "phone is locked."
+        ),
+        "alerts_no_vibrate": _("This phone's browser cannot vibrate; it rings only."),
     }

@@ -68,7 +68,95 @@
     document.getElementById("service-name").textContent = view.service.name;
     var survey = document.getElementById("survey-link");  // the SKM survey, once served
     if (survey) survey.hidden = ticket.status !== "done";
+    almost();
     whenStatusChanges();
+  }
+
+  // --- "Almost your turn" -------------------------------------------------------------------
+  // A banner while few people are ahead (the service's alert_ahead); a sound and a vibration once
+  // when the page first sees it (kept per ticket across reloads), and at every call. Browsers play
+  // sound only after a tap: the button turns it on, and says what this phone can and cannot do.
+  var alerts = { ctx: null, lock: null };
+  var almostKey = "panggil-almost-" + (view.ticket && view.ticket.id);
+
+  function remembered() {
+    try { return sessionStorage.getItem(almostKey) === "1"; } catch (e) { return false; }
+  }
+
+  function remember() {
+    try { sessionStorage.setItem(almostKey, "1"); } catch (e) { /* private mode: may ring again */ }
+  }
+
+  function almost() {
+    var banner = document.getElementById("almost");
+    var panel = document.getElementById("alerts");
+    if (!banner || bare) return;
+    var waiting = view.ticket.status === "waiting";
+    var limit = view.service.alert_ahead || 0;
+    var near = waiting && limit > 0 && typeof view.ahead === "number" && view.ahead <= limit;
+    banner.hidden = !near;
+    panel.hidden = !(waiting || view.ticket.status === "called");
+    if (!near) return;
+    banner.textContent = view.ahead ? T.almost : T.almost_next;
+    if (!remembered()) {
+      remember();
+      signal([660, 880], [250, 150, 250]);
+      document.title = "\u23F0 " + T.almost_title + " \u00B7 " + view.ticket.number;
+    }
+  }
+
+  // Tones made on the page (nothing to download): [frequency, ...] half a second apart.
+  function ring(tones) {
+    var ctx = alerts.ctx;
+    if (!ctx) return;
+    var start = ctx.currentTime + 0.05;
+    tones.forEach(function (frequency, i) {
+      var osc = ctx.createOscillator();
+      var gain = ctx.createGain();
+      var at = start + i * 0.5;
+      osc.frequency.value = frequency;
+      gain.gain.setValueAtTime(0.0001, at);
+      gain.gain.exponentialRampToValueAtTime(0.6, at + 0.03);
+      gain.gain.exponentialRampToValueAtTime(0.0001, at + 0.45);
+      osc.connect(gain);
+      gain.connect(ctx.destination);
+      osc.start(at);
+      osc.stop(at + 0.5);
+    });
+  }
+
+  function signal(tones, vibration) {
+    ring(tones);
+    if (navigator.vibrate) navigator.vibrate(vibration);
+  }
+
+  function keepAwake() {
+    if (!navigator.wakeLock || document.visibilityState !== "visible") return Promise.resolve(false);
+    return navigator.wakeLock.request("screen")
+      .then(function (lock) { alerts.lock = lock; return true; })
+      .catch(function () { return false; });
+  }
+
+  function turnOn() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (Context && !alerts.ctx) alerts.ctx = new Context();
+    if (alerts.ctx && alerts.ctx.resume) alerts.ctx.resume();
+    signal([880], 150);  // a short one now: the visitor hears that it works
+    keepAwake().then(function (awake) {
+      var note = awake ? T.alerts_awake : T.alerts_asleep;
+      if (!navigator.vibrate) note += " " + T.alerts_no_vibrate;
+      document.getElementById("alerts-note").textContent = note;
+      document.getElementById("alerts").classList.add("v-alerts-on");
+    });
+  }
+
+  if (!bare) {
+    document.getElementById("alerts-note").textContent = T.alerts_off;
+    document.getElementById("alerts-on").addEventListener("click", turnOn);
+    // A wake lock ends when the page is hidden: take it again when the visitor comes back.
+    document.addEventListener("visibilitychange", function () {
+      if (alerts.ctx && document.visibilityState === "visible") keepAwake();
+    });
   }
 
   // A break ends or closing time comes without any event: ask again when it does.
@@ -126,7 +214,7 @@
     view.ticket = t;
     if (message.call) view.call = message.call;
     render();
-    if (message.call && navigator.vibrate) navigator.vibrate([400, 200, 400, 200, 400]);
+    if (message.call) signal([880, 660, 880], [400, 200, 400, 200, 400]);
     if (name === "ticket_transferred") ask(0);  // a new service: its name, queue and estimate
   }
 
