@@ -147,6 +147,9 @@ ERRORS: dict[str, tuple[int, str]] = {
     "range-too-long": (400, "Rentang laporan paling lama 366 hari."),
     "unknown-agency": (400, "Instansi tidak dikenal."),
     "invalid-report-token": (401, "Token laporan salah atau sudah dicabut."),
+    "already-holding": (409, "Anda sudah memegang nomor untuk layanan ini."),
+    "phone-tickets-off": (403, "Pengambilan nomor lewat HP tidak dibuka di mal ini."),
+    "device-required": (400, "Buka lagi halaman ambil nomor dari kode QR di pintu masuk."),
     # Visitor phones (/visitor).
     "ticket-ended": (
         410,

@@ -161,7 +161,7 @@ csrf = CSRFProtect()
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
     from server import report_api
-    from server.pages import admin, auth, console, kiosk, survey, tv, visitor
+    from server.pages import admin, auth, console, kiosk, phone_ticket, survey, tv, visitor
 
     i18n.init_app(app)
     security.init_app(app)
@@ -176,6 +176,8 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     csrf.exempt(
         kiosk.bp
     )  # GET pages plus one open POST that only issues a ticket, like /api/tickets
+    app.register_blueprint(phone_ticket.bp)
+    csrf.exempt(phone_ticket.bp)  # like the kiosk: one POST that only issues a ticket
     app.register_blueprint(visitor.bp)
     app.register_blueprint(tv.bp)
     app.register_blueprint(console.bp)

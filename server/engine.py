@@ -110,6 +110,9 @@ class Ticket:
     calls: int = 0
     called_by: Officer | None = None  # the officer of the latest call (or recall)
     finished_by: Officer | None = None  # the officer who finished it (status done)
+    # Who took it from a phone (a hash of the phone's device cookie; never in the protocol): one
+    # open number per service per phone. None for kiosk and API numbers.
+    holder: str | None = None
 
 
 @dataclass(frozen=True)
@@ -249,12 +252,22 @@ def hall_status(hall: Hall, now: datetime) -> schedule.HallStatus:
 
 
 def issue_ticket(
-    hall: Hall, service_code: str, now: datetime, priority: str | None = None
+    hall: Hall,
+    service_code: str,
+    now: datetime,
+    priority: str | None = None,
+    holder: str | None = None,
 ) -> Outcome:
-    """A visitor takes a number for a service."""
+    """A visitor takes a number for a service (from a phone: `holder` names the phone, which
+    may hold one waiting or called number per service)."""
     service = hall.services.get(service_code)
     if service is None:
         raise PanggilError("unknown-service")
+    if holder is not None:
+        held = next((t for t in hall.tickets.values() if t.holder == holder
+                     and t.service == service.code and t.status in ("waiting", "called")), None)  # fmt: skip
+        if held is not None:
+            raise PanggilError("already-holding", number=held.number, ticket=held.id)
     if not service.active:
         raise PanggilError("service-closed")
     if hall.enforce_hours:
@@ -285,6 +298,7 @@ def issue_ticket(
         status="waiting",
         issued_at=now,
         order=hall.next_order,
+        holder=holder,
     )
     new_hall = replace(
         hall,

@@ -143,9 +143,11 @@ class Hub:
 
     # --- commands --------------------------------------------------------------------------------
 
-    def issue(self, service: str, priority: str | None = None) -> dict:
-        """A visitor takes a number (kiosk or API)."""
-        result = self._apply(lambda hall, now: engine.issue_ticket(hall, service, now, priority))
+    def issue(self, service: str, priority: str | None = None, holder: str | None = None) -> dict:
+        """A visitor takes a number (kiosk, API, or a phone: `holder`)."""
+        result = self._apply(
+            lambda hall, now: engine.issue_ticket(hall, service, now, priority, holder)
+        )
         self._prepare_voice(result["result"]["ticket"])
         return result
 

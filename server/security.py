@@ -45,6 +45,8 @@ PRIVATE_ENDPOINTS = {
     "visitor.ticket_page",
     "visitor.ticket_status",
     "kiosk.take_ticket",
+    "phone.take_ticket",  # the number's tokened page address
+    "phone.page",  # sets the phone's device cookie
     "api.issue_ticket",
     "report_api.summary",  # the hall's figures, for an admin or a report token's holder
 }

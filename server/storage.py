@@ -243,11 +243,16 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE services ADD COLUMN alert_ahead INTEGER NOT NULL DEFAULT 3;
     """,
+    # Numbers taken on a phone from the entrance QR: the phone (a hash of its device cookie).
+    """
+    ALTER TABLE tickets ADD COLUMN holder TEXT;
+    """,
 ]
 
 TICKET_COLUMNS = (
     "id", "day", "number", "prefix", "seq", "service", "origin_service", "priority", "status",
     "issued_at", "ord", "called_at", "finished_at", "counter", "calls", "called_by", "finished_by",
+    "holder",
 )  # fmt: skip
 
 
@@ -662,7 +667,7 @@ class Storage:
                 continue
             values = [t.id, t.day, t.number, t.prefix, t.seq, t.service, t.origin_service, t.priority,
                       t.status, _iso(t.issued_at), t.order, _iso(t.called_at), _iso(t.finished_at),
-                      t.counter, t.calls, _id(t.called_by), _id(t.finished_by)]  # fmt: skip
+                      t.counter, t.calls, _id(t.called_by), _id(t.finished_by), t.holder]  # fmt: skip
             placeholders = ", ".join("?" * len(TICKET_COLUMNS))
             updates = ", ".join(f"{c} = excluded.{c}" for c in TICKET_COLUMNS[1:])
             self.db.execute(
@@ -1174,4 +1179,5 @@ def _ticket(row: Mapping, tz, officers: Mapping[int, engine.Officer]) -> engine.
         calls=row["calls"],
         called_by=officers.get(row["called_by"]),
         finished_by=officers.get(row["finished_by"]),
+        holder=row["holder"],
     )

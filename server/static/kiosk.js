@@ -10,6 +10,8 @@
   var REFRESH_SECONDS = 15;  // opening hours and quotas change without any event
 
   var root = document.getElementById("kiosk");
+  // On a visitor's own phone (/ambil): no printer, no idle reset; the number opens its page.
+  var phone = root.dataset.phone === "yes";
   var T = JSON.parse(document.getElementById("texts").textContent);
   var catalogue = JSON.parse(document.getElementById("catalogue").textContent);
   var state = { agency: null, priority: null, busy: false };
@@ -46,6 +48,7 @@
     if (code === "quota-reached") return T.quota_message;
     if (code === "priority-not-allowed") return T.priority_message;
     if (code === "printer-error") return T.printer_error;
+    if (T[code] && (code === "already-holding" || code === "device-required" || code === "phone-tickets-off")) return T[code];
     return null;
   }
 
@@ -173,10 +176,16 @@
     }).then(function (response) {
       return response.json().catch(function () { return { ok: false }; });
     }).then(function (answer) {
+      if (answer.ok && phone) {
+        window.location.assign(answer.visitor_url);  // the ticket's live page
+        return;
+      }
       if (answer.ok) {
         showResult(answer, service);
       } else {
-        showError(answer.closed_text || explain(answer.error, service) || answer.message || T.network_error);
+        var mine = answer.error === "already-holding" && answer.visitor_url ?
+          { href: answer.visitor_url, text: fill(T.show_mine, { number: answer.number }) } : null;
+        showError(answer.closed_text || explain(answer.error, service) || answer.message || T.network_error, mine);
       }
       refresh();
     }).catch(function () {
@@ -218,8 +227,11 @@
     return true;
   }
 
-  function showError(message) {
+  function showError(message, link) {
     $("error-message").textContent = message;
+    var go = $("error-link");
+    go.hidden = !link;
+    if (link) { go.href = link.href; go.textContent = link.text; }
     $("error").hidden = false;
     $("error-ok").focus();
     clearTimeout(timers.error);
@@ -243,6 +255,7 @@
   }
 
   function touched() {
+    if (phone) return;  // a phone is the visitor's own: nothing to reset for the next one
     clearTimeout(timers.idle);
     timers.idle = setTimeout(function () {
       if ($("result").hidden && !state.busy && !backToIndonesian()) { closeError(); home(); }
@@ -266,7 +279,7 @@
   });
   document.addEventListener("pointerdown", touched, true);
   // A kiosk must not zoom, select text or open a context menu on a long press.
-  document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
+  if (!phone) document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
 
   home();
   touched();
