@@ -142,7 +142,9 @@ def test_a_bouncing_gpio_press_reaches_the_server_as_one_command(tmp_path):
     app, client = make_app(tmp_path, from_snapshot(snapshot()))
     factory = MockFactory()
     clock = FakeClock()
-    buttons = GpioButtons({"next": 17}, app.post_action, bounce_ms=50, pin_factory=factory, clock=clock)
+    buttons = GpioButtons(
+        {"next": 17}, app.post_action, bounce_ms=50, pin_factory=factory, clock=clock
+    )
     try:
         bounce(factory.pin(17), clock, edges=9)
         posted = []
@@ -164,7 +166,9 @@ def test_a_bouncing_gpio_press_reaches_the_server_as_one_command(tmp_path):
 
 
 def test_lgpio_is_in_the_counter_extra_for_linux():
-    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["optional-dependencies"]
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
     (lgpio,) = [d for d in extras["counter"] if d.startswith("lgpio")]
     assert "sys_platform == 'linux'" in lgpio
     assert "lgpio" not in " ".join(extras["display"] + extras["server"])
