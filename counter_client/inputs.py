@@ -148,10 +148,10 @@ SUGGESTED_GPIO: Mapping[str, int] = MappingProxyType({
 
 
 class PressFilter:
-    """Turns one button's raw edges into presses: a contact bounces for a few ms when it closes
-    and when it opens.
+    """Turns one button's raw edges into presses, dropping the contact's bounce.
 
-    A press counts only when the button has been quiet (no edge either way) for the bounce time
+    A contact closes and opens several times within a few ms when pressed and when let go. A
+    press counts only when the button has been quiet (no edge either way) for the bounce time
     before it, so the extra edges of a bouncing press and the bounce of a release are dropped,
     while a second press after the button was let go counts. A held button makes no edges, so it
     never repeats. The clock is passed in (tests drive it).
