@@ -42,7 +42,7 @@ system-deps:
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[server,display,counter,dev]'
+	$(PY) -m pip install -q -e '.[server,display,counter,printer-usb,dev]'
 	touch $(STAMP)
 
 clean:

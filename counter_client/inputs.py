@@ -12,8 +12,10 @@ import os
 import select
 import termios
 import threading
+import time
 import tty
 from collections.abc import Callable, Mapping
+from types import MappingProxyType
 
 log = logging.getLogger(__name__)
 
@@ -137,8 +139,48 @@ class KeyboardReader:
                 self.on_key(key)
 
 
+# The pins docs/counter.md suggests and docs/counter-wiring.svg draws (BCM numbers): each sits next
+# to a ground pin, and none is one of the I2C, SPI or UART pins a HAT or a console cable might need.
+# A config names its own pins (`gpio:`); these are only where the wiring diagram puts them.
+SUGGESTED_GPIO: Mapping[str, int] = MappingProxyType({
+    "next": 17, "recall": 27, "skip": 22, "finish": 23, "transfer": 24, "pause": 5, "resume": 6,
+})  # fmt: skip
+
+
+class PressFilter:
+    """Turns one button's raw edges into presses, dropping the contact's bounce.
+
+    A contact closes and opens several times within a few ms when pressed and when let go. A
+    press counts only when the button has been quiet (no edge either way) for the bounce time
+    before it, so the extra edges of a bouncing press and the bounce of a release are dropped,
+    while a second press after the button was let go counts. A held button makes no edges, so it
+    never repeats. The clock is passed in (tests drive it).
+    """
+
+    def __init__(self, bounce_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.bounce_s = bounce_s
+        self.clock = clock
+        self._last_edge: float | None = None
+
+    def pressed(self) -> bool:
+        """A closing edge: True when it is a new press."""
+        now = self.clock()
+        new = self._last_edge is None or now - self._last_edge >= self.bounce_s
+        self._last_edge = now
+        return new
+
+    def released(self) -> None:
+        """An opening edge: it only restarts the quiet time."""
+        self._last_edge = self.clock()
+
+
 class GpioButtons:
-    """Physical buttons, each wired from a GPIO pin to ground (internal pull-up), one per action."""
+    """Physical buttons, each wired from a GPIO pin to ground (internal pull-up), one per action.
+
+    The bounce is filtered here (PressFilter) rather than by the pin backend: gpiozero's backends
+    differ (lgpio waits for a stable level, the mock pins ignore bounce_time), and this way a Pi,
+    a PC with a GPIO board and the tests behave alike.
+    """
 
     def __init__(
         self,
@@ -146,16 +188,18 @@ class GpioButtons:
         on_action: Callable[[str], None],
         bounce_ms: int = 50,
         pin_factory: object | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         from gpiozero import Button  # only here: a PC with a keypad does not need gpiozero
 
         self.buttons = []
         try:
             for action, pin in pins.items():
-                button = Button(
-                    pin, pull_up=True, bounce_time=bounce_ms / 1000, pin_factory=pin_factory
-                )
-                button.when_pressed = _caller(on_action, action)
+                # No hold_repeat and no when_held: a button held down sends its action once.
+                button = Button(pin, pull_up=True, bounce_time=None, pin_factory=pin_factory)
+                presses = PressFilter(bounce_ms / 1000, clock)
+                button.when_pressed = _caller(on_action, action, presses)
+                button.when_released = presses.released
                 self.buttons.append(button)
                 log.info("GPIO %s -> %s", pin, action)
         except Exception:
@@ -168,9 +212,14 @@ class GpioButtons:
         self.buttons = []
 
 
-def _caller(on_action: Callable[[str], None], action: str) -> Callable[[], None]:
+def _caller(
+    on_action: Callable[[str], None], action: str, presses: PressFilter
+) -> Callable[[], None]:
     # A function of no arguments: gpiozero would pass the device to one that takes an argument.
     def pressed() -> None:
-        on_action(action)
+        if presses.pressed():
+            on_action(action)
+        else:
+            log.debug("GPIO %s: bounce ignored", action)
 
     return pressed

@@ -196,6 +196,9 @@ def parse_printer(raw: Mapping | None, where: str = "printer") -> PrinterSpec:
     elif kind == "usb":
         values["vendor_id"] = _usb_id(raw, "vendor_id", where)
         values["product_id"] = _usb_id(raw, "product_id", where)
+        # Without pyusb every slip would fail and every number be cancelled: refuse at start.
+        if not usb_library_installed():
+            raise ValueError(f"{where}.type: {USB_LIBRARY_MISSING}")
     elif kind == "file":
         path = raw.get("path")
         if not isinstance(path, str) or not path.startswith("/"):
@@ -254,6 +257,22 @@ def _usb_id(raw: Mapping, key: str, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not 0 < value <= 0xFFFF:
         raise ValueError(f"{where}.{key}: must be a USB id like 0x04b8 (see lsusb)")
     return value
+
+
+USB_LIBRARY_MISSING = (
+    "a usb printer needs pyusb: pip install 'panggil[server,printer-usb]', "
+    "or print through the kernel's driver with type: file and path: /dev/usb/lp0"
+)
+LIBUSB_MISSING = "libusb-1.0 is not installed (sudo apt-get install libusb-1.0-0)"
+
+
+def usb_library_installed() -> bool:
+    """Whether pyusb (the `printer-usb` extra) is importable, which a `usb` printer needs."""
+    try:
+        import usb.core  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _check_profile(profile: object, where: str) -> None:
@@ -403,6 +422,8 @@ def _send_usb(data: bytes, printer: PrinterSpec) -> None:
     except PrinterError:
         raise
     except Exception as exc:  # pyusb raises its own USBError, DeviceNotFoundError, ...
+        if type(exc).__name__ == "NoBackendError":  # pyusb without the C library
+            raise PrinterError("usb-error", LIBUSB_MISSING) from None
         raise PrinterError(
             "usb-error", str(exc).splitlines()[-1] if str(exc) else type(exc).__name__
         ) from None

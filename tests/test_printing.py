@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import re
+import sys
+import tomllib
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from fake_printer import closed_port, printer_fixture  # noqa: F401 - the `printer` fixture
@@ -14,6 +17,7 @@ from server.printing import PrinterError, Slip, parse_kiosks, parse_printer, ren
 
 WIB = timezone(timedelta(hours=7))
 # A visitor link with its token, as the kiosk prints it (server.ticket_links).
+ROOT = Path(__file__).resolve().parent.parent
 URL = "http://192.168.1.10:5000/t/2026-11-26/A012/pQ3_xY8-Zr2kLm0N"
 SLIP = Slip(
     hall="Mal Pelayanan Publik Kota Uji",
@@ -293,3 +297,149 @@ def test_device_file_without_a_printer_behind_it_fails_at_once(tmp_path):
     with pytest.raises(PrinterError) as info:
         printing.send(b"x", parse_printer({"type": "file", "path": str(fifo)}))
     assert info.value.reason == "device-error"
+
+
+# --- USB printers --------------------------------------------------------------------------------
+# The simplest USB path is the kernel's printer driver (usblp): the printer appears as the device
+# file /dev/usb/lp0 and takes raw ESC/POS bytes (type `file`). A temp file or a FIFO stands for it.
+
+PRINTER_MESSAGE = "Printer bermasalah, silakan hubungi petugas."
+INIT, FULL_CUT = b"\x1b@", b"\x1dV\x00"  # ESC @ and GS V 0
+
+
+def usblp_kiosk(app, path) -> None:
+    """The test hall's kiosk `lobi` printing to the device file `path`."""
+    app.config["PANGGIL_KIOSKS"] = {
+        "lobi": {
+            "name": "Anjungan Lobi",
+            "public_url": "http://192.168.1.10:5000",
+            "printer": {"type": "file", "path": str(path), "timeout": 2},
+        }
+    }
+    app.extensions.pop("panggil_kiosks", None)  # re-read the kiosks on the next request
+
+
+def take_number(client):
+    return client.post("/api/kiosk/lobi/tickets", json={"service": "ktp", "priority": None})
+
+
+def ticket_status(hub, ticket_id: str) -> str:
+    return hub.storage.db.execute(
+        "SELECT status FROM tickets WHERE id = ?", [ticket_id]
+    ).fetchone()[0]
+
+
+@pytest.mark.parametrize("device", ["file", "fifo"])
+def test_kiosk_prints_escpos_to_a_usblp_device_file(app, client, hub, tmp_path, device):
+    """A regular file, or a FIFO with a reader behind it (a character device with a printer)."""
+    path = tmp_path / "lp0"
+    if device == "file":
+        path.touch()
+    else:
+        os.mkfifo(path)
+        reader = os.open(path, os.O_RDONLY | os.O_NONBLOCK)  # the printer, before the kiosk writes
+    usblp_kiosk(app, path)
+    try:
+        r = take_number(client)
+        assert r.status_code == 201, r.get_json()
+        body = r.get_json()
+        assert body["printed"] is True and body["ticket"]["number"] == "A001"
+        data = path.read_bytes() if device == "file" else os.read(reader, 1 << 16)
+    finally:
+        if device == "fifo":
+            os.close(reader)
+    assert data.startswith(INIT)
+    assert b"NOMOR ANTREAN" in data and b"A001" in data
+    assert b"1P0" + body["visitor_url"].encode() in data  # the native QR code's data
+    assert data.endswith(FULL_CUT)
+    assert ticket_status(hub, body["ticket"]["id"]) == "waiting"
+
+
+def unwritable_device(kind: str, tmp_path):
+    path = tmp_path / "lp0"
+    if kind == "missing":  # the printer is unplugged: the kernel removed /dev/usb/lp0
+        return path
+    if kind == "no-printer":  # a device node with nobody behind it
+        os.mkfifo(path)
+        return path
+    if kind == "refuses-writes":  # every write fails (ENOSPC), like a printer in error
+        if not Path("/dev/full").exists():
+            pytest.skip("no /dev/full on this system")
+        return Path("/dev/full")
+    if kind == "read-only":  # the service's user may not write it (no udev rule yet)
+        if os.geteuid() == 0:
+            pytest.skip("root may write a read-only file")
+        path.touch(mode=0o444)
+        return path
+    raise AssertionError(kind)
+
+
+@pytest.mark.parametrize("kind", ["missing", "no-printer", "refuses-writes", "read-only"])
+def test_unusable_usblp_device_gives_the_printer_error_and_cancels(
+    app, client, hub, tmp_path, kind
+):
+    usblp_kiosk(app, unwritable_device(kind, tmp_path))
+    r = take_number(client)
+    assert r.status_code == 503
+    assert r.get_json() == {"ok": False, "error": "printer-error", "message": PRINTER_MESSAGE}
+    assert ticket_status(hub, "2026-11-26/A001") == "cancelled"
+    assert hub.hall.waiting_count("ktp") == 0
+
+    # The printer is plugged back in: the next visitor gets a slip (numbers are never reused).
+    fixed = tmp_path / "lp1"
+    fixed.touch()
+    usblp_kiosk(app, fixed)
+    r = take_number(client)
+    assert r.status_code == 201 and r.get_json()["ticket"]["number"] == "A002"
+    assert b"A002" in fixed.read_bytes()
+
+
+def test_usb_printer_without_pyusb_is_refused_at_start(monkeypatch):
+    """Without the `printer-usb` extra every slip would fail: the settings say so instead."""
+    for name in ("usb", "usb.core"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import usb.core` raises ImportError
+    with pytest.raises(ValueError) as info:
+        parse_kiosks(
+            {"lantai-2": {"printer": {"type": "usb", "vendor_id": "0416", "product_id": "5011"}}}
+        )
+    message = str(info.value)
+    assert message.startswith("kiosks.lantai-2.printer.type:")
+    assert "printer-usb" in message and "/dev/usb/lp0" in message
+    # The device-file path needs nothing more.
+    assert parse_kiosks({"k": {"printer": {"type": "file", "path": "/dev/usb/lp0"}}})["k"].printer
+
+
+def test_unplugged_usb_printer_raises_a_printer_error():
+    """pyusb finds no such device (or no libusb): a PrinterError, never a hang or a crash."""
+    spec = parse_printer({"type": "usb", "vendor_id": "0416", "product_id": "5011", "timeout": 1})
+    with pytest.raises(PrinterError) as info:
+        printing.send(b"\x1b@slip", spec)
+    assert info.value.reason == "usb-error"
+    assert info.value.detail
+
+
+def test_printer_usb_extra_brings_pyusb():
+    extras = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"
+    ]
+    assert any(d.replace(" ", "").startswith("python-escpos[usb]") for d in extras["printer-usb"])
+    assert not any("usb" in d for d in extras["server"])  # a network-printer hall needs no libusb
+
+
+def test_udev_rule_gives_the_panggil_user_the_printer():
+    rules = [
+        line
+        for line in (ROOT / "deploy" / "99-panggil-printer.rules").read_text().splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
+    assert rules
+    for rule in rules:
+        pairs = re.findall(r'([A-Z]+(?:\{\w+\})?)(==|\+=|=)"([^"]*)"', rule)
+        assert ", ".join(f'{k}{op}"{v}"' for k, op, v in pairs) == rule.strip(), rule
+        keys = {k: v for k, op, v in pairs}
+        assert keys.get("GROUP") == "panggil" and keys.get("MODE") == "0660", rule
+        assert re.fullmatch(r"[0-9a-f]{4}", keys.get("ATTRS{idVendor}", "")), rule
+        assert re.fullmatch(r"[0-9a-f]{4}", keys.get("ATTRS{idProduct}", "")), rule
+    assert {rule.split('"')[1] for rule in rules} == {"usb", "usbmisc"}  # libusb and usblp
+    kiosk_docs = (ROOT / "docs" / "kiosk.md").read_text()
+    assert "99-panggil-printer.rules" in kiosk_docs and "lsusb" in kiosk_docs
