@@ -1,0 +1,321 @@
+"""Several server processes on Redis: one writer, fan-out workers for TVs and phones (server/workers.py).
+
+Real processes: Debian's redis-server on a free loopback port, the writer (`python -m server`) and
+two workers (`--worker`) on one SQLite file, bare python-socketio clients as TVs, phones and
+counters.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import queue
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import requests
+import socketio
+
+from tests import redis_server
+from tests.conftest import ROOT, LiveServer, free_port
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not redis_server.available(),
+        reason="redis-server is not installed: run `make setup` (scripts/system-deps.sh installs it)",
+    ),
+]
+
+NS_DISPLAY, NS_COUNTER, NS_VISITOR = "/display", "/counter", "/visitor"
+ids = itertools.count(1)
+
+
+class Worker:
+    """`python -m server --config C --worker --port P`: a fan-out worker beside the writer."""
+
+    def __init__(self, writer: LiveServer, port: int | None = None) -> None:
+        self.writer = writer
+        self.port = port or free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log_path = writer.config_path.parent / f"worker-{self.port}.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 20) -> Worker:
+        self._log = open(self.log_path, "ab")  # noqa: SIM115 -- closed in stop()
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "server", "--config", str(self.writer.config_path),
+             "--worker", "--port", str(self.port), "--log-level", "INFO"],
+            cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"worker exited: {self.log_path.read_text()[-2000:]}")
+            try:
+                if requests.get(self.url + "/api/health", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"worker did not start: {self.log_path.read_text()[-2000:]}")
+
+    def health(self) -> dict:
+        return requests.get(self.url + "/api/health", timeout=10).json()
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(10)
+        if getattr(self, "_log", None):
+            self._log.close()
+
+
+class Hall:
+    """Redis, the writer and two workers on one database."""
+
+    def __init__(self, folder: Path) -> None:
+        self.redis = redis_server.RedisServer(folder / "redis").start()
+        self.writer = LiveServer(
+            folder / "writer",
+            server={"message_queue": self.redis.url, "visitor_summary_s": 0},
+        )
+        self.workers: list[Worker] = []
+
+    def start(self) -> Hall:
+        self.writer.start()
+        self.workers = [Worker(self.writer).start() for _ in range(2)]
+        return self
+
+    def stop(self) -> None:
+        for worker in self.workers:
+            worker.stop()
+        self.writer.stop()
+        self.redis.stop()
+
+
+@pytest.fixture(scope="module")
+def hall(tmp_path_factory):
+    made = Hall(tmp_path_factory.mktemp("workers"))
+    try:
+        yield made.start()
+    finally:
+        made.stop()
+
+
+class Listener:
+    """A bare python-socketio client that records every event of its namespace."""
+
+    def __init__(self, url: str, namespace: str, auth: dict | None = None,
+                 query: str = "") -> None:  # fmt: skip
+        self.namespace = namespace
+        self.events: queue.Queue = queue.Queue()
+        self.seen: list[tuple[str, dict]] = []
+        self.errors: list = []
+        self.sio = socketio.Client(reconnection=False)
+        self.sio.on("*", self._any, namespace=namespace)
+        self.sio.on("connect_error", self.errors.append, namespace=namespace)
+        self.sio.connect(url + query, namespaces=[namespace], auth=auth,
+                         transports=["websocket"], wait_timeout=10)  # fmt: skip
+
+    def _any(self, event, data=None):
+        self.seen.append((event, data))
+        self.events.put((event, data))
+
+    def next(self, name: str, timeout: float = 15, where=lambda data: True) -> dict:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                event, data = self.events.get(timeout=max(0.01, deadline - time.monotonic()))
+            except queue.Empty:
+                break
+            if event == name and where(data):
+                return data
+        raise AssertionError(f"no {name} within {timeout}s on {self.namespace}")
+
+    def call(self, event: str, data: dict) -> dict:
+        return self.sio.call(event, data, namespace=self.namespace, timeout=15)
+
+    def close(self) -> None:
+        self.sio.disconnect()
+
+
+def tv(url: str) -> Listener:
+    return Listener(url, NS_DISPLAY, {"display": f"tv-{next(ids)}"}, query="?lane=view")
+
+
+def counter(url: str, number: int, tokens: dict) -> Listener:
+    return Listener(url, NS_COUNTER, {"counter": number, "token": tokens[number]})
+
+
+def press(server: LiveServer, number: int, command: str = "call_next", **args) -> dict:
+    r = server.command(number, command, f"w{next(ids)}", **args)
+    assert r.status_code in (200, 409), r.text
+    return r.json()
+
+
+def sequenced(listener: Listener) -> list[tuple[str, dict]]:
+    return [(name, data) for name, data in listener.seen if isinstance(data, dict) and "seq" in data
+            and name != "snapshot"]  # fmt: skip
+
+
+def test_every_tv_gets_every_call_once_in_seq_order(hall):
+    """TVs on both workers and on the writer: the same calls, each once, seq gap-free."""
+    writer = hall.writer
+    tvs = [tv(w.url) for w in hall.workers] + [tv(writer.url)]
+    starts = [t.next("snapshot")["seq"] for t in tvs]
+    for _ in range(30):
+        writer.issue("ktp")
+    for _ in range(15):
+        writer.issue("paspor")
+
+    def presses(number: int) -> None:
+        for _ in range(16):
+            press(writer, number)
+
+    threads = [threading.Thread(target=presses, args=(n,)) for n in (1, 2, 3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    last = writer.get("/api/health").json()["seq"]
+    for t in tvs:
+        t.next("ticket_called", where=lambda d: d["seq"] == last)  # the last event is a call
+    calls = []
+    for t, start in zip(tvs, starts):
+        seqs = [data["seq"] for _name, data in sequenced(t)]
+        assert seqs == list(range(start + 1, last + 1))  # strictly increasing, no gap, no repeat
+        calls.append([d["call"]["call_id"] for name, d in sequenced(t) if name == "ticket_called"])
+    assert calls[0] == calls[1] == calls[2]
+    assert len(calls[0]) == len(set(calls[0])) == 45
+    # The workers' TVs were served by the workers, not the writer.
+    assert sum(w.health()["displays"] for w in hall.workers) >= 2
+    for t in tvs:
+        t.close()
+
+
+def test_two_counters_pressing_together_never_double_call(hall):
+    writer = hall.writer
+    for _ in range(24):
+        writer.issue("ktp")
+    one, two = counter(writer.url, 1, writer.tokens), counter(writer.url, 2, writer.tokens)
+    watcher = tv(hall.workers[0].url)
+    called: list[str] = []
+    lock = threading.Lock()
+
+    def presses(client: Listener) -> None:
+        for _ in range(14):
+            ack = client.call("call_next", {"request_id": f"d{next(ids)}"})
+            if ack["ok"]:
+                with lock:
+                    called.append(ack["result"]["ticket"]["id"])
+
+    threads = [threading.Thread(target=presses, args=(c,)) for c in (one, two)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert len(called) >= 24 and len(called) == len(set(called))
+    last = writer.get("/api/health").json()["seq"]
+    watcher.next("ticket_called", where=lambda d: d["seq"] == last)
+    on_tv = [d["call"]["ticket"]["id"] for n, d in sequenced(watcher) if n == "ticket_called"]
+    assert sorted(on_tv) == sorted(called)
+    for c in (one, two, watcher):
+        c.close()
+
+
+def test_a_snapshot_from_a_worker_right_after_a_press_includes_it(hall):
+    writer = hall.writer
+    for _ in range(3):
+        ticket = writer.issue("paspor")
+        answer = press(writer, 3)
+        assert answer["ok"]
+        for worker in hall.workers:
+            fresh = tv(worker.url)
+            snapshot = fresh.next("snapshot")
+            assert snapshot["seq"] >= answer["seq"]
+            assert snapshot["recent_calls"][0]["ticket"]["id"] == answer["result"]["ticket"]["id"]
+            fresh.close()
+    assert ticket["service"] == "paspor"
+
+
+def test_a_phone_on_a_worker_follows_its_ticket_and_its_service(hall):
+    writer, worker = hall.writer, hall.workers[1]
+    press(writer, 1, "finish")
+    press(writer, 2, "finish")
+    first = writer.issue("ktp")
+    made = writer.post("/api/tickets", {"service": "ktp"}).json()
+    mine = made["ticket"]
+    other = writer.issue("paspor")
+    phone = Listener(worker.url, NS_VISITOR, {"day": mine["day"], "number": mine["number"],
+                                               "token": made["token"]}, query="?lane=view")  # fmt: skip
+    status = phone.next("ticket_status")
+    assert status["ticket"]["id"] == mine["id"]
+    assert worker.health()["phones"] == 1
+
+    # Someone else is called: the phone learns its queue moved, not the other call.
+    while press(writer, 1)["result"]["ticket"]["id"] != first["id"]:
+        pass
+    moved = phone.next("queue_moved", where=lambda d: d["service"] == "ktp")
+    while True:  # counter 2 calls until it reaches mine
+        if press(writer, 2)["result"]["ticket"]["id"] == mine["id"]:
+            break
+    called = phone.next("ticket_called")
+    assert called["call"]["ticket"]["id"] == mine["id"]
+
+    # Sent on to the passport queue: the phone now gets that queue's summaries.
+    assert press(writer, 2, "transfer", service="paspor")["ok"]
+    transferred = phone.next("ticket_transferred")
+    assert transferred["ticket"]["id"] == mine["id"]
+    writer.issue("ktp")  # the old queue moves: not this phone's business any more
+    writer.issue("paspor")
+    # Events go through one Redis channel in order: once the passport issue's summary is here,
+    # the one of the identity-card issue before it would have been too.
+    phone.next(
+        "queue_moved",
+        where=lambda d: d["service"] == "paspor" and d["seq"] > transferred["seq"] + 1,
+    )
+    assert moved["seq"] < called["seq"]
+    names = {name for name, _ in phone.seen}
+    tickets = {
+        d["ticket"]["id"] for n, d in phone.seen if n.startswith("ticket_") and "ticket" in d
+    }
+    assert tickets == {mine["id"]} and other["id"] not in tickets
+    assert "ticket_issued" not in names
+    after = [d for n, d in phone.seen if n == "queue_moved" and d["seq"] >= transferred["seq"]]
+    assert len(after) >= 2 and {d["service"] for d in after} == {"paspor"}
+    phone.close()
+
+
+def test_a_counter_is_refused_by_a_worker(hall):
+    worker, writer = hall.workers[0], hall.writer
+    refused = socketio.Client(reconnection=False)
+    errors: list = []
+    refused.on("connect_error", errors.append, namespace=NS_COUNTER)
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        refused.connect(worker.url, namespaces=[NS_COUNTER], transports=["websocket"],
+                        auth={"counter": 1, "token": writer.tokens[1]}, wait_timeout=10)  # fmt: skip
+    assert errors and errors[0]["data"]["error"] == "writer-only"
+    assert worker.health()["role"] == "worker"
+    assert requests.get(worker.url + "/api/snapshot", timeout=10).status_code == 404
+    assert requests.post(worker.url + "/api/tickets", json={"service": "ktp"}, timeout=10).status_code in (404, 405)  # fmt: skip
+
+
+def test_a_worker_without_a_message_queue_stops_with_a_config_error(tmp_path):
+    alone = LiveServer(tmp_path / "alone")
+    done = subprocess.run(
+        [sys.executable, "-m", "server", "--config", str(alone.config_path), "--worker",
+         "--port", str(free_port())],
+        cwd=ROOT, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert "server.message_queue" in done.stderr
