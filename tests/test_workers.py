@@ -319,3 +319,90 @@ def test_a_worker_without_a_message_queue_stops_with_a_config_error(tmp_path):
     )  # fmt: skip
     assert done.returncode != 0
     assert "server.message_queue" in done.stderr
+
+
+NGINX = "/usr/sbin/nginx"
+
+
+class Nginx:
+    """Debian's nginx with deploy/nginx-panggil.conf (its ports replaced), as this user, in a folder."""
+
+    def __init__(self, folder: Path, writer: LiveServer, workers: list[Worker]) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        self.folder = folder
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        site = (ROOT / "deploy" / "nginx-panggil.conf").read_text(encoding="utf-8")
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{self.port};")
+        site = site.replace("server 127.0.0.1:5000;", f"server 127.0.0.1:{writer.port};")
+        lines = []
+        for line in site.splitlines():
+            for n, worker in enumerate(workers, start=1):
+                line = line.replace(f"server 127.0.0.1:500{n};", f"server 127.0.0.1:{worker.port};")
+            if "server 127.0.0.1:500" not in line:  # the workers this test does not run
+                lines.append(line)
+        (folder / "panggil.conf").write_text("\n".join(lines), encoding="utf-8")
+        user = "user root root;\n" if os.geteuid() == 0 else ""
+        (folder / "nginx.conf").write_text(
+            f"{user}worker_processes 1;\npid {folder}/nginx.pid;\nerror_log {folder}/error.log;\n"
+            "events { worker_connections 256; }\n"
+            f"http {{\n access_log off;\n client_body_temp_path {folder}/body;\n"
+            f" proxy_temp_path {folder}/proxy;\n fastcgi_temp_path {folder}/fastcgi;\n"
+            f" uwsgi_temp_path {folder}/uwsgi;\n scgi_temp_path {folder}/scgi;\n"
+            f" include {folder}/panggil.conf;\n}}\n",
+            encoding="utf-8",
+        )
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 15) -> Nginx:
+        command = [NGINX, "-p", str(self.folder), "-c", str(self.folder / "nginx.conf")]
+        checked = subprocess.run([*command, "-t"], capture_output=True, text=True, timeout=30)
+        assert checked.returncode == 0, checked.stderr
+        self.process = subprocess.Popen([*command, "-g", "daemon off;"],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/api/health", timeout=1).ok:
+                    return self
+            except requests.ConnectionError:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"nginx did not start: {(self.folder / 'error.log').read_text()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+
+
+@pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed: run `make setup`")
+def test_one_port_through_nginx_counters_to_the_writer_tvs_to_a_worker(hall, tmp_path):
+    proxy = Nginx(tmp_path / "nginx", hall.writer, hall.workers).start()
+    try:
+        assert requests.get(proxy.url + "/api/health", timeout=10).json()["role"] == "writer"
+        before = [w.health()["displays"] for w in hall.workers]
+        writer_before = hall.writer.get("/api/health").json()["displays"]
+        screen = tv(proxy.url)  # lane=view
+        screen.next("snapshot")
+        desk = counter(proxy.url, 3, hall.writer.tokens)  # refused with writer-only on a worker
+        desk.next("snapshot")
+        hall.writer.issue("paspor")
+        answer = desk.call("call_next", {"request_id": f"n{next(ids)}"})
+        assert answer["ok"]
+        called = screen.next("ticket_called")
+        assert called["seq"] == answer["seq"]
+        after = [w.health()["displays"] for w in hall.workers]
+        assert sum(after) == sum(before) + 1  # the TV landed on a worker...
+        assert hall.writer.get("/api/health").json()["displays"] == writer_before  # ...not here
+        # Long-polling too (no WebSocket): every request of the session reaches the same worker.
+        polling = socketio.Client(reconnection=False)
+        polling.connect(proxy.url + "?lane=view", namespaces=[NS_DISPLAY], transports=["polling"],
+                        auth={"display": "polling-tv"}, wait_timeout=10)  # fmt: skip
+        assert polling.call("get_snapshot", {}, namespace=NS_DISPLAY, timeout=10)["ok"]
+        assert sum(w.health()["displays"] for w in hall.workers) == sum(before) + 2
+        polling.disconnect()
+        screen.close()
+        desk.close()
+    finally:
+        proxy.stop()
