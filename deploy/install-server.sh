@@ -61,6 +61,8 @@ CONFIG_OK=1
 echo "== services"
 install -m 0644 "$SOURCE/deploy/panggil-server.service" "$UNITS/panggil-server.service"
 install -m 0644 "$SOURCE/deploy/panggil-backup.service" "$UNITS/panggil-backup.service"
+# Fan-out workers for a big hall: installed, enabled by hand (docs/install.md "A big hall").
+install -m 0644 "$SOURCE/deploy/panggil-worker@.service" "$UNITS/panggil-worker@.service"
 install -m 0644 "$SOURCE/deploy/panggil-backup.timer" "$UNITS/panggil-backup.timer"
 systemctl daemon-reload
 systemctl enable --now panggil-backup.timer

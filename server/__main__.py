@@ -160,9 +160,12 @@ def serve_worker(config) -> int:
 
     try:
         app = create_worker_app(config)
-    except (WorkerError, StorageError) as exc:
-        print(exc if isinstance(exc, WorkerError) else f"error: {exc}", file=sys.stderr)
+    except WorkerError as exc:
+        print(exc, file=sys.stderr)
         return 2
+    except StorageError as exc:  # the writer has not created or migrated it yet: worth a retry
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
     host, port = config.server.host, config.server.port
     try:
         run = listen(app, host, port, config.server.async_mode, config.server.max_connections)
