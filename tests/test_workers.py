@@ -21,7 +21,7 @@ import requests
 import socketio
 
 from tests import redis_server
-from tests.conftest import ROOT, LiveServer, free_port
+from tests.conftest import ROOT, LiveServer, free_port, wait_js
 
 pytestmark = [
     pytest.mark.slow,
@@ -376,33 +376,73 @@ class Nginx:
             self.process.wait(10)
 
 
-@pytest.mark.skipif(not Path(NGINX).exists(), reason="nginx is not installed: run `make setup`")
-def test_one_port_through_nginx_counters_to_the_writer_tvs_to_a_worker(hall, tmp_path):
-    proxy = Nginx(tmp_path / "nginx", hall.writer, hall.workers).start()
+@pytest.fixture(scope="module")
+def proxy(hall, tmp_path_factory):
+    if not Path(NGINX).exists():
+        pytest.skip("nginx is not installed: run `make setup` (scripts/system-deps.sh)")
+    made = Nginx(tmp_path_factory.mktemp("nginx"), hall.writer, hall.workers)
     try:
-        assert requests.get(proxy.url + "/api/health", timeout=10).json()["role"] == "writer"
-        before = [w.health()["displays"] for w in hall.workers]
-        writer_before = hall.writer.get("/api/health").json()["displays"]
-        screen = tv(proxy.url)  # lane=view
-        screen.next("snapshot")
-        desk = counter(proxy.url, 3, hall.writer.tokens)  # refused with writer-only on a worker
-        desk.next("snapshot")
-        hall.writer.issue("paspor")
-        answer = desk.call("call_next", {"request_id": f"n{next(ids)}"})
-        assert answer["ok"]
-        called = screen.next("ticket_called")
-        assert called["seq"] == answer["seq"]
-        after = [w.health()["displays"] for w in hall.workers]
-        assert sum(after) == sum(before) + 1  # the TV landed on a worker...
-        assert hall.writer.get("/api/health").json()["displays"] == writer_before  # ...not here
-        # Long-polling too (no WebSocket): every request of the session reaches the same worker.
-        polling = socketio.Client(reconnection=False)
-        polling.connect(proxy.url + "?lane=view", namespaces=[NS_DISPLAY], transports=["polling"],
-                        auth={"display": "polling-tv"}, wait_timeout=10)  # fmt: skip
-        assert polling.call("get_snapshot", {}, namespace=NS_DISPLAY, timeout=10)["ok"]
-        assert sum(w.health()["displays"] for w in hall.workers) == sum(before) + 2
-        polling.disconnect()
-        screen.close()
-        desk.close()
+        yield made.start()
     finally:
-        proxy.stop()
+        made.stop()
+
+
+def view_displays(hall: Hall) -> tuple[int, int]:
+    """Displays connected to the workers, and to the writer."""
+    on_workers = sum(w.health()["displays"] for w in hall.workers)
+    return on_workers, hall.writer.get("/api/health").json()["displays"]
+
+
+def test_one_port_through_nginx_counters_to_the_writer_tvs_to_a_worker(hall, proxy):
+    assert requests.get(proxy.url + "/api/health", timeout=10).json()["role"] == "writer"
+    before = [w.health()["displays"] for w in hall.workers]
+    writer_before = hall.writer.get("/api/health").json()["displays"]
+    screen = tv(proxy.url)  # lane=view
+    screen.next("snapshot")
+    desk = counter(proxy.url, 3, hall.writer.tokens)  # refused with writer-only on a worker
+    desk.next("snapshot")
+    hall.writer.issue("paspor")
+    answer = desk.call("call_next", {"request_id": f"n{next(ids)}"})
+    assert answer["ok"]
+    called = screen.next("ticket_called")
+    assert called["seq"] == answer["seq"]
+    after = [w.health()["displays"] for w in hall.workers]
+    assert sum(after) == sum(before) + 1  # the TV landed on a worker...
+    assert hall.writer.get("/api/health").json()["displays"] == writer_before  # ...not here
+    # Long-polling too (no WebSocket): every request of the session reaches the same worker.
+    polling = socketio.Client(reconnection=False)
+    polling.connect(proxy.url + "?lane=view", namespaces=[NS_DISPLAY], transports=["polling"],
+                    auth={"display": "polling-tv"}, wait_timeout=10)  # fmt: skip
+    assert polling.call("get_snapshot", {}, namespace=NS_DISPLAY, timeout=10)["ok"]
+    assert sum(w.health()["displays"] for w in hall.workers) == sum(before) + 2
+    polling.disconnect()
+    screen.close()
+    desk.close()
+
+
+@pytest.mark.browser
+def test_the_tv_page_through_nginx_watches_from_a_worker(hall, proxy, page):
+    workers_before, writer_before = view_displays(hall)
+    page.goto(proxy.url + "/tv?name=tv-proxy")
+    wait_js(page, "() => window.panggilTv && window.panggilTv.state.seq !== null")
+    assert view_displays(hall) == (workers_before + 1, writer_before)
+    hall.writer.issue("paspor")
+    answer = press(hall.writer, 3)
+    number = answer["result"]["ticket"]["number"]
+    wait_js(page, "(n) => document.getElementById('latest-number').textContent === n", number)
+    page.screenshot(path=str(proxy.folder / "tv-through-nginx.png"))
+
+
+@pytest.mark.parametrize(
+    "url, wanted",
+    [
+        ("http://10.0.0.5:5000", "http://10.0.0.5:5000?lane=view"),
+        ("https://antrean.example/", "https://antrean.example/?lane=view"),
+        ("http://h?lane=view", "http://h?lane=view"),
+        ("http://h?x=1", "http://h?x=1&lane=view"),
+    ],
+)
+def test_the_pi_display_asks_for_the_view_lane(url, wanted):
+    from display.client import view_lane
+
+    assert view_lane(url) == wanted
