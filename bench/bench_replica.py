@@ -61,13 +61,17 @@ def main() -> None:
             assert not replica.refresh()
             checks.append(time.perf_counter() - started)
             assert replica.seq == hub.seq and replica.hall.tickets == hub.hall.tickets
-        day_tickets = replica.read(lambda s: s.db.execute("SELECT count(*) FROM tickets").fetchone()[0])
+        day_tickets = replica.read(
+            lambda s: s.db.execute("SELECT count(*) FROM tickets").fetchone()[0]
+        )
         print(f"{machine()}")
         print(f"day with {day_tickets} tickets, {len(replica.hall.tickets)} in the live state")
         for label, values in (("reload after a commit", reloads), ("check, nothing new", checks),
                               ("writer's press (for scale)", presses)):  # fmt: skip
             ms = [v * 1000 for v in values]
-            print(f"{label:28} median {percentile(ms, 50):7.2f} ms   p95 {percentile(ms, 95):7.2f} ms")
+            print(
+                f"{label:28} median {percentile(ms, 50):7.2f} ms   p95 {percentile(ms, 95):7.2f} ms"
+            )
 
 
 if __name__ == "__main__":

@@ -446,3 +446,37 @@ def test_the_pi_display_asks_for_the_view_lane(url, wanted):
     from display.client import view_lane
 
     assert view_lane(url) == wanted
+
+
+def test_redis_stopping_mid_day_delays_the_workers_screens_never_a_press(tmp_path):
+    """Redis down: presses still commit and are answered; health says so; then broadcasts resume."""
+    alone = Hall(tmp_path).start()
+    try:
+        writer, worker = alone.writer, alone.workers[0]
+        screen = tv(worker.url)
+        screen.next("snapshot")
+        alone.redis.stop()
+        writer.issue("paspor")
+        answer = press(writer, 3)  # requests' timeout: a hang fails here
+        assert answer["ok"]
+        assert writer.get("/api/health").json()["message_queue"] == "down"
+        down = requests.get(worker.url + "/api/health", timeout=10)
+        assert down.status_code == 503 and down.json()["message_queue"] == "down"
+
+        alone.redis.start()
+        for _attempt in range(20):  # the workers resubscribe with a back-off of 1, 2, 4... s
+            writer.issue("paspor")
+            number = press(writer, 3)["result"]["ticket"]["number"]
+            try:
+                screen.next("ticket_called", timeout=3,
+                            where=lambda d: d["call"]["ticket"]["number"] == number)  # fmt: skip
+                break
+            except AssertionError:
+                continue
+        else:
+            raise AssertionError("broadcasts did not resume after Redis came back")
+        assert writer.get("/api/health").json()["message_queue"] == "up"
+        assert worker.health()["message_queue"] == "up"
+        screen.close()
+    finally:
+        alone.stop()
