@@ -41,8 +41,12 @@ def test_the_units_are_sandboxed(unit, highest):
 def test_the_units_have_no_mistakes():
     units = [
         str(DEPLOY / n)
-        for n in ("panggil-server.service", "panggil-backup.service", "panggil-backup.timer",
-                  "panggil-worker@.service")  # fmt: skip
+        for n in (
+            "panggil-server.service",
+            "panggil-backup.service",
+            "panggil-backup.timer",
+            "panggil-worker@.service",
+        )
     ]
     done = systemd_analyze("verify", *units)
     # Offline, the only complaint may be the venv that exists once the install script has run.

@@ -469,7 +469,7 @@ def test_redis_stopping_mid_day_delays_the_workers_screens_never_a_press(tmp_pat
             number = press(writer, 3)["result"]["ticket"]["number"]
             try:
                 screen.next("ticket_called", timeout=3,
-                            where=lambda d: d["call"]["ticket"]["number"] == number)  # fmt: skip
+                            where=lambda d, n=number: d["call"]["ticket"]["number"] == n)  # fmt: skip
                 break
             except AssertionError:
                 continue
