@@ -480,3 +480,46 @@ def test_redis_stopping_mid_day_delays_the_workers_screens_never_a_press(tmp_pat
         screen.close()
     finally:
         alone.stop()
+
+
+HAPROXY = "/usr/sbin/haproxy"
+
+
+@pytest.mark.skipif(not Path(HAPROXY).exists(), reason="haproxy is not installed (optional)")
+def test_one_port_through_haproxy_too(hall, tmp_path):
+    """deploy/haproxy.cfg: the same routing, sticky by cookie (long-polling proves it)."""
+    port = free_port()
+    cfg = (ROOT / "deploy" / "haproxy.cfg").read_text(encoding="utf-8")
+    cfg = cfg.replace("bind :80", f"bind 127.0.0.1:{port}")
+    cfg = cfg.replace("127.0.0.1:5000", f"127.0.0.1:{hall.writer.port}")
+    lines = []
+    for line in cfg.splitlines():
+        for n, worker in enumerate(hall.workers, start=1):
+            line = line.replace(f"127.0.0.1:500{n} ", f"127.0.0.1:{worker.port} ")
+        if "127.0.0.1:500" not in line:
+            lines.append(line)
+    (tmp_path / "haproxy.cfg").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    process = subprocess.Popen([HAPROXY, "-db", "-f", str(tmp_path / "haproxy.cfg")],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(100):
+            try:
+                if requests.get(url + "/api/health", timeout=1).json()["role"] == "writer":
+                    break
+            except (requests.ConnectionError, ValueError):
+                time.sleep(0.1)
+        workers_before, writer_before = view_displays(hall)
+        polling = socketio.Client(reconnection=False)
+        polling.connect(url + "?lane=view", namespaces=[NS_DISPLAY], transports=["polling"],
+                        auth={"display": "haproxy-tv"}, wait_timeout=10)  # fmt: skip
+        for _ in range(3):  # each a separate HTTP request of the one session
+            assert polling.call("get_snapshot", {}, namespace=NS_DISPLAY, timeout=10)["ok"]
+        assert view_displays(hall) == (workers_before + 1, writer_before)
+        desk = counter(url, 3, hall.writer.tokens)
+        desk.next("snapshot")
+        polling.disconnect()
+        desk.close()
+    finally:
+        process.terminate()
+        process.wait(10)
