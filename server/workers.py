@@ -53,6 +53,21 @@ class QueueManager(python_socketio.RedisManager):
         self.on_move = on_move
         self.up = True
 
+    def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None,
+             to=None, **kwargs):  # fmt: skip
+        """An emit to one client of this process (a snapshot, a status) stays local: publishing it
+        would only make every other process decode it and find no such client."""
+        room = to or room
+        ns = namespace or "/"
+        if (
+            isinstance(room, str)
+            and callback is None
+            and (self.is_connected(room, ns) or self.is_pre_connected(room, ns))
+        ):
+            kwargs["ignore_queue"] = True
+        return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+                            callback=callback, **kwargs)  # fmt: skip
+
     def _publish(self, data):
         sent = super()._publish(data)
         self.up = sent is not None
