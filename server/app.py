@@ -13,7 +13,6 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
 from server import api, credentials, events, i18n, protocol, ratelimit, security, visitor_events
-from server import workers
 from server.audio import audio_bp
 from server.config import Config
 from server.extensions import socketio
@@ -21,6 +20,7 @@ from server.passwords import check_password
 from server.hub import Hub, utc_now
 from server.storage import Storage
 from server.voice import Announcer, validate_voice_settings
+from server import workers  # several processes on a message queue (server.message_queue)
 
 log = logging.getLogger(__name__)
 
