@@ -44,14 +44,13 @@ QUEUE_KEY = "panggil_queue"  # app.extensions: the QueueManager, when there is o
 class QueueManager(python_socketio.RedisManager):
     """Flask-SocketIO's Redis manager, plus moving a transferred ticket's phones in every process.
 
-    `on_move(sid, service)` (the Feed's) is told of each phone moved here; `up` says whether the
-    last publish reached Redis (a press is committed and acknowledged either way).
+    `on_move(sid, service)` (the Feed's) is told of each phone moved here. When Redis is down a
+    publish fails after logging it (python-socketio's): the press is committed and answered anyway.
     """
 
     def __init__(self, url: str, on_move: Callable[[str, str], None] | None = None) -> None:
         super().__init__(url, channel=CHANNEL, redis_options=dict(REDIS_OPTIONS))
         self.on_move = on_move
-        self.up = True
 
     def emit(self, event, data, namespace=None, room=None, skip_sid=None, callback=None,
              to=None, **kwargs):  # fmt: skip
@@ -67,11 +66,6 @@ class QueueManager(python_socketio.RedisManager):
             kwargs["ignore_queue"] = True
         return super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
                             callback=callback, **kwargs)  # fmt: skip
-
-    def _publish(self, data):
-        sent = super()._publish(data)
-        self.up = sent is not None
-        return sent
 
     def ping(self) -> bool:
         """Whether Redis answers now (for /api/health)."""
