@@ -38,7 +38,7 @@ if [ -z "$WHEEL" ]; then
     "$VENV/bin/pip" wheel -q --no-deps -w "$DIST" "$SOURCE"
     WHEEL=$(ls "$DIST"/panggil-*.whl)
 fi
-"$VENV/bin/pip" install -q "$WHEEL[server,workers]"  # workers: the Redis client (docs/install.md, 11)
+"$VENV/bin/pip" install -q "$WHEEL[server,workers]"  # workers: the Redis client (docs/install.md "A big hall")
 # An upgrade to a wheel with the same version number: pip would keep the old files otherwise.
 "$VENV/bin/pip" install -q --force-reinstall --no-deps "$WHEEL"
 # The code stays root's: the service only reads it.
