@@ -296,6 +296,23 @@ def test_a_phone_on_a_worker_follows_its_ticket_and_its_service(hall):
     phone.close()
 
 
+def test_a_typed_in_number_on_a_worker_hears_its_call(hall):
+    """No token: the number's page on a worker gets that number's call, as the TV shows it."""
+    writer = hall.writer
+    press(writer, 3, "finish")
+    ticket = writer.issue("paspor")
+    page = Listener(hall.workers[0].url, NS_VISITOR, {"day": ticket["day"], "number": ticket["number"]},
+                    query="?lane=view")  # fmt: skip
+    assert page.next("ticket_status")["called"] is False
+    while press(writer, 3)["result"]["ticket"]["id"] != ticket["id"]:
+        pass
+    called = page.next("ticket_called")
+    assert set(called) == {"event", "seq", "at", "call"}
+    assert called["call"]["ticket"]["id"] == ticket["id"]
+    assert [n for n, _ in page.seen] == ["ticket_status", "ticket_called"]
+    page.close()
+
+
 def test_a_counter_is_refused_by_a_worker(hall):
     worker, writer = hall.workers[0], hall.writer
     refused = socketio.Client(reconnection=False)
