@@ -7,11 +7,14 @@ import logging
 import signal
 import sys
 
+from panggil_common.version import version
+
 from counter_client.config import SETTINGS, ConfigError, load_config
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="panggil-counter", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument(
         "--config", help="YAML file with a `counter:` section (or the server's config.yaml)"
     )

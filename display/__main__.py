@@ -17,6 +17,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from panggil_common.version import version
+
 from .config import ConfigError, DisplayConfig, add_arguments, config_from_args
 
 log = logging.getLogger("display")
@@ -30,6 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--state", metavar="JSON",
         help='with --screenshot: render {"snapshot", "events", "now", "disconnected_since"} instead of the live server',
     )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"panggil-display {version()}")
     add_arguments(parser)
     return parser
 

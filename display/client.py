@@ -17,6 +17,7 @@ from typing import Any
 import socketio
 
 import panggil_protocol as protocol
+from panggil_common.version import version
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +105,7 @@ class DisplayClient:
             try:
                 self.sio.connect(
                     self.server_url,
-                    auth={"display": self.name},
+                    auth={"display": self.name, "version": version()},
                     namespaces=[NAMESPACE],
                     wait_timeout=5,
                 )
