@@ -150,7 +150,7 @@ def test_updates_restart_and_roll_back_when_the_new_version_fails(pi, tmp_path, 
 
 
 def test_a_first_install_that_fails_to_start_says_there_is_nothing_to_roll_back_to(pi, tmp_path):
-    root, systemd, _run = pi
+    root, _systemd, _run = pi
     target = update.Target(root, "panggil-display", "panggil-display.service")
     with pytest.raises(update.UpdateError, match="nothing to roll back to"):
         update.update(target, make_wheel(tmp_path, "0.1.0", start=1), start_timeout=1, settle=0.5,

@@ -101,7 +101,7 @@ def connect_devices(hub, socket_client):
 
 
 def test_the_server_records_each_devices_version_address_and_time(hub, socket_client, clock):
-    old, new, keypad = connect_devices(hub, socket_client)
+    old, _new, _keypad = connect_devices(hub, socket_client)
     screens = {d["name"]: d for d in hub.read(Storage.list_displays)}
     assert screens["lobby-1"]["version"] == OLD and screens["lobby-1"]["last_seen"]
     assert screens["lantai-2"]["version"] == versions.version()
