@@ -62,6 +62,13 @@ def stage(part: str, folder: Path) -> Path:
         inits = sorted((folder / top).rglob("__init__.py"))
         packages += [".".join(init.parent.relative_to(folder).parts) for init in inits]
     package_data = ["*.json"]
+    # The install script takes the unit, the settings template and the guide from the wheel.
+    files = folder / package / "deploy"
+    files.mkdir()
+    for name in (f"panggil-{part}.service", f"{part}.yaml", f"install-{part}.sh"):
+        shutil.copyfile(ROOT / "deploy" / name, files / name)
+    shutil.copyfile(ROOT / "docs" / f"{part}.md", files / f"{part}.md")
+    packages.append(f"{package}.deploy")
     if part == "display":
         sounds = folder / package / "sounds"
         sounds.mkdir()
@@ -79,6 +86,7 @@ def stage(part: str, folder: Path) -> Path:
         data_lines = f'"{package}.sounds" = ["*.wav"]\n"{package}.fonts" = ["*.ttf", "*.txt"]\n'
     else:
         data_lines = ""
+    data_lines += f'"{package}.deploy" = ["*.service", "*.yaml", "*.sh", "*.md"]\n'
     dependencies = [*meta.get("dependencies", []), *meta["optional-dependencies"][extra]]
     (folder / "pyproject.toml").write_text(
         f"""[build-system]

@@ -23,29 +23,70 @@ def systemd_analyze(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run(["systemd-analyze", *args], capture_output=True, text=True, timeout=60)
 
 
-@pytest.mark.parametrize(
-    "unit, highest", [("panggil-server.service", 2.0), ("panggil-backup.service", 1.0)]
-)
-def test_the_units_are_sandboxed(unit, highest):
+UNITS = ("panggil-server.service", "panggil-backup.service", "panggil-display.service",
+         "panggil-counter.service")  # fmt: skip
+# What the install scripts put there; offline, systemd-analyze verify misses them.
+INSTALLED_PROGRAMS = ("/opt/panggil/venv/bin/python", "/opt/panggil-display/current/bin/panggil-display",
+                      "/opt/panggil-counter/current/bin/panggil-counter")  # fmt: skip
+
+
+@pytest.mark.parametrize("unit", UNITS)
+def test_the_units_are_sandboxed(unit):
+    """The issue asks below 5 for each; with systemd 252 we measured 1.1 (server), 0.6 (backup),
+    1.5 (display) and 1.5 (counter)."""
     done = systemd_analyze("security", "--offline=yes", "--no-pager", str(DEPLOY / unit))
     found = re.search(r"Overall exposure level for \S+: (\d+\.\d+)", done.stdout)
     assert found, done.stdout + done.stderr
-    assert float(found.group(1)) <= highest  # the issue asks below 5; we measured 1.1 and 0.6
+    assert float(found.group(1)) < 5
 
 
 def test_the_units_have_no_mistakes():
-    units = [
-        str(DEPLOY / n)
-        for n in ("panggil-server.service", "panggil-backup.service", "panggil-backup.timer")
-    ]
-    done = systemd_analyze("verify", *units)
-    # Offline, the only complaint may be the venv that exists once the install script has run.
-    problems = [
-        line
-        for line in done.stderr.splitlines()
-        if line and "/opt/panggil/venv/bin/python" not in line
-    ]
+    done = systemd_analyze("verify", *(str(DEPLOY / n) for n in (*UNITS, "panggil-backup.timer")))
+    problems = [line for line in done.stderr.splitlines()
+                if line and not any(program in line for program in INSTALLED_PROGRAMS)]  # fmt: skip
     assert not problems, done.stderr
+
+
+@pytest.mark.parametrize("unit", ["panggil-display.service", "panggil-counter.service"])
+def test_the_pi_units_restart_watch_and_log_to_the_journal_only(unit):
+    text = (DEPLOY / unit).read_text(encoding="utf-8")
+    settings = {}
+    for line in text.splitlines():
+        if "=" in line and not line.startswith("#"):
+            key, value = line.split("=", 1)
+            settings.setdefault(key, []).append(value)
+    assert settings["Restart"] == ["always"] and settings["Type"] == ["notify"]
+    assert settings["WatchdogSec"] and settings["NotifyAccess"] == ["main"]
+    assert settings["StandardError"] == ["journal"]
+    assert "--log-file" not in text  # nothing that grows for ever
+    assert settings["ExecStart"][0].startswith(f"/opt/{unit.removesuffix('.service')}/current/bin/")
+    assert any("setterm --blank 0" in command for command in settings["ExecStartPre"])
+
+
+def test_systemd_notifications_reach_the_socket(tmp_path):
+    import socket
+
+    from panggil_common.sdnotify import Watchdog, send
+
+    assert send("READY=1", {}) is False  # no systemd: nothing to do
+    path = tmp_path / "notify"
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(str(path))
+        systemd.settimeout(5)
+        now = [100.0]
+        dog = Watchdog(
+            {"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "30000000"}, clock=lambda: now[0]
+        )
+        dog.ready()
+        for step in (0.0, 5.0, 10.0, 15.0, 29.0, 31.0):  # due every 15 s, half of WatchdogSec
+            now[0] = 100.0 + step
+            dog.alive()
+        received = [systemd.recv(64).decode() for _ in range(4)]
+        systemd.setblocking(False)
+        with pytest.raises(BlockingIOError):
+            systemd.recv(64)
+    assert received == ["READY=1", "WATCHDOG=1", "WATCHDOG=1", "WATCHDOG=1"]
+    assert Watchdog({"NOTIFY_SOCKET": str(path)}).interval is None  # no WatchdogSec: no pings
 
 
 def test_the_config_template_is_valid_and_holds_no_secret():
@@ -60,8 +101,11 @@ def test_the_config_template_is_valid_and_holds_no_secret():
     assert config.voice["cache_dir"].startswith("/var/cache/panggil/")
 
 
-def test_the_install_script_parses():
-    subprocess.run(["bash", "-n", str(DEPLOY / "install-server.sh")], check=True)
+@pytest.mark.parametrize(
+    "script", ["install-server.sh", "install-display.sh", "install-counter.sh"]
+)
+def test_the_install_scripts_parse(script):
+    subprocess.run(["bash", "-n", str(DEPLOY / script)], check=True)
 
 
 @pytest.mark.slow
