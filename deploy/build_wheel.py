@@ -65,8 +65,8 @@ def stage(part: str, folder: Path) -> Path:
     # The install script takes the unit, the settings template and the guide from the wheel.
     files = folder / package / "deploy"
     files.mkdir()
-    for name in (f"panggil-{part}.service", f"{part}.yaml", f"install-{part}.sh"):
-        shutil.copyfile(ROOT / "deploy" / name, files / name)
+    for file in (f"panggil-{part}.service", f"{part}.yaml", f"install-{part}.sh"):
+        shutil.copyfile(ROOT / "deploy" / file, files / file)
     shutil.copyfile(ROOT / "docs" / f"{part}.md", files / f"{part}.md")
     packages.append(f"{package}.deploy")
     if part == "display":

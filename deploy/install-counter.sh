@@ -18,8 +18,12 @@ if [[ "${1:-}" == *.whl ]]; then
     shift
 fi
 PAIRING=${1:-}
-ROOT=/opt/panggil-counter
-CONFIG=/etc/panggil/counter.yaml
+# The PANGGIL_* overrides are for tests/test_deploy.py, which runs this script in a scratch folder.
+ROOT=${PANGGIL_ROOT:-/opt/panggil-counter}
+ETC=${PANGGIL_ETC:-/etc/panggil}
+CONFIG=$ETC/counter.yaml
+UNITS=${PANGGIL_UNITS:-/etc/systemd/system}
+BOOT_DIRS=${PANGGIL_BOOT_DIRS:-/boot/firmware /boot}
 UNIT=panggil-counter.service
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo)" >&2; exit 1; }
@@ -46,7 +50,7 @@ install -d -m 0755 "$ROOT" "$ROOT/venvs" "$ROOT/wheels"
 
 if [ -L "$ROOT/current" ]; then
     echo "== upgrade: $ROOT/current/bin/panggil-counter update"
-    exec "$ROOT/current/bin/panggil-counter" update "$WHEEL"
+    exec "$ROOT/current/bin/panggil-counter" update "$WHEEL" --root "$ROOT" --config "$CONFIG"
 fi
 
 echo "== Python environment"
@@ -60,7 +64,7 @@ install -d -m 0755 "$ROOT/docs"
 install -m 0644 "$PACKAGED/counter.md" "$ROOT/docs/counter.md"
 
 echo "== settings in $CONFIG"
-install -d -m 0755 /etc/panggil
+install -d -m 0755 "$ETC"
 if [ ! -e "$CONFIG" ]; then
     [ -n "$PAIRING" ] || { echo "usage: sudo $0 WHEEL 'panggil:counter?...' (a first install needs the pairing line)" >&2; exit 2; }
     # The token is a secret: the file is the service's to read, nobody else's.
@@ -71,7 +75,7 @@ fi
 runuser -u panggil -- "$ROOT/current/bin/panggil-counter" --self-check --config "$CONFIG"
 
 echo "== console: no blanking"
-for boot in /boot/firmware /boot; do
+for boot in $BOOT_DIRS; do
     if [ -f "$boot/cmdline.txt" ]; then
         grep -q 'consoleblank=0' "$boot/cmdline.txt" || sed -i '1 s/$/ consoleblank=0/' "$boot/cmdline.txt"
         break
@@ -79,7 +83,7 @@ for boot in /boot/firmware /boot; do
 done
 
 echo "== service"
-install -m 0644 "$PACKAGED/$UNIT" "/etc/systemd/system/$UNIT"
+install -m 0644 "$PACKAGED/$UNIT" "$UNITS/$UNIT"
 systemctl daemon-reload
 systemctl disable --now getty@tty1.service 2>/dev/null || true
 systemctl enable "$UNIT"

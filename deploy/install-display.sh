@@ -18,8 +18,12 @@ if [[ "${1:-}" == *.whl ]]; then
 fi
 SERVER_URL=${1:-}
 NAME=${2:-$(hostname)}
-ROOT=/opt/panggil-display
-CONFIG=/etc/panggil/display.yaml
+# The PANGGIL_* overrides are for tests/test_deploy.py, which runs this script in a scratch folder.
+ROOT=${PANGGIL_ROOT:-/opt/panggil-display}
+ETC=${PANGGIL_ETC:-/etc/panggil}
+CONFIG=$ETC/display.yaml
+UNITS=${PANGGIL_UNITS:-/etc/systemd/system}
+BOOT_DIRS=${PANGGIL_BOOT_DIRS:-/boot/firmware /boot}
 UNIT=panggil-display.service
 
 [ "$(id -u)" -eq 0 ] || { echo "run as root (sudo)" >&2; exit 1; }
@@ -57,7 +61,7 @@ fi
 
 if [ -L "$ROOT/current" ]; then
     echo "== upgrade: $ROOT/current/bin/panggil-display update"
-    exec "$ROOT/current/bin/panggil-display" update "$WHEEL"
+    exec "$ROOT/current/bin/panggil-display" update "$WHEEL" --root "$ROOT" --config "$CONFIG"
 fi
 
 echo "== Python environment"
@@ -71,7 +75,7 @@ install -d -m 0755 "$ROOT/docs"
 install -m 0644 "$PACKAGED/display.md" "$ROOT/docs/display.md"
 
 echo "== settings in $CONFIG"
-install -d -m 0755 /etc/panggil
+install -d -m 0755 "$ETC"
 if [ ! -e "$CONFIG" ]; then
     [ -n "$SERVER_URL" ] || { echo "usage: sudo $0 WHEEL SERVER_URL [NAME] (a first install needs the server)" >&2; exit 2; }
     sed -e "s#server_url: .*#server_url: $SERVER_URL#" -e "s#name: .*#name: $NAME#" \
@@ -82,7 +86,7 @@ fi
 "$ROOT/current/bin/panggil-display" --self-check --config "$CONFIG"
 
 echo "== console: KMS, no blanking"
-for boot in /boot/firmware /boot; do
+for boot in $BOOT_DIRS; do
     if [ -f "$boot/cmdline.txt" ]; then
         grep -q 'consoleblank=0' "$boot/cmdline.txt" || sed -i '1 s/$/ consoleblank=0/' "$boot/cmdline.txt"
         # The KMS driver SDL draws through (Bookworm's default; older images had the fake one).
@@ -96,7 +100,7 @@ for boot in /boot/firmware /boot; do
 done
 
 echo "== service"
-install -m 0644 "$PACKAGED/$UNIT" "/etc/systemd/system/$UNIT"
+install -m 0644 "$PACKAGED/$UNIT" "$UNITS/$UNIT"
 systemctl daemon-reload
 systemctl disable --now getty@tty1.service 2>/dev/null || true
 systemctl enable "$UNIT"

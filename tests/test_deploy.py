@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -160,3 +161,80 @@ def test_every_server_hall_and_limits_setting_is_in_the_install_guide():
     ):
         for key in model.model_fields:
             assert f"{section}.{key}" in guide, f"{section}.{key} is not in docs/install.md"
+
+
+FAKES = {
+    # The system commands the install script uses, answered in a scratch folder; every call is logged.
+    "apt-get": "exit 0",
+    "useradd": "exit 0",
+    "usermod": "exit 0",
+    "systemctl": """case "$1" in
+restart)
+    if "$PANGGIL_ROOT/current/bin/panggil-display" --self-check --config "$PANGGIL_ETC/display.yaml"; then
+        echo active > "$FAKE_LOG.state"; else echo failed > "$FAKE_LOG.state"; fi ;;
+is-active) cat "$FAKE_LOG.state"; grep -qx active "$FAKE_LOG.state" ;;
+esac""",
+}
+
+
+@pytest.mark.slow
+def test_the_display_installer_puts_only_the_wheel_on_the_pi_and_upgrades_through_update(tmp_path):
+    """deploy/install-display.sh as root on a scratch "Pi": fake apt-get, useradd and systemctl,
+    a real venv from the real display wheel; then a second run, which is an upgrade."""
+    from tests.test_wheel import build_part, importable, pi_env
+
+    env = pi_env()
+    wheel = build_part("display", tmp_path / "dist", env)
+    fakes = tmp_path / "fakes"
+    fakes.mkdir()
+    for name, body in FAKES.items():
+        (fakes / name).write_text(f'#!/bin/sh\necho "{name} $*" >> "$FAKE_LOG"\n{body}\n')
+        (fakes / name).chmod(0o755)
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    (boot / "cmdline.txt").write_text(
+        "console=serial0,115200 console=tty1 root=PARTUUID=1 rootwait\n"
+    )
+    (boot / "config.txt").write_text("[all]\ndtoverlay=vc4-fkms-v3d\n")
+    root, etc, units, log = (
+        tmp_path / "opt",
+        tmp_path / "etc",
+        tmp_path / "units",
+        tmp_path / "calls",
+    )
+    units.mkdir()
+    env.update(PATH=f"{fakes}:{env['PATH']}", FAKE_LOG=str(log), PANGGIL_ROOT=str(root),
+               PANGGIL_ETC=str(etc), PANGGIL_UNITS=str(units), PANGGIL_BOOT_DIRS=str(boot),
+               PANGGIL_PYGAME_WHEEL="1", SDL_VIDEODRIVER="dummy")  # fmt: skip
+    script = [str(DEPLOY / "install-display.sh"), str(wheel)]
+    if os.geteuid() != 0:
+        pytest.skip("the install script runs as root")
+    first = subprocess.run([*script, "http://10.0.0.5:5000", "lobby-9"], env=env, cwd=tmp_path,
+                           capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+
+    venv = (root / "current").resolve()
+    assert venv.parent == root / "venvs" and venv.name.startswith(wheel.name.split("-")[1])
+    assert importable(venv / "bin" / "python", ["server", "display"], env, tmp_path) == ["display"]
+    settings = yaml.safe_load((etc / "display.yaml").read_text())["display"]
+    assert settings["server_url"] == "http://10.0.0.5:5000" and settings["name"] == "lobby-9"
+    assert (units / "panggil-display.service").read_text() == (
+        DEPLOY / "panggil-display.service"
+    ).read_text()
+    assert (root / "docs" / "display.md").is_file()
+    assert "consoleblank=0" in (boot / "cmdline.txt").read_text()
+    assert "\ndtoverlay=vc4-kms-v3d" in (boot / "config.txt").read_text()
+    calls = log.read_text().splitlines()
+    assert "systemctl enable panggil-display.service" in calls
+    assert calls[-1] == "systemctl restart panggil-display.service"
+    assert (tmp_path / "calls.state").read_text().strip() == "active"
+
+    # Run again (a newer wheel, here the same one): an upgrade into a new venv, through `update`.
+    (etc / "display.yaml").write_text((etc / "display.yaml").read_text() + "  repeat: 1\n")
+    again = subprocess.run(
+        script, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=900
+    )
+    assert again.returncode == 0, again.stdout[-3000:] + again.stderr[-3000:]
+    assert "now runs" in again.stdout
+    assert (root / "current").resolve() != venv and (root / "previous").resolve() == venv
+    assert "repeat: 1" in (etc / "display.yaml").read_text()  # the settings are the admin's
