@@ -111,7 +111,7 @@ def install_venv(target: Target, wheel: Path, pip_options: Sequence[str] = ()) -
                     "--disable-pip-version-check", *find, *pip_options, wheel])  # fmt: skip
         if pip.returncode != 0:
             raise UpdateError(f"pip could not install {wheel.name}: {pip.stderr.strip()[-2000:]}")
-        check = [venv / "bin" / target.command, "--self-check"]
+        check: list[str | Path] = [venv / "bin" / target.command, "--self-check"]
         if target.config:
             check += ["--config", target.config]
         checked = _run(check, timeout=120)
