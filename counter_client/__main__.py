@@ -43,6 +43,16 @@ def build_parser() -> argparse.ArgumentParser:
 LOG_FILE_BYTES = 1_000_000
 
 
+def log_handlers(log_file: str | None) -> list[logging.Handler] | None:
+    """A bounded log file (1 MB and one old copy), or None: stderr, which systemd sends to the journal.
+
+    The plain file it used to be grew for as long as the counter ran.
+    """
+    if not log_file:
+        return None
+    return [logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_FILE_BYTES, backupCount=1)]
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv[:1] == ["update"]:
@@ -51,19 +61,9 @@ def main(argv: list[str] | None = None) -> int:
 
         return update(argv[1:], part="counter")
     args = build_parser().parse_args(argv)
-    # A bounded file: the old plain log file grew for as long as the counter ran.
-    handlers = (
-        [
-            logging.handlers.RotatingFileHandler(
-                args.log_file, maxBytes=LOG_FILE_BYTES, backupCount=1
-            )
-        ]
-        if args.log_file
-        else None
-    )
     logging.basicConfig(
         level=args.log_level.upper(),
-        handlers=handlers,
+        handlers=log_handlers(args.log_file),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     overrides = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import shutil
@@ -238,3 +239,63 @@ def test_the_display_installer_puts_only_the_wheel_on_the_pi_and_upgrades_throug
     assert "now runs" in again.stdout
     assert (root / "current").resolve() != venv and (root / "previous").resolve() == venv
     assert "repeat: 1" in (etc / "display.yaml").read_text()  # the settings are the admin's
+
+
+def test_the_counter_log_file_stays_bounded(tmp_path):
+    from counter_client.__main__ import LOG_FILE_BYTES, log_handlers
+
+    assert log_handlers(None) is None  # stderr: the journal under systemd
+    (handler,) = log_handlers(str(tmp_path / "counter.log"))
+    log = logging.getLogger("test-counter-log")
+    log.propagate = False
+    log.addHandler(handler)
+    try:
+        for n in range(3 * LOG_FILE_BYTES // 100):
+            log.warning("press %06d %s", n, "x" * 80)
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+    files = sorted(p.name for p in tmp_path.iterdir())
+    assert files == ["counter.log", "counter.log.1"]
+    assert all((tmp_path / f).stat().st_size <= LOG_FILE_BYTES for f in files)
+
+
+def notifications(command: list[str], tmp_path, env: dict, wanted: int = 3) -> list[str]:
+    """Start a Pi part under a fake systemd notify socket and collect what it sends, then stop it."""
+    import socket
+
+    path = tmp_path / "notify"
+    received: list[str] = []
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as systemd:
+        systemd.bind(str(path))
+        systemd.settimeout(20)
+        process = subprocess.Popen(command, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                   stderr=subprocess.PIPE, env={**os.environ, **env, "NOTIFY_SOCKET": str(path),
+                                                                "WATCHDOG_USEC": "1000000"})  # fmt: skip
+        try:
+            while len(received) < wanted:
+                try:
+                    received.append(systemd.recv(64).decode())
+                except TimeoutError:
+                    break
+        finally:
+            process.terminate()
+            _out, err = process.communicate(timeout=20)
+    assert len(received) == wanted, err.decode()[-2000:]
+    return received
+
+
+@pytest.mark.slow
+def test_the_display_tells_systemd_it_is_ready_and_alive(tmp_path):
+    received = notifications([sys.executable, "-m", "display", "--server-url", "http://127.0.0.1:9",
+                              "--no-audio", "--resolution", "640x360"], tmp_path,
+                             {"SDL_VIDEODRIVER": "dummy", "PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert received == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"]
+
+
+@pytest.mark.slow
+def test_the_counter_client_tells_systemd_it_is_ready_and_alive(tmp_path):
+    received = notifications([sys.executable, "-m", "counter_client", "--server", "http://127.0.0.1:9",
+                              "--counter", "1", "--token", "t", "--no-keyboard"], tmp_path,
+                             {"PYTHONPATH": str(ROOT)})  # fmt: skip
+    assert received == ["READY=1", "WATCHDOG=1", "WATCHDOG=1"]
