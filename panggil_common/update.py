@@ -81,7 +81,12 @@ class Target:
 
 
 def _run(args: Sequence[str | Path], timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([str(a) for a in args], capture_output=True, text=True, timeout=timeout)
+    """Run a command to its end; one that hangs past `timeout` counts as failed (exit 124)."""
+    command = [str(a) for a in args]
+    try:
+        return subprocess.run(command, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return subprocess.CompletedProcess(command, 124, "", f"timed out after {timeout:g} s")
 
 
 def _point(link: Path, target: Path) -> None:
@@ -107,8 +112,9 @@ def install_venv(target: Target, wheel: Path, pip_options: Sequence[str] = ()) -
             raise UpdateError(f"cannot make a venv in {venv}: {made.stderr.strip()}")
         links = target.root / "wheels"
         find = ["--find-links", str(links)] if links.is_dir() else []
+        # Long: a dependency without a wheel for this Pi is compiled.
         pip = _run([venv / "bin" / "python", "-m", "pip", "install", "-q",
-                    "--disable-pip-version-check", *find, *pip_options, wheel])  # fmt: skip
+                    "--disable-pip-version-check", *find, *pip_options, wheel], timeout=3600)  # fmt: skip
         if pip.returncode != 0:
             raise UpdateError(f"pip could not install {wheel.name}: {pip.stderr.strip()[-2000:]}")
         check: list[str | Path] = [venv / "bin" / target.command, "--self-check"]
