@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import argparse
 import logging
+import logging.handlers
 import signal
 import sys
+
+from panggil_common.version import version
 
 from counter_client.config import SETTINGS, ConfigError, load_config
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="panggil-counter", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     parser.add_argument(
         "--config", help="YAML file with a `counter:` section (or the server's config.yaml)"
     )
@@ -27,16 +31,39 @@ def build_parser() -> argparse.ArgumentParser:
                         help="do not read keys (GPIO buttons only)")  # fmt: skip
     parser.add_argument("--log-level", default="WARNING", help="logging level (default WARNING)")
     parser.add_argument(
-        "--log-file", help="write logs here instead of stderr (keeps the status view clean)"
+        "--log-file",
+        help="write logs here instead of stderr (keeps the status view clean); it is rotated at "
+        "1 MB, one old copy kept. Under systemd leave it out: stderr goes to the journal",
     )
+    parser.add_argument("--self-check", action="store_true",
+                        help="check that this installation can run (settings, modules) and exit")  # fmt: skip
     return parser
 
 
+LOG_FILE_BYTES = 1_000_000
+
+
+def log_handlers(log_file: str | None) -> list[logging.Handler] | None:
+    """A bounded log file (1 MB and one old copy), or None: stderr, which systemd sends to the journal.
+
+    The plain file it used to be grew for as long as the counter ran.
+    """
+    if not log_file:
+        return None
+    return [logging.handlers.RotatingFileHandler(log_file, maxBytes=LOG_FILE_BYTES, backupCount=1)]
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["update"]:
+        # `panggil-counter update WHEEL`: a new venv, a restart, a rollback if it fails to start.
+        from panggil_common.update import main as update
+
+        return update(argv[1:], part="counter")
     args = build_parser().parse_args(argv)
     logging.basicConfig(
         level=args.log_level.upper(),
-        filename=args.log_file,
+        handlers=log_handlers(args.log_file),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     overrides = {
@@ -48,6 +75,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(exc, file=sys.stderr)
         return 2
+
+    if args.self_check:
+        return self_check()
 
     from counter_client.app import App
     from counter_client.client import CounterClient
@@ -93,6 +123,29 @@ def main(argv: list[str] | None = None) -> int:
             buttons.close()
         client.stop()
     return 0
+
+
+def self_check() -> int:
+    """Import everything the counter client runs (the updater's health check); settings are checked."""
+    import importlib
+
+    problems = []
+    for module in (
+        "socketio",
+        "requests",
+        "gpiozero",
+        "counter_client.app",
+        "counter_client.inputs",
+    ):
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - each problem is reported, none stops the check
+            problems.append(f"cannot import {module}: {exc}")
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"panggil-counter {version()}: ok")
+    return 1 if problems else 0
 
 
 if __name__ == "__main__":

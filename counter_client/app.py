@@ -19,6 +19,7 @@ from counter_client.config import PAUSE_PREFIX, TRANSFER_PREFIX
 from counter_client.texts import Texts
 from counter_client.view import Screen, TerminalView
 import panggil_protocol as protocol
+from panggil_common.sdnotify import Watchdog
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +78,10 @@ class App:
 
     def run(self) -> None:
         self.redraw()
+        watchdog = Watchdog()  # systemd's: the loop wakes at least every SIGNAL_CHECK_SECONDS
+        watchdog.ready()
         while True:
+            watchdog.alive()
             try:
                 # Not a bare get(): Linux may deliver SIGTERM to a socket thread, and Python runs
                 # the handler (which puts the stop) only when the main thread wakes up.

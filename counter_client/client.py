@@ -27,6 +27,7 @@ from socketio import exceptions as sio_errors
 
 from counter_client.state import CounterState, apply_event, from_snapshot
 import panggil_protocol as protocol
+from panggil_common.version import version
 from panggil_protocol import NS_COUNTER
 
 log = logging.getLogger(__name__)
@@ -265,7 +266,7 @@ class CounterClient:
             try:
                 sio.connect(
                     self.server_url,
-                    auth={"counter": self.number, "token": self.token},
+                    auth={"counter": self.number, "token": self.token, "version": version()},
                     namespaces=[NS_COUNTER],
                     transports=["websocket"],
                     wait_timeout=max(self.ack_timeout, 1.0),

@@ -17,6 +17,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from panggil_common.version import version
+
+from .audio import sdl_audio_environment
 from .config import ConfigError, DisplayConfig, add_arguments, config_from_args
 
 log = logging.getLogger("display")
@@ -30,11 +33,22 @@ def build_parser() -> argparse.ArgumentParser:
         "--state", metavar="JSON",
         help='with --screenshot: render {"snapshot", "events", "now", "disconnected_since"} instead of the live server',
     )  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"panggil-display {version()}")
+    parser.add_argument("--test-sound", action="store_true",
+                        help="play the chime once on the configured audio output and exit")  # fmt: skip
+    parser.add_argument("--self-check", action="store_true",
+                        help="check that this installation can run (settings, modules, chime, fonts) and exit")  # fmt: skip
     add_arguments(parser)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv[:1] == ["update"]:
+        # `panggil-display update WHEEL`: a new venv, a restart, a rollback if it fails to start.
+        from panggil_common.update import main as update
+
+        return update(argv[1:], part="display")
     args = build_parser().parse_args(argv)
     try:
         config = config_from_args(args)
@@ -48,6 +62,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.state and not args.screenshot:
         print("error: --state needs --screenshot", file=sys.stderr)
         return 2
+    os.environ.update(sdl_audio_environment(config.audio_driver, config.audio_device))
+    if args.self_check:
+        return self_check(config)
+    if args.test_sound:
+        return test_sound(config)
     if args.screenshot:
         try:
             screenshot(config, Path(args.screenshot), Path(args.state) if args.state else None)
@@ -56,6 +75,45 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     return run(config)
+
+
+def self_check(config: DisplayConfig) -> int:
+    """Import everything the display runs and find its chime and fonts (the updater's health check)."""
+    import importlib
+
+    problems = []
+    for module in ("pygame", "socketio", "requests", "display.app", "display.render"):
+        try:
+            importlib.import_module(module)
+        except Exception as exc:  # noqa: BLE001 - each problem is reported, none stops the check
+            problems.append(f"cannot import {module}: {exc}")
+    from .render import FONT_FILES
+
+    wanted = [*FONT_FILES.values(), *([Path(config.chime).expanduser()] if config.chime else [])]
+    problems += [f"missing {path}" for path in wanted if not path.is_file()]
+    for problem in problems:
+        print(f"error: {problem}", file=sys.stderr)
+    if not problems:
+        print(f"panggil-display {version()}: ok (chime {config.chime})")
+    return 1 if problems else 0
+
+
+def test_sound(config: DisplayConfig) -> int:
+    """Play the configured chime once, to the end, on the configured output."""
+    from .audio import AudioError, PygamePlayer
+
+    try:
+        player = PygamePlayer(volume=config.volume)
+        player.play(player.load(Path(config.chime).expanduser()))
+    except AudioError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        import pygame
+
+        pygame.mixer.quit()  # flushes the output (SDL's disk driver writes its file then)
+    print(f"played {config.chime}")
+    return 0
 
 
 def run(config: DisplayConfig) -> int:

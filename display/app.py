@@ -26,6 +26,8 @@ from urllib.parse import urljoin
 import pygame
 import requests
 
+from panggil_common.sdnotify import Watchdog
+
 from . import client as net
 from .audio import Announcer, AudioCache, AudioError, PygamePlayer
 from .config import DisplayConfig
@@ -158,8 +160,11 @@ class DisplayApp:
 
     def run(self) -> None:
         """Serve until QUIT (a key, SIGTERM); never returns on errors."""
+        watchdog = Watchdog()  # systemd's: the loop wakes at least once a second (handle_tick)
+        watchdog.ready()
         while self.running:
             self.step()
+            watchdog.alive()
 
     def run_until(self, done: Callable[[], bool], timeout: float) -> bool:
         """Serve until `done()` or `timeout` seconds (for tests and benchmarks)."""

@@ -33,6 +33,19 @@ class AudioError(Exception):
     """A sound could not be fetched, decoded or played."""
 
 
+def sdl_audio_environment(driver: str, device: str) -> dict[str, str]:
+    """The environment SDL reads for the sound output (set before pygame.mixer starts).
+
+    AUDIODEV is the device SDL 2's ALSA driver opens (an ALSA name: `hw:1,0`, `plughw:CARD=...`).
+    """
+    chosen: dict[str, str] = {}
+    if driver:
+        chosen["SDL_AUDIODRIVER"] = driver
+    if device:
+        chosen["AUDIODEV"] = device
+    return chosen
+
+
 class Player(Protocol):
     """Something that plays one sound to the end before returning."""
 

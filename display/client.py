@@ -18,6 +18,7 @@ from typing import Any
 import socketio
 
 import panggil_protocol as protocol
+from panggil_common.version import version
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +106,7 @@ class DisplayClient:
             try:
                 self.sio.connect(
                     view_lane(self.server_url),
-                    auth={"display": self.name},
+                    auth={"display": self.name, "version": version()},
                     namespaces=[NAMESPACE],
                     wait_timeout=5,
                 )

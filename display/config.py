@@ -19,7 +19,10 @@ from panggil_common.yaml_file import YamlFileError, read_section
 from .texts import LANGUAGES
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_CHIME = REPO_ROOT / "sounds" / "chime.wav"
+# The display wheel carries the chime inside the package (deploy/build_wheel.py); a checkout
+# keeps it in sounds/.
+PACKAGED_CHIME = Path(__file__).resolve().parent / "sounds" / "chime.wav"
+DEFAULT_CHIME = PACKAGED_CHIME if PACKAGED_CHIME.is_file() else REPO_ROOT / "sounds" / "chime.wav"
 _RESOLUTION_RE = re.compile(r"^(\d{3,5})x(\d{3,5})$")
 
 
@@ -52,6 +55,14 @@ class DisplayConfig:
     )
     logo: str = _setting("", "Path of a logo image (PNG) shown next to the hall name.")
     audio: bool = _setting(True, "Play the chime and the spoken announcements.")
+    audio_driver: str = _setting(
+        "",
+        "SDL audio driver, e.g. alsa, pipewire or pulseaudio (default: SDL_AUDIODRIVER or SDL's choice).",
+    )
+    audio_device: str = _setting(
+        "",
+        "ALSA device for the sound, e.g. hw:1,0 or plughw:CARD=vc4hdmi0 (default: the system's).",
+    )
     audio_cache_dir: str = _setting(
         "~/.cache/panggil/display-audio", "Where fetched announcement audio is kept."
     )

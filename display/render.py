@@ -33,7 +33,14 @@ from .texts import (
 
 log = logging.getLogger(__name__)
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+# The display wheel carries DejaVu inside the package (deploy/build_wheel.py); a checkout uses
+# Debian's fonts-dejavu-core.
+PACKAGED_FONT_DIR = Path(__file__).resolve().parent / "fonts"
+FONT_DIR = (
+    PACKAGED_FONT_DIR
+    if (PACKAGED_FONT_DIR / "DejaVuSans.ttf").is_file()
+    else Path("/usr/share/fonts/truetype/dejavu")
+)
 FONT_FILES = {False: FONT_DIR / "DejaVuSans.ttf", True: FONT_DIR / "DejaVuSans-Bold.ttf"}
 
 # Colours: light text on deep navy, amber for the call being announced.

@@ -18,6 +18,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+from panggil_common.version import version
+
 DEFAULT_COMMAND = "serve"
 
 
@@ -25,7 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     parser, commands = build_parser()
     # No command means serve: `python -m server --config X` is how units, tests and make start it.
-    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help")):
+    if not argv or (argv[0] not in commands and argv[0] not in ("-h", "--help", "--version")):
         argv = [DEFAULT_COMMAND, *argv]
     args = parser.parse_args(argv)
     logging.basicConfig(
@@ -38,6 +40,7 @@ def build_parser() -> tuple[argparse.ArgumentParser, set[str]]:
     """The parser and its command names; a new command is one `add_*` function in the tuple."""
     parser = argparse.ArgumentParser(prog="panggil-server", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
     for add in (add_serve, add_backup, add_restore, add_create_admin):
         add(commands)

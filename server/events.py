@@ -107,12 +107,12 @@ def display_connect(auth=None):
     with refusing(NS_DISPLAY, h.displays):
         if auth == MALFORMED:
             raise PanggilError("malformed-packet")
-        name = schemas.check(schemas.DisplayAuth, {} if auth is None else auth).display
-        name = name or f"anon-{request.sid[:6]}"
+        checked = schemas.check(schemas.DisplayAuth, {} if auth is None else auth)
+        name = checked.display or f"anon-{request.sid[:6]}"
         h.displays[request.sid] = {"name": name, "since": h.now().isoformat(timespec="seconds"),
-                                   "address": request.remote_addr}  # fmt: skip
+                                   "address": request.remote_addr, "version": checked.version}  # fmt: skip
         log.info("display %s connected from %s", name, request.remote_addr)
-        _record_seen(name, request.remote_addr)
+        _record_seen(name, request.remote_addr, checked.version)
         _send_snapshot(display=name)
 
 
@@ -120,10 +120,10 @@ def display_connect(auth=None):
 def display_disconnect(*args):
     gone = hub().displays.pop(request.sid, None)
     if gone:
-        _record_seen(gone["name"], gone["address"])
+        _record_seen(gone["name"], gone["address"], gone.get("version"))
 
 
-def _record_seen(name: str, address: str | None) -> None:
+def _record_seen(name: str, address: str | None, version: str | None = None) -> None:
     """Remember when a display the admin set up was last connected (the admin's display list)."""
     h = hub()
     if h.replica:  # a fan-out worker writes nothing; the writer records its own displays
@@ -132,7 +132,7 @@ def _record_seen(name: str, address: str | None) -> None:
         # A read first: visitor pages connect here too, and most names are not in the table.
         if h.read(lambda s: s.display_exists(name)):
             seen = h.now().isoformat(timespec="seconds")
-            h.write(lambda s: s.mark_display_seen(name, seen, address))
+            h.write(lambda s: s.mark_display_seen(name, seen, address, version))
     except Exception:  # bookkeeping only: never refuse a display over it
         log.exception("cannot record when display %s was seen", name)
 
@@ -164,7 +164,19 @@ def counter_connect(auth=None):
         number = h.check_token(credentials.counter, credentials.token)
         h.counters_online[request.sid] = number
         log.info("counter %d connected from %s", number, request.remote_addr)
+        if credentials.version is not None:  # a counter client (the web console sends none)
+            _record_counter_device(number, request.remote_addr, credentials.version)
         _send_snapshot(number)
+
+
+def _record_counter_device(number: int, address: str | None, version: str) -> None:
+    """Remember which version a counter's client runs, when and where from (admin's counters)."""
+    h = hub()
+    try:
+        seen = h.now().isoformat(timespec="seconds")
+        h.write(lambda s: s.mark_counter_device_seen(number, seen, address, version))
+    except Exception:  # bookkeeping only: never refuse a counter over it
+        log.exception("cannot record the client of counter %d", number)
 
 
 @socketio.on("disconnect", namespace=NS_COUNTER)

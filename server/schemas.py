@@ -61,6 +61,8 @@ TicketNumber = _text(8)
 RequestId = _text(64, protocol.REQUEST_ID_RE.pattern)
 Token = _text(128)
 DisplayName = Annotated[_text(60) | None, BeforeValidator(_blank_is_none)]  # blank: anonymous
+# The Panggil version a display or counter client runs ("0.2.0"); older clients send none.
+DeviceVersion = _text(40, r"^[0-9A-Za-z.+_-]+$") | None  # type: ignore[operator]
 Priority = Annotated[Literal[protocol.PRIORITIES] | None, BeforeValidator(_empty_is_none)]  # type: ignore[valid-type]
 ClockTime = _text(5, r"^([01][0-9]|2[0-3]):[0-5][0-9]$")  # "13:00", a return time
 # A counter number as the protocol has it (1..999), or as text ("5") from a form or a URL; text that
@@ -182,6 +184,7 @@ class DisplayAuth(Request):
     """The auth object of a /display connection: an optional name the admin may have set up."""
 
     display: DisplayName = None  # type: ignore[valid-type]
+    version: DeviceVersion = None  # type: ignore[valid-type]
 
 
 class CounterAuth(Request):
@@ -189,6 +192,7 @@ class CounterAuth(Request):
 
     counter: CounterNumber  # type: ignore[valid-type]
     token: Token  # type: ignore[valid-type]
+    version: DeviceVersion = None  # type: ignore[valid-type]
 
 
 class GetSnapshot(Request):

@@ -247,6 +247,17 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tickets ADD COLUMN holder TEXT;
     """,
+    # Device versions (admin's displays and counters pages): what a display or a counter client
+    # reported when it last connected, so the admin sees the Pis still on an older release.
+    """
+    ALTER TABLE displays ADD COLUMN version TEXT;
+    CREATE TABLE counter_devices (
+        counter INTEGER PRIMARY KEY,
+        version TEXT,
+        last_seen TEXT NOT NULL,
+        address TEXT
+    );
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -578,10 +589,30 @@ class Storage:
     def delete_display(self, name: str) -> None:
         self.db.execute("DELETE FROM displays WHERE name = ?", [name])
 
-    def mark_display_seen(self, name: str, at: str, address: str | None) -> None:
+    def mark_display_seen(
+        self, name: str, at: str, address: str | None, version: str | None = None
+    ) -> None:
         self.db.execute(
-            "UPDATE displays SET last_seen = ?, address = ? WHERE name = ?", [at, address, name]
+            "UPDATE displays SET last_seen = ?, address = ?, version = ? WHERE name = ?",
+            [at, address, version, name],
         )
+
+    # --- counter devices (the keypad clients' versions) ---------------------------------------
+
+    def mark_counter_device_seen(
+        self, counter: int, at: str, address: str | None, version: str | None
+    ) -> None:
+        """Remember the counter client that connected last: its version, time and address."""
+        self.db.execute(
+            "INSERT INTO counter_devices (counter, version, last_seen, address) VALUES (?, ?, ?, ?)"
+            " ON CONFLICT (counter) DO UPDATE SET version = excluded.version,"
+            " last_seen = excluded.last_seen, address = excluded.address",
+            [counter, version, at, address],
+        )
+
+    def list_counter_devices(self) -> dict[int, dict]:
+        """The last counter client seen at each counter, by counter number."""
+        return {r["counter"]: dict(r) for r in self.db.query("SELECT * FROM counter_devices")}
 
     # --- days and tickets ----------------------------------------------------------------------
 

@@ -375,6 +375,7 @@ def test_display_settings_online_state_and_last_seen(admin, hub, socket_client):
             "services": None,
             "last_seen": None,
             "address": None,
+            "version": None,
         }
     ]
     assert "luring" in text(admin.get("/admin/displays"))

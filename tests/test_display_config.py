@@ -86,3 +86,17 @@ def test_every_setting_is_documented():
     doc = (ROOT / "docs" / "display.md").read_text(encoding="utf-8")
     missing = [s.name for s in SETTINGS if f"`{s.name}`" not in doc]
     assert not missing, f"settings missing from docs/display.md: {missing}"
+
+
+def test_the_audio_output_settings_reach_sdl(tmp_path):
+    from display.audio import sdl_audio_environment
+
+    path = tmp_path / "display.yaml"
+    path.write_text("display:\n  audio_driver: alsa\n  audio_device: plughw:CARD=vc4hdmi0\n")
+    config = load_config(path)
+    assert sdl_audio_environment(config.audio_driver, config.audio_device) == {
+        "SDL_AUDIODRIVER": "alsa",
+        "AUDIODEV": "plughw:CARD=vc4hdmi0",
+    }
+    defaults = load_config(None)
+    assert sdl_audio_environment(defaults.audio_driver, defaults.audio_device) == {}  # SDL's own

@@ -14,6 +14,7 @@ import pytest
 import requests
 import yaml
 
+from panggil_common import version as versions
 from server import i18n
 from tests.conftest import ROOT, TOKENS, free_port, hall_config
 
@@ -167,3 +168,127 @@ def test_the_wheel_serves_the_hall_in_indonesian_from_a_read_only_install(tmp_pa
         subprocess.run(["chmod", "-R", "u+w", str(package)], check=True)  # pytest cleans tmp_path
     assert package_files(venv) == before  # nothing written into the install
     assert "translations compiled into" not in (tmp_path / "server.log").read_text()
+
+
+# --- the Pi parts: a display wheel and a counter wheel with nothing of the server -------------
+
+
+def chime_likeness(raw: bytes, chime: Path) -> tuple[float, float]:
+    """How closely SDL's disk output (16-bit stereo, 44.1 kHz) follows a mono WAV: the best
+    correlation over a few sample shifts, and the ratio of the lengths of their sound."""
+    import array
+    import math
+    import wave
+
+    with wave.open(str(chime)) as w:
+        ref = array.array("h", w.readframes(w.getnframes()))
+        step = 44100 // w.getframerate()
+    out = array.array("h", raw)[::2]  # the left channel
+
+    def sounding(samples) -> tuple[int, int]:
+        loud = [i for i, v in enumerate(samples) if abs(v) > 200]
+        return (loud[0], loud[-1]) if loud else (0, 0)
+
+    (start, end), (ref_start, ref_end) = sounding(out), sounding(ref)
+    if end == start:
+        return 0.0, 0.0
+    length = (end - start) / step / max(1, ref_end - ref_start)
+    best = 0.0
+    for shift in range(-4, 5):
+        xs = [out[start + shift + i * step] for i in range(ref_end - ref_start)
+              if 0 <= start + shift + i * step < len(out)]  # fmt: skip
+        ys = ref[ref_start : ref_start + len(xs)]
+        mx, my = sum(xs) / len(xs), sum(ys) / len(ys)
+        cov = sum((x - mx) * (y - my) for x, y in zip(xs, ys))
+        spread = math.sqrt(sum((x - mx) ** 2 for x in xs) * sum((y - my) ** 2 for y in ys))
+        best = max(best, cov / spread if spread else 0.0)
+    return best, length
+
+
+def build_part(part: str, dist: Path, env: dict) -> Path:
+    done = subprocess.run([sys.executable, str(ROOT / "deploy" / "build_wheel.py"), part, "-o", str(dist)],
+                          env=env, cwd=dist.parent, capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    return Path(done.stdout.strip().splitlines()[-1])
+
+
+def fresh_venv(venv: Path, wheel: Path, env: dict) -> Path:
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True, timeout=120)
+    python = venv / "bin" / "python"
+    subprocess.run([python, "-m", "pip", "install", "-q", str(wheel)],
+                   check=True, env=env, cwd=venv.parent, timeout=600)  # fmt: skip
+    return python
+
+
+def importable(python: Path, modules: list[str], env: dict, cwd: Path) -> list[str]:
+    script = "import importlib.util, sys; print(' '.join(m for m in sys.argv[1:] if importlib.util.find_spec(m)))"
+    done = subprocess.run([python, "-c", script, *modules], env=env, cwd=cwd, capture_output=True,
+                          text=True, check=True)  # fmt: skip
+    return done.stdout.split()
+
+
+def pi_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    env["PIP_DISABLE_PIP_VERSION_CHECK"] = "1"
+    return env
+
+
+@pytest.mark.slow
+def test_the_display_wheel_holds_only_the_display_and_plays_the_real_chime(tmp_path):
+    """Builds the display wheel, installs it into a fresh venv (dependencies from pip's configured
+    index), and plays the chime through SDL's disk driver from the installed files."""
+    env = pi_env()
+    wheel = build_part("display", tmp_path / "dist", env)
+    assert wheel.name.startswith("panggil_display-")
+    with zipfile.ZipFile(wheel) as z:
+        names = z.namelist()
+    assert {n.split("/")[0] for n in names if "dist-info" not in n} == {"display", "panggil_common", "panggil_protocol"}  # fmt: skip
+    assert {"display/sounds/chime.wav", "display/fonts/DejaVuSans.ttf", "display/fonts/DejaVuSans-Bold.ttf"} <= set(names)  # fmt: skip
+    python = fresh_venv(tmp_path / "venv", wheel, env)
+    assert importable(python, ["server", "counter_client", "flask", "flask_socketio", "display",
+                               "panggil_protocol", "pygame"], env, tmp_path) == \
+        ["display", "panggil_protocol", "pygame"]  # fmt: skip
+    command = tmp_path / "venv" / "bin" / "panggil-display"
+    version = subprocess.run(
+        [command, "--version"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert (
+        version.stdout.strip() == f"panggil-display {versions.version_in(ROOT / 'pyproject.toml')}"
+    )
+    checked = subprocess.run(
+        [command, "--self-check"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert str(tmp_path / "venv") in checked.stdout  # its own chime, not this checkout's
+
+    out = tmp_path / "speaker.raw"
+    played = subprocess.run([command, "--test-sound", "--audio-driver", "disk"], cwd=tmp_path,
+                            env={**env, "SDL_DISKAUDIOFILE": str(out)}, capture_output=True, text=True,
+                            timeout=60)  # fmt: skip
+    assert played.returncode == 0, played.stderr
+    assert "built-in" not in played.stderr and str(tmp_path / "venv") in played.stdout
+    likeness, length = chime_likeness(out.read_bytes(), ROOT / "sounds" / "chime.wav")
+    # The built-in ding-dong scores about 0.94 and is a quarter shorter.
+    assert likeness > 0.999 and 0.98 < length < 1.02, (likeness, length)
+
+
+@pytest.mark.slow
+def test_the_counter_wheel_holds_only_the_counter_client(tmp_path):
+    env = pi_env()
+    wheel = build_part("counter", tmp_path / "dist", env)
+    with zipfile.ZipFile(wheel) as z:
+        tops = {n.split("/")[0] for n in z.namelist() if "dist-info" not in n}
+    assert tops == {"counter_client", "panggil_common", "panggil_protocol"}
+    python = fresh_venv(tmp_path / "venv", wheel, env)
+    assert importable(python, ["server", "display", "pygame", "counter_client", "gpiozero"], env,
+                      tmp_path) == ["counter_client", "gpiozero"]  # fmt: skip
+    command = tmp_path / "venv" / "bin" / "panggil-counter"
+    version = subprocess.run(
+        [command, "--version"], env=env, cwd=tmp_path, capture_output=True, text=True
+    )
+    assert (
+        version.stdout.strip() == f"panggil-counter {versions.version_in(ROOT / 'pyproject.toml')}"
+    )
+    checked = subprocess.run([command, "--self-check", "--server", "http://127.0.0.1:9", "--counter", "1",
+                              "--token", "t"], env=env, cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert checked.returncode == 0, checked.stderr

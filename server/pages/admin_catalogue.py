@@ -10,6 +10,7 @@ import segno
 from flask import abort, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
+from panggil_common.version import is_older, version
 from server import engine, events
 from server.engine import Agency, Counter, Service
 from server.pages.admin_common import attempt, bp, form_data, hub, render, save_hall, save_other
@@ -208,8 +209,12 @@ def counter_record(counter: Counter) -> dict:
 def counters():
     """Every counter, the services it calls and whether it is in use."""
     h = hub()
+    devices = h.read(Storage.list_counter_devices)
+    for device in devices.values():
+        device["older"] = is_older(device["version"], version())
     return render("admin/counters.html", counters=[h.counter_info(n) for n in h.hall.counters],
-                  services=h.hall.services)  # fmt: skip
+                  services=h.hall.services, devices=devices, server_version=version(),
+                  older=sum(1 for d in devices.values() if d["older"]))  # fmt: skip
 
 
 @bp.route("/counters/new", methods=["GET", "POST"])
@@ -326,11 +331,16 @@ def displays_status() -> dict:
         d["online"] = conn is not None
         d["since"] = conn["since"] if conn else None
         d["address"] = (conn or {}).get("address") or d.get("address")
+        d["version"] = conn.get("version") if conn else d.get("version")
+        d["older"] = is_older(d["version"], version())
     for name, conn in sorted(online.items()):
         if name not in names:
-            others.append({"name": name, "since": conn["since"], "address": conn.get("address")})
+            others.append({"name": name, "since": conn["since"], "address": conn.get("address"),
+                           "version": conn.get("version"),
+                           "older": is_older(conn.get("version"), version())})  # fmt: skip
     return {"displays": configured, "others": others,
-            "online": sum(1 for d in configured if d["online"])}  # fmt: skip
+            "online": sum(1 for d in configured if d["online"]), "server_version": version(),
+            "older": sum(1 for d in (*configured, *others) if d["older"])}  # fmt: skip
 
 
 @bp.get("/displays")
