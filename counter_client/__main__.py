@@ -65,6 +65,8 @@ def main(argv: list[str] | None = None) -> int:
         retry_window=config.retry_window_s,
         debounce_ms=config.debounce_ms,
         reconnect_max=config.reconnect_max_s,
+        hall=config.hall,
+        discovery_interfaces=tuple(filter(None, config.discovery_interfaces.split(","))),
     )
     app = App(client, view, texts, config.keys, pause_reason=config.pause_reason)
     client.on_change = app.post_change

@@ -72,8 +72,12 @@ class CounterClient:
         reconnect_max: float = 5.0,
         on_change: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        hall: str = "",
+        discovery_interfaces: tuple[str, ...] = (),
     ) -> None:
-        self.server_url = server_url
+        self.server_url = server_url  # empty: found on the LAN by mDNS before connecting
+        self.hall = hall
+        self.discovery_interfaces = discovery_interfaces
         self.number = number
         self.token = token
         self.ack_timeout = ack_timeout
@@ -254,7 +258,33 @@ class CounterClient:
 
     # --- the connection --------------------------------------------------------------------------
 
+    def _find_server(self) -> bool:
+        """No URL set: look for the server on the LAN (mDNS) until found; False when stopped."""
+        from panggil_common import discovery
+
+        def status(kind: str, detail: object) -> None:
+            with self._lock:
+                self.connection = "searching" if kind != discovery.FOUND else "connecting"
+            self._notify()
+
+        try:
+            found = discovery.find_server(
+                hall=self.hall,
+                interfaces=self.discovery_interfaces,
+                backoff_max=max(self.reconnect_max, 5.0),
+                on_status=status,
+                stop=self._stopping,
+            )
+        except discovery.DiscoveryStopped:
+            return False
+        self.server_url = found.url
+        log.info("counter %d uses the server %s found on the LAN", self.number, found.describe())
+        self._notify()
+        return True
+
     def _supervise(self) -> None:
+        if not self.server_url and not self._find_server():
+            return
         delay = self.reconnect_min
         while not self._stopping.is_set():
             with self._lock:

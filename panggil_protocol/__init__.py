@@ -43,6 +43,9 @@ BROADCAST_EVENTS = (
 )
 # Auxiliary event without seq.
 ANNOUNCEMENT_READY = "announcement_ready"
+# Auxiliary, no seq: the server's clock, every TIME_EVERY_SECONDS on /display (a Pi has no RTC).
+SERVER_TIME = "time"
+TIME_EVERY_SECONDS = 60
 
 # Only on /visitor (docs/protocol.md): a phone's snapshot, its service's summary and its request.
 TICKET_STATUS = "ticket_status"

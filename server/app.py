@@ -217,10 +217,15 @@ def _init_pages(app: Flask, hub: Hub) -> None:
 
 
 def _tick_forever(hub: Hub) -> None:
-    """Close the day at its boundary even when nobody presses anything."""
+    """Close the day at its boundary even when nobody presses anything; tell the TVs the time."""
+    ticks = 0
     while True:
         socketio.sleep(TICK_SECONDS)
         try:
             hub.tick()
         except Exception:
             log.exception("day tick failed; will retry")
+        ticks += 1
+        if ticks * TICK_SECONDS >= protocol.TIME_EVERY_SECONDS:
+            ticks = 0
+            events.send_time(hub.now())

@@ -59,6 +59,27 @@ class ServerSection(_Strict):
         description="Of max_connections, kept for counters, TVs, consoles and staff pages: "
         "visitor phones are refused (and poll slowly) past max_connections minus this",
     )
+    announce: bool = Field(
+        True, description="Announce the server on the LAN by mDNS (_panggil._tcp) for the Pis"
+    )
+    announce_addresses: list[str] = Field(
+        default_factory=list,
+        description="Addresses put in the announcement; empty: server.host, else every interface's",
+    )
+    announce_interfaces: list[str] = Field(
+        default_factory=list,
+        description="Interface addresses to announce on (e.g. the staff LAN's); empty: all",
+    )
+
+    @field_validator("announce_addresses", "announce_interfaces")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_address(item)
+            except ValueError:
+                raise ValueError(f"not an IP address: {item!r}") from None
+        return value
 
 
 class LimitsSection(_Strict):
