@@ -378,9 +378,9 @@ def server_now(state: ScreenState, now: datetime) -> datetime:
 
 
 def _clock_offset(payload: Mapping, now: datetime, before: float, problems: list[str]) -> float:
-    """Seconds from this device's clock to the server's, from `server_time` (or an older
-    server's snapshot `now`); the previous offset when neither can be read."""
-    value = payload.get("server_time") or payload.get("now")
+    """Seconds from this device's clock to the server's, from `server_time`; the previous
+    offset when there is none (an older server) or it cannot be read."""
+    value = payload.get("server_time")
     if value is None:
         return before
     try:

@@ -34,7 +34,7 @@ def test_a_server_record_becomes_a_url_preferring_ipv4():
         "MPP Uji._panggil._tcp.local.",
         ["fe80::1", "10.0.0.5"],
         5000,
-        {b"version": b"0.1.0", b"hall": "MPP Uji".encode(), b"path": b"/"},
+        {b"version": b"0.1.0", b"hall": b"MPP Uji", b"path": b"/"},
     )
     assert server is not None
     assert server.url == "http://10.0.0.5:5000"
