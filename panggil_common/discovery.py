@@ -113,14 +113,41 @@ def choose(found: Iterable[Server], hall: str = "") -> tuple[Server | None, list
     return chosen, [s for s in servers if s is not chosen]
 
 
+def new_zeroconf(interfaces: Sequence[str] = (), v4_only: bool = False) -> Any:
+    """A Zeroconf instance with its own event loop thread.
+
+    Made in a thread of its own: Zeroconf adopts an asyncio loop running in the calling thread
+    (Playwright's, an application's), and then blocks it waiting for itself (EventLoopBlocked).
+    """
+    from zeroconf import IPVersion, Zeroconf
+
+    made: list[Any] = []
+    failed: list[BaseException] = []
+
+    def make() -> None:
+        try:
+            made.append(
+                Zeroconf(
+                    interfaces=list(interfaces) if interfaces else None,  # type: ignore[arg-type]
+                    ip_version=IPVersion.V4Only if v4_only else IPVersion.All,
+                )
+            )
+        except BaseException as exc:  # noqa: BLE001 - raised again in the caller's thread
+            failed.append(exc)
+
+    thread = threading.Thread(target=make, name="zeroconf-start", daemon=True)
+    thread.start()
+    thread.join()
+    if failed:
+        raise failed[0]
+    return made[0]
+
+
 def browse(timeout: float = 3.0, interfaces: Sequence[str] = ()) -> list[Server]:
     """Every server that answers within `timeout` seconds, on all interfaces or the given ones."""
-    from zeroconf import IPVersion, ServiceBrowser, ServiceStateChange, Zeroconf
+    from zeroconf import ServiceBrowser, ServiceStateChange
 
-    zc = Zeroconf(
-        interfaces=list(interfaces) if interfaces else None,  # type: ignore[arg-type]
-        ip_version=IPVersion.V4Only if _all_ipv4(interfaces) else IPVersion.All,
-    )
+    zc = new_zeroconf(interfaces, v4_only=_all_ipv4(interfaces))
     names: list[str] = []
     seen = threading.Event()
 

@@ -16,7 +16,7 @@ import threading
 from collections.abc import Sequence
 from importlib import metadata
 
-from panggil_common.discovery import SERVICE_TYPE, instance_name, txt_record
+from panggil_common.discovery import SERVICE_TYPE, instance_name, new_zeroconf, txt_record
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def announce(
 ) -> Announcement | None:
     """Register the hall's server; None (logged) when the LAN cannot be reached."""
     try:
-        from zeroconf import IPVersion, NonUniqueNameException, ServiceInfo, Zeroconf
+        from zeroconf import NonUniqueNameException, ServiceInfo
     except ImportError:
         log.warning("zeroconf is not installed: the server is not announced on the LAN")
         return None
@@ -100,10 +100,7 @@ def announce(
     label = instance_name(hall)
     host_label = "panggil-" + (socket.gethostname().split(".")[0] or "server")
     try:
-        zeroconf = Zeroconf(
-            interfaces=list(interfaces) if interfaces else None,  # type: ignore[arg-type]
-            ip_version=IPVersion.V4Only if v4_only else IPVersion.All,
-        )
+        zeroconf = new_zeroconf(interfaces, v4_only=v4_only)
     except OSError as exc:
         log.warning("mDNS not started (%s): the server is not announced on the LAN", exc)
         return None
