@@ -8,6 +8,7 @@ import signal
 import sys
 
 from counter_client.config import SETTINGS, ConfigError, load_config
+from panggil_common.pairing import PairingError, is_pairing_code, pair_device
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -16,7 +17,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="YAML file with a `counter:` section (or the server's config.yaml)"
     )
     parser.add_argument(
-        "--pair", metavar="LINE", help=SETTINGS["pairing"].help + " (panggil:counter?...)"
+        "--pair",
+        metavar="CODE",
+        help="the 6-digit pairing code from the admin's counter page (writes --config), or "
+        + SETTINGS["pairing"].help
+        + " (panggil:counter?...)",
     )
     parser.add_argument("--server", help=SETTINGS["server"].help)
     parser.add_argument("--counter", dest="number", type=int, help=SETTINGS["number"].help)
@@ -39,6 +44,22 @@ def main(argv: list[str] | None = None) -> int:
         filename=args.log_file,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.pair and is_pairing_code(args.pair):
+        # A 6-digit code from the admin's page: trade it for this counter's settings, write
+        # them to --config, and start with them.
+        if not args.config:
+            print(
+                "error: --pair CODE needs --config FILE to write the settings to", file=sys.stderr
+            )
+            return 2
+        try:
+            paired = pair_device("counter", args.pair, args.config, server=args.server or "")
+        except PairingError as exc:
+            print(f"error: pairing failed: {exc.message} ({exc.code})", file=sys.stderr)
+            return 1
+        print(f"paired: counter {paired['number']} of {paired.get('hall', '?')} "
+              f"(server {paired['server_in_use']}), settings written to {args.config}", flush=True)  # fmt: skip
+        args.pair = None
     overrides = {
         k: getattr(args, k)
         for k in ("server", "number", "token", "language", "debounce_ms", "keyboard")

@@ -25,6 +25,12 @@ log = logging.getLogger("display")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m display", description="Panggil TV display")
     parser.add_argument("--config", help="YAML file whose `display:` section holds the settings")
+    parser.add_argument(
+        "--pair",
+        metavar="CODE",
+        help="the 6-digit pairing code from the admin's display page: writes this display's "
+        "settings into --config, then starts",
+    )
     parser.add_argument("--screenshot", metavar="PNG", help="render one frame to PNG and exit")
     parser.add_argument(
         "--state", metavar="JSON",
@@ -36,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    if args.pair:
+        code = pair(args)
+        if code:
+            return code
     try:
         config = config_from_args(args)
     except ConfigError as exc:
@@ -56,6 +66,23 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         return 0
     return run(config)
+
+
+def pair(args: argparse.Namespace) -> int:
+    """Trade a pairing code for this display's settings and write them to --config (0: done)."""
+    from panggil_common.pairing import PairingError, pair_device
+
+    if not args.config:
+        print("error: --pair CODE needs --config FILE to write the settings to", file=sys.stderr)
+        return 2
+    try:
+        paired = pair_device("display", args.pair, args.config, server=args.server_url or "")
+    except PairingError as exc:
+        print(f"error: pairing failed: {exc.message} ({exc.code})", file=sys.stderr)
+        return 1
+    print(f"paired: display {paired['name']!r} of {paired.get('hall', '?')} "
+          f"(server {paired['server_in_use']}), settings written to {args.config}", flush=True)  # fmt: skip
+    return 0
 
 
 def run(config: DisplayConfig) -> int:

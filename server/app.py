@@ -149,7 +149,7 @@ csrf = CSRFProtect()
 
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
-    from server import report_api
+    from server import pairing, report_api
     from server.pages import admin, auth, console, kiosk, survey, tv, visitor
 
     i18n.init_app(app)
@@ -172,6 +172,8 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     app.register_blueprint(survey.api)
     csrf.exempt(survey.api)  # answers carry a ticket's or a tablet's token; reports read only
     app.register_blueprint(report_api.bp)  # GET only: a session or a report token
+    app.register_blueprint(pairing.bp)
+    csrf.exempt(pairing.bp)  # a device with a one-use code, no cookie
 
     @app.context_processor
     def _common():
