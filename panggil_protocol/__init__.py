@@ -101,7 +101,10 @@ ERRORS: dict[str, tuple[int, str]] = {
     "invalid-token": (401, "Token gerai salah atau tidak ada."),
     "unknown-counter": (404, "Gerai tidak dikenal."),
     "unknown-pairing-code": (404, "Kode pemasangan salah atau sudah dipakai."),
-    "pairing-code-expired": (410, "Kode pemasangan sudah kedaluwarsa. Buat kode baru di halaman admin."),
+    "pairing-code-expired": (
+        410,
+        "Kode pemasangan sudah kedaluwarsa. Buat kode baru di halaman admin.",
+    ),
     "unknown-service": (404, "Layanan tidak dikenal."),
     "unknown-ticket": (404, "Nomor antrean tidak ditemukan hari ini."),
     "service-closed": (409, "Layanan sedang tutup."),
