@@ -100,11 +100,6 @@ ERRORS: dict[str, tuple[int, str]] = {
     "forbidden": (403, "Akses ditolak."),
     "invalid-token": (401, "Token gerai salah atau tidak ada."),
     "unknown-counter": (404, "Gerai tidak dikenal."),
-    "unknown-pairing-code": (404, "Kode pemasangan salah atau sudah dipakai."),
-    "pairing-code-expired": (
-        410,
-        "Kode pemasangan sudah kedaluwarsa. Buat kode baru di halaman admin.",
-    ),
     "unknown-service": (404, "Layanan tidak dikenal."),
     "unknown-ticket": (404, "Nomor antrean tidak ditemukan hari ini."),
     "service-closed": (409, "Layanan sedang tutup."),
@@ -163,6 +158,12 @@ ERRORS: dict[str, tuple[int, str]] = {
     "too-many-phones": (
         503,
         "Jaringan mal sedang penuh; halaman ini diperbarui setiap 30 detik.",
+    ),
+    # Pairing a Pi with the admin page's code (POST /api/pair, server/pairing.py).
+    "unknown-pairing-code": (404, "Kode pemasangan salah atau sudah dipakai."),
+    "pairing-code-expired": (
+        410,
+        "Kode pemasangan sudah kedaluwarsa. Buat kode baru di halaman admin.",
     ),
 }
 
