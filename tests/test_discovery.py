@@ -221,7 +221,7 @@ def wait_for(condition, what: str, timeout: float = 30.0):
         time.sleep(0.05)
 
 
-def test_the_renderer_says_searching_and_names_the_server():
+def test_the_renderer_says_searching_and_names_the_server(tmp_path):
     from display.state import initial_state, set_server
 
     pygame.font.init()
@@ -231,6 +231,7 @@ def test_the_renderer_says_searching_and_names_the_server():
     state = set_server(initial_state(), "", searching=True).state
     renderer.draw(surface, state, now)
     assert any("Mencari server..." in label for label, _ in renderer.placed["footer"])
+    pygame.image.save(surface, str(tmp_path / "display-searching.png"))
     state = set_server(state, "10.0.0.5:5000").state
     renderer.draw(surface, state, now)
     assert any("10.0.0.5:5000" in label for label, _ in renderer.placed["footer"])

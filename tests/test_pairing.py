@@ -287,3 +287,40 @@ def test_panggil_display_pair_with_a_wrong_code_fails_and_a_right_one_names_it(
     written = yaml.safe_load(config.read_text(encoding="utf-8"))["display"]
     assert written["name"] == "lobi-pasang" and written["resolution"] == "1280x720"
     assert written["server_url"] == server.url  # typed with --server: kept
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_the_pairing_page_in_chromium_shows_the_code_and_a_qr_that_reads_back(page, live_server):
+    import io
+
+    import zxingcpp
+    from PIL import Image
+
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto(live_server.url + "/login")
+    page.fill("#username", "admin")
+    page.fill("#password", "admin-secret")
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(live_server.url + "/admin/counters/1")
+    page.screenshot(path=str(live_server.config_path.parent / "admin-counter.png"), full_page=True)
+    page.click("#make-pairing-code")
+    page.wait_for_selector("#pairing-code")
+    code = page.locator("#pairing-code").inner_text().replace(" ", "")
+    assert re.fullmatch(r"\d{6}", code)
+    shot = live_server.config_path.parent / "admin-pairing.png"
+    page.screenshot(path=str(shot), full_page=True)
+    qr = Image.open(io.BytesIO(page.locator(".qr svg").screenshot()))
+    texts = [found.text for found in zxingcpp.read_barcodes(qr)]
+    assert texts == [f"panggil:pair?server=http%3A%2F%2F127.0.0.1%3A{live_server.port}&code={code}"]
+    assert parse_pair_argument(texts[0]) == (code, live_server.url)
+    # The display page has the same button.
+    page.goto(live_server.url + "/admin/displays/new")
+    page.fill("#f-name", "lobi-1")
+    page.click("button[type=submit].primary")
+    page.goto(live_server.url + "/admin/displays/lobi-1")
+    page.screenshot(path=str(live_server.config_path.parent / "admin-display.png"), full_page=True)
+    page.click("#make-pairing-code")
+    page.wait_for_selector("#pairing-code")
+    assert "panggil-display --config" in page.locator("#pairing-command").inner_text()
