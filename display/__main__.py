@@ -165,15 +165,16 @@ def live_state(config: DisplayConfig, timeout: float = 10.0) -> tuple[Any, datet
     from .state import apply_snapshot, set_connected
 
     inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+    url = config.server_url or found_server_url(config, timeout)
     client = DisplayClient(
-        config.server_url, config.name or "screenshot", lambda kind, data: inbox.put((kind, data))
+        url, config.name or "screenshot", lambda kind, data: inbox.put((kind, data))
     ).start()
     try:
         deadline = datetime.now().timestamp() + timeout
         while True:
             left = deadline - datetime.now().timestamp()
             if left <= 0:
-                raise TimeoutError(f"no snapshot from {config.server_url} within {timeout:.0f} s")
+                raise TimeoutError(f"no snapshot from {url} within {timeout:.0f} s")
             try:
                 kind, data = inbox.get(timeout=left)
             except queue.Empty:
@@ -184,6 +185,28 @@ def live_state(config: DisplayConfig, timeout: float = 10.0) -> tuple[Any, datet
                 return apply_snapshot(state, data, now).state, now
     finally:
         client.stop()
+
+
+def found_server_url(config: DisplayConfig, timeout: float) -> str:
+    """The URL of the server found on the LAN within `timeout` seconds (TimeoutError if none)."""
+    import threading
+
+    from panggil_common import discovery
+
+    stop = threading.Event()
+    timer = threading.Timer(timeout, stop.set)
+    timer.start()
+    try:
+        return discovery.find_server(
+            hall=config.hall,
+            timeout=config.discovery_timeout,
+            interfaces=config.discovery_interfaces,
+            stop=stop,
+        ).url
+    except discovery.DiscoveryStopped:
+        raise TimeoutError(f"no Panggil server found on the LAN within {timeout:.0f} s") from None
+    finally:
+        timer.cancel()
 
 
 if __name__ == "__main__":
