@@ -15,6 +15,7 @@ import socket
 import threading
 from collections.abc import Sequence
 from importlib import metadata
+from typing import Any
 
 from panggil_common.discovery import SERVICE_TYPE, instance_name, new_zeroconf, txt_record
 
@@ -63,7 +64,7 @@ def _is_address(value: str) -> bool:
 class Announcement:
     """The registered service; `close()` withdraws it (a goodbye packet) at shutdown."""
 
-    def __init__(self, zeroconf, info) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, zeroconf: Any, info: Any) -> None:
         self._zeroconf = zeroconf
         self.info = info
 
@@ -133,7 +134,7 @@ class Background:
     """Announces in a thread of its own: probing the name takes about a second, and the server
     answers its first requests meanwhile."""
 
-    def __init__(self, **settings: object) -> None:
+    def __init__(self, **settings: Any) -> None:
         self._settings = settings
         self._done = threading.Event()
         self.announcement: Announcement | None = None
@@ -145,7 +146,7 @@ class Background:
 
     def _run(self) -> None:
         try:
-            self.announcement = announce(**self._settings)  # type: ignore[arg-type]
+            self.announcement = announce(**self._settings)
         except Exception:
             log.exception("mDNS announcement failed; the server is not announced")
         finally:
