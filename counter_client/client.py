@@ -56,6 +56,10 @@ class PressResult:
     request_id: str | None = None
 
 
+# A server found by mDNS that fails this many connections in a row is looked for again.
+REDISCOVER_AFTER_FAILURES = 5
+
+
 class CounterClient:
     """Keeps /counter connected, folds events into a CounterState, and sends presses."""
 
@@ -283,8 +287,10 @@ class CounterClient:
         return True
 
     def _supervise(self) -> None:
-        if not self.server_url and not self._find_server():
+        discovered = not self.server_url
+        if discovered and not self._find_server():
             return
+        failures = 0
         delay = self.reconnect_min
         while not self._stopping.is_set():
             with self._lock:
@@ -307,10 +313,20 @@ class CounterClient:
                 log.info("connection to %s failed (%s); retrying in %.1f s", self.server_url,
                          self.refusal or exc, delay)  # fmt: skip
                 self._notify()
+                failures += 1
+                if discovered and failures >= REDISCOVER_AFTER_FAILURES and not self.refusal:
+                    # The server found on the LAN is gone: it may have moved (a new address).
+                    log.warning("server %s unreachable %d times; looking for it on the LAN again",
+                                self.server_url, failures)  # fmt: skip
+                    if not self._find_server():
+                        return
+                    failures, delay = 0, self.reconnect_min
+                    continue
                 # Jitter keeps sixty counters from reconnecting in lock-step after a server restart.
                 self._stopping.wait(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self.reconnect_max)
                 continue
+            failures = 0
             delay = self.reconnect_min
             self._lost.wait()
             _quietly_disconnect(sio)

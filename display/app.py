@@ -50,6 +50,8 @@ RESYNC_RETRY_SECONDS = 10.0
 LOGO = "logo"  # a message of our own: logo bytes fetched in the background
 QUIT = "quit"  # posted by the SIGTERM handler
 DISCOVERY = "discovery"  # (kind, detail) from the search for the server on the LAN
+# A server found by mDNS that stays unreachable this long is looked for again (it may have moved).
+REDISCOVER_AFTER_SECONDS = 30.0
 
 
 def server_label(url: str) -> str:
@@ -116,6 +118,7 @@ class DisplayApp:
         self.announcer = announcer if announcer is not None else self._make_announcer()
         self.client: net.DisplayClient | None = None
         self._connect = connect
+        self._discovered = not config.server_url  # found on the LAN: may be looked for again
         self._finder: threading.Thread | None = None
         self._stop_finding = threading.Event()
         if connect and self.server_url:
@@ -187,13 +190,32 @@ class DisplayApp:
         if self.client is not None:
             self.client.start()
         elif self._connect:
-            self.apply(set_server(self.state, "", searching=True))
-            self._finder = threading.Thread(
-                target=self._find_server, name="display-discovery", daemon=True
-            )
-            self._finder.start()
+            self._start_finding()
         self.redraw(full=True)
         return self
+
+    def _start_finding(self) -> None:
+        self.apply(set_server(self.state, "", searching=True))
+        self._finder = threading.Thread(
+            target=self._find_server, name="display-discovery", daemon=True
+        )
+        self._finder.start()
+
+    def _rediscover_if_gone(self) -> None:
+        """The server found on the LAN has been unreachable for long: look for it again."""
+        since = self.state.disconnected_since
+        if not (self._discovered and self.client is not None and since is not None):
+            return
+        if self.state.connected or (self._finder is not None and self._finder.is_alive()):
+            return
+        if (self.clock() - since).total_seconds() < REDISCOVER_AFTER_SECONDS:
+            return
+        log.warning("server %s unreachable since %s; looking for it on the LAN again",
+                    self.server_url, since.isoformat(timespec="seconds"))  # fmt: skip
+        old, self.client = self.client, None
+        # Stopping a client may wait for its reconnection attempt: not in the loop's thread.
+        threading.Thread(target=old.stop, name="display-old-client", daemon=True).start()
+        self._start_finding()
 
     def stop(self) -> None:
         self.running = False
@@ -269,6 +291,7 @@ class DisplayApp:
             return False
         self._next_tick = now + 1.0 - (time.time() % 1.0)
         self.apply(tick(self.state, self.clock()))
+        self._rediscover_if_gone()
         if (
             self.state.needs_resync
             and self.client is not None

@@ -235,3 +235,52 @@ def test_the_renderer_says_searching_and_names_the_server(tmp_path):
     state = set_server(state, "10.0.0.5:5000").state
     renderer.draw(surface, state, now)
     assert any("10.0.0.5:5000" in label for label, _ in renderer.placed["footer"])
+
+
+@pytest.mark.slow
+def test_a_server_that_moves_is_found_again(live_server_factory, monkeypatch):
+    """The server found on the LAN comes back on another address: display and counter follow."""
+    from counter_client.client import CounterClient
+    from display import app as display_app
+
+    monkeypatch.setattr(display_app, "REDISCOVER_AFTER_SECONDS", 1.0)
+    hall = f"MPP Pindah {uuid.uuid4().hex[:8]}"
+    sections = {
+        "server": {"announce": True, "announce_interfaces": LOOPBACK},
+        "hall": {"name": hall, "timezone": "Asia/Jakarta", "running_text": ""},
+    }
+    first = live_server_factory("eventlet", **sections).start()
+    config = load_config(
+        overrides={"hall": hall, "discovery_interfaces": LOOPBACK, "audio": False,
+                   "resolution": "1280x720", "reconnect_delay_max": 1}
+    )  # fmt: skip
+    app = DisplayApp(config).start()
+    counter = CounterClient(
+        "", 1, first.tokens[1], hall=hall, discovery_interfaces=tuple(LOOPBACK),
+        reconnect_min=0.1, reconnect_max=0.3, ack_timeout=1.0,
+    )  # fmt: skip
+    counter.start()
+    try:
+        assert app.run_until(lambda: app.state.seq is not None, 30)
+        assert counter.wait_ready(30)
+        assert app.server_url == counter.server_url == first.url
+        first.stop()  # the server's machine got a new address: same hall, another port
+        second = live_server_factory("eventlet", **sections).start()
+        assert second.url != first.url
+        assert app.run_until(lambda: app.server_url == second.url and app.state.connected, 60), (
+            "the display did not follow the server"
+        )
+        wait_for(lambda: counter.server_url == second.url and counter.connection == "connected",
+                 "the counter to follow the server", timeout=60)  # fmt: skip
+        ticket = second.issue("ktp")
+        assert counter.wait_ready(10)
+        pressed = counter.press("call_next")
+        assert pressed.ok, pressed
+        assert app.run_until(
+            lambda: app.state.latest is not None and app.state.latest.number == ticket["number"],
+            15,
+        )
+    finally:
+        counter.stop()
+        app.stop()
+        pygame.display.quit()
