@@ -11,6 +11,7 @@ import sys
 from panggil_common.version import version
 
 from counter_client.config import SETTINGS, ConfigError, load_config
+from panggil_common.pairing import PairingError, is_pairing_code, pair_device
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,7 +21,11 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="YAML file with a `counter:` section (or the server's config.yaml)"
     )
     parser.add_argument(
-        "--pair", metavar="LINE", help=SETTINGS["pairing"].help + " (panggil:counter?...)"
+        "--pair",
+        metavar="CODE",
+        help="the 6-digit pairing code from the admin's counter page (writes --config), or "
+        + SETTINGS["pairing"].help
+        + " (panggil:counter?...)",
     )
     parser.add_argument("--server", help=SETTINGS["server"].help)
     parser.add_argument("--counter", dest="number", type=int, help=SETTINGS["number"].help)
@@ -66,6 +71,22 @@ def main(argv: list[str] | None = None) -> int:
         handlers=log_handlers(args.log_file),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if args.pair and is_pairing_code(args.pair):
+        # A 6-digit code from the admin's page: trade it for this counter's settings, write
+        # them to --config, and start with them.
+        if not args.config:
+            print(
+                "error: --pair CODE needs --config FILE to write the settings to", file=sys.stderr
+            )
+            return 2
+        try:
+            paired = pair_device("counter", args.pair, args.config, server=args.server or "")
+        except PairingError as exc:
+            print(f"error: pairing failed: {exc.message} ({exc.code})", file=sys.stderr)
+            return 1
+        print(f"paired: counter {paired['number']} of {paired.get('hall', '?')} "
+              f"(server {paired['server_in_use']}), settings written to {args.config}", flush=True)  # fmt: skip
+        args.pair = None
     overrides = {
         k: getattr(args, k)
         for k in ("server", "number", "token", "language", "debounce_ms", "keyboard")
@@ -95,6 +116,8 @@ def main(argv: list[str] | None = None) -> int:
         retry_window=config.retry_window_s,
         debounce_ms=config.debounce_ms,
         reconnect_max=config.reconnect_max_s,
+        hall=config.hall,
+        discovery_interfaces=tuple(filter(None, config.discovery_interfaces.split(","))),
     )
     app = App(client, view, texts, config.keys, pause_reason=config.pause_reason)
     client.on_change = app.post_change

@@ -12,6 +12,7 @@ import queue
 import threading
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from counter_client.client import PAUSE, RESUME, CounterClient, PressResult
 from counter_client.entry import ReturnTimeEntry, SignInEntry
@@ -117,6 +118,7 @@ class App:
             title = self.entry.prompt(self.texts)
         self.view.draw(Screen(
             state=c.state, connection=c.connection, refusal=c.refusal, pending=c.pending, retrying=c.retrying,
+            server=urlsplit(c.server_url).netloc,
             message=self.message, message_is_error=self.message_is_error, menu_title=title, menu_items=items,
             keys=self.keys,
         ))  # fmt: skip

@@ -57,6 +57,10 @@ class PressResult:
     request_id: str | None = None
 
 
+# A server found by mDNS that fails this many connections in a row is looked for again.
+REDISCOVER_AFTER_FAILURES = 5
+
+
 class CounterClient:
     """Keeps /counter connected, folds events into a CounterState, and sends presses."""
 
@@ -73,8 +77,12 @@ class CounterClient:
         reconnect_max: float = 5.0,
         on_change: Callable[[], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        hall: str = "",
+        discovery_interfaces: tuple[str, ...] = (),
     ) -> None:
-        self.server_url = server_url
+        self.server_url = server_url  # empty: found on the LAN by mDNS before connecting
+        self.hall = hall
+        self.discovery_interfaces = discovery_interfaces
         self.number = number
         self.token = token
         self.ack_timeout = ack_timeout
@@ -255,7 +263,35 @@ class CounterClient:
 
     # --- the connection --------------------------------------------------------------------------
 
+    def _find_server(self) -> bool:
+        """No URL set: look for the server on the LAN (mDNS) until found; False when stopped."""
+        from panggil_common import discovery
+
+        def status(kind: str, detail: object) -> None:
+            with self._lock:
+                self.connection = "searching" if kind != discovery.FOUND else "connecting"
+            self._notify()
+
+        try:
+            found = discovery.find_server(
+                hall=self.hall,
+                interfaces=self.discovery_interfaces,
+                backoff_max=max(self.reconnect_max, 5.0),
+                on_status=status,
+                stop=self._stopping,
+            )
+        except discovery.DiscoveryStopped:
+            return False
+        self.server_url = found.url
+        log.info("counter %d uses the server %s found on the LAN", self.number, found.describe())
+        self._notify()
+        return True
+
     def _supervise(self) -> None:
+        discovered = not self.server_url
+        if discovered and not self._find_server():
+            return
+        failures = 0
         delay = self.reconnect_min
         while not self._stopping.is_set():
             with self._lock:
@@ -278,10 +314,20 @@ class CounterClient:
                 log.info("connection to %s failed (%s); retrying in %.1f s", self.server_url,
                          self.refusal or exc, delay)  # fmt: skip
                 self._notify()
+                failures += 1
+                if discovered and failures >= REDISCOVER_AFTER_FAILURES and not self.refusal:
+                    # The server found on the LAN is gone: it may have moved (a new address).
+                    log.warning("server %s unreachable %d times; looking for it on the LAN again",
+                                self.server_url, failures)  # fmt: skip
+                    if not self._find_server():
+                        return
+                    failures, delay = 0, self.reconnect_min
+                    continue
                 # Jitter keeps sixty counters from reconnecting in lock-step after a server restart.
                 self._stopping.wait(delay * random.uniform(0.8, 1.2))
                 delay = min(delay * 2, self.reconnect_max)
                 continue
+            failures = 0
             delay = self.reconnect_min
             self._lost.wait()
             _quietly_disconnect(sio)

@@ -72,7 +72,9 @@ class Setting:
 
 SETTINGS: Mapping[str, Setting] = MappingProxyType({
     "pairing": Setting(None, str, "the pairing line from the admin's counter page (sets server, number and token)"),
-    "server": Setting("http://127.0.0.1:5000", str, "URL of the Panggil server on the hall's LAN"),
+    "server": Setting("", str, "URL of the Panggil server on the hall's LAN; empty: find it by mDNS"),
+    "hall": Setting("", str, "several servers on the LAN: use the one of this hall name (else the first)"),
+    "discovery_interfaces": Setting("", str, "addresses of the interfaces to look for the server on, comma-separated; empty: all"),
     "number": Setting(None, int, "this counter's number (gerai)", 1, 999),
     "token": Setting(None, str, "this counter's token, as set by the admin"),
     "language": Setting("id", str, "language of the status view: id (Indonesian) or en"),
@@ -95,6 +97,8 @@ class CounterConfig:
     number: int
     token: str
     server: str = SETTINGS["server"].default
+    hall: str = ""
+    discovery_interfaces: str = ""
     language: str = "id"
     keys: Mapping[str, str] = field(default_factory=lambda: DEFAULT_KEYS)
     gpio: Mapping[str, int | str] = field(default_factory=lambda: MappingProxyType({}))
@@ -218,7 +222,7 @@ def _check(key: str, value: Any) -> Any:
         raise ConfigError(f"{where}: must be at least {setting.minimum:g}")
     if setting.maximum is not None and value > setting.maximum:
         raise ConfigError(f"{where}: must be at most {setting.maximum:g}")
-    if key == "server" and not re.match(r"^https?://[^/\s]+", value):
+    if key == "server" and value and not re.match(r"^https?://[^/\s]+", value):
         raise ConfigError(f"{where}: must be an http:// URL such as http://192.168.1.10:5000")
     if key == "server":
         return value.rstrip("/")

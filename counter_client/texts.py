@@ -12,6 +12,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     "id": {
         # connection
         "conn.connecting": "Menyambung ke server…",
+        "conn.searching": "Mencari server...",
         "conn.connected": "Tersambung",
         "conn.disconnected": "TERPUTUS dari server — menyambung ulang…",
         "conn.refused": "DITOLAK server: {reason}",
@@ -106,6 +107,7 @@ TEXTS: Mapping[str, Mapping[str, str]] = {
     },
     "en": {
         "conn.connecting": "Connecting to the server…",
+        "conn.searching": "Looking for the server...",
         "conn.connected": "Connected",
         "conn.disconnected": "DISCONNECTED from the server — reconnecting…",
         "conn.refused": "REFUSED by the server: {reason}",

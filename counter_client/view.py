@@ -27,6 +27,7 @@ class Screen:
 
     state: CounterState
     connection: str = "connecting"
+    server: str = ""  # the server in use (typed or found on the LAN), once known
     refusal: str | None = None
     pending: str | None = None
     retrying: bool = False
@@ -99,7 +100,10 @@ def _break_line(info: Mapping, texts: Texts) -> str:
 def _connection(screen: Screen, texts: Texts) -> str:
     if screen.connection == "refused" and screen.refusal:
         return texts("conn.refused", reason=texts.error(screen.refusal))
-    return texts(f"conn.{screen.connection}")
+    shown = texts(f"conn.{screen.connection}")
+    if screen.server and screen.connection != "searching":
+        shown += " · " + screen.server
+    return shown
 
 
 def _two_columns(left: str, right: str, width: int) -> str:

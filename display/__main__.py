@@ -28,6 +28,12 @@ log = logging.getLogger("display")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m display", description="Panggil TV display")
     parser.add_argument("--config", help="YAML file whose `display:` section holds the settings")
+    parser.add_argument(
+        "--pair",
+        metavar="CODE",
+        help="the 6-digit pairing code from the admin's display page: writes this display's "
+        "settings into --config, then starts",
+    )
     parser.add_argument("--screenshot", metavar="PNG", help="render one frame to PNG and exit")
     parser.add_argument(
         "--state", metavar="JSON",
@@ -50,6 +56,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return update(argv[1:], part="display")
     args = build_parser().parse_args(argv)
+    if args.pair:
+        code = pair(args)
+        if code:
+            return code
     try:
         config = config_from_args(args)
     except ConfigError as exc:
@@ -113,6 +123,23 @@ def test_sound(config: DisplayConfig) -> int:
 
         pygame.mixer.quit()  # flushes the output (SDL's disk driver writes its file then)
     print(f"played {config.chime}")
+    return 0
+
+
+def pair(args: argparse.Namespace) -> int:
+    """Trade a pairing code for this display's settings and write them to --config (0: done)."""
+    from panggil_common.pairing import PairingError, pair_device
+
+    if not args.config:
+        print("error: --pair CODE needs --config FILE to write the settings to", file=sys.stderr)
+        return 2
+    try:
+        paired = pair_device("display", args.pair, args.config, server=args.server_url or "")
+    except PairingError as exc:
+        print(f"error: pairing failed: {exc.message} ({exc.code})", file=sys.stderr)
+        return 1
+    print(f"paired: display {paired['name']!r} of {paired.get('hall', '?')} "
+          f"(server {paired['server_in_use']}), settings written to {args.config}", flush=True)  # fmt: skip
     return 0
 
 
@@ -196,15 +223,16 @@ def live_state(config: DisplayConfig, timeout: float = 10.0) -> tuple[Any, datet
     from .state import apply_snapshot, set_connected
 
     inbox: queue.Queue[tuple[str, Any]] = queue.Queue()
+    url = config.server_url or found_server_url(config, timeout)
     client = DisplayClient(
-        config.server_url, config.name or "screenshot", lambda kind, data: inbox.put((kind, data))
+        url, config.name or "screenshot", lambda kind, data: inbox.put((kind, data))
     ).start()
     try:
         deadline = datetime.now().timestamp() + timeout
         while True:
             left = deadline - datetime.now().timestamp()
             if left <= 0:
-                raise TimeoutError(f"no snapshot from {config.server_url} within {timeout:.0f} s")
+                raise TimeoutError(f"no snapshot from {url} within {timeout:.0f} s")
             try:
                 kind, data = inbox.get(timeout=left)
             except queue.Empty:
@@ -215,6 +243,28 @@ def live_state(config: DisplayConfig, timeout: float = 10.0) -> tuple[Any, datet
                 return apply_snapshot(state, data, now).state, now
     finally:
         client.stop()
+
+
+def found_server_url(config: DisplayConfig, timeout: float) -> str:
+    """The URL of the server found on the LAN within `timeout` seconds (TimeoutError if none)."""
+    import threading
+
+    from panggil_common import discovery
+
+    stop = threading.Event()
+    timer = threading.Timer(timeout, stop.set)
+    timer.start()
+    try:
+        return discovery.find_server(
+            hall=config.hall,
+            timeout=config.discovery_timeout,
+            interfaces=config.discovery_interfaces,
+            stop=stop,
+        ).url
+    except discovery.DiscoveryStopped:
+        raise TimeoutError(f"no Panggil server found on the LAN within {timeout:.0f} s") from None
+    finally:
+        timer.cancel()
 
 
 if __name__ == "__main__":

@@ -21,12 +21,13 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urljoin
+from urllib.parse import urljoin, urlsplit
 
 import pygame
 import requests
 
 from panggil_common.sdnotify import Watchdog
+from panggil_common import discovery
 
 from . import client as net
 from .audio import Announcer, AudioCache, AudioError, PygamePlayer
@@ -40,6 +41,7 @@ from .state import (
     apply_snapshot,
     initial_state,
     set_connected,
+    set_server,
     tick,
 )
 
@@ -48,6 +50,14 @@ log = logging.getLogger(__name__)
 RESYNC_RETRY_SECONDS = 10.0
 LOGO = "logo"  # a message of our own: logo bytes fetched in the background
 QUIT = "quit"  # posted by the SIGTERM handler
+DISCOVERY = "discovery"  # (kind, detail) from the search for the server on the LAN
+# A server found by mDNS that stays unreachable this long is looked for again (it may have moved).
+REDISCOVER_AFTER_SECONDS = 30.0
+
+
+def server_label(url: str) -> str:
+    """How the screen names the server in use: its host and port."""
+    return urlsplit(url).netloc or url
 
 
 def utc_now() -> datetime:
@@ -98,6 +108,8 @@ class DisplayApp:
             self.screen.get_size(), language=config.language, recent_count=config.recent_calls
         )
         self.state = initial_state_for(config)
+        self._server_url = config.server_url
+        self._audio_cache: AudioCache | None = None
         self.running = True
         self.errors = 0
         self.redraws = 0
@@ -106,14 +118,45 @@ class DisplayApp:
         self._load_logo_file()
         self.announcer = announcer if announcer is not None else self._make_announcer()
         self.client: net.DisplayClient | None = None
-        if connect:
-            self.client = net.DisplayClient(
-                config.server_url,
-                config.name or socket.gethostname(),
-                self.post,
-                reconnect_delay_max=config.reconnect_delay_max,
-            )
+        self._connect = connect
+        self._discovered = not config.server_url  # found on the LAN: may be looked for again
+        self._finder: threading.Thread | None = None
+        self._stop_finding = threading.Event()
+        if connect and self.server_url:
+            self._use_server(self.server_url)
         self._next_tick = 0.0
+
+    @property
+    def server_url(self) -> str:
+        return self._server_url
+
+    def _use_server(self, url: str) -> None:
+        """Connect to `url`: the typed one, or the one found on the LAN."""
+        self._server_url = url
+        if self._audio_cache is not None:
+            self._audio_cache.base_url = url.rstrip("/") + "/"
+        self.apply(set_server(self.state, server_label(url)))
+        self.client = net.DisplayClient(
+            url,
+            self.config.name or socket.gethostname(),
+            self.post,
+            reconnect_delay_max=self.config.reconnect_delay_max,
+        )
+
+    def _find_server(self) -> None:
+        """Look for the server on the LAN until found (a thread: it only posts)."""
+        try:
+            found = discovery.find_server(
+                hall=self.config.hall,
+                timeout=self.config.discovery_timeout,
+                interfaces=self.config.discovery_interfaces,
+                backoff_max=self.config.reconnect_delay_max,
+                on_status=lambda kind, detail: self.post(DISCOVERY, (kind, detail)),
+                stop=self._stop_finding,
+            )
+        except discovery.DiscoveryStopped:
+            return
+        log.info("server found on the LAN: %s", found.describe())
 
     # --- wiring -----------------------------------------------------------------------------
 
@@ -125,7 +168,8 @@ class DisplayApp:
         except AudioError as exc:
             log.error("audio disabled: %s (calls are still shown)", exc)
             return None
-        cache = AudioCache(self.config.server_url, Path(self.config.audio_cache_dir))
+        cache = AudioCache(self.server_url or "http://0.0.0.0", Path(self.config.audio_cache_dir))
+        self._audio_cache = cache  # its base URL follows the server found on the LAN
         chime = Path(self.config.chime).expanduser() if self.config.chime else None
         return Announcer(
             player, cache.fetch, chime, repeat=self.config.repeat, audio_wait=self.config.audio_wait
@@ -146,11 +190,37 @@ class DisplayApp:
     def start(self) -> DisplayApp:
         if self.client is not None:
             self.client.start()
+        elif self._connect:
+            self._start_finding()
         self.redraw(full=True)
         return self
 
+    def _start_finding(self) -> None:
+        self.apply(set_server(self.state, "", searching=True))
+        self._finder = threading.Thread(
+            target=self._find_server, name="display-discovery", daemon=True
+        )
+        self._finder.start()
+
+    def _rediscover_if_gone(self) -> None:
+        """The server found on the LAN has been unreachable for long: look for it again."""
+        since = self.state.disconnected_since
+        if not (self._discovered and self.client is not None and since is not None):
+            return
+        if self.state.connected or (self._finder is not None and self._finder.is_alive()):
+            return
+        if (self.clock() - since).total_seconds() < REDISCOVER_AFTER_SECONDS:
+            return
+        log.warning("server %s unreachable since %s; looking for it on the LAN again",
+                    self.server_url, since.isoformat(timespec="seconds"))  # fmt: skip
+        old, self.client = self.client, None
+        # Stopping a client may wait for its reconnection attempt: not in the loop's thread.
+        threading.Thread(target=old.stop, name="display-old-client", daemon=True).start()
+        self._start_finding()
+
     def stop(self) -> None:
         self.running = False
+        self._stop_finding.set()
         if self.client is not None:
             self.client.stop()
         if self.announcer is not None:
@@ -225,6 +295,7 @@ class DisplayApp:
             return False
         self._next_tick = now + 1.0 - (time.time() % 1.0)
         self.apply(tick(self.state, self.clock()))
+        self._rediscover_if_gone()
         if (
             self.state.needs_resync
             and self.client is not None
@@ -238,6 +309,14 @@ class DisplayApp:
         now = self.clock()
         if kind == QUIT:
             self.running = False
+        elif kind == DISCOVERY:
+            found, detail = data
+            if found == discovery.FOUND and self.client is None:
+                self._use_server(detail.url)
+                assert self.client is not None
+                self.client.start()
+            elif found != discovery.FOUND:
+                self.apply(set_server(self.state, "", searching=True))
         elif kind == net.CONNECTED:
             self.apply(set_connected(self.state, True, now))
         elif kind == net.DISCONNECTED:
@@ -297,7 +376,7 @@ class DisplayApp:
 
         def fetch() -> None:
             try:
-                response = requests.get(urljoin(self.config.server_url + "/", url), timeout=10)
+                response = requests.get(urljoin(self.server_url + "/", url), timeout=10)
                 response.raise_for_status()
             except Exception as exc:  # noqa: BLE001 - any failure just means: no logo
                 log.warning("logo %s not fetched: %s", url, exc)

@@ -38,7 +38,18 @@ def _setting(default: Any, help: str, **extra: Any) -> Any:
 class DisplayConfig:
     """What one TV display connects to, shows and says."""
 
-    server_url: str = _setting("http://127.0.0.1:5000", "Base URL of the Panggil server.")
+    server_url: str = _setting(
+        "", "Base URL of the Panggil server; empty: find it on the LAN (mDNS, _panggil._tcp)."
+    )
+    hall: str = _setting(
+        "", "Found several servers on the LAN: use the one of this hall name (else the first)."
+    )
+    discovery_interfaces: tuple[str, ...] = _setting(
+        (), "Addresses of the interfaces to look for the server on; empty means all."
+    )
+    discovery_timeout: float = _setting(
+        3.0, "Seconds one look for the server on the LAN waits for answers.", min=0.5
+    )
     name: str = _setting("", "Name this display reports to the server (default: the host name).")
     counters: tuple[int, ...] = _setting(
         (), "Show only these counter numbers (a floor or zone); empty means all."
@@ -150,7 +161,7 @@ def _validate(config: DisplayConfig) -> DisplayConfig:
         raise ConfigError(f"display.language: expected one of {', '.join(LANGUAGES)}")
     if config.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"display.log_level: unknown level {config.log_level!r}")
-    if not re.match(r"^https?://", config.server_url):
+    if config.server_url and not re.match(r"^https?://", config.server_url):
         raise ConfigError(
             f"display.server_url: expected http://host:port, got {config.server_url!r}"
         )

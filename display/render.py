@@ -21,7 +21,7 @@ import pygame
 
 from panggil_common.rules import ZONE_OFFSETS
 
-from .state import CounterView, ScreenState
+from .state import CounterView, ScreenState, server_now
 from .texts import (
     break_label,
     format_date,
@@ -208,18 +208,24 @@ class Renderer:
 
     def region_keys(self, state: ScreenState, now: datetime) -> dict[str, Any]:
         """What each region shows, as plain hashable values (its cache key)."""
+        # The server's time, not this device's: a Pi has no RTC (state.clock_offset).
+        now = server_now(state, now)
         local = local_time(now, state.timezone)
         since = None
         if state.stale and state.disconnected_since is not None:
             since = format_time(
-                local_time(state.disconnected_since, state.timezone), state.timezone
+                local_time(server_now(state, state.disconnected_since), state.timezone),
+                state.timezone,
             )
         since_drop = None
         if not state.connected and state.disconnected_since is not None:
             since_drop = format_time(
-                local_time(state.disconnected_since, state.timezone), state.timezone
+                local_time(server_now(state, state.disconnected_since), state.timezone),
+                state.timezone,
             )
-        if state.seq is None:
+        if state.searching:
+            connection = "searching"
+        elif state.seq is None:
             connection = "connecting" if not state.disconnected_since else "disconnected"
         else:
             connection = "connected" if state.connected else "disconnected"
@@ -252,8 +258,10 @@ class Renderer:
             )
             keys["recent"] = (state.recent[1 : self.recent_count + 1], state.stale)
             keys["counters"] = (state.counters, state.stale)
-        keys["footer"] = (connection, *self._footer_key(state.running_text, now), banner)
-        keys["status"] = (connection, since_drop)
+        keys["footer"] = (
+            connection, *self._footer_key(state.running_text, now), banner, state.server
+        )  # fmt: skip
+        keys["status"] = (connection, since_drop, state.server)
         return keys
 
     # --- text -------------------------------------------------------------------------------
@@ -581,12 +589,15 @@ class Renderer:
         return result
 
     def _paint_footer(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
-        connection, lines, size, banner = key
+        connection, lines, size, banner, server = key
         if connection != "connected":
             # Losing the server matters more than the running text: say it across the footer.
             surface.fill(BAD if connection == "disconnected" else HEADER, area)
+            message = text(self.language, connection)
+            if server and connection != "searching":
+                message += " · " + text(self.language, "server", server=server)
             self.blit_text(
-                surface, text(self.language, connection), self.px(40), WHITE, bold=True,
+                surface, message, self.px(40), WHITE, bold=True,
                 max_width=area.width - self.px(60), midleft=(area.left + self.px(30), area.centery),
             )  # fmt: skip
             return
@@ -608,12 +619,12 @@ class Renderer:
             )  # fmt: skip
 
     def _paint_status(self, surface: pygame.Surface, area: pygame.Rect, key: Any) -> None:
-        connection, since_drop = key
+        connection, since_drop, server = key
         ok = connection == "connected"
         surface.fill(HEADER if connection != "disconnected" else BAD, area)
         radius = self.px(13)
         if ok:
-            label, ink = text(self.language, "connected"), GOOD
+            label, ink = server or text(self.language, "connected"), GOOD
         else:
             # The footer carries the message; here: since when, or nothing while first connecting.
             label = text(self.language, "since", time=since_drop) if since_drop else ""

@@ -134,6 +134,11 @@ class ScreenState:
     stale: bool = False
     needs_resync: bool = False
     hall_status: HallStatus = HallStatus()
+    # The server's clock minus this device's, in seconds (a Pi has no RTC): the screen shows
+    # the server's time. From the snapshot's `server_time` and the periodic `time` event.
+    clock_offset: float = 0.0
+    server: str = ""  # the server in use, as the screen names it ("10.0.0.5:5000")
+    searching: bool = False  # looking for a server on the LAN (mDNS), none found yet
 
     @property
     def latest(self) -> CallView | None:
@@ -362,8 +367,35 @@ def apply_snapshot(state: ScreenState, snapshot: Any, now: datetime) -> Outcome:
         disconnected_since=None,
         needs_resync=False,
         hall_status=hall_status,
+        clock_offset=_clock_offset(snapshot, now, state.clock_offset, problems),
     )
     return Outcome(_refresh(new, now), problems=tuple(problems))
+
+
+def server_now(state: ScreenState, now: datetime) -> datetime:
+    """The server's time when this device's clock says `now`."""
+    return now + timedelta(seconds=state.clock_offset)
+
+
+def _clock_offset(payload: Mapping, now: datetime, before: float, problems: list[str]) -> float:
+    """Seconds from this device's clock to the server's, from `server_time`; the previous
+    offset when there is none (an older server) or it cannot be read."""
+    value = payload.get("server_time")
+    if value is None:
+        return before
+    try:
+        moment = datetime.fromisoformat(str(value))
+        if moment.tzinfo is None:
+            raise ValueError("no offset")
+        return (moment - now).total_seconds()
+    except (TypeError, ValueError) as exc:
+        problems.append(f"server_time {value!r} ignored: {exc}")
+        return before
+
+
+def set_server(state: ScreenState, server: str, *, searching: bool = False) -> Outcome:
+    """Which server the display uses (or that it is still looking for one on the LAN)."""
+    return Outcome(replace(state, server=server, searching=searching))
 
 
 def _admin_zone(snapshot: Mapping, problems: list[str]) -> Zone:
@@ -400,6 +432,10 @@ def _apply_event(state: ScreenState, name: Any, payload: Any, now: datetime) -> 
         return _apply_announcement_ready(state, payload)
     if not isinstance(payload, Mapping):
         return Outcome(state, problems=(f"{name!r} ignored: payload is not an object",))
+    if name == protocol.SERVER_TIME:
+        found: list[str] = []
+        offset = _clock_offset(payload, now, state.clock_offset, found)
+        return Outcome(replace(state, clock_offset=offset), problems=tuple(found))
     step = stream.receive(_position(state), name, payload)
     seq = payload.get("seq")
     if step.reason == "no-seq":

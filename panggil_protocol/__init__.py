@@ -43,6 +43,9 @@ BROADCAST_EVENTS = (
 )
 # Auxiliary event without seq.
 ANNOUNCEMENT_READY = "announcement_ready"
+# Auxiliary, no seq: the server's clock, every TIME_EVERY_SECONDS on /display (a Pi has no RTC).
+SERVER_TIME = "time"
+TIME_EVERY_SECONDS = 60
 
 # Only on /visitor (docs/protocol.md): a phone's snapshot, its service's summary and its request.
 TICKET_STATUS = "ticket_status"
@@ -163,6 +166,12 @@ ERRORS: dict[str, tuple[int, str]] = {
     "writer-only": (
         421,
         "Proses server ini hanya melayani layar dan ponsel; loket tersambung ke server utama.",
+    ),
+    # Pairing a Pi with the admin page's code (POST /api/pair, server/pairing.py).
+    "unknown-pairing-code": (404, "Kode pemasangan salah atau sudah dipakai."),
+    "pairing-code-expired": (
+        410,
+        "Kode pemasangan sudah kedaluwarsa. Buat kode baru di halaman admin.",
     ),
 }
 

@@ -151,7 +151,12 @@ def serve_command(args: argparse.Namespace) -> int:
             "  Demo users: admin / admin-panggil, petugas1 / petugas-panggil (see config.yaml)",
             flush=True,
         )
-    run()
+    announcement = _announce(app, config)
+    try:
+        run()
+    finally:
+        if announcement is not None:
+            announcement.close()
     lock.release()
     return 0
 
@@ -180,6 +185,22 @@ def serve_worker(config) -> int:
     )
     run()
     return 0
+
+
+def _announce(app, config):
+    """Announce the hall's server on the LAN (server/discovery.py), unless turned off."""
+    if not config.server.announce:
+        return None
+    from server import discovery
+
+    hub = app.extensions["panggil"]
+    return discovery.Background(
+        hall=hub.settings.get("hall.name") or config.hall.name,
+        port=config.server.port,
+        host=config.server.host,
+        addresses=config.server.announce_addresses,
+        interfaces=config.server.announce_interfaces,
+    ).start()
 
 
 def listen(

@@ -166,7 +166,7 @@ csrf = CSRFProtect()
 
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
-    from server import report_api
+    from server import pairing, report_api
     from server.pages import admin, auth, console, kiosk, phone_ticket, survey, tv, visitor
 
     i18n.init_app(app)
@@ -191,6 +191,8 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     app.register_blueprint(survey.api)
     csrf.exempt(survey.api)  # answers carry a ticket's or a tablet's token; reports read only
     app.register_blueprint(report_api.bp)  # GET only: a session or a report token
+    app.register_blueprint(pairing.bp)
+    csrf.exempt(pairing.bp)  # a device with a one-use code, no cookie
 
     @app.context_processor
     def _common():
@@ -236,10 +238,15 @@ def _init_pages(app: Flask, hub: Hub) -> None:
 
 
 def _tick_forever(hub: Hub) -> None:
-    """Close the day at its boundary even when nobody presses anything."""
+    """Close the day at its boundary even when nobody presses anything; tell the TVs the time."""
+    ticks = 0
     while True:
         socketio.sleep(TICK_SECONDS)
         try:
             hub.tick()
         except Exception:
             log.exception("day tick failed; will retry")
+        ticks += 1
+        if ticks * TICK_SECONDS >= protocol.TIME_EVERY_SECONDS:
+            ticks = 0
+            events.send_time(hub.now())

@@ -66,6 +66,27 @@ class ServerSection(_Strict):
         description="Redis URL of the message queue that joins several server processes "
         "(e.g. redis://127.0.0.1:6379/0); unset: one process, no Redis",
     )
+    announce: bool = Field(
+        True, description="Announce the server on the LAN by mDNS (_panggil._tcp) for the Pis"
+    )
+    announce_addresses: list[str] = Field(
+        default_factory=list,
+        description="Addresses put in the announcement; empty: server.host, else every interface's",
+    )
+    announce_interfaces: list[str] = Field(
+        default_factory=list,
+        description="Interface addresses to announce on (e.g. the staff LAN's); empty: all",
+    )
+
+    @field_validator("announce_addresses", "announce_interfaces")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_address(item)
+            except ValueError:
+                raise ValueError(f"not an IP address: {item!r}") from None
+        return value
 
 
 class LimitsSection(_Strict):

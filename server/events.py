@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 from flask import current_app, request, session
 from flask_socketio import ConnectionRefusedError, emit
@@ -33,6 +34,11 @@ def broadcast(name: str, message: dict) -> None:
     """Send one event to every display and counter client (called by the Hub after a commit)."""
     socketio.emit(name, payloads.public(message), namespace=NS_DISPLAY)
     socketio.emit(name, message, namespace=NS_COUNTER)
+
+
+def send_time(now: datetime) -> None:
+    """The periodic `time` event to every display (sent by the app's ticker, no seq)."""
+    socketio.emit(protocol.SERVER_TIME, payloads.time_message(now), namespace=NS_DISPLAY)
 
 
 def guard(schema: type[schemas.Request]) -> Callable[[Callable], Callable]:

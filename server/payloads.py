@@ -161,6 +161,7 @@ def snapshot(
         "seq": seq,
         "day": hall.day,
         "now": now.isoformat(timespec="seconds"),
+        "server_time": server_time(now),
         "hall": info,
         "agencies": [{"code": a.code, "name": a.name} for a in hall.agencies.values()],
         "services": [service_info(hall, s, now) for s in hall.services.values()],
@@ -275,3 +276,13 @@ def command_response(outcome: Outcome, payloads: list[dict], seq: int) -> dict:
 def hall_status(hall: Hall, now: datetime) -> dict:
     """The hall open, on a break or closed at `now`, as the screens show it (docs/protocol.md)."""
     return schedule.status_dict(engine.hall_status(hall, now))
+
+
+def server_time(now: datetime) -> str:
+    """The server's clock for screens without one of their own (ISO with offset, milliseconds)."""
+    return now.isoformat(timespec="milliseconds")
+
+
+def time_message(now: datetime) -> dict:
+    """The periodic `time` event: the server's clock, so a TV keeps it without an RTC."""
+    return {"event": "time", "server_time": server_time(now)}

@@ -307,3 +307,13 @@ class VisitorAuth(Request):
 
 class GetStatus(Request):
     """get_status on /visitor: no data (null or {})."""
+
+
+# --- pairing a device (POST /api/pair, server/pairing.py) ----------------------------------------
+
+
+class PairRequest(Request):
+    """POST /api/pair: a Pi trades the code shown on the admin's page for its settings."""
+
+    code: Annotated[str, Field(pattern=r"^\d{6}$")]
+    kind: Literal["counter", "display"]

@@ -258,6 +258,20 @@ MIGRATIONS: list[str] = [
         address TEXT
     );
     """,
+    # Pairing codes (server/pairing.py): a device trades a short code from the admin's page for
+    # its settings. Only the code's keyed hash is kept; a code is used once and expires.
+    """
+    CREATE TABLE pairing_codes (
+        code_hash TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        target TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        created_by TEXT,
+        used_at TEXT,
+        used_by TEXT
+    );
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -991,6 +1005,35 @@ class Storage:
 
     def list_users(self) -> list[dict]:
         return list(self.db.query("SELECT * FROM users ORDER BY username"))
+
+    # --- pairing codes (server/pairing.py) -------------------------------------------------------
+
+    def add_pairing_code(self, code_hash: str, kind: str, target: str, now: datetime,
+                         expires: datetime, user: str | None) -> None:  # fmt: skip
+        # A newer code for the same device replaces any unused one.
+        self.db.execute(
+            "DELETE FROM pairing_codes WHERE kind = ? AND target = ? AND used_at IS NULL",
+            [kind, target],
+        )
+        self.db.execute(
+            "INSERT INTO pairing_codes (code_hash, kind, target, created_at, expires_at, created_by)"
+            " VALUES (?, ?, ?, ?, ?, ?)",
+            [code_hash, kind, target, now.isoformat(), expires.isoformat(), user],
+        )
+
+    def find_pairing_code(self, code_hash: str) -> dict | None:
+        row = next(
+            self.db.query("SELECT * FROM pairing_codes WHERE code_hash = ?", [code_hash]), None
+        )
+        return dict(row) if row else None
+
+    def use_pairing_code(self, code_hash: str, now: datetime, address: str) -> bool:
+        """Mark a code used; False when it was used already (a race lost)."""
+        cursor = self.db.execute(
+            "UPDATE pairing_codes SET used_at = ?, used_by = ? WHERE code_hash = ? AND used_at IS NULL",
+            [now.isoformat(), address, code_hash],
+        )
+        return cursor.rowcount == 1
 
     def add_audit(self, now: datetime, user: str | None, action: str, target: str | None = None,
                   detail: Mapping | None = None) -> None:  # fmt: skip

@@ -19,7 +19,9 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # A small hall: two agencies, three services, three counters.
 HALL = {
-    "server": {"secret_key": "test-secret-key-0123456789-abcdefghijkl", "async_mode": "threading"},
+    # Not announced on the LAN by mDNS: tests/test_discovery.py turns it on, on loopback only.
+    "server": {"secret_key": "test-secret-key-0123456789-abcdefghijkl", "async_mode": "threading",
+               "announce": False},
     "hall": {"name": "MPP Uji", "timezone": "Asia/Jakarta", "running_text": "Selamat datang"},
     # Tests and their servers issue many tickets from 127.0.0.1, as a hall's kiosk would;
     # tests/test_ratelimit.py takes the trust away to test the limit itself.

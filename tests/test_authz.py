@@ -26,6 +26,8 @@ ANY_COUNTER = {"api.cancel_ticket"}
 # Routes whose credential is a token in the JSON body: the SKM survey's answers (a ticket's
 # visitor token, a counter's tablet token; docs/protocol.md, "The satisfaction survey").
 BODY_TOKEN = {"survey_api.answer_from_phone", "survey_api.answer_from_tablet"}
+# A Pi's pairing: the credential is the one-use code from the admin's page (server/pairing.py).
+PAIRING_CODE = {"pairing.pair"}
 
 URL_VALUES = {"code": "ktp", "number": "1", "name": "lobby", "user_id": "2", "command": protocol.CALL_NEXT,
               "day": "2026-11-26", "kiosk_id": "layar"}  # fmt: skip
@@ -116,6 +118,13 @@ def test_every_write_route_is_refused_without_credentials(app, client, busy_hub)
                 body = answers if token is None else {**answers, "token": token}
                 response = client.open(path, method=method, json=body)
                 assert response.status_code in (400, 401, 404), (endpoint, response.get_json())
+                assert state(busy_hub) == before, endpoint
+            continue
+        if endpoint in PAIRING_CODE:
+            for body in ({"kind": "counter"}, {"code": "123456", "kind": "counter"},
+                         {"code": TOKENS[1], "kind": "counter"}):  # fmt: skip
+                response = client.open(path, method=method, json=body)
+                assert response.status_code in (400, 404), (endpoint, response.get_json())
                 assert state(busy_hub) == before, endpoint
             continue
         # A session route: no CSRF token, then a valid CSRF token but nobody logged in.

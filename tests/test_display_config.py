@@ -29,7 +29,7 @@ def parse(*argv: str) -> DisplayConfig:
 def test_defaults():
     config = load_config()
     assert config.size == (1920, 1080)
-    assert config.server_url == "http://127.0.0.1:5000"
+    assert config.server_url == ""  # found on the LAN by mDNS
     assert config.counters == () and config.repeat == 1 and config.language == "id"
     assert Path(config.chime) == ROOT / "sounds" / "chime.wav"
 

@@ -7,13 +7,22 @@ import secrets
 from urllib.parse import urlencode
 
 import segno
-from flask import abort, flash, jsonify, redirect, request, url_for
+from flask import abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from panggil_common.version import is_older, version
-from server import engine, events
+from server import engine, events, pairing
 from server.engine import Agency, Counter, Service
-from server.pages.admin_common import attempt, bp, form_data, hub, render, save_hall, save_other
+from server.pages.admin_common import (
+    actor,
+    attempt,
+    bp,
+    form_data,
+    hub,
+    render,
+    save_hall,
+    save_other,
+)
 from server.pages.admin_forms import (
     FormError,
     Problem,
@@ -299,6 +308,33 @@ def regenerate_token(number: int):
     events.disconnect_counter(number)
     flash(_("New token made. Pair the counter's device again."), "success")
     return redirect(url_for("admin.counter", number=number))
+
+
+@bp.post("/counters/<int:number>/pair")
+def pair_counter(number: int):
+    """A one-use pairing code for a counter's Pi: `panggil-counter --pair CODE`."""
+    current = hub().hall.counters.get(number) or abort(404)
+    return _pairing_page(
+        "counter", str(number), current.name, url_for("admin.counter", number=number)
+    )
+
+
+@bp.post("/displays/<name>/pair")
+def pair_display(name: str):
+    """A one-use pairing code for a display's Pi: `panggil-display --pair CODE`."""
+    if hub().read(lambda s: s.find_display(name)) is None:
+        abort(404)
+    return _pairing_page("display", name, name, url_for("admin.display", name=name))
+
+
+def _pairing_page(kind: str, target: str, label: str, back: str):
+    code = pairing.create(hub(), current_app.config["SECRET_KEY"], kind, target, actor())
+    server = request.host_url.rstrip("/")
+    text = f"panggil:pair?{urlencode({'server': server, 'code': code})}"
+    command = f"panggil-{kind} --config /etc/panggil/{kind}.yaml --pair {code}"
+    return render("admin/pairing.html", kind=kind, label=label, code=code, back=back,
+                  qr_svg=qr_svg(text), pairing=text, command=command,
+                  minutes=int(pairing.CODE_TTL.total_seconds() // 60))  # fmt: skip
 
 
 def pairing_text(server_url: str, number: int, token: str) -> str:

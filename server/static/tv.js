@@ -318,7 +318,7 @@
     state.recent = onePerTicket((snap.recent_calls || []).filter(inZone));
     // Keep the highlight only for the very call already highlighted (a quick reconnect).
     if (!latest || !state.recent[0] || state.recent[0].call_id !== latest.call_id) state.highlightUntil = 0;
-    learnTime(snap.now);
+    learnTime(snap.server_time || snap.now);
     paintClock();
     drawAll();
   }
@@ -522,6 +522,10 @@
   socket.on("connect_error", function () { setConnection(state.seq === null ? "connecting" : "disconnected"); });
   var stream = PanggilProtocol.follow(socket, { snapshot: applySnapshot, event: applyEvent });
   socket.on("announcement_ready", announcementReady);
+  // The server's clock every minute (no seq): a TV without a clock of its own keeps the hall's.
+  socket.on("time", function (data) {
+    if (data && typeof data.server_time === "string") { learnTime(data.server_time); paintClock(); }
+  });
   window.addEventListener("resize", drawCounters);
   debug.socket = socket;
   // Hooks for the browser tests (they drive the page the way the server would).
