@@ -162,6 +162,7 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
     from server import report_api
     from server.pages import admin, auth, console, kiosk, survey, tv, visitor
+    from server.pages import booking
 
     i18n.init_app(app)
     security.init_app(app)
@@ -183,6 +184,8 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     app.register_blueprint(survey.api)
     csrf.exempt(survey.api)  # answers carry a ticket's or a tablet's token; reports read only
     app.register_blueprint(report_api.bp)  # GET only: a session or a report token
+    app.register_blueprint(booking.bp)
+    csrf.exempt(booking.bp)  # JSON posts only (a form cannot send one); the import API has a token
 
     @app.context_processor
     def _common():
