@@ -47,6 +47,10 @@ PRIVATE_ENDPOINTS = {
     "kiosk.take_ticket",
     "api.issue_ticket",
     "report_api.summary",  # the hall's figures, for an admin or a report token's holder
+    "kiosk.check_in",  # a checked-in booking's ticket with its visitor token
+    "booking.book",  # a booking's code is the key to it
+    "booking.confirmation",
+    "booking.import_booking",
 }
 HOST_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]{1,255}$")
 

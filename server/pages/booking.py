@@ -173,7 +173,8 @@ def confirmation(code: str):
 
 def qr_image(text: str) -> str:
     """A QR code of the booking code as an SVG data: URL (the page inserts no markup)."""
-    return segno.make(text, error="m").svg_data_uri(
+    # make_qr: segno.make would choose a Micro QR for six characters, which cameras cannot read.
+    return segno.make_qr(text, error="m").svg_data_uri(
         scale=8, border=2, dark="#111827", light="#ffffff"
     )
 

@@ -237,7 +237,8 @@
 
   var CODE_KEYS = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";  // server/bookings.py CODE_ALPHABET
   var SCAN_MS = 250;
-  var camera = { stream: null, timer: 0, detector: null, canvas: null };
+  var RETRY_SAME_MS = 4000;  // a refused code held up to the camera is not sent again at once
+  var camera = { stream: null, timer: 0, detector: null, canvas: null, last: "", lastAt: 0 };
 
   function openCheckin() {
     if (state.busy) return;
@@ -299,13 +300,16 @@
     camera.canvas = camera.canvas || document.createElement("canvas");
     camera.canvas.width = w;
     camera.canvas.height = h;
-    var context = camera.canvas.getContext("2d");
+    var context = camera.canvas.getContext("2d", { willReadFrequently: true });
     context.drawImage(video, 0, 0, w, h);
     var code = window.jsQR(context.getImageData(0, 0, w, h).data, w, h, { inversionAttempts: "dontInvert" });
     if (code && code.data) { found(code.data); } else { scanSoon(); }
   }
 
   function found(text) {
+    if (text === camera.last && Date.now() - camera.lastAt < RETRY_SAME_MS) { scanSoon(); return; }
+    camera.last = text;
+    camera.lastAt = Date.now();
     $("checkin-code").value = String(text).slice(-6).toUpperCase();
     checkIn(text);
   }
