@@ -51,6 +51,7 @@ PRIVATE_ENDPOINTS = {
     "booking.book",  # a booking's code is the key to it
     "booking.confirmation",
     "booking.import_booking",
+    "booking.counter_check_in",
 }
 HOST_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]{1,255}$")
 

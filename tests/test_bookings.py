@@ -414,3 +414,25 @@ def test_a_clock_that_moves_to_tomorrow_offers_tomorrows_sessions(make_app, cloc
     client = make_app().test_client()
     rows = client.get("/api/reservasi/sessions?service=ktp&day=2026-11-27").get_json()["sessions"]
     assert [r["state"] for r in rows] == ["past", "open", "open"]
+
+
+def test_the_counter_checks_a_booking_in_with_its_device_token(bapp, bclient):
+    code = booked(bclient)
+    url = "/api/bookings/checkin"
+    r = bclient.post(url, json={"code": code})
+    assert (r.status_code, r.get_json()["error"]) == (401, "invalid-token")
+    r = bclient.post(url, json={"code": code}, headers={"Authorization": "Bearer token-counter-1"})
+    assert r.status_code == 201 and r.get_json()["ticket"]["number"] == "A001"
+    assert r.get_json()["booking"]["status"] == "checked_in"
+    again = bclient.post(url, json={"code": code}, headers={"Authorization": "Bearer token-counter-2"})
+    assert again.status_code == 200 and again.get_json()["replayed"] is True
+    assert again.get_json()["ticket"]["number"] == "A001"
+
+
+def test_the_console_page_offers_the_check_in(bapp, bclient):
+    from test_admin_pages import log_in
+
+    log_in(bclient, "petugas1", "petugas-secret")
+    html = bclient.get("/console/1?lang=id").get_data(as_text=True)
+    assert 'id="checkin-form"' in html and "Check-in reservasi: kodenya" in html
+    assert "/api/bookings/checkin" in html

@@ -260,3 +260,16 @@ def check_in(code_text: object) -> dict:
         early_minutes=config().bookings.checkin_early_minutes,
         priority=plan is not None and plan.priority,
     )
+
+
+@bp.post("/api/bookings/checkin")
+def counter_check_in():
+    """The officer console checks a booking in at the desk (bearer: the counter's device token)."""
+    header = request.headers.get("Authorization", "")
+    hub().counter_with_token(header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None)
+    body = request_body(schemas.CheckIn)
+    response = check_in(body.code)
+    result = response["result"]
+    replayed = bool(response.get("replayed"))
+    return jsonify(ok=True, ticket=result["ticket"], ahead=result["ahead"], booking=result["booking"],
+                   replayed=replayed, seq=response["seq"]), 200 if replayed else 201  # fmt: skip
