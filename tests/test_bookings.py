@@ -436,3 +436,41 @@ def test_the_console_page_offers_the_check_in(bapp, bclient):
     html = bclient.get("/console/1?lang=id").get_data(as_text=True)
     assert 'id="checkin-form"' in html and "Check-in reservasi: kodenya" in html
     assert "/api/bookings/checkin" in html
+
+
+# --- the admin's Reservasi page -------------------------------------------------------------------
+
+
+def test_the_admin_page_lists_the_days_bookings_and_imports_a_csv(bapp, bclient, clock):
+    from io import BytesIO
+
+    from test_admin_pages import csrf_token, log_in
+
+    hub = bapp.extensions["panggil"]
+    kept = booked(bclient, name="Budi", id_last4="1234")
+    check_in(bclient, kept)
+    booked(bclient)
+    log_in(bclient, "admin", "admin-secret")
+    csv_text = (
+        "service,day,session,name,phone,id_last4,external_id\n"
+        f"ktp,{TODAY},10:00-11:00,Siti,0812345678,0042,siola-1\n"
+        f"ktp,{TODAY},10:00-11:00,Siti,0812345678,0042,siola-1\n"  # the same row again: skipped
+        f"ktp,{TODAY},09:00-10:00,Ani,,,\n"  # 09:00-10:00 is full (2 of 2)
+        f"ktp,{TODAY},10:00-11:00,Joko,,3201234567890123,\n"  # a whole NIK: refused
+    )
+    r = bclient.post("/admin/reservasi", data={"csrf_token": csrf_token(bclient),
+                     "file": (BytesIO(csv_text.encode()), "reservasi.csv")},
+                     content_type="multipart/form-data")  # fmt: skip
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200, html
+    assert "1 dipesan, 1 sudah ada, 2 ditolak." in html
+    assert "Baris 4: Kuota sesi ini sudah penuh" in html
+    assert "3201234567890123" not in html
+    rows = hub.storage.day_bookings(TODAY, TZ)
+    assert sorted((b.session, b.status, b.source) for b in rows) == [
+        ("09:00-10:00", "booked", "web"), ("09:00-10:00", "checked_in", "web"),
+        ("10:00-11:00", "booked", "csv"),
+    ]  # fmt: skip
+    page = bclient.get(f"/admin/reservasi?day={TODAY}").get_data(as_text=True)
+    assert kept in page and "Budi" in page and "&bull;&bull;&bull;&bull;1234" in page
+    assert "A001" in page  # the checked-in booking's ticket

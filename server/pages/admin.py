@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server.pages import (
+    admin_bookings,
     admin_catalogue,
     admin_day,
     admin_people,
@@ -32,6 +33,7 @@ VIEW_MODULES = (
     admin_reports,
     admin_skm,
     admin_webhooks,
+    admin_bookings,
 )
 
 
