@@ -892,15 +892,19 @@ class Storage:
         self.db.execute("DELETE FROM webhooks WHERE id = ?", [hook])
         return row[0]
 
-    def next_webhook_event(self, after: int, kinds: list[str]) -> dict | None:
-        """The first stored event after seq `after` of one of these kinds (seq, at, kind, data)."""
+    def next_webhook_event(
+        self, after: int, kinds: list[str], booked_only: bool = False
+    ) -> dict | None:
+        """The first stored event after seq `after` of one of these kinds (seq, at, kind, data);
+        `booked_only`: of the issued tickets only those of a checked-in booking."""
         if not kinds:
             return None
         marks = ", ".join("?" for _ in kinds)
+        booked = " AND (kind != 'issued' OR json_extract(data, '$.booking') IS NOT NULL)"
         rows = list(
             self.db.query(
                 "SELECT seq, at, kind, data FROM events WHERE seq > ? AND kind IN (" + marks + ")"
-                " ORDER BY seq LIMIT 1",
+                + (booked if booked_only else "") + " ORDER BY seq LIMIT 1",
                 [after, *kinds],
             )
         )

@@ -3,6 +3,7 @@ expiry, the import API and the settings' documentation (browser tests: test_book
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -474,3 +475,44 @@ def test_the_admin_page_lists_the_days_bookings_and_imports_a_csv(bapp, bclient,
     page = bclient.get(f"/admin/reservasi?day={TODAY}").get_data(as_text=True)
     assert kept in page and "Budi" in page and "&bull;&bull;&bull;&bull;1234" in page
     assert "A001" in page  # the checked-in booking's ticket
+
+
+# --- the booking.checked_in webhook ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("events", "wanted"),
+    [
+        (("booking.checked_in",), [("booking.checked_in", "A002")]),
+        (("ticket.issued",), [("ticket.issued", "A001"), ("ticket.issued", "A002"),
+                              ("ticket.issued", "A003")]),
+        (("ticket.issued", "booking.checked_in"), [("ticket.issued", "A001"),
+         ("booking.checked_in", "A002"), ("ticket.issued", "A003")]),
+    ],
+)  # fmt: skip
+def test_a_check_in_reaches_a_webhook_receiver_once_and_signed(bapp, bclient, clock, events, wanted):
+    from test_admin_pages import log_in
+    from test_webhooks import Receiver, add_hook, drain
+
+    from server.webhooks import Dispatcher
+
+    hub = bapp.extensions["panggil"]
+    receiver = Receiver()
+    try:
+        code = booked(bclient)
+        log_in(bclient, "admin", "admin-secret")
+        add_hook(bclient, receiver.url, events)
+        hub.issue("ktp")
+        check_in(bclient, code)
+        check_in(bclient, code)  # the same ticket again: no second event
+        hub.issue("ktp")
+        drain(Dispatcher(hub))
+        assert receiver.events() == wanted
+        for r in receiver.requests:
+            assert r["headers"]["X-Panggil-Signature"].startswith("t=")
+            body = json.loads(r["body"])
+            if body["event"] == "booking.checked_in":
+                assert body["data"]["booking"] == {"code": code, "session": "09:00-10:00"}
+        assert drain(Dispatcher(hub)) == 0
+    finally:
+        receiver.close()
