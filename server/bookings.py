@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from itertools import pairwise
 from dataclasses import dataclass, replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -99,7 +100,7 @@ def parse_session(text: str) -> Session:
 def parse_sessions(texts: list[str]) -> tuple[Session, ...]:
     """A plan's sessions in order; overlapping or repeated sessions are refused."""
     sessions = sorted((parse_session(t) for t in texts), key=lambda s: s.start)
-    for before, after in zip(sessions, sessions[1:]):
+    for before, after in pairwise(sessions):
         if after.start < before.end:
             raise ValueError(f"sessions {before.label} and {after.label} overlap")
     return tuple(sessions)

@@ -267,10 +267,14 @@ class BookingPlanEntry(_Strict):
     )
     quota: int = Field(..., ge=1, le=10_000, description="Bookings per session")
     grace_minutes: int = Field(
-        15, ge=0, le=240, description="A booking not checked in by the session's end plus this expires"
+        15,
+        ge=0,
+        le=240,
+        description="A booking not checked in by the session's end plus this expires",
     )
     priority: bool = Field(
-        False, description="A checked-in booking is called before walk-ins (otherwise in check-in order)"
+        False,
+        description="A checked-in booking is called before walk-ins (otherwise in check-in order)",
     )
 
     @field_validator("sessions")
@@ -296,7 +300,9 @@ class BookingsSection(_Strict):
     per_address: int = Field(
         10, ge=1, le=10_000, description="Bookings one address may make per window"
     )
-    window_s: int = Field(3600, ge=10, le=86_400, description="The booking limit's window (seconds)")
+    window_s: int = Field(
+        3600, ge=10, le=86_400, description="The booking limit's window (seconds)"
+    )
 
 
 class ServiceEntry(_Strict):

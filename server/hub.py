@@ -291,11 +291,12 @@ class Hub:
         number. Returns {"result": {"ticket", "ahead", "booking"}, "seq"}.
         """
         with self.lock:
-            booking = self.storage.find_booking(code, self.tz)
-            if booking is None:
+            found = self.storage.find_booking(code, self.tz)
+            if found is None:
                 raise PanggilError("unknown-booking")
-            if booking.status == "checked_in" and booking.ticket:
-                return self._checked_in_answer(booking)
+            if found.status == "checked_in" and found.ticket:
+                return self._checked_in_answer(found)
+            booking: bookings.Booking = found
 
             def step(hall: Hall, now: datetime) -> Outcome:
                 return bookings.check_in(hall, booking, now, early_minutes=early_minutes,
@@ -307,9 +308,9 @@ class Hub:
                 storage.mark_booking(booking.code, "checked_in", now, ticket.id)
 
             response = self._apply(step, also=mark)
-            booking = self.storage.find_booking(code, self.tz)
-            assert booking is not None
-            response["result"]["booking"] = bookings.booking_dict(booking)
+            stored = self.storage.find_booking(code, self.tz)
+            assert stored is not None
+            response["result"]["booking"] = bookings.booking_dict(stored)
         self._prepare_voice(response["result"]["ticket"])
         return response
 

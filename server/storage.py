@@ -903,8 +903,11 @@ class Storage:
         booked = " AND (kind != 'issued' OR json_extract(data, '$.booking') IS NOT NULL)"
         rows = list(
             self.db.query(
-                "SELECT seq, at, kind, data FROM events WHERE seq > ? AND kind IN (" + marks + ")"
-                + (booked if booked_only else "") + " ORDER BY seq LIMIT 1",
+                "SELECT seq, at, kind, data FROM events WHERE seq > ? AND kind IN ("
+                + marks
+                + ")"
+                + (booked if booked_only else "")
+                + " ORDER BY seq LIMIT 1",
                 [after, *kinds],
             )
         )
@@ -1084,7 +1087,6 @@ class Storage:
             )
         }
 
-
     # --- bookings (server/bookings.py) ---------------------------------------------------------
 
     def add_booking(self, booking: bookings.Booking) -> None:
@@ -1147,6 +1149,7 @@ class Storage:
             " ticket = COALESCE(?, ticket) WHERE code = ?",
             [status, _utc(at) if status == "checked_in" else None, ticket, code],
         )
+
 
 def _kind_list() -> str:
     return ", ".join(f"'{kind}'" for kind in reports.KINDS)
@@ -1275,9 +1278,13 @@ def _utc(value: datetime | None) -> str | None:
 def _booking(row: Mapping, tz) -> bookings.Booking:
     return bookings.Booking(
         code=row["code"], service=row["service"], day=row["day"], session=row["session"],
-        starts_at=_dt(row["starts_at"], tz), ends_at=_dt(row["ends_at"], tz),
-        expires_at=_dt(row["expires_at"], tz), status=row["status"], name=row["name"],
+        starts_at=_when(row["starts_at"], tz), ends_at=_when(row["ends_at"], tz),
+        expires_at=_when(row["expires_at"], tz), status=row["status"], name=row["name"],
         phone=row["phone"], id_last4=row["id_last4"], source=row["source"],
         external_id=row["external_id"], created_at=_dt(row["created_at"], tz),
         checked_in_at=_dt(row["checked_in_at"], tz), ticket=row["ticket"],
-    )  # type: ignore[arg-type]  # fmt: skip
+    )  # fmt: skip
+
+
+def _when(value: str, tz) -> datetime:
+    return datetime.fromisoformat(value).astimezone(tz)

@@ -97,9 +97,9 @@ def event_name(event: Mapping, events: tuple[str, ...] | None = None) -> str:
     """The webhook name of a stored event for a hook taking `events`: a booked ticket's issue is
     `booking.checked_in` to a hook that takes that, `ticket.issued` to the others."""
     kind = event["kind"]
-    if kind == "issued" and (events is None or BOOKING_CHECKED_IN in events):
-        if "booking" in json.loads(event["data"]):
-            return BOOKING_CHECKED_IN
+    wanted = events is None or BOOKING_CHECKED_IN in events
+    if kind == "issued" and wanted and "booking" in json.loads(event["data"]):
+        return BOOKING_CHECKED_IN
     return EVENT_OF_KIND[kind]
 
 

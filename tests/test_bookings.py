@@ -58,7 +58,9 @@ def bclient(bapp):
 
 
 def book(client, session="09:00-10:00", day=TODAY, service="ktp", **extra):
-    return client.post("/api/reservasi", json={"service": service, "day": day, "session": session, **extra})
+    return client.post(
+        "/api/reservasi", json={"service": service, "day": day, "session": session, **extra}
+    )
 
 
 def booked(client, session="09:00-10:00", **extra) -> str:
@@ -90,7 +92,9 @@ def test_codes_have_six_unambiguous_characters_and_are_read_forgivingly():
     code = bookings.make_code(bytes(range(0, 256, 43)))
     assert bookings.CODE_RE.fullmatch(code)
     assert not set("0O1I") & set(bookings.CODE_ALPHABET)
-    assert {bookings.make_code(bytes([b] * 6))[0] for b in range(256)} == set(bookings.CODE_ALPHABET)
+    assert {bookings.make_code(bytes([b] * 6))[0] for b in range(256)} == set(
+        bookings.CODE_ALPHABET
+    )
     assert bookings.normalise_code(" k7m-2qx ") == "K7M2QX"
     assert bookings.normalise_code("https://mpp.example/reservasi/K7M2QX") == "K7M2QX"
     for bad in ("", "K7M2Q", "K7M2Q0", None, 123, "x" * 300):
@@ -406,7 +410,7 @@ def test_bad_booking_plans_name_their_key(tmp_path, plan):
 
     raw = hall_config(tmp_path)
     raw["services"][0]["bookings"] = plan
-    with pytest.raises(ConfigError, match="services.0.bookings"):
+    with pytest.raises(ConfigError, match=r"services\.0\.bookings"):
         parse_config(raw, base_dir=tmp_path)
 
 
@@ -425,7 +429,9 @@ def test_the_counter_checks_a_booking_in_with_its_device_token(bapp, bclient):
     r = bclient.post(url, json={"code": code}, headers={"Authorization": "Bearer token-counter-1"})
     assert r.status_code == 201 and r.get_json()["ticket"]["number"] == "A001"
     assert r.get_json()["booking"]["status"] == "checked_in"
-    again = bclient.post(url, json={"code": code}, headers={"Authorization": "Bearer token-counter-2"})
+    again = bclient.post(
+        url, json={"code": code}, headers={"Authorization": "Bearer token-counter-2"}
+    )
     assert again.status_code == 200 and again.get_json()["replayed"] is True
     assert again.get_json()["ticket"]["number"] == "A001"
 
@@ -490,7 +496,9 @@ def test_the_admin_page_lists_the_days_bookings_and_imports_a_csv(bapp, bclient,
          ("booking.checked_in", "A002"), ("ticket.issued", "A003")]),
     ],
 )  # fmt: skip
-def test_a_check_in_reaches_a_webhook_receiver_once_and_signed(bapp, bclient, clock, events, wanted):
+def test_a_check_in_reaches_a_webhook_receiver_once_and_signed(
+    bapp, bclient, clock, events, wanted
+):
     from test_admin_pages import log_in
     from test_webhooks import Receiver, add_hook, drain
 

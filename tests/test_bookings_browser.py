@@ -21,7 +21,9 @@ PLAN = {"sessions": ["00:00-12:00", "12:00-24:00"], "quota": 5, "grace_minutes":
 
 
 def shots_dir(tmp_path: Path) -> Path:
-    folder = ROOT / "docs" / "screenshots" if os.environ.get("PANGGIL_SCREENSHOTS") == "1" else tmp_path
+    folder = (
+        ROOT / "docs" / "screenshots" if os.environ.get("PANGGIL_SCREENSHOTS") == "1" else tmp_path
+    )
     folder.mkdir(parents=True, exist_ok=True)
     return folder
 

@@ -266,7 +266,9 @@ def check_in(code_text: object) -> dict:
 def counter_check_in():
     """The officer console checks a booking in at the desk (bearer: the counter's device token)."""
     header = request.headers.get("Authorization", "")
-    hub().counter_with_token(header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None)
+    hub().counter_with_token(
+        header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else None
+    )
     body = request_body(schemas.CheckIn)
     response = check_in(body.code)
     result = response["result"]

@@ -143,8 +143,12 @@ def page_texts() -> dict[str, str]:
         "booking": _("Booking"),
         "checked_in": _("Checked in: your queue number"),
         "unknown-booking": _("No booking has this code. Please check it and try again."),
-        "booking-too-early": _("Check-in for this booking is not open yet. Please come back closer to your session."),
-        "booking-expired": _("This booking has expired or is not for today. Please take a regular number."),
+        "booking-too-early": _(
+            "Check-in for this booking is not open yet. Please come back closer to your session."
+        ),
+        "booking-expired": _(
+            "This booking has expired or is not for today. Please take a regular number."
+        ),
         "camera_off": _("No camera here: type the code below."),
         "camera_on": _("Hold the QR code of your booking in front of the camera."),
     }
@@ -290,7 +294,9 @@ def check_in(kiosk_id: str):
             )
             answer["printed"] = True
         except Exception as exc:  # the booking is checked in: the number goes on the screen
-            log.error("kiosk %s: printing checked-in %s failed: %s", kiosk.id, ticket["number"], exc)
+            log.error(
+                "kiosk %s: printing checked-in %s failed: %s", kiosk.id, ticket["number"], exc
+            )
             answer["print_error"] = PanggilError("printer-error").message
     return jsonify(answer), 200 if answer["replayed"] else 201
 
