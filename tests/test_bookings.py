@@ -524,3 +524,14 @@ def test_a_check_in_reaches_a_webhook_receiver_once_and_signed(
         assert drain(Dispatcher(hub)) == 0
     finally:
         receiver.close()
+
+
+def test_guessing_codes_is_stopped(bclient):
+    from server.pages.booking import WRONG_CODES
+
+    code = booked(bclient)
+    for i in range(WRONG_CODES):
+        assert check_in(bclient, f"ABCD{bookings.CODE_ALPHABET[i]}2").status_code == 404
+    r = check_in(bclient, code)  # even a right code waits now
+    assert (r.status_code, r.get_json()["error"]) == (429, "rate-limited")
+    assert int(r.headers["Retry-After"]) > 0

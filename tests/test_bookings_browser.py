@@ -3,7 +3,8 @@
 be called in first-come order among walk-ins.
 
 With PANGGIL_SCREENSHOTS=1 the screenshots go to docs/screenshots/ (booking.png,
-booking-confirmation.png, kiosk-checkin.png, kiosk-checkin-result.png), else to the test's folder.
+booking-confirmation.png, kiosk-booking-button.png, kiosk-checkin.png, kiosk-checkin-result.png),
+else to the test's folder.
 """
 
 from __future__ import annotations
@@ -72,6 +73,7 @@ def test_book_check_in_at_the_kiosk_with_the_typed_code_and_be_called_in_arrival
     assert server.issue("ktp")["number"] == "A001"  # a walk-in who came before the booked visitor
 
     page.goto(server.url + "/kiosk/layar")
+    page.screenshot(path=str(shots / "kiosk-booking-button.png"))
     page.click("#booking-toggle")
     wait_js(page, "!document.getElementById('checkin').hidden")
     for letter in code:

@@ -247,13 +247,30 @@ def _day(text: str) -> date:
 # --- check-in (the kiosk, the console) -------------------------------------------------------------
 
 
+# Codes that name no booking, per address: guessing codes from the hall's Wi-Fi stops here.
+WRONG_CODES = 20
+WRONG_CODES_WINDOW_S = 300
+
+
 def check_in(code_text: object) -> dict:
     """A typed or scanned code becomes a ticket (or its ticket again); the hub's answer."""
-    code = bookings.normalise_code(code_text)
+    wrong = current_app.extensions.get("panggil_booking_guesses")
+    if wrong is None:
+        wrong = current_app.extensions["panggil_booking_guesses"] = SlidingWindow(
+            WRONG_CODES_WINDOW_S
+        )
+    key = "ip:" + ratelimit.client_address()
+    if wrong.count(key) >= WRONG_CODES:
+        raise PanggilError("rate-limited", retry_after=wrong.retry_after(key))
     h = hub()
-    booking = h.read(lambda s: s.find_booking(code, h.tz))
-    if booking is None:
-        raise PanggilError("unknown-booking")
+    try:
+        code = bookings.normalise_code(code_text)
+        booking = h.read(lambda s: s.find_booking(code, h.tz))
+        if booking is None:
+            raise PanggilError("unknown-booking")
+    except PanggilError:
+        wrong.add(key)
+        raise
     plan = plans().get(booking.service)
     return h.check_in_booking(
         code,
