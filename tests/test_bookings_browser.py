@@ -3,7 +3,8 @@
 be called in first-come order among walk-ins.
 
 With PANGGIL_SCREENSHOTS=1 the screenshots go to docs/screenshots/ (booking.png,
-booking-confirmation.png, kiosk-booking-button.png, kiosk-checkin.png, kiosk-checkin-result.png),
+booking-confirmation.png, kiosk-booking-button.png, kiosk-checkin.png, kiosk-checkin-result.png,
+admin-bookings.png),
 else to the test's folder.
 """
 
@@ -96,6 +97,16 @@ def test_book_check_in_at_the_kiosk_with_the_typed_code_and_be_called_in_arrival
 
     assert server.issue("ktp")["number"] == "A003"  # came after the check-in
     assert call_order(server, 3) == ["A001", "A002", "A003"]
+
+    # The admin's Reservasi page: the session's counts and the booking with its ticket.
+    from test_admin_browser import log_in
+
+    book_on_the_page(page, server)  # a second booking, not checked in
+    log_in(page, server, "admin", "admin-secret")
+    page.goto(server.url + "/admin/reservasi")
+    table = page.inner_text("#booking-list")
+    assert code in table and "A002" in table and "Budi Santoso" in table and "4321" in table
+    page.screenshot(path=str(shots / "admin-bookings.png"), full_page=True)
 
 
 def test_an_unknown_code_is_answered_in_indonesian_at_the_kiosk(page, live_server_factory):
