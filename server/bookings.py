@@ -169,6 +169,11 @@ def service_opens(hall: Hall, service_code: str, day: date, session: Session) ->
     return any(start < session.end and session.start < end for start, end in windows)
 
 
+def open_sessions(hall: Hall, plan: Plan, day: date) -> list[Session]:
+    """The plan's sessions during which the service opens on that day."""
+    return [s for s in plan.sessions if service_opens(hall, plan.service, day, s)]
+
+
 def places_left(plan: Plan, taken: Mapping[str, int], session: Session) -> int:
     """The session's free places: its quota less the bookings that hold one (booked, checked in)."""
     return max(0, plan.quota - taken.get(session.label, 0))

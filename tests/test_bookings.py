@@ -535,3 +535,20 @@ def test_guessing_codes_is_stopped(bclient):
     r = check_in(bclient, code)  # even a right code waits now
     assert (r.status_code, r.get_json()["error"]) == (429, "rate-limited")
     assert int(r.headers["Retry-After"]) > 0
+
+
+def test_the_page_offers_only_the_days_the_service_opens(tmp_path, clock):
+    from server.app import create_app
+    from server.config import parse_config
+
+    raw = hall_config(tmp_path, calendar=[{"date": "2026-11-27", "label": "Cuti bersama"}])
+    raw["agencies"][0]["weekdays"] = ["mon", "tue", "wed", "thu", "fri"]
+    raw["services"][0]["bookings"] = PLAN
+    app = create_app(parse_config(raw, base_dir=tmp_path), clock=clock, start_ticker=False)
+    try:
+        html = app.test_client().get("/reservasi").get_data(as_text=True)
+        days = json.loads(html.split('id="open-days" type="application/json">')[1].split("<")[0])
+        # Thursday 26th to Thursday 3rd: not the holiday (27th), not the weekend (28th, 29th).
+        assert days["ktp"] == ["2026-11-26", "2026-11-30", "2026-12-01", "2026-12-02", "2026-12-03"]
+    finally:
+        app.extensions["panggil"].storage.close()

@@ -84,14 +84,19 @@ def index():
         for s in h.hall.services.values()
         if s.code in plans() and s.active
     ]  # fmt: skip
-    days = [
-        {"day": d.isoformat(), "label": format_date(d, "EEEE, d MMMM")}
-        for d in bookings.bookable_days(today, config().bookings.days_ahead)
-    ]
+    every_day = bookings.bookable_days(today, config().bookings.days_ahead)
+    days = [{"day": d.isoformat(), "label": format_date(d, "EEEE, d MMMM")} for d in every_day]
+    # The days each service opens during a session (its hours, agency weekdays, the calendar).
+    open_days = {
+        s["code"]: [d.isoformat() for d in every_day
+                    if bookings.open_sessions(h.hall, plans()[s["code"]], d)]
+        for s in services
+    }  # fmt: skip
     return render_template(
         "booking/book.html",
         services=services,
         days=days,
+        open_days=open_days,
         texts=page_texts(),
         sessions_url=url_for("booking.sessions"),
         book_url=url_for("booking.book"),

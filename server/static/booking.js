@@ -7,6 +7,7 @@
   var form = document.getElementById("booking");
   if (!form) return;
   var T = JSON.parse(document.getElementById("texts").textContent);
+  var openDays = JSON.parse(document.getElementById("open-days").textContent);
   var chosen = null;
 
   function $(id) { return document.getElementById(id); }
@@ -91,7 +92,22 @@
     });
   });
 
-  $("service").addEventListener("change", loadSessions);
+  // Only the days the chosen service opens (the server's schedule); the first of them chosen.
+  function showDays() {
+    var open = openDays[$("service").value] || [];
+    var select = $("day");
+    var first = null;
+    Array.prototype.forEach.call(select.options, function (option) {
+      var on = open.indexOf(option.value) >= 0;
+      option.hidden = !on;
+      option.disabled = !on;
+      if (on && first === null) first = option.value;
+    });
+    if (open.indexOf(select.value) < 0 && first !== null) select.value = first;
+  }
+
+  $("service").addEventListener("change", function () { showDays(); loadSessions(); });
   $("day").addEventListener("change", loadSessions);
+  showDays();
   loadSessions();
 })();
