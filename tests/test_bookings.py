@@ -272,6 +272,8 @@ def test_checking_in_twice_answers_with_the_same_ticket(bapp, bclient, clock):
     assert first.status_code == 201 and again.status_code == 200
     assert again.get_json()["ticket"]["id"] == first.get_json()["ticket"]["id"]
     assert again.get_json()["replayed"] is True
+    page = bclient.get(f"/reservasi/{code}").get_data(as_text=True)
+    assert 'id="ticket-link"' in page and f"/t/{TODAY}/A001/" in page
     issued = [m for name, m in sent if name == protocol.TICKET_ISSUED]
     assert len(issued) == 1
     assert issued[0]["booking"] == {"code": code, "session": "09:00-10:00"}

@@ -23,6 +23,7 @@ from server.api import error_response, request_body
 from server.bookings import Booking, Plan
 from server.config import Config, booking_plans
 from server.hub import Hub
+from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
 from server.ratelimit import SlidingWindow
 from server.storage import Storage
@@ -164,6 +165,10 @@ def confirmation(code: str):
         abort(404)
     service = h.hall.services.get(booking.service)
     opens, closes = bookings.check_in_window(booking, config().bookings.checkin_early_minutes)
+    ticket_url = None
+    if booking.ticket:  # checked in: the ticket's own live page (the code is its key here)
+        day, number = booking.ticket.split("/", 1)
+        ticket_url = visitor_path({"id": booking.ticket, "day": day, "number": number})
     return render_template(
         "booking/confirmation.html",
         booking=booking,
@@ -173,6 +178,8 @@ def confirmation(code: str):
         opens=opens.strftime("%H.%M"),
         closes=closes.strftime("%H.%M"),
         qr=qr_image(booking.code),
+        ticket=booking.ticket.split("/", 1)[1] if booking.ticket else None,
+        ticket_url=ticket_url,
     )
 
 
