@@ -173,6 +173,24 @@ ERRORS: dict[str, tuple[int, str]] = {
         410,
         "Kode pemasangan sudah kedaluwarsa. Buat kode baru di halaman admin.",
     ),
+    # Bookings (reservasi) and their check-in.
+    "unknown-booking": (404, "Kode reservasi tidak ditemukan. Periksa kembali kodenya."),
+    "no-bookings": (409, "Layanan ini tidak menerima reservasi."),
+    "booking-closed": (
+        409,
+        "Sesi ini tidak dapat dipesan (sudah lewat, di luar hari buka, atau terlalu jauh).",
+    ),
+    "session-full": (409, "Kuota sesi ini sudah penuh. Silakan pilih sesi lain."),
+    "booking-too-early": (
+        409,
+        "Check-in reservasi ini belum dibuka. Silakan datang mendekati jam sesi Anda.",
+    ),
+    "booking-expired": (
+        409,
+        "Reservasi ini sudah kedaluwarsa atau bukan untuk hari ini. Silakan ambil nomor antrean biasa.",
+    ),
+    "booking-checked-in": (409, "Reservasi ini sudah check-in."),
+    "invalid-booking-token": (401, "Token API reservasi salah atau tidak ada."),
 }
 
 

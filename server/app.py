@@ -167,7 +167,7 @@ csrf = CSRFProtect()
 def _init_pages(app: Flask, hub: Hub) -> None:
     """Server-rendered pages: languages, CSRF on every session form, login, HTML errors."""
     from server import pairing, report_api
-    from server.pages import admin, auth, console, kiosk, phone_ticket, survey, tv, visitor
+    from server.pages import admin, auth, booking, console, kiosk, phone_ticket, survey, tv, visitor
 
     i18n.init_app(app)
     security.init_app(app)
@@ -193,6 +193,8 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     app.register_blueprint(report_api.bp)  # GET only: a session or a report token
     app.register_blueprint(pairing.bp)
     csrf.exempt(pairing.bp)  # a device with a one-use code, no cookie
+    app.register_blueprint(booking.bp)
+    csrf.exempt(booking.bp)  # JSON posts only (a form cannot send one); the import API has a token
 
     @app.context_processor
     def _common():

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from panggil_common.rules import CODE_RE, PREFIX_RE, USERNAME_RE
 from panggil_common.yaml_file import YamlFileError, read_mapping
-from server import engine, schedule
+from server import bookings, engine, schedule
 
 
 class ConfigError(Exception):
@@ -287,6 +287,52 @@ class AgencyEntry(_Strict):
         return engine.Agency(self.code, self.name, days)
 
 
+class BookingPlanEntry(_Strict):
+    """A service's bookings (server/bookings.py): sessions, the quota of each, grace, priority."""
+
+    sessions: list[str] = Field(
+        ..., min_length=1, max_length=48, description='e.g. ["08:00-09:00", "09:00-10:00"]'
+    )
+    quota: int = Field(..., ge=1, le=10_000, description="Bookings per session")
+    grace_minutes: int = Field(
+        15,
+        ge=0,
+        le=240,
+        description="A booking not checked in by the session's end plus this expires",
+    )
+    priority: bool = Field(
+        False,
+        description="A checked-in booking is called before walk-ins (otherwise in check-in order)",
+    )
+
+    @field_validator("sessions")
+    @classmethod
+    def _sessions(cls, value: list[str]) -> list[str]:
+        bookings.parse_sessions(value)  # ValueError naming the bad or overlapping session
+        return value
+
+    def to_plan(self, service: str) -> bookings.Plan:
+        return bookings.Plan(service, bookings.parse_sessions(self.sessions), self.quota,
+                             self.grace_minutes, self.priority)  # fmt: skip
+
+
+class BookingsSection(_Strict):
+    days_ahead: int = Field(7, ge=0, le=90, description="Bookable days: today and this many after")
+    checkin_early_minutes: int = Field(
+        30, ge=0, le=240, description="Check-in opens this many minutes before a session starts"
+    )
+    api_token: str | None = Field(
+        None, min_length=24, max_length=200,
+        description="Bearer token of POST /api/bookings (an external booking system); none: no API",
+    )  # fmt: skip
+    per_address: int = Field(
+        10, ge=1, le=10_000, description="Bookings one address may make per window"
+    )
+    window_s: int = Field(
+        3600, ge=10, le=86_400, description="The booking limit's window (seconds)"
+    )
+
+
 class ServiceEntry(_Strict):
     code: str = Field(..., pattern=CODE_RE.pattern)
     agency: str
@@ -311,6 +357,9 @@ class ServiceEntry(_Strict):
         3, ge=0, le=50,
         description="The visitor's phone alerts when this many people or fewer are ahead (0: only when called)",
     )  # fmt: skip
+    bookings: BookingPlanEntry | None = Field(
+        None, description="Booking sessions of the service (docs/kiosk.md); none: no bookings"
+    )
 
     @model_validator(mode="after")
     def _hours(self) -> ServiceEntry:
@@ -369,6 +418,7 @@ class Config(_Strict):
     agencies: list[AgencyEntry] = Field(default_factory=list)
     services: list[ServiceEntry] = Field(default_factory=list)
     counters: list[CounterEntry] = Field(default_factory=list)
+    bookings: BookingsSection = BookingsSection()
     users: list[UserEntry] = Field(
         default_factory=list, description="Loaded into an empty database"
     )
@@ -495,3 +545,8 @@ def _describe(exc: ValidationError) -> str:
             message = "unknown key"
         lines.append(f"{where}: {message}" if err["loc"] else message)
     return "config error: " + "; ".join(lines)
+
+
+def booking_plans(config: Config) -> dict[str, bookings.Plan]:
+    """The services that take bookings, each with its plan (read from config.yaml at start)."""
+    return {s.code: s.bookings.to_plan(s.code) for s in config.services if s.bookings is not None}

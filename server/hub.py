@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
-from server import announce, catalogue, day, engine, officers, payloads, protocol
+from server import announce, bookings, catalogue, day, engine, officers, payloads, protocol
 from server.engine import Change, Hall, Outcome
 from server.protocol import PanggilError
 from server.storage import Storage
@@ -205,7 +205,12 @@ class Hub:
         """Sign a deactivated user out of any counter (engine.sign_out_user)."""
         return self._apply(lambda hall, now: engine.sign_out_user(hall, user_id, now))
 
-    def _apply(self, step: Step, request: tuple[int, str, str] | None = None) -> dict:
+    def _apply(
+        self,
+        step: Step,
+        request: tuple[int, str, str] | None = None,
+        also: Callable[[Storage, Outcome, datetime], None] | None = None,
+    ) -> dict:
         with self.lock:
             now = self.now()
             day.roll_day(self, now)
@@ -218,6 +223,8 @@ class Hub:
             try:
                 with self.storage.transaction():
                     seqs = self.storage.save_changes(outcome.changes, built, outcome.hall)
+                    if also is not None:  # more rows of the same change (a booking checked in)
+                        also(self.storage, outcome, now)
                     response = payloads.command_response(outcome, built, seqs[-1])
                     if request is not None:
                         counter, request_id, command = request
@@ -268,8 +275,9 @@ class Hub:
 
     def tick(self) -> None:
         """Called every few seconds by a background task: closes the day at its boundary and
-        tells the screens when the hall opens, goes on a break or closes."""
+        tells the screens when the hall opens, goes on a break or closes; expires bookings."""
         day.tick(self)
+        self.expire_bookings()
 
     def close_day(self, also: Callable[[Storage], None] | None = None) -> dict:
         """The admin ends the day's service now (server/day.py); `also` adds the audit row."""
@@ -282,6 +290,66 @@ class Hub:
                 if call["call_id"] == ready.get("call_id"):
                     call["announcement"] = {**call.get("announcement", {}), "audio_url": ready.get("audio_url"),
                                             "status": "ready" if ready.get("audio_url") else "none"}  # fmt: skip
+
+    # --- bookings (server/bookings.py) ----------------------------------------------------------
+
+    def check_in_booking(self, code: str, *, early_minutes: int, priority: bool) -> dict:
+        """A booked visitor arrived: the booking becomes a ticket (one transaction), once.
+
+        A booking checked in before answers with its ticket again ("replayed"), never a second
+        number. Returns {"result": {"ticket", "ahead", "booking"}, "seq"}.
+        """
+        with self.lock:
+            found = self.storage.find_booking(code, self.tz)
+            if found is None:
+                raise PanggilError("unknown-booking")
+            if found.status == "checked_in" and found.ticket:
+                return self._checked_in_answer(found)
+            booking: bookings.Booking = found
+
+            def step(hall: Hall, now: datetime) -> Outcome:
+                return bookings.check_in(hall, booking, now, early_minutes=early_minutes,
+                                         priority=priority)  # fmt: skip
+
+            def mark(storage: Storage, outcome: Outcome, now: datetime) -> None:
+                ticket = outcome.last.ticket
+                assert ticket is not None
+                storage.mark_booking(booking.code, "checked_in", now, ticket.id)
+
+            response = self._apply(step, also=mark)
+            stored = self.storage.find_booking(code, self.tz)
+            assert stored is not None
+            response["result"]["booking"] = bookings.booking_dict(stored)
+        self._prepare_voice(response["result"]["ticket"])
+        return response
+
+    def _checked_in_answer(self, booking: bookings.Booking) -> dict:
+        assert booking.ticket is not None
+        ticket = self.hall.tickets.get(booking.ticket) or self.storage.find_ticket(
+            booking.ticket, self.tz
+        )
+        if ticket is None:
+            raise PanggilError("unknown-ticket")
+        ahead = self.hall.ahead_of(ticket) if ticket.id in self.hall.tickets else 0
+        return {
+            "result": {"ticket": engine.ticket_dict(ticket), "ahead": ahead,
+                       "booking": bookings.booking_dict(booking)},
+            "seq": self.seq,
+            "replayed": True,
+        }  # fmt: skip
+
+    def expire_bookings(self) -> list[str]:
+        """Bookings nobody checked in by their session's end plus grace expire; their places return."""
+        with self.lock:
+            now = self.now()
+            due = bookings.expired(self.storage.open_bookings_until(now, self.tz), now)
+            if not due:
+                return []
+            with self.storage.transaction():
+                for booking in due:
+                    self.storage.mark_booking(booking.code, "expired")
+        log.info("%d bookings expired: %s", len(due), ", ".join(b.code for b in due))
+        return [b.code for b in due]
 
     # --- admin changes ----------------------------------------------------------------------------
 

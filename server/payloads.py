@@ -240,6 +240,8 @@ def event_payload(change: Change, hall: Hall) -> dict:
         payload["call"] = call_payload(change, hall)
     elif change.kind == "issued":
         payload["ahead"] = hall.ahead_of(t)
+        if "booking" in change.data:  # a booking checked in (server/bookings.py)
+            payload["booking"] = dict(change.data["booking"])
     elif change.kind == "transferred":
         payload.update(
             from_service=change.data["from_service"], to_service=change.data["to_service"]

@@ -49,7 +49,12 @@ SLIP_TEXT = {
     "scan": "Pindai untuk memantau antrean Anda",
     "keep": "Simpan tiket ini sampai dipanggil.",
 }
-PRIORITY_TEXT = {"disability": "Disabilitas", "elderly": "Lansia", "pregnant": "Ibu hamil"}
+PRIORITY_TEXT = {
+    "disability": "Disabilitas",
+    "elderly": "Lansia",
+    "pregnant": "Ibu hamil",
+    "booking": "Reservasi",
+}  # a checked-in booking (server/bookings.py)
 
 # DLE EOT n: real-time status requests that a printer answers even while it is printing.
 STATUS_ONLINE = b"\x10\x04\x01"

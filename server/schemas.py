@@ -317,3 +317,36 @@ class PairRequest(Request):
 
     code: Annotated[str, Field(pattern=r"^\d{6}$")]
     kind: Literal["counter", "display"]
+
+
+# --- bookings (server/bookings.py, server/pages/booking.py) ---------------------------------------
+
+OptionalText = Annotated[_text(80) | None, BeforeValidator(_blank_is_none)]  # type: ignore[operator]
+Phone = Annotated[_text(20, r"^\+?[0-9 ]{6,19}$") | None, BeforeValidator(_blank_is_none)]  # type: ignore[operator]
+IdLast4 = Annotated[_text(4, r"^[0-9]{4}$") | None, BeforeValidator(_blank_is_none)]  # type: ignore[operator]
+
+
+class NewBooking(Request):
+    """POST /api/reservasi (the public booking page): a session of a service on a day.
+
+    Of an ID number only its last four digits are accepted (`id_last4`): never a whole NIK.
+    """
+
+    service: ServiceCode  # type: ignore[valid-type]
+    day: _text(10, r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # type: ignore[valid-type]
+    session: _text(11, r"^[0-9]{2}:[0-9]{2}-[0-9]{2}:[0-9]{2}$")  # type: ignore[valid-type]
+    name: OptionalText = None
+    phone: Phone = None
+    id_last4: IdLast4 = None
+
+
+class ImportBooking(NewBooking):
+    """POST /api/bookings (an external booking system, bearer token): idempotent by external_id."""
+
+    external_id: _text(64, r"^[A-Za-z0-9._:/-]+$")  # type: ignore[valid-type]
+
+
+class CheckIn(Request):
+    """POST /api/kiosk/<kiosk id>/checkin and the console's check-in: a typed or scanned code."""
+
+    code: _text(200)  # type: ignore[valid-type]

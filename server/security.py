@@ -49,6 +49,11 @@ PRIVATE_ENDPOINTS = {
     "phone.page",  # sets the phone's device cookie
     "api.issue_ticket",
     "report_api.summary",  # the hall's figures, for an admin or a report token's holder
+    "kiosk.check_in",  # a checked-in booking's ticket with its visitor token
+    "booking.book",  # a booking's code is the key to it
+    "booking.confirmation",
+    "booking.import_booking",
+    "booking.counter_check_in",
 }
 HOST_RE = re.compile(r"^[A-Za-z0-9.\-\[\]:]{1,255}$")
 

@@ -12,12 +12,12 @@ import json
 import logging
 import sqlite3
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import sqlite_utils
 
-from server import engine, reports, schedule
+from server import bookings, engine, reports, schedule
 
 log = logging.getLogger(__name__)
 
@@ -271,6 +271,30 @@ MIGRATIONS: list[str] = [
         used_at TEXT,
         used_by TEXT
     );
+    """,
+    # Bookings (reservasi, server/bookings.py): times in UTC ISO so that they compare as text;
+    # of an ID number only its last four digits, never the whole NIK.
+    """
+    CREATE TABLE bookings (
+        code TEXT PRIMARY KEY,
+        service TEXT NOT NULL,
+        day TEXT NOT NULL,
+        session TEXT NOT NULL,
+        starts_at TEXT NOT NULL,
+        ends_at TEXT NOT NULL,
+        expires_at TEXT NOT NULL,
+        status TEXT NOT NULL DEFAULT 'booked',
+        name TEXT NOT NULL DEFAULT '',
+        phone TEXT,
+        id_last4 TEXT,
+        source TEXT NOT NULL,
+        external_id TEXT UNIQUE,
+        created_at TEXT NOT NULL,
+        checked_in_at TEXT,
+        ticket TEXT
+    );
+    CREATE INDEX bookings_by_day ON bookings(day, service, session);
+    CREATE INDEX bookings_open ON bookings(status, expires_at);
     """,
 ]
 
@@ -918,15 +942,22 @@ class Storage:
         self.db.execute("DELETE FROM webhooks WHERE id = ?", [hook])
         return row[0]
 
-    def next_webhook_event(self, after: int, kinds: list[str]) -> dict | None:
-        """The first stored event after seq `after` of one of these kinds (seq, at, kind, data)."""
+    def next_webhook_event(
+        self, after: int, kinds: list[str], booked_only: bool = False
+    ) -> dict | None:
+        """The first stored event after seq `after` of one of these kinds (seq, at, kind, data);
+        `booked_only`: of the issued tickets only those of a checked-in booking."""
         if not kinds:
             return None
         marks = ", ".join("?" for _ in kinds)
+        booked = " AND (kind != 'issued' OR json_extract(data, '$.booking') IS NOT NULL)"
         rows = list(
             self.db.query(
-                "SELECT seq, at, kind, data FROM events WHERE seq > ? AND kind IN (" + marks + ")"
-                " ORDER BY seq LIMIT 1",
+                "SELECT seq, at, kind, data FROM events WHERE seq > ? AND kind IN ("
+                + marks
+                + ")"
+                + (booked if booked_only else "")
+                + " ORDER BY seq LIMIT 1",
                 [after, *kinds],
             )
         )
@@ -1135,6 +1166,69 @@ class Storage:
             )
         }
 
+    # --- bookings (server/bookings.py) ---------------------------------------------------------
+
+    def add_booking(self, booking: bookings.Booking) -> None:
+        self.db.execute(
+            "INSERT INTO bookings (code, service, day, session, starts_at, ends_at, expires_at,"
+            " status, name, phone, id_last4, source, external_id, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [booking.code, booking.service, booking.day, booking.session, _utc(booking.starts_at),
+             _utc(booking.ends_at), _utc(booking.expires_at), booking.status, booking.name,
+             booking.phone, booking.id_last4, booking.source, booking.external_id,
+             _utc(booking.created_at)],
+        )  # fmt: skip
+
+    def find_booking(self, code: str, tz) -> bookings.Booking | None:
+        row = next(self.db.query("SELECT * FROM bookings WHERE code = ?", [code]), None)
+        return _booking(row, tz) if row else None
+
+    def find_external_booking(self, external_id: str, tz) -> bookings.Booking | None:
+        row = next(
+            self.db.query("SELECT * FROM bookings WHERE external_id = ?", [external_id]), None
+        )
+        return _booking(row, tz) if row else None
+
+    def booked_places(self, service: str, day: str) -> dict[str, int]:
+        """Per session label, the bookings that hold a place (booked or checked in)."""
+        return {
+            r["session"]: r["n"]
+            for r in self.db.query(
+                "SELECT session, COUNT(*) AS n FROM bookings WHERE service = ? AND day = ?"
+                " AND status IN ('booked', 'checked_in') GROUP BY session",
+                [service, day],
+            )
+        }
+
+    def day_bookings(self, day: str, tz) -> list[bookings.Booking]:
+        """Every booking of a day, by service, session and time booked."""
+        return [
+            _booking(r, tz)
+            for r in self.db.query(
+                "SELECT * FROM bookings WHERE day = ? ORDER BY service, starts_at, created_at",
+                [day],
+            )
+        ]
+
+    def open_bookings_until(self, now: datetime, tz) -> list[bookings.Booking]:
+        """Bookings still waiting for their visitor whose expiry has come."""
+        return [
+            _booking(r, tz)
+            for r in self.db.query(
+                "SELECT * FROM bookings WHERE status = 'booked' AND expires_at <= ?", [_utc(now)]
+            )
+        ]
+
+    def mark_booking(
+        self, code: str, status: str, at: datetime | None = None, ticket: str | None = None
+    ) -> None:
+        """A booking checked in (with its ticket and time) or expired."""
+        self.db.execute(
+            "UPDATE bookings SET status = ?, checked_in_at = COALESCE(?, checked_in_at),"
+            " ticket = COALESCE(?, ticket) WHERE code = ?",
+            [status, _utc(at) if status == "checked_in" else None, ticket, code],
+        )
+
 
 def _kind_list() -> str:
     return ", ".join(f"'{kind}'" for kind in reports.KINDS)
@@ -1299,3 +1393,22 @@ class ReadOnlyStorage(Storage):
     def transaction(self) -> Iterator[None]:
         raise StorageError("a read-only database has no write transactions")
         yield  # pragma: no cover
+
+
+def _utc(value: datetime | None) -> str | None:
+    return value.astimezone(UTC).isoformat() if value else None
+
+
+def _booking(row: Mapping, tz) -> bookings.Booking:
+    return bookings.Booking(
+        code=row["code"], service=row["service"], day=row["day"], session=row["session"],
+        starts_at=_when(row["starts_at"], tz), ends_at=_when(row["ends_at"], tz),
+        expires_at=_when(row["expires_at"], tz), status=row["status"], name=row["name"],
+        phone=row["phone"], id_last4=row["id_last4"], source=row["source"],
+        external_id=row["external_id"], created_at=_dt(row["created_at"], tz),
+        checked_in_at=_dt(row["checked_in_at"], tz), ticket=row["ticket"],
+    )  # fmt: skip
+
+
+def _when(value: str, tz) -> datetime:
+    return datetime.fromisoformat(value).astimezone(tz)

@@ -49,8 +49,14 @@ EVENTS: dict[str, tuple[str, ...]] = {
     "ticket.transferred": ("transferred",),
     "ticket.cancelled": ("cancelled",),
     "ticket.expired": ("expired",),
+    # A booking checked in (server/bookings.py) is stored as the `issued` of its ticket, with the
+    # booking in its data: a hook that takes this event gets such an issue under this name.
+    "booking.checked_in": ("issued",),
 }
-EVENT_OF_KIND = {kind: name for name, kinds in EVENTS.items() for kind in kinds}
+BOOKING_CHECKED_IN = "booking.checked_in"
+EVENT_OF_KIND = {
+    kind: name for name, kinds in EVENTS.items() if name != BOOKING_CHECKED_IN for kind in kinds
+}
 
 MAX_ATTEMPTS = 12  # 15 s doubling to an hour: about four and a half hours of tries
 FIRST_RETRY_S = 15
@@ -81,6 +87,21 @@ class Hook:
     def kinds(self) -> list[str]:
         return sorted({kind for name in self.events for kind in EVENTS.get(name, ())})
 
+    @property
+    def booked_only(self) -> bool:
+        """It takes checked-in bookings but not every issued ticket."""
+        return BOOKING_CHECKED_IN in self.events and "ticket.issued" not in self.events
+
+
+def event_name(event: Mapping, events: tuple[str, ...] | None = None) -> str:
+    """The webhook name of a stored event for a hook taking `events`: a booked ticket's issue is
+    `booking.checked_in` to a hook that takes that, `ticket.issued` to the others."""
+    kind = event["kind"]
+    wanted = events is None or BOOKING_CHECKED_IN in events
+    if kind == "issued" and wanted and "booking" in json.loads(event["data"]):
+        return BOOKING_CHECKED_IN
+    return EVENT_OF_KIND[kind]
+
 
 def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
@@ -102,10 +123,10 @@ def check_hook(name: str, url: str, events: list[str]) -> tuple[str, str, list[s
     return name, url, chosen, wrong
 
 
-def body(event: Mapping, hall: str) -> bytes:
+def body(event: Mapping, hall: str, name: str | None = None) -> bytes:
     """The JSON a receiver gets for one stored event (the public payload: no officer logins)."""
     data = payloads.public(json.loads(event["data"]))
-    message = {"event": EVENT_OF_KIND[event["kind"]], "delivery": event["seq"], "at": event["at"],
+    message = {"event": name or EVENT_OF_KIND[event["kind"]], "delivery": event["seq"], "at": event["at"],
                "hall": hall, "data": data}  # fmt: skip
     return json.dumps(message, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -192,7 +213,8 @@ class Dispatcher:
                 hook = Hook.from_row(row)
                 if not is_due(hook, now):
                     continue
-                event = hub.storage.next_webhook_event(hook.cursor, hook.kinds)
+                event = hub.storage.next_webhook_event(hook.cursor, hook.kinds,
+                                                       booked_only=hook.booked_only)  # fmt: skip
                 if event is not None:
                     work.append((hook, event))
         for hook, event in work:
@@ -200,12 +222,13 @@ class Dispatcher:
         return len(work)
 
     def _deliver(self, hook: Hook, event: Mapping, now: datetime) -> None:
-        payload = body(event, self.hub.hall_info()["name"])
+        name = event_name(event, hook.events)
+        payload = body(event, self.hub.hall_info()["name"], name)
         stamp = int(now.timestamp())
         headers = {
             "Content-Type": "application/json; charset=utf-8",
             "User-Agent": USER_AGENT,
-            "X-Panggil-Event": EVENT_OF_KIND[event["kind"]],
+            "X-Panggil-Event": name,
             "X-Panggil-Delivery": str(event["seq"]),
             "X-Panggil-Signature": signature(hook.secret, stamp, payload),
         }
@@ -213,12 +236,12 @@ class Dispatcher:
         step = after_attempt(hook, event["seq"], answer.ok, now)
         if not answer.ok:
             log.warning("webhook %s: %s of seq %s failed (try %d): %s", hook.id,
-                        EVENT_OF_KIND[event["kind"]], event["seq"], hook.attempts + 1,
+                        name, event["seq"], hook.attempts + 1,
                         answer.error)  # fmt: skip
         if step.gave_up:
             log.error("webhook %s gave up on seq %s after %d tries", hook.id, event["seq"],
                       MAX_ATTEMPTS)  # fmt: skip
-        delivery = {"seq": event["seq"], "event": EVENT_OF_KIND[event["kind"]],
+        delivery = {"seq": event["seq"], "event": name,
                     "at": now.isoformat(timespec="seconds"), "attempt": hook.attempts + 1,
                     "status": answer.status, "ok": answer.ok, "ms": answer.ms,
                     "error": answer.error}  # fmt: skip

@@ -20,9 +20,15 @@ from tests.test_admin_pages import csrf_token, log_in
 
 # Anyone may take a number (API and kiosk) and try to log in; everything else needs credentials.
 OPEN = {"api.issue_ticket", "kiosk.take_ticket", "auth.login"}
+# Bookings (docs/kiosk.md): anyone may book (rate-limited) and check in with a booking's code.
+OPEN |= {"booking.book", "kiosk.check_in"}
 # Bearer-token routes of the JSON API; the cancel route takes any counter's token (docs/protocol.md).
 BEARER = {"api.counter_command", "api.cancel_ticket"}
 ANY_COUNTER = {"api.cancel_ticket"}
+# The console's booking check-in takes any counter's token; the booking import a token of its own.
+BEARER |= {"booking.counter_check_in", "booking.import_booking"}
+ANY_COUNTER |= {"booking.counter_check_in", "booking.import_booking"}
+TOKEN_ERRORS = {"booking.import_booking": "invalid-booking-token"}
 # Routes whose credential is a token in the JSON body: the SKM survey's answers (a ticket's
 # visitor token, a counter's tablet token; docs/protocol.md, "The satisfaction survey").
 BODY_TOKEN = {"survey_api.answer_from_phone", "survey_api.answer_from_tablet"}
@@ -107,7 +113,7 @@ def test_every_write_route_is_refused_without_credentials(app, client, busy_hub)
             for header in headers:
                 response = client.open(path, method=method, json=body, headers=header)
                 assert response.status_code == 401, (endpoint, header, response.get_json())
-                assert response.get_json()["error"] == "invalid-token"
+                assert response.get_json()["error"] == TOKEN_ERRORS.get(endpoint, "invalid-token")
                 assert state(busy_hub) == before, (endpoint, header)
             continue
         if endpoint in BODY_TOKEN:

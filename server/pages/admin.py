@@ -11,6 +11,7 @@ from __future__ import annotations
 from flask import Flask
 
 from server.pages import (
+    admin_bookings,
     admin_catalogue,
     admin_day,
     admin_people,
@@ -34,6 +35,7 @@ VIEW_MODULES = (
     admin_reports,
     admin_skm,
     admin_webhooks,
+    admin_bookings,
 )
 
 

@@ -131,6 +131,7 @@ NAV = [
     ("admin.users", "Users"),
     ("admin.settings", "Settings"),
     ("admin.day", "Service day"),
+    ("admin.bookings_page", "Bookings"),
     ("admin.reports_page", "Reports"),
     ("admin.audit", "Audit log"),
 ]

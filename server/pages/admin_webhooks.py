@@ -31,6 +31,7 @@ def event_labels() -> dict[str, str]:
         "ticket.transferred": _("Ticket transferred"),
         "ticket.cancelled": _("Ticket cancelled"),
         "ticket.expired": _("Ticket expired"),
+        "booking.checked_in": _("Booking checked in (its ticket issued)"),
     }
 
 

@@ -125,6 +125,7 @@ def counter(number: int):
         # Who the page is for: it signs them in (the server takes the user from the socket's
         # web session, never from this) and decides whether to do so by itself, see console.js.
         "user": {"username": user["username"], "role": user["role"]},
+        "checkinUrl": url_for("booking.counter_check_in"),
     }
     response = make_response(render_template(
         "console/console.html", data=data, counter=counter, services=services, buttons=BUTTONS,
@@ -177,4 +178,6 @@ def _texts() -> dict[str, str]:
         "pastTarget": _("%(service)s past the target of %(n)s min"),
         "minutes": _("waited %(n)s min"),
         "hallBreak": _("The whole hall is on a break: %(label)s. Calls resume at %(time)s."),
+        "checkedIn": _("Booking %(code)s checked in: ticket %(number)s (%(service)s), %(ahead)s ahead."),
+        "checkedInAgain": _("Booking %(code)s was checked in before: its ticket is %(number)s."),
     }  # fmt: skip

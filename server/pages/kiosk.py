@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 
 from server import engine, printing, ratelimit, schedule, schedule_text, schemas
 from server.api import request_body
+from server.pages import booking
 from server.pages.visitor import visitor_path
 from server.printing import KioskSpec, PrinterError, PrinterSpec, Slip
 from server.protocol import PanggilError
@@ -91,6 +92,8 @@ def screen(kiosk_id: str):
         texts=page_texts(),
         catalogue=catalogue(),
         api_url=url_for("kiosk.take_ticket", kiosk_id=kiosk.id),
+        checkin_url=url_for("kiosk.check_in", kiosk_id=kiosk.id),
+        bookings_open=bool(booking.plans()),
         services_url=url_for("kiosk.services", kiosk_id=kiosk.id),
     )
 
@@ -136,6 +139,18 @@ def page_texts() -> dict[str, str]:
         "reason_service-break": _("On a break"),
         "reason_cutoff": _("No more numbers today"),
         "reason_after-closing": _("Closed for today"),
+        # Bookings: the check-in ("I have a booking") and its refusals.
+        "booking": _("Booking"),
+        "checked_in": _("Checked in: your queue number"),
+        "unknown-booking": _("No booking has this code. Please check it and try again."),
+        "booking-too-early": _(
+            "Check-in for this booking is not open yet. Please come back closer to your session."
+        ),
+        "booking-expired": _(
+            "This booking has expired or is not for today. Please take a regular number."
+        ),
+        "camera_off": _("No camera here: type the code below."),
+        "camera_on": _("Hold the QR code of your booking in front of the camera."),
     }
 
 
@@ -252,6 +267,38 @@ def take_ticket(kiosk_id: str):
         return jsonify(answer), 201
     answer["printed"] = True
     return jsonify(answer), 201
+
+
+@bp.post("/api/kiosk/<kiosk_id>/checkin")
+def check_in(kiosk_id: str):
+    """A booked visitor checks in with the code (scanned or typed): the ticket, printed if it can.
+
+    The same booking checked in again answers with the same ticket. A slip that fails to print is
+    not taken back (the booking is used): the screen shows the number instead.
+    """
+    kiosk = find_kiosk(kiosk_id)
+    body = request_body(schemas.CheckIn)
+    h = hub()
+    response = booking.check_in(body.code)
+    result = response["result"]
+    ticket, ahead = result["ticket"], result["ahead"]
+    url = visitor_url(kiosk, ticket)
+    answer = {"ok": True, "ticket": ticket, "ahead": ahead, "booking": result["booking"],
+              "replayed": bool(response.get("replayed")), "seq": response["seq"],
+              "visitor_url": url, "token": ticket_token(current_app.secret_key, ticket["id"]),
+              "printed": False, "qr_image": qr_image(url)}  # fmt: skip
+    if kiosk.printer.enabled and not answer["replayed"]:
+        try:
+            printing.send(
+                printing.render_slip(slip_for(h, ticket, ahead, url), kiosk.printer), kiosk.printer
+            )
+            answer["printed"] = True
+        except Exception as exc:  # the booking is checked in: the number goes on the screen
+            log.error(
+                "kiosk %s: printing checked-in %s failed: %s", kiosk.id, ticket["number"], exc
+            )
+            answer["print_error"] = PanggilError("printer-error").message
+    return jsonify(answer), 200 if answer["replayed"] else 201
 
 
 def release(h, kiosk: KioskSpec, ticket: dict) -> bool:

@@ -285,6 +285,30 @@
   });
   document.querySelectorAll("[data-close]").forEach((b) => b.addEventListener("click", closePanels));
 
+  // A booked visitor at the desk: the booking becomes a ticket in the queue (server/bookings.py).
+  $("checkin-form").addEventListener("submit", (e) => {
+    e.preventDefault();
+    const code = $("checkin-code").value.trim();
+    if (!code) { $("checkin-code").focus(); return; }
+    $("checkin-submit").disabled = true;
+    fetch(data.checkinUrl, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json",
+                 "Authorization": "Bearer " + data.token },
+      body: JSON.stringify({ code }),
+    }).then((r) => r.json().catch(() => ({ ok: false })))
+      .then((answer) => {
+        if (!answer.ok) { say(answer.message || T.offline, true); return; }
+        const t = answer.ticket;
+        const text = answer.replayed ? T.checkedInAgain : T.checkedIn;
+        say(fill(text, { code: answer.booking.code, number: t.number, ahead: answer.ahead,
+                         service: ((state && state.services[t.service]) || {}).name || t.service }));
+        $("checkin-code").value = "";
+      })
+      .catch(() => say(T.offline, true))
+      .finally(() => { $("checkin-submit").disabled = false; });
+  });
+
   for (const button of reasonButtons) {
     button.addEventListener("click", () => {
       const until = $("pause-until").value; // "HH:MM" from a time input, or ""

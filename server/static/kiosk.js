@@ -16,6 +16,7 @@
   var catalogue = JSON.parse(document.getElementById("catalogue").textContent);
   var state = { agency: null, priority: null, busy: false };
   var timers = { result: 0, error: 0, idle: 0 };
+  var resultLabel = document.getElementById("result-label").textContent;
 
   function $(id) { return document.getElementById(id); }
 
@@ -216,6 +217,7 @@
 
   function closeResult() {
     clearTimeout(timers.result);
+    $("result-label").textContent = resultLabel;
     $("result").hidden = true;
     if (!backToIndonesian()) home();
   }
@@ -243,6 +245,140 @@
     $("error").hidden = true;
   }
 
+  // --- bookings: check-in with the QR (camera) or the code typed --------------------------------
+
+  var CODE_KEYS = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ";  // server/bookings.py CODE_ALPHABET
+  var SCAN_MS = 250;
+  var RETRY_SAME_MS = 4000;  // a refused code held up to the camera is not sent again at once
+  var camera = { stream: null, timer: 0, detector: null, canvas: null, last: "", lastAt: 0 };
+
+  function openCheckin() {
+    if (state.busy) return;
+    $("checkin-code").value = "";
+    $("checkin").hidden = false;
+    startCamera();
+  }
+
+  function closeCheckin() {
+    stopCamera();
+    $("checkin").hidden = true;
+  }
+
+  function startCamera() {
+    var note = $("camera-note");
+    note.textContent = T.camera_off;
+    var canDecode = ("BarcodeDetector" in window) || typeof window.jsQR === "function";
+    if (!canDecode || !navigator.mediaDevices || !navigator.mediaDevices.getUserMedia) return;
+    navigator.mediaDevices.getUserMedia({ video: { facingMode: "user" }, audio: false }).then(function (stream) {
+      if ($("checkin").hidden) { stream.getTracks().forEach(function (t) { t.stop(); }); return; }
+      camera.stream = stream;
+      $("camera").srcObject = stream;
+      $("camera-box").hidden = false;
+      note.textContent = T.camera_on;
+      if ("BarcodeDetector" in window) {
+        try { camera.detector = new window.BarcodeDetector({ formats: ["qr_code"] }); } catch (e) { camera.detector = null; }
+      }
+      scanSoon();
+    }).catch(function () { note.textContent = T.camera_off; });
+  }
+
+  function stopCamera() {
+    clearTimeout(camera.timer);
+    if (camera.stream) camera.stream.getTracks().forEach(function (t) { t.stop(); });
+    camera.stream = null;
+    $("camera").srcObject = null;
+    $("camera-box").hidden = true;
+  }
+
+  function scanSoon() {
+    clearTimeout(camera.timer);
+    camera.timer = setTimeout(scan, SCAN_MS);
+  }
+
+  function scan() {
+    var video = $("camera");
+    if (!camera.stream || state.busy) { if (camera.stream) scanSoon(); return; }
+    if (video.readyState < 2 || !video.videoWidth) { scanSoon(); return; }
+    if (camera.detector) {
+      camera.detector.detect(video).then(function (codes) {
+        if (codes.length) { found(codes[0].rawValue); } else { scanSoon(); }
+      }).catch(function () { camera.detector = null; scanSoon(); });
+      return;
+    }
+    if (typeof window.jsQR !== "function") return;
+    // Read a smaller copy: a QR held up to the kiosk fills much of the frame, and it is faster.
+    var scale = Math.min(1, 480 / video.videoWidth);
+    var w = Math.round(video.videoWidth * scale), h = Math.round(video.videoHeight * scale);
+    camera.canvas = camera.canvas || document.createElement("canvas");
+    camera.canvas.width = w;
+    camera.canvas.height = h;
+    var context = camera.canvas.getContext("2d", { willReadFrequently: true });
+    context.drawImage(video, 0, 0, w, h);
+    var code = window.jsQR(context.getImageData(0, 0, w, h).data, w, h, { inversionAttempts: "dontInvert" });
+    if (code && code.data) { found(code.data); } else { scanSoon(); }
+  }
+
+  function found(text) {
+    if (text === camera.last && Date.now() - camera.lastAt < RETRY_SAME_MS) { scanSoon(); return; }
+    camera.last = text;
+    camera.lastAt = Date.now();
+    $("checkin-code").value = String(text).slice(-6).toUpperCase();
+    checkIn(text);
+  }
+
+  function checkIn(code) {
+    if (state.busy || !code) return;
+    state.busy = true;
+    $("busy").hidden = false;
+    fetch(root.dataset.checkin, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "Accept": "application/json" },
+      body: JSON.stringify({ code: code })
+    }).then(function (response) {
+      return response.json().catch(function () { return { ok: false }; });
+    }).then(function (answer) {
+      if (answer.ok) {
+        closeCheckin();
+        var service = catalogue.services.filter(function (s) { return s.code === answer.ticket.service; })[0];
+        showResult(answer, service || { name: answer.ticket.service });
+        $("result-label").textContent = T.checked_in;
+      } else {
+        showError(T[answer.error] || answer.message || T.network_error);
+        if (camera.stream) scanSoon();
+      }
+      refresh();
+    }).catch(function () {
+      showError(T.network_error);
+    }).then(function () {
+      state.busy = false;
+      $("busy").hidden = true;
+    });
+  }
+
+  function wireCheckin() {
+    if (!$("checkin")) return;
+    var keys = $("checkin-keys");
+    CODE_KEYS.split("").forEach(function (letter) {
+      var key = make("button", "", letter);
+      key.type = "button";
+      key.addEventListener("click", function () {
+        var input = $("checkin-code");
+        if (input.value.length < 6) input.value += letter;
+      });
+      keys.appendChild(key);
+    });
+    $("booking-toggle").addEventListener("click", openCheckin);
+    $("checkin-cancel").addEventListener("click", closeCheckin);
+    $("checkin-delete").addEventListener("click", function () {
+      var input = $("checkin-code");
+      input.value = input.value.slice(0, -1);
+    });
+    $("checkin-submit").addEventListener("click", function () { checkIn($("checkin-code").value); });
+    $("checkin-code").addEventListener("keydown", function (e) {
+      if (e.key === "Enter") checkIn($("checkin-code").value);
+    });
+  }
+
   function refresh() {
     fetch(root.dataset.services, { headers: { "Accept": "application/json" } })
       .then(function (r) { return r.json(); })
@@ -258,7 +394,11 @@
     if (phone) return;  // a phone is the visitor's own: nothing to reset for the next one
     clearTimeout(timers.idle);
     timers.idle = setTimeout(function () {
-      if ($("result").hidden && !state.busy && !backToIndonesian()) { closeError(); home(); }
+      if ($("result").hidden && !state.busy && !backToIndonesian()) {
+        closeError();
+        if ($("checkin")) closeCheckin();
+        home();
+      }
     }, IDLE_SECONDS * 1000);
   }
 
@@ -281,6 +421,7 @@
   // A kiosk must not zoom, select text or open a context menu on a long press.
   if (!phone) document.addEventListener("contextmenu", function (e) { e.preventDefault(); });
 
+  wireCheckin();
   home();
   touched();
   setInterval(refresh, REFRESH_SECONDS * 1000);
