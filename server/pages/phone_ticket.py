@@ -65,7 +65,7 @@ def page():
     response = make_response(
         render_template(
             "kiosk/kiosk.html",
-            kiosk=kiosk.KioskSpec("hp", _("Phone"), kiosk.PrinterSpec()),
+            kiosk=kiosk.KioskSpec("hp", _("Visitor's phone"), kiosk.PrinterSpec()),
             texts=page_texts(),
             catalogue=kiosk.catalogue(),
             api_url=url_for("phone.take_ticket"),
