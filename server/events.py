@@ -20,6 +20,7 @@ from socketio import packet
 
 from server import officers, payloads, protocol, ratelimit, schemas
 from server.extensions import socketio
+from server.pages.auth import SESSION_VERSION
 from server.protocol import NS_COUNTER, NS_DISPLAY, PanggilError
 
 log = logging.getLogger(__name__)
@@ -215,7 +216,9 @@ def sign_in(data: schemas.SignIn):
     neither (its socket carries the web session of the logged-in user who opened it)."""
     number = _counter()
     if data.officer is None and data.pin is None:
-        officer = officers.from_session(hub(), session.get("user_id"), number)
+        officer = officers.from_session(
+            hub(), session.get("user_id"), number, session.get(SESSION_VERSION)
+        )
     else:
         officer = officers.from_pin(
             hub(), ratelimit.limits()["pins"], number, data.officer, data.pin

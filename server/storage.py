@@ -247,6 +247,11 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE tickets ADD COLUMN holder TEXT;
     """,
+    # Sessions that can be ended: a login stores the user's session_version in its cookie, and a
+    # logout, a new password or a deactivation bumps it, so every copy of the cookie stops working.
+    """
+    ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -939,20 +944,34 @@ class Storage:
     ) -> None:
         """A new password (and, when given, role) for a user, who is made active again."""
         self.db.execute(
-            "UPDATE users SET password_hash = ?, role = COALESCE(?, role), active = 1 WHERE id = ?",
+            "UPDATE users SET password_hash = ?, role = COALESCE(?, role), active = 1,"
+            " session_version = session_version + 1 WHERE id = ?",
             [password_hash, role, user_id],
         )
 
     def update_user(self, user_id: int, *, full_name: str, role: str, counter: int | None,
                     active: bool) -> None:  # fmt: skip
+        # Deactivating ends the user's sessions (a later reactivation does not revive them).
         self.db.execute(
-            "UPDATE users SET full_name = ?, role = ?, counter = ?, active = ? WHERE id = ?",
-            [full_name, role, counter, int(active), user_id],
+            "UPDATE users SET full_name = ?, role = ?, counter = ?,"
+            " session_version = session_version + (active = 1 AND ? = 0), active = ? WHERE id = ?",
+            [full_name, role, counter, int(active), int(active), user_id],
         )
 
     def replace_password(self, user_id: int, password_hash: str) -> None:
-        """A new password for a user; unlike set_user_password, role and active stay as they are."""
-        self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+        """A new password for a user; unlike set_user_password, role and active stay as they are.
+
+        Every session of the user ends (see end_sessions)."""
+        self.db.execute(
+            "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE id = ?",
+            [password_hash, user_id],
+        )
+
+    def end_sessions(self, user_id: int) -> None:
+        """Every session cookie of this user, and every copy of one, stops working (a logout)."""
+        self.db.execute(
+            "UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id]
+        )
 
     def set_user_pin(self, user_id: int, pin_hash: str | None) -> None:
         """A user's keypad PIN (its Argon2 hash), or None to clear it."""

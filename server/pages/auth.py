@@ -33,6 +33,11 @@ ROLES = ("admin", "officer")
 HOME = {"admin": "admin.index", "officer": "console.index"}
 
 
+# The session cookie's copy of users.session_version: a logout, a new password or a deactivation
+# bumps the user's, and every cookie that still carries the old one is logged out.
+SESSION_VERSION = "sv"
+
+
 def current_user() -> dict | None:
     """The logged-in, active user of this request, or None."""
     if "user" not in g:
@@ -41,10 +46,25 @@ def current_user() -> dict | None:
         if user_id is not None:
             hub = current_app.extensions["panggil"]
             user = hub.read(lambda storage: storage.find_user(user_id=user_id))
-            if user is not None and not user["active"]:
+            if user is not None and not session_is_current(user, session.get(SESSION_VERSION)):
                 user = None
         g.user = user
     return g.user
+
+
+def session_is_current(user: dict, version: object) -> bool:
+    """True if a session for `user` that was given `version` at its login still counts."""
+    return bool(user["active"]) and version == user["session_version"]
+
+
+def start_session(user_id: int) -> None:
+    """A fresh session for this user, carrying the user's session version."""
+    hub = current_app.extensions["panggil"]
+    user = hub.read(lambda storage: storage.find_user(user_id=user_id))
+    session.clear()
+    session["user_id"] = user_id
+    session[SESSION_VERSION] = user["session_version"]
+    session.permanent = True
 
 
 def _wants_json() -> bool:
@@ -117,9 +137,7 @@ def login():
             right = check_password(user["password_hash"] if user else dummy_hash(), password)
             if user and user["active"] and right:
                 login_limits.succeed(address, username)
-                session.clear()
-                session["user_id"] = user["id"]
-                session.permanent = True
+                start_session(user["id"])
                 hub.write(lambda storage: storage.add_audit(hub.now(), user["username"], "login"))
                 log.info("user %s logged in from %s", user["username"], address)
                 home = HOME[user["role"]]
@@ -171,9 +189,7 @@ def setup():
                 log.warning(
                     "first admin %s created from %s with the set-up code", form["username"], address
                 )
-                session.clear()
-                session["user_id"] = user_id
-                session.permanent = True
+                start_session(user_id)
                 return redirect(
                     url_for("admin.index")
                     if "admin.index" in current_app.view_functions
@@ -198,5 +214,10 @@ def _setup_problem(problem: str) -> str:
 
 @bp.post("/logout")
 def logout():
+    """Log out: this session and every copy of its cookie end (the user's session version moves)."""
+    user = current_user()
+    if user is not None:
+        hub = current_app.extensions["panggil"]
+        hub.write(lambda storage: storage.end_sessions(user["id"]))
     session.clear()
     return redirect(url_for("auth.login"))
