@@ -159,6 +159,13 @@ ERRORS: dict[str, tuple[int, str]] = {
         503,
         "Jaringan mal sedang penuh; halaman ini diperbarui setiap 30 detik.",
     ),
+    # Issue 18: hostile addresses, a full disk.
+    "uri-too-long": (414, "Alamat yang diminta terlalu panjang."),
+    "storage-full": (
+        503,
+        "Penyimpanan server penuh: perubahan tidak dapat disimpan dan tidak ada yang diubah. "
+        "Hubungi admin.",
+    ),
 }
 
 

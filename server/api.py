@@ -184,8 +184,26 @@ def http_error(exc: HTTPException):
     return response
 
 
+# The longest address (path and query) any page answers; longer ones get a JSON 414. The HTTP
+# servers read lines up to 64 KiB (server/__main__.py), so this answer, not theirs, is what a
+# client sees.
+MAX_URI_BYTES = 8192
+HTTP_SERVER_LINE_LIMIT = 65536
+
+
+def refuse_long_uri():
+    """A JSON 414 `uri-too-long` for an address over MAX_URI_BYTES, on every page."""
+    environ = request.environ
+    if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) <= MAX_URI_BYTES:
+        return None
+    response = jsonify(PanggilError("uri-too-long").to_dict())
+    response.status_code = 414
+    return response
+
+
 def register_error_handlers(app) -> None:
     """JSON errors for everything under /api, including Flask's own (404, 405, 413, 415)."""
+    app.before_request(refuse_long_uri)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -24,6 +24,12 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# A browser's Origin header: scheme, host and an optional port, nothing after it.
+ORIGIN_RE = re.compile(
+    r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
+
+
 class ServerSection(_Strict):
     host: str = Field("0.0.0.0", description="Address to listen on")
     port: int = Field(5000, ge=1, le=65535, description="TCP port")
@@ -59,6 +65,20 @@ class ServerSection(_Strict):
         description="Of max_connections, kept for counters, TVs, consoles and staff pages: "
         "visitor phones are refused (and poll slowly) past max_connections minus this",
     )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Other sites whose pages may open the server's sockets, e.g. "
+        "https://papan.mpp.example (the server's own address always may; clients without an "
+        "Origin, like the displays and counter clients, always may)",
+    )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not ORIGIN_RE.fullmatch(origin):
+                raise ValueError(f"not an origin like https://host or http://host:port: {origin!r}")
+        return value
 
 
 class LimitsSection(_Strict):
