@@ -11,6 +11,7 @@ from server import officers, payloads, protocol, ratelimit, schedule_text, schem
 from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
+from server.logtext import shown
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +68,7 @@ def explain_closed(exc: PanggilError) -> PanggilError:
 
 @bp.errorhandler(PanggilError)
 def _panggil_error(exc: PanggilError):
-    log.info("%s %s refused: %s", request.method, request.path, exc.code)
+    log.info("%s %s refused: %s", request.method, shown(request.path), exc.code)
     return error_response(exc)
 
 
@@ -128,14 +129,16 @@ def ticket_status(day: str, number: str):
 
 @bp.post("/tickets/<day>/<number>/cancel")
 def cancel_ticket(day: str, number: str):
+    """A counter withdraws a ticket of a service it serves; a request_id makes it exactly-once."""
     h = hub()
-    h.counter_with_token(_bearer())  # any counter may withdraw a ticket
-    request_body(schemas.CancelTicket)
+    counter = h.counter_with_token(_bearer())
+    body = request_body(schemas.CancelTicket)
     _ticket_ref(day, number)
     if day != h.hall.day:
         raise PanggilError("unknown-ticket")
-    response = h.cancel(number)
-    return jsonify(ok=True, ticket=response["result"]["ticket"], seq=response["seq"])
+    response = h.cancel(number, counter, body.request_id)
+    replayed = {"replayed": True} if response.get("replayed") else {}
+    return jsonify(ok=True, ticket=response["result"]["ticket"], seq=response["seq"], **replayed)
 
 
 @bp.get("/counters/<int:number>")
@@ -219,5 +222,5 @@ def register_error_handlers(app) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return exc
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, shown(request.path))
         return jsonify(PanggilError("internal-error").to_dict()), 500

@@ -54,6 +54,11 @@ class PlainAnnouncer:
         return {"engine": "none"}
 
 
+# The command name a cancel's request_id is stored under (it is an HTTP request, not a socket
+# command): the same id reused for call_next is request-id-reused.
+CANCEL = "cancel"
+
+
 class Hub:
     """Owns the hall's live state; the only code that writes queue data."""
 
@@ -180,8 +185,17 @@ class Hub:
         except Exception:  # preparing is an optimisation; the call will still be spoken
             log.exception("preparing the voice for %s failed", ticket["number"])
 
-    def cancel(self, number: str) -> dict:
-        return self._apply(lambda hall, now: engine.cancel_ticket(hall, number, now))
+    def cancel(
+        self, number: str, counter: int | None = None, request_id: str | None = None
+    ) -> dict:
+        """Withdraw a ticket; a counter's cancel with a request_id is applied once per id."""
+
+        def step(hall: Hall, now: datetime) -> engine.Outcome:
+            return engine.cancel_ticket(hall, number, now, counter)
+
+        if counter is None or request_id is None:
+            return self._apply(step)
+        return self._apply(step, request=(counter, request_id, CANCEL))
 
     def command(self, counter: int, command: str, args: Mapping, request_id: str) -> dict:
         """Apply a counter command once per request id; returns {"result", "seq"}."""

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from server import credentials
 from server.passwords import check_password, dummy_hash, hash_password
 from server.ratelimit import client_address, limits
+from server.logtext import shown
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,9 @@ def login_required(*roles: str) -> Callable:
                     ), 401
                 return redirect(url_for("auth.login", next=request.full_path))
             if roles and user["role"] not in roles:
-                log.warning("user %s (%s) refused %s", user["username"], user["role"], request.path)
+                log.warning(
+                    "user %s (%s) refused %s", user["username"], user["role"], shown(request.path)
+                )
                 if _wants_json():
                     return jsonify(
                         ok=False, error="forbidden", message=_("You may not do this.")
@@ -145,7 +148,7 @@ def login():
                 target = _safe_next(request.args.get("next")) or url_for(home)
                 return redirect(target)
             login_limits.fail(address, username)
-            log.warning("failed login for %r from %s", username, address)
+            log.warning("failed login for %s from %s", shown(username), address)
             error, status = _("Wrong username or password."), 401
     return render_template("auth/login.html", error=error), status
 
