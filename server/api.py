@@ -74,7 +74,12 @@ def _panggil_error(exc: PanggilError):
 
 @bp.get("/health")
 def health():
+    """200 while the server can take a number; 503 (with the code) while no write can succeed."""
     h = hub()
+    problem = h.storage_problem()
+    if problem is not None:
+        error = PanggilError(problem)
+        return jsonify(**error.to_dict(), seq=h.seq, day=h.hall.day), error.http_status
     return jsonify(ok=True, seq=h.seq, day=h.hall.day, displays=len(h.displays))
 
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from server import announce, catalogue, day, engine, officers, payloads, protocol
 from server.engine import Change, Hall, Outcome
 from server.protocol import PanggilError
+from server import storage as storage_module
 from server.storage import Storage
 
 if TYPE_CHECKING:
@@ -229,10 +230,14 @@ class Hub:
                     if request is not None:
                         counter, request_id, command = request
                         self.storage.save_request(counter, request_id, command, response, now)
-            except Exception:
-                log.exception(
-                    "storing %s failed; nothing applied", [c.kind for c in outcome.changes]
-                )
+            except Exception as exc:
+                kinds = [c.kind for c in outcome.changes]
+                if storage_module.is_full(exc):
+                    log.error(
+                        "storing %s failed: the database's disk is full; nothing applied", kinds
+                    )
+                    raise PanggilError("storage-full") from None
+                log.exception("storing %s failed; nothing applied", kinds)
                 raise PanggilError("internal-error") from None
             self.hall = outcome.hall
             self.publish(outcome.changes, built, seqs)
@@ -300,8 +305,25 @@ class Hub:
 
     def write(self, work: Callable[[Storage], Any]) -> Any:
         """Run a non-queue write (users, audit, displays) in one transaction under the lock."""
-        with self.lock, self.storage.transaction():
-            return work(self.storage)
+        try:
+            with self.lock, self.storage.transaction():
+                return work(self.storage)
+        except Exception as exc:
+            if storage_module.is_full(exc):
+                log.error("a write failed: the database's disk is full; nothing applied")
+                raise PanggilError("storage-full") from None
+            raise
+
+    def storage_problem(self) -> str | None:
+        """The error code of the database's state for writes now (a rolled-back probe), or None."""
+        try:
+            self.read(lambda storage: storage.probe_write())
+        except Exception as exc:
+            if storage_module.is_full(exc):
+                return "storage-full"
+            log.exception("the database cannot be written")
+            return "internal-error"
+        return None
 
     def read(self, work: Callable[[Storage], Any]) -> Any:
         """Run a read on the shared connection under the lock."""

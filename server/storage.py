@@ -272,6 +272,22 @@ class StorageError(Exception):
     """The database file cannot be opened or has a newer schema than this program."""
 
 
+class _ProbeDone(Exception):
+    """Rolls back the write of Storage.probe_write."""
+
+
+def is_full(exc: BaseException) -> bool:
+    """True if a write failed because the disk (or SQLite's max_page_count) is full."""
+    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorcode", None) in (
+        sqlite3.SQLITE_FULL,
+    )
+
+
+def _is_read_only(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
 class Storage:
     """One SQLite file. Callers serialise access (the service layer holds one lock)."""
 
@@ -289,7 +305,13 @@ class Storage:
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA busy_timeout = 5000")
             self._migrate()
+            self.probe_write()  # a read-only file stops the start here, not at the first ticket
         except sqlite3.DatabaseError as exc:
+            if _is_read_only(exc):
+                raise StorageError(
+                    f"the database {path} is read-only ({exc}): the server must be able to write "
+                    "the file and its folder (for the -wal and -shm files beside it)"
+                ) from None
             raise StorageError(f"cannot open database {path}: {exc}") from None
         self.path = path
 
@@ -303,10 +325,25 @@ class Storage:
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # SQLite has rolled back already after some errors (a full disk): a second ROLLBACK
+            # would raise and hide the error that matters.
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
         else:
             self.db.execute("COMMIT")
+
+    def probe_write(self) -> None:
+        """Write a 64 KiB row and roll it back: raises as a real write would (full, read-only).
+
+        /api/health asks this: a flag set by the last failed write would say "full" while the
+        disk has room again, and "fine" after a small write fit into a page that had room.
+        """
+        with contextlib.suppress(_ProbeDone), self.transaction():
+            self.db.execute(
+                "INSERT INTO audit_log (at, action, detail) VALUES ('', 'probe', zeroblob(65536))"
+            )
+            raise _ProbeDone
 
     @property
     def schema_version(self) -> int:
