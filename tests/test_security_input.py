@@ -254,7 +254,7 @@ def test_the_hall_name_refuses_control_characters(admin, hub):
                     "token": "t" * 20,
                 }
             ],
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_config_refuses_control_characters_in_names(tmp_path, section, change):

@@ -179,7 +179,7 @@ HANDSHAKE = "/socket.io/?EIO=4&transport=polling"
         "http://localhost.evil.example",
         "https://localhost:5000",
         "http://localhost@evil.example",
-    ],  # fmt: skip
+    ],
 )
 def test_sockets_refuse_a_foreign_origin(client, origin):
     response = client.get(HANDSHAKE, headers={"Origin": origin})
