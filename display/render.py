@@ -65,6 +65,16 @@ HALL_BREAK_PANEL = (14, 66, 80)  # the whole hall on a break: a calm teal, unlik
 RUNNING_TEXT_PAGE_SECONDS = 8
 
 
+def drawable(value: str) -> str:
+    """`value` as text SDL can draw: a NUL, another control character or a lone surrogate (stored
+    by an older server, or typed into config.yaml) becomes a space instead of an exception that
+    would put the whole screen on the fallback."""
+    if value.isprintable():
+        return value
+    cleaned = "".join(c if c.isprintable() else " " for c in value)
+    return " ".join(cleaned.split())
+
+
 def local_time(now: datetime, zone_name: str) -> datetime:
     """`now` in the hall's time zone."""
     try:
@@ -284,6 +294,7 @@ class Renderer:
 
     def fit_size(self, value: str, size: int, max_width: int, bold: bool = False) -> int:
         """The largest size up to `size` at which `value` fits in `max_width`."""
+        value = drawable(value)
         while size > 10 and self.font(size, bold).size(value)[0] > max_width:
             size = max(10, int(size * 0.92))
         return size
@@ -292,6 +303,7 @@ class Renderer:
         self, value: str, size: int, color: tuple, bold: bool = False
     ) -> pygame.Surface:
         """A cached text surface: rendered again only when text, size or colour change."""
+        value = drawable(value)
         key = (value, size, color, bold)
         surface = self._texts.get(key)
         if surface is None:
@@ -315,6 +327,7 @@ class Renderer:
         **anchor: Any,
     ) -> pygame.Rect:
         """Draw text positioned by one pygame.Rect anchor, e.g. center=(x, y) or midleft=..."""
+        value = drawable(value)
         if max_width is not None:
             size = self.fit_size(value, size, max_width, bold)
         image = self.render_text(value, size, color, bold)
@@ -559,7 +572,7 @@ class Renderer:
         cached = self._page_cache.get(key)
         if cached is not None:
             return cached
-        value = " ".join(value.split())
+        value = " ".join(drawable(value).split())
         smaller = max(10, int(size * 0.8))
         if self.font(size).size(value)[0] <= width:
             result = (size, [value])

@@ -191,6 +191,13 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "booking-checked-in": (409, "Reservasi ini sudah check-in."),
     "invalid-booking-token": (401, "Token API reservasi salah atau tidak ada."),
+    # Issue 18: hostile addresses, a full disk.
+    "uri-too-long": (414, "Alamat yang diminta terlalu panjang."),
+    "storage-full": (
+        503,
+        "Penyimpanan server penuh: perubahan tidak dapat disimpan dan tidak ada yang diubah. "
+        "Hubungi admin.",
+    ),
 }
 
 

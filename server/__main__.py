@@ -222,9 +222,11 @@ def listen(
         listener.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         allow_open_files(max_connections)
         # max_size: eventlet's default of 1,024 stalled a hall of phones (docs/protocol.md).
-        return lambda: eventlet.wsgi.server(
-            listener, app, log_output=False, max_size=max_connections
-        )
+        from server.api import HTTP_SERVER_LINE_LIMIT
+
+        # url_length_limit: eventlet's own 414 (8 KiB) has an empty body; the app answers in JSON.
+        return lambda: eventlet.wsgi.server(listener, app, log_output=False, max_size=max_connections,
+                                            url_length_limit=HTTP_SERVER_LINE_LIMIT)  # fmt: skip
     from werkzeug.serving import make_server
 
     # Bound here: werkzeug's own bind prints its message and exits with 1 when the port is taken.

@@ -204,6 +204,9 @@ def texts_for_ticket(
 
 
 def _tidy(text: str) -> str:
+    # A control character stored in a name (a NUL ends espeak-ng's C string: the rest of the
+    # sentence would never be spoken) is a space.
+    text = re.sub(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]", " ", text)
     # An empty optional field ({service} with no service) must not leave ", ," or double spaces.
     text = re.sub(r"\s+", " ", text)
     text = re.sub(r"\s+([,.!?])", r"\1", text)

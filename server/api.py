@@ -11,6 +11,7 @@ from server import officers, payloads, protocol, ratelimit, schedule_text, schem
 from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
+from server.logtext import shown
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +68,20 @@ def explain_closed(exc: PanggilError) -> PanggilError:
 
 @bp.errorhandler(PanggilError)
 def _panggil_error(exc: PanggilError):
-    log.info("%s %s refused: %s", request.method, request.path, exc.code)
+    log.info("%s %s refused: %s", request.method, shown(request.path), exc.code)
     return error_response(exc)
 
 
 @bp.get("/health")
 def health():
+    """200 while the server can take a number; 503 (with the code) while no write can succeed."""
     from server.workers import queue_health  # {} in one process; the Redis queue's state
 
     h = hub()
+    problem = h.storage_problem()
+    if problem is not None:
+        error = PanggilError(problem)
+        return jsonify(**error.to_dict(), seq=h.seq, day=h.hall.day), error.http_status
     return jsonify(ok=True, seq=h.seq, day=h.hall.day, displays=len(h.displays), role="writer",
                    **queue_health(current_app))  # fmt: skip
 
@@ -131,14 +137,16 @@ def ticket_status(day: str, number: str):
 
 @bp.post("/tickets/<day>/<number>/cancel")
 def cancel_ticket(day: str, number: str):
+    """A counter withdraws a ticket of a service it serves; a request_id makes it exactly-once."""
     h = hub()
-    h.counter_with_token(_bearer())  # any counter may withdraw a ticket
-    request_body(schemas.CancelTicket)
+    counter = h.counter_with_token(_bearer())
+    body = request_body(schemas.CancelTicket)
     _ticket_ref(day, number)
     if day != h.hall.day:
         raise PanggilError("unknown-ticket")
-    response = h.cancel(number)
-    return jsonify(ok=True, ticket=response["result"]["ticket"], seq=response["seq"])
+    response = h.cancel(number, counter, body.request_id)
+    replayed = {"replayed": True} if response.get("replayed") else {}
+    return jsonify(ok=True, ticket=response["result"]["ticket"], seq=response["seq"], **replayed)
 
 
 @bp.get("/counters/<int:number>")
@@ -187,8 +195,26 @@ def http_error(exc: HTTPException):
     return response
 
 
+# The longest address (path and query) any page answers; longer ones get a JSON 414. The HTTP
+# servers read lines up to 64 KiB (server/__main__.py), so this answer, not theirs, is what a
+# client sees.
+MAX_URI_BYTES = 8192
+HTTP_SERVER_LINE_LIMIT = 65536
+
+
+def refuse_long_uri():
+    """A JSON 414 `uri-too-long` for an address over MAX_URI_BYTES, on every page."""
+    environ = request.environ
+    if len(environ.get("PATH_INFO", "")) + len(environ.get("QUERY_STRING", "")) <= MAX_URI_BYTES:
+        return None
+    response = jsonify(PanggilError("uri-too-long").to_dict())
+    response.status_code = 414
+    return response
+
+
 def register_error_handlers(app) -> None:
     """JSON errors for everything under /api, including Flask's own (404, 405, 413, 415)."""
+    app.before_request(refuse_long_uri)
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):
@@ -204,5 +230,5 @@ def register_error_handlers(app) -> None:
     def _unexpected(exc: Exception):
         if isinstance(exc, HTTPException):
             return exc
-        log.exception("unhandled error on %s %s", request.method, request.path)
+        log.exception("unhandled error on %s %s", request.method, shown(request.path))
         return jsonify(PanggilError("internal-error").to_dict()), 500

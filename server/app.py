@@ -89,7 +89,7 @@ def create_app(
         max_http_buffer_size=config.server.max_payload_bytes,
         serializer=events.SafePacket,  # a malformed packet is refused with one log line
         json=events.SafeJSON,
-        cors_allowed_origins="*",
+        cors_allowed_origins=security.socket_origins(config.server.allowed_origins),
         logger=False,
         engineio_logger=False,
     )

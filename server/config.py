@@ -24,6 +24,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+# Control characters (a NUL, an escape...) in a name a TV shows and a voice speaks: refused, as the
+# admin forms refuse them (a TV's font cannot draw a NUL and a voice stops at it).
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+
+
+def _no_control_characters(value: str | None) -> str | None:
+    if value is not None and CONTROL_CHARACTERS.search(value):
+        raise ValueError("control character (such as NUL) not allowed")
+    return value
+
+
+# A browser's Origin header: scheme, host and an optional port, nothing after it.
+ORIGIN_RE = re.compile(
+    r"https?://[A-Za-z0-9.\-]+(:[0-9]{1,5})?|https?://\[[0-9A-Fa-f:.]+\](:[0-9]{1,5})?"
+)
+
+
 class ServerSection(_Strict):
     host: str = Field("0.0.0.0", description="Address to listen on")
     port: int = Field(5000, ge=1, le=65535, description="TCP port")
@@ -86,6 +103,21 @@ class ServerSection(_Strict):
                 ipaddress.ip_address(item)
             except ValueError:
                 raise ValueError(f"not an IP address: {item!r}") from None
+        return value
+
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Other sites whose pages may open the server's sockets, e.g. "
+        "https://papan.mpp.example (the server's own address always may; clients without an "
+        "Origin, like the displays and counter clients, always may)",
+    )
+
+    @field_validator("allowed_origins")
+    @classmethod
+    def _origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if not ORIGIN_RE.fullmatch(origin):
+                raise ValueError(f"not an origin like https://host or http://host:port: {origin!r}")
         return value
 
 
@@ -218,6 +250,8 @@ class HallSection(_Strict):
     )
     day_starts_at: str = Field("00:00", description="Local time at which ticket numbers restart")
     running_text: str = Field("", max_length=1000)
+
+    _names = field_validator("name", "running_text")(_no_control_characters)
     enforce_hours: bool = Field(
         True, description="Refuse tickets outside a service's opening hours"
     )
@@ -271,6 +305,8 @@ class HallSection(_Strict):
 class AgencyEntry(_Strict):
     code: str = Field(..., pattern=CODE_RE.pattern)
     name: str = Field(..., min_length=1, max_length=120)
+
+    _names = field_validator("name")(_no_control_characters)
     weekdays: list[str] | None = Field(
         None, description="The days it serves in the hall, e.g. [mon, wed]; none: every day"
     )
@@ -337,6 +373,8 @@ class ServiceEntry(_Strict):
     code: str = Field(..., pattern=CODE_RE.pattern)
     agency: str
     name: str = Field(..., min_length=1, max_length=120)
+
+    _names = field_validator("name")(_no_control_characters)
     prefix: str = Field(..., pattern=PREFIX_RE.pattern, description="One or two capital letters")
     daily_quota: int | None = Field(None, ge=1, le=100_000)
     hours: str | None = Field(
@@ -390,6 +428,8 @@ class CounterEntry(_Strict):
     number: int = Field(..., ge=1, le=999)
     name: str = Field(..., min_length=1, max_length=60)
     spoken_name: str | None = Field(None, max_length=60, description="How the voice says it")
+
+    _names = field_validator("name", "spoken_name")(_no_control_characters)
     services: list[str] = Field(..., min_length=1)
     token: str | None = Field(
         None, min_length=8, max_length=128, description="Counter device token"

@@ -479,11 +479,17 @@ def _sign_out(hall: Hall, counter: Counter, now: datetime, reason: str) -> Outco
     return Outcome(_put_counter(hall, replace(counter, officer=None)), (change,))
 
 
-def cancel_ticket(hall: Hall, number: str, now: datetime) -> Outcome:
-    """Withdraw a waiting or skipped ticket (the visitor left)."""
+def cancel_ticket(hall: Hall, number: str, now: datetime, counter: int | None = None) -> Outcome:
+    """Withdraw a waiting or skipped ticket (the visitor left).
+
+    A counter (`counter`) may withdraw only tickets of the services it serves, as it may call
+    only those; the server itself (a kiosk whose printer failed) passes no counter.
+    """
     ticket = hall.open_ticket(number.strip().upper())
     if ticket.status not in ("waiting", "skipped"):
         raise PanggilError("ticket-not-callable")
+    if counter is not None and ticket.service not in _counter(hall, counter).services:
+        raise PanggilError("service-not-served")
     cancelled = replace(ticket, status="cancelled", finished_at=now)
     # The place goes back to the daily quota (a failed print, a visitor who left); the number does not.
     issued = _bump(

@@ -21,7 +21,9 @@ from socketio import packet
 
 from server import officers, payloads, protocol, ratelimit, schemas
 from server.extensions import socketio
+from server.pages.auth import SESSION_VERSION
 from server.protocol import NS_COUNTER, NS_DISPLAY, PanggilError
+from server.logtext import shown
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +119,7 @@ def display_connect(auth=None):
         name = checked.display or f"anon-{request.sid[:6]}"
         h.displays[request.sid] = {"name": name, "since": h.now().isoformat(timespec="seconds"),
                                    "address": request.remote_addr, "version": checked.version}  # fmt: skip
-        log.info("display %s connected from %s", name, request.remote_addr)
+        log.info("display %s connected from %s", shown(name), request.remote_addr)
         _record_seen(name, request.remote_addr, checked.version)
         _send_snapshot(display=name)
 
@@ -140,7 +142,7 @@ def _record_seen(name: str, address: str | None, version: str | None = None) -> 
             seen = h.now().isoformat(timespec="seconds")
             h.write(lambda s: s.mark_display_seen(name, seen, address, version))
     except Exception:  # bookkeeping only: never refuse a display over it
-        log.exception("cannot record when display %s was seen", name)
+        log.exception("cannot record when display %s was seen", shown(name))
 
 
 @socketio.on(protocol.GET_SNAPSHOT, namespace=NS_DISPLAY)
@@ -237,7 +239,9 @@ def sign_in(data: schemas.SignIn):
     neither (its socket carries the web session of the logged-in user who opened it)."""
     number = _counter()
     if data.officer is None and data.pin is None:
-        officer = officers.from_session(hub(), session.get("user_id"), number)
+        officer = officers.from_session(
+            hub(), session.get("user_id"), number, session.get(SESSION_VERSION)
+        )
     else:
         officer = officers.from_pin(
             hub(), ratelimit.limits()["pins"], number, data.officer, data.pin
@@ -255,7 +259,7 @@ MALFORMED = "\x00malformed"
 def unknown_event(event: object, namespace: str) -> dict:
     if event == MALFORMED:  # SafePacket has logged it already
         return PanggilError("malformed-packet").to_dict()
-    log.info("socket %s sent an unknown event %s on %s", request.sid, ascii(event)[:60], namespace)
+    log.info("socket %s sent an unknown event %s on %s", request.sid, shown(event, 60), namespace)
     return PanggilError("unknown-command").to_dict()
 
 

@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 from server import announce, bookings, catalogue, day, engine, officers, payloads, protocol
 from server.engine import Change, Hall, Outcome
 from server.protocol import PanggilError
+from server import storage as storage_module
 from server.storage import Storage
 
 if TYPE_CHECKING:
@@ -52,6 +53,11 @@ class PlainAnnouncer:
 
     def status(self) -> dict:
         return {"engine": "none"}
+
+
+# The command name a cancel's request_id is stored under (it is an HTTP request, not a socket
+# command): the same id reused for call_next is request-id-reused.
+CANCEL = "cancel"
 
 
 class Hub:
@@ -187,8 +193,17 @@ class Hub:
         except Exception:  # preparing is an optimisation; the call will still be spoken
             log.exception("preparing the voice for %s failed", ticket["number"])
 
-    def cancel(self, number: str) -> dict:
-        return self._apply(lambda hall, now: engine.cancel_ticket(hall, number, now))
+    def cancel(
+        self, number: str, counter: int | None = None, request_id: str | None = None
+    ) -> dict:
+        """Withdraw a ticket; a counter's cancel with a request_id is applied once per id."""
+
+        def step(hall: Hall, now: datetime) -> engine.Outcome:
+            return engine.cancel_ticket(hall, number, now, counter)
+
+        if counter is None or request_id is None:
+            return self._apply(step)
+        return self._apply(step, request=(counter, request_id, CANCEL))
 
     def command(self, counter: int, command: str, args: Mapping, request_id: str) -> dict:
         """Apply a counter command once per request id; returns {"result", "seq"}."""
@@ -229,10 +244,14 @@ class Hub:
                     if request is not None:
                         counter, request_id, command = request
                         self.storage.save_request(counter, request_id, command, response, now)
-            except Exception:
-                log.exception(
-                    "storing %s failed; nothing applied", [c.kind for c in outcome.changes]
-                )
+            except Exception as exc:
+                kinds = [c.kind for c in outcome.changes]
+                if storage_module.is_full(exc):
+                    log.error(
+                        "storing %s failed: the database's disk is full; nothing applied", kinds
+                    )
+                    raise PanggilError("storage-full") from None
+                log.exception("storing %s failed; nothing applied", kinds)
                 raise PanggilError("internal-error") from None
             self.hall = outcome.hall
             self.publish(outcome.changes, built, seqs)
@@ -361,8 +380,25 @@ class Hub:
 
     def write(self, work: Callable[[Storage], Any]) -> Any:
         """Run a non-queue write (users, audit, displays) in one transaction under the lock."""
-        with self.lock, self.storage.transaction():
-            return work(self.storage)
+        try:
+            with self.lock, self.storage.transaction():
+                return work(self.storage)
+        except Exception as exc:
+            if storage_module.is_full(exc):
+                log.error("a write failed: the database's disk is full; nothing applied")
+                raise PanggilError("storage-full") from None
+            raise
+
+    def storage_problem(self) -> str | None:
+        """The error code of the database's state for writes now (a rolled-back probe), or None."""
+        try:
+            self.read(lambda storage: storage.probe_write())
+        except Exception as exc:
+            if storage_module.is_full(exc):
+                return "storage-full"
+            log.exception("the database cannot be written")
+            return "internal-error"
+        return None
 
     def read(self, work: Callable[[Storage], Any]) -> Any:
         """Run a read on the shared connection under the lock."""

@@ -27,10 +27,14 @@ def officer_of(user: Mapping) -> engine.Officer:
     return engine.Officer(user["id"], user["username"], user["full_name"] or "")
 
 
-def from_session(hub, user_id: object, number: int) -> engine.Officer:
-    """The logged-in user of a console's session, if active and allowed at this counter."""
+def from_session(hub, user_id: object, number: int, version: object = None) -> engine.Officer:
+    """The logged-in user of a console's session, if active and allowed at this counter.
+
+    `version` is the session's copy of the user's session version: an ended session (a logout,
+    a new password, a deactivation) is refused like no session at all.
+    """
     user = hub.read(lambda s: s.find_user(user_id=user_id)) if isinstance(user_id, int) else None
-    if user is None or not user["active"]:
+    if user is None or not user["active"] or version != user["session_version"]:
         raise PanggilError("login-required")
     if not may_use_counter(user, number):
         raise PanggilError("forbidden")

@@ -9,6 +9,7 @@ stored by the browser or a proxy, and no address leaves the page in a Referer he
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
 
 from flask import Flask, Response, request
 
@@ -91,3 +92,35 @@ def add_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     app.after_request(add_headers)
+
+
+def socket_origins(extra: Iterable[str]) -> Callable[[str | None, dict], bool]:
+    """The Socket.IO Origin check: this server's own pages, the configured extra sites, and clients
+    that send no Origin at all (the Pi display and the counter client are not browsers).
+
+    A browser on the hall's Wi-Fi sends the Origin of the page that opened the socket: without this
+    check any web page a visitor opens could drive a console whose cookie or token it got hold of.
+    Behind the reverse proxy the page's origin is the proxy's: it must keep the Host header and
+    send X-Forwarded-Proto (deploy/nginx-panggil.conf, docs/install.md).
+    """
+    allowed = frozenset(extra)
+
+    def check(origin: str | None, environ: dict) -> bool:
+        if origin is None:
+            return True
+        return origin in allowed or origin in own_origins(environ)
+
+    return check
+
+
+def own_origins(environ: dict) -> set[str]:
+    """The origins this request's own pages have: as addressed, and as the proxy forwarded it."""
+    host = environ.get("HTTP_HOST", "")
+    if not HOST_RE.match(host):
+        return set()
+    scheme = environ.get("wsgi.url_scheme", "http")
+    own = {f"{scheme}://{host}"}
+    forwarded = environ.get("HTTP_X_FORWARDED_PROTO", "").split(",")[0].strip()
+    if forwarded in ("http", "https"):
+        own.add(f"{forwarded}://{host}")
+    return own

@@ -296,6 +296,11 @@ MIGRATIONS: list[str] = [
     CREATE INDEX bookings_by_day ON bookings(day, service, session);
     CREATE INDEX bookings_open ON bookings(status, expires_at);
     """,
+    # Sessions that can be ended: a login stores the user's session_version in its cookie, and a
+    # logout, a new password or a deactivation bumps it, so every copy of the cookie stops working.
+    """
+    ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -316,6 +321,22 @@ class StorageError(Exception):
     """The database file cannot be opened or has a newer schema than this program."""
 
 
+class _ProbeDone(Exception):
+    """Rolls back the write of Storage.probe_write."""
+
+
+def is_full(exc: BaseException) -> bool:
+    """True if a write failed because the disk (or SQLite's max_page_count) is full."""
+    return isinstance(exc, sqlite3.OperationalError) and getattr(exc, "sqlite_errorcode", None) in (
+        sqlite3.SQLITE_FULL,
+    )
+
+
+def _is_read_only(exc: BaseException) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    return code is not None and code & 0xFF in (sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN)
+
+
 class Storage:
     """One SQLite file. Callers serialise access (the service layer holds one lock)."""
 
@@ -333,7 +354,13 @@ class Storage:
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA busy_timeout = 5000")
             self._migrate()
+            self.probe_write()  # a read-only file stops the start here, not at the first ticket
         except sqlite3.DatabaseError as exc:
+            if _is_read_only(exc):
+                raise StorageError(
+                    f"the database {path} is read-only ({exc}): the server must be able to write "
+                    "the file and its folder (for the -wal and -shm files beside it)"
+                ) from None
             raise StorageError(f"cannot open database {path}: {exc}") from None
         self.path = path
 
@@ -347,10 +374,25 @@ class Storage:
         try:
             yield
         except BaseException:
-            self.db.execute("ROLLBACK")
+            # SQLite has rolled back already after some errors (a full disk): a second ROLLBACK
+            # would raise and hide the error that matters.
+            if self.db.conn.in_transaction:
+                self.db.execute("ROLLBACK")
             raise
         else:
             self.db.execute("COMMIT")
+
+    def probe_write(self) -> None:
+        """Write a 64 KiB row and roll it back: raises as a real write would (full, read-only).
+
+        /api/health asks this: a flag set by the last failed write would say "full" while the
+        disk has room again, and "fine" after a small write fit into a page that had room.
+        """
+        with contextlib.suppress(_ProbeDone), self.transaction():
+            self.db.execute(
+                "INSERT INTO audit_log (at, action, detail) VALUES ('', 'probe', zeroblob(65536))"
+            )
+            raise _ProbeDone
 
     @property
     def schema_version(self) -> int:
@@ -1015,20 +1057,34 @@ class Storage:
     ) -> None:
         """A new password (and, when given, role) for a user, who is made active again."""
         self.db.execute(
-            "UPDATE users SET password_hash = ?, role = COALESCE(?, role), active = 1 WHERE id = ?",
+            "UPDATE users SET password_hash = ?, role = COALESCE(?, role), active = 1,"
+            " session_version = session_version + 1 WHERE id = ?",
             [password_hash, role, user_id],
         )
 
     def update_user(self, user_id: int, *, full_name: str, role: str, counter: int | None,
                     active: bool) -> None:  # fmt: skip
+        # Deactivating ends the user's sessions (a later reactivation does not revive them).
         self.db.execute(
-            "UPDATE users SET full_name = ?, role = ?, counter = ?, active = ? WHERE id = ?",
-            [full_name, role, counter, int(active), user_id],
+            "UPDATE users SET full_name = ?, role = ?, counter = ?,"
+            " session_version = session_version + (active = 1 AND ? = 0), active = ? WHERE id = ?",
+            [full_name, role, counter, int(active), int(active), user_id],
         )
 
     def replace_password(self, user_id: int, password_hash: str) -> None:
-        """A new password for a user; unlike set_user_password, role and active stay as they are."""
-        self.db.execute("UPDATE users SET password_hash = ? WHERE id = ?", [password_hash, user_id])
+        """A new password for a user; unlike set_user_password, role and active stay as they are.
+
+        Every session of the user ends (see end_sessions)."""
+        self.db.execute(
+            "UPDATE users SET password_hash = ?, session_version = session_version + 1 WHERE id = ?",
+            [password_hash, user_id],
+        )
+
+    def end_sessions(self, user_id: int) -> None:
+        """Every session cookie of this user, and every copy of one, stops working (a logout)."""
+        self.db.execute(
+            "UPDATE users SET session_version = session_version + 1 WHERE id = ?", [user_id]
+        )
 
     def set_user_pin(self, user_id: int, pin_hash: str | None) -> None:
         """A user's keypad PIN (its Argon2 hash), or None to clear it."""

@@ -27,7 +27,7 @@ from typing import Any
 import socketio as python_socketio
 from flask import Blueprint, Flask, current_app, jsonify
 
-from server import credentials, events, i18n, protocol, visitor_events
+from server import credentials, events, i18n, protocol, security, visitor_events
 from server.config import Config
 from server.extensions import socketio
 from server.hub import Hub, utc_now
@@ -229,7 +229,7 @@ def create_worker_app(config: Config, *, clock: Callable[[], datetime] = utc_now
         max_http_buffer_size=config.server.max_payload_bytes,
         serializer=events.SafePacket,
         json=events.SafeJSON,
-        cors_allowed_origins="*",
+        cors_allowed_origins=security.socket_origins(config.server.allowed_origins),
         logger=False,
         engineio_logger=False,
         client_manager=manager,

@@ -18,6 +18,7 @@ from server.pages.admin_forms import FormError, Problem
 from server.pages.auth import current_user, login_required
 from server.hub import Hub
 from server.storage import Storage
+from server.logtext import shown
 
 log = logging.getLogger(__name__)
 
@@ -65,7 +66,7 @@ def save_hall(what: str, action: str, target: str, write: Callable[[Storage], No
         storage.add_audit(h.now(), user, action, target, detail)
 
     h.change_hall(what, work)
-    log.info("admin %s: %s %s", user, action, target)
+    log.info("admin %s: %s %s", user, action, shown(target))
 
 
 def save_other(action: str, target: str, write: Callable[[Storage], object],
@@ -79,7 +80,7 @@ def save_other(action: str, target: str, write: Callable[[Storage], object],
         return result
 
     result = h.write(work)
-    log.info("admin %s: %s %s", user, action, target)
+    log.info("admin %s: %s %s", user, action, shown(target))
     return result
 
 

@@ -50,6 +50,10 @@ class FormError(Exception):
 
 
 REQUIRED = Problem("Required.")
+# A NUL, an escape or another control character (a tab or a line break only in long texts, which
+# keep them) never belongs in a name: a TV's font refuses to draw it and a voice stops at it.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+CONTROL_REFUSED = Problem("Control characters (such as NUL) are not allowed here.")
 
 
 class _Checker:
@@ -65,6 +69,8 @@ class _Checker:
         value = " ".join(str(value).split()) if limit <= 200 else str(value).strip()
         if required and not value:
             self.fail(name, REQUIRED)
+        elif CONTROL_CHARACTERS.search(value):
+            self.fail(name, CONTROL_REFUSED)
         elif len(value) > limit:
             self.fail(name, Problem("At most %(limit)d characters.", {"limit": limit}))
         return value

@@ -24,6 +24,7 @@ from flask_babel import gettext as _
 from server import credentials
 from server.passwords import check_password, dummy_hash, hash_password
 from server.ratelimit import client_address, limits
+from server.logtext import shown
 
 log = logging.getLogger(__name__)
 
@@ -31,6 +32,11 @@ bp = Blueprint("auth", __name__)
 
 ROLES = ("admin", "officer")
 HOME = {"admin": "admin.index", "officer": "console.index"}
+
+
+# The session cookie's copy of users.session_version: a logout, a new password or a deactivation
+# bumps the user's, and every cookie that still carries the old one is logged out.
+SESSION_VERSION = "sv"
 
 
 def current_user() -> dict | None:
@@ -41,10 +47,25 @@ def current_user() -> dict | None:
         if user_id is not None:
             hub = current_app.extensions["panggil"]
             user = hub.read(lambda storage: storage.find_user(user_id=user_id))
-            if user is not None and not user["active"]:
+            if user is not None and not session_is_current(user, session.get(SESSION_VERSION)):
                 user = None
         g.user = user
     return g.user
+
+
+def session_is_current(user: dict, version: object) -> bool:
+    """True if a session for `user` that was given `version` at its login still counts."""
+    return bool(user["active"]) and version == user["session_version"]
+
+
+def start_session(user_id: int) -> None:
+    """A fresh session for this user, carrying the user's session version."""
+    hub = current_app.extensions["panggil"]
+    user = hub.read(lambda storage: storage.find_user(user_id=user_id))
+    session.clear()
+    session["user_id"] = user_id
+    session[SESSION_VERSION] = user["session_version"]
+    session.permanent = True
 
 
 def _wants_json() -> bool:
@@ -65,7 +86,9 @@ def login_required(*roles: str) -> Callable:
                     ), 401
                 return redirect(url_for("auth.login", next=request.full_path))
             if roles and user["role"] not in roles:
-                log.warning("user %s (%s) refused %s", user["username"], user["role"], request.path)
+                log.warning(
+                    "user %s (%s) refused %s", user["username"], user["role"], shown(request.path)
+                )
                 if _wants_json():
                     return jsonify(
                         ok=False, error="forbidden", message=_("You may not do this.")
@@ -117,9 +140,7 @@ def login():
             right = check_password(user["password_hash"] if user else dummy_hash(), password)
             if user and user["active"] and right:
                 login_limits.succeed(address, username)
-                session.clear()
-                session["user_id"] = user["id"]
-                session.permanent = True
+                start_session(user["id"])
                 hub.write(lambda storage: storage.add_audit(hub.now(), user["username"], "login"))
                 log.info("user %s logged in from %s", user["username"], address)
                 home = HOME[user["role"]]
@@ -127,7 +148,7 @@ def login():
                 target = _safe_next(request.args.get("next")) or url_for(home)
                 return redirect(target)
             login_limits.fail(address, username)
-            log.warning("failed login for %r from %s", username, address)
+            log.warning("failed login for %s from %s", shown(username), address)
             error, status = _("Wrong username or password."), 401
     return render_template("auth/login.html", error=error), status
 
@@ -171,9 +192,7 @@ def setup():
                 log.warning(
                     "first admin %s created from %s with the set-up code", form["username"], address
                 )
-                session.clear()
-                session["user_id"] = user_id
-                session.permanent = True
+                start_session(user_id)
                 return redirect(
                     url_for("admin.index")
                     if "admin.index" in current_app.view_functions
@@ -198,5 +217,10 @@ def _setup_problem(problem: str) -> str:
 
 @bp.post("/logout")
 def logout():
+    """Log out: this session and every copy of its cookie end (the user's session version moves)."""
+    user = current_user()
+    if user is not None:
+        hub = current_app.extensions["panggil"]
+        hub.write(lambda storage: storage.end_sessions(user["id"]))
     session.clear()
     return redirect(url_for("auth.login"))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from server.logtext import shown
 
 from flask import Blueprint, current_app, render_template, request, url_for
 from flask_babel import gettext as _
@@ -55,7 +56,7 @@ def stored_zone(name: str) -> dict:
     try:
         found = hub().read(lambda s: s.find_display(name))
     except sqlite3.Error:  # an older database without the displays table: no stored zones
-        log.warning("cannot read the zone of display %s", name, exc_info=True)
+        log.warning("cannot read the zone of display %s", shown(name), exc_info=True)
         return {}
     if found is None:
         return {}
