@@ -22,23 +22,43 @@ from _phones import open_phone
 PREFIX = "42/visitor,"
 
 
+def answer(key: selectors.SelectorKey, selector: selectors.BaseSelector) -> str | None:
+    """Read one frame and answer a ping; None (and forgotten) when the server closed the socket."""
+    ws = key.data[0]
+    try:
+        message = ws.recv()
+        if message == "2":  # Engine.IO ping
+            ws.send("3")
+        return message
+    except (OSError, websocket.WebSocketException):
+        selector.unregister(key.fileobj)
+        return None
+
+
 def main(url: str) -> None:
     auths = [json.loads(line) for line in iter(sys.stdin.readline, "\n")]
     phones: list[tuple[websocket.WebSocket, str]] = []
     refused = failed = 0
+    selector = selectors.DefaultSelector()
+    frames = dropped = 0
     for auth in auths:
         try:
-            phones.append((open_phone(url, "/visitor", auth), auth["number"]))
+            ws = open_phone(url, "/visitor", auth)
         except RuntimeError:
             refused += 1
+            continue
         except (OSError, websocket.WebSocketException):
             failed += 1
-    selector = selectors.DefaultSelector()
-    for ws, number in phones:
-        selector.register(ws.sock, selectors.EVENT_READ, (ws, number))
+            continue
+        phones.append((ws, auth["number"]))
+        selector.register(ws.sock, selectors.EVENT_READ, (ws, auth["number"]))
+        # Opening a few hundred phones can take longer than the server's ping timeout (45 s):
+        # the phones already open answer their pings meanwhile.
+        for key, _ in selector.select(0):
+            if answer(key, selector) is None:
+                dropped += 1
     selector.register(sys.stdin, selectors.EVENT_READ, None)
     print(f"ready {len(phones)} {refused} {failed}", flush=True)
-    frames = dropped = 0
     while True:
         ready = selector.select()
         now = time.monotonic()  # one stamp per wake-up, as in bench/_listener.py
@@ -49,20 +69,14 @@ def main(url: str) -> None:
                 for ws, _number in phones:
                     ws.close()
                 return
-            ws, number = key.data
-            try:
-                message = ws.recv()
-            except (OSError, websocket.WebSocketException):
-                selector.unregister(ws.sock)
+            message = answer(key, selector)
+            if message is None:
                 dropped += 1
-                continue
-            if message == "2":  # Engine.IO ping
-                ws.send("3")
-                continue
-            frames += 1
-            if message.startswith(PREFIX + '["ticket_called"'):
+            elif message != "2":
+                frames += 1
+            if message and message.startswith(PREFIX + '["ticket_called"'):
                 data = json.loads(message[len(PREFIX) :])[1]
-                print("call", number, data["ticket"]["number"], data["call"]["call_id"], now,
+                print("call", key.data[1], data["ticket"]["number"], data["call"]["call_id"], now,
                       flush=True)  # fmt: skip
 
 

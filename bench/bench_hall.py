@@ -56,6 +56,7 @@ from urllib.parse import urlsplit
 
 import requests
 import yaml
+from _hall_profile import GcLog, profile
 from common import ROOT, Server, bench_hall, free_port, machine, percentile
 
 HERE = Path(__file__).resolve().parent
@@ -240,6 +241,11 @@ def run_clients(fanout: list[str], writer: str, tickets: list[dict], args, phone
     load = os.getloadavg()[0]
     cpu = sum(p.cpu_seconds() for p in processes)
     go = time.monotonic() + 0.5
+    profiler = (
+        profile(args.profile, processes[0].process.pid, args.seconds)
+        if probe and args.profile
+        else None
+    )
     for proc in counters + prober:
         proc.stdin.write(f"go {go}\n")
         proc.stdin.flush()
@@ -255,6 +261,9 @@ def run_clients(fanout: list[str], writer: str, tickets: list[dict], args, phone
         proc.wait(60)
     for thread in readers:
         thread.join(5)
+    if profiler:
+        profiler.wait(60)
+        (args.profile / "lines.json").write_text(json.dumps(lines))
     return figures(lines, tickets[:phones], args.tvs, opened, refused + failed,
                    {"cpu": cpu, "window": window, "rss": rss, "load": load})  # fmt: skip
 
@@ -314,7 +323,8 @@ def run(args, phones: int) -> dict:
             queue = stack.enter_context(redis(folder)) if args.workers else None
             if queue is not None:
                 raw["server"]["message_queue"] = queue.url
-            writer = stack.enter_context(Server(folder, raw))
+            with GcLog(args.profile):  # the writer only, not its clients
+                writer = stack.enter_context(Server(folder, raw))
             tickets = take_tickets(writer.url, max(phones, int(args.seconds * args.rate) + 50))
             workers = [
                 stack.enter_context(worker(folder, writer.config, i)) for i in range(args.workers)
@@ -396,6 +406,9 @@ def main() -> int:
         "--kiosk-every", type=float, default=3.0, help="seconds between kiosk tickets"
     )
     parser.add_argument("--no-floor", action="store_true", help="skip the raw Flask-SocketIO floor")
+    parser.add_argument(
+        "--profile", type=Path, help="py-spy and GC pauses of the writer into this folder"
+    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
         "--write", action="store_true", help="append the tables to docs/benchmarks.md"
