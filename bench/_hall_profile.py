@@ -66,18 +66,16 @@ class GcLog:
 def summarise(folder: Path, top: int = 25) -> str:
     data = json.loads((folder / "pyspy.json").read_text())
     frames = data["shared"]["frames"]
-    main = max(data["profiles"], key=lambda p: sum(p["weights"]))  # py-spy: one profile per thread
-    main = next(
-        (p for p in data["profiles"] if "MainThread" in p["name"] or "31" in p["name"]), main
-    )
+    # One profile per thread, named `Thread <id> ...`: the main thread's id is the process id,
+    # the lowest of them.
+    main = min(data["profiles"], key=lambda p: int(p["name"].split()[1]))
     names = [f"{f['name']} ({Path(f.get('file', '?')).name}:{f.get('line', '?')})" for f in frames]
-    idle_words = ("hub.py", "poll", "epoll")
     busy, total, inclusive, stretches, run = 0, 0, Counter(), [], []
     for sample in main["samples"]:
         total += 1
         stack = [names[i] for i in sample]
         leaf = stack[-1] if stack else ""
-        if not stack or (any(w in leaf for w in idle_words) and "wait" in leaf):
+        if not stack or "do_poll" in leaf:  # the hub waiting in epoll: nothing to do
             if len(run) > 5:
                 stretches.append(run)
             run = []
