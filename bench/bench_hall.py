@@ -409,21 +409,11 @@ def main() -> int:
     parser.add_argument(
         "--profile", type=Path, help="py-spy and GC pauses of the writer into this folder"
     )
-    parser.add_argument(
-        "--nice",
-        type=int,
-        default=0,
-        help="run the bench (server, floor and clients) at this niceness; negative needs root",
-    )
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
         "--write", action="store_true", help="append the tables to docs/benchmarks.md"
     )
     args = parser.parse_args()
-    if args.nice:
-        # On a machine shared with other work: the bench's processes (every child inherits it)
-        # ahead of the rest, as if the hall's server had the machine to itself.
-        os.nice(args.nice)
     command = "bench/bench_hall.py " + " ".join(sys.argv[1:]).replace(" --write", "")
     results = []
     for phones in [int(n) for n in args.phones.split(",")]:
