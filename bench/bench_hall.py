@@ -63,7 +63,6 @@ HERE = Path(__file__).resolve().parent
 TVS_PER_PROCESS = 50
 PHONES_PER_PROCESS = 250
 COUNTER_PROCESSES = 2
-SECTION = "## Hall benchmark (issue 15)"
 
 
 # --- the hall and its processes ---------------------------------------------------------------
@@ -378,7 +377,7 @@ def table(results: list[dict]) -> list[str]:
 
 def report(results: list[dict], command: str) -> str:
     lines = [
-        f"\n### {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{command}`\n",
+        f"\n### Hall benchmark (issue 15), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{command}`\n",
         f"Machine: {machine()}; load average (1 min) at each run's start in the last column (the"
         " machine is shared with other engineers' work).\n",
         *table(results),
@@ -424,10 +423,8 @@ def main() -> int:
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
     if args.write:
-        path = ROOT / "docs" / "benchmarks.md"
-        current = path.read_text(encoding="utf-8")
-        with open(path, "a", encoding="utf-8") as out:
-            out.write(("" if SECTION in current else f"\n{SECTION}\n") + text)
+        with open(ROOT / "docs" / "benchmarks.md", "a", encoding="utf-8") as out:
+            out.write(text)
     return 0
 
 
