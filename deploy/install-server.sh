@@ -38,7 +38,7 @@ if [ -z "$WHEEL" ]; then
     "$VENV/bin/pip" wheel -q --no-deps -w "$DIST" "$SOURCE"
     WHEEL=$(ls "$DIST"/panggil-*.whl)
 fi
-"$VENV/bin/pip" install -q "$WHEEL[server]"
+"$VENV/bin/pip" install -q "$WHEEL[server,workers]"  # workers: the Redis client (docs/install.md "A big hall")
 # An upgrade to a wheel with the same version number: pip would keep the old files otherwise.
 "$VENV/bin/pip" install -q --force-reinstall --no-deps "$WHEEL"
 # The code stays root's: the service only reads it.
@@ -61,6 +61,8 @@ CONFIG_OK=1
 echo "== services"
 install -m 0644 "$SOURCE/deploy/panggil-server.service" "$UNITS/panggil-server.service"
 install -m 0644 "$SOURCE/deploy/panggil-backup.service" "$UNITS/panggil-backup.service"
+# Fan-out workers for a big hall: installed, enabled by hand (docs/install.md "A big hall").
+install -m 0644 "$SOURCE/deploy/panggil-worker@.service" "$UNITS/panggil-worker@.service"
 install -m 0644 "$SOURCE/deploy/panggil-backup.timer" "$UNITS/panggil-backup.timer"
 systemctl daemon-reload
 systemctl enable --now panggil-backup.timer

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
+import urllib.parse
 from collections.abc import Callable
 from typing import Any
 
@@ -103,7 +104,7 @@ class DisplayClient:
         while not self._stopped.is_set():
             try:
                 self.sio.connect(
-                    self.server_url,
+                    view_lane(self.server_url),
                     auth={"display": self.name},
                     namespaces=[NAMESPACE],
                     wait_timeout=5,
@@ -147,3 +148,13 @@ class DisplayClient:
             self.post(SNAPSHOT, data)
         elif not (isinstance(data, dict) and data.get("ok")):
             log.warning("get_snapshot refused: %s", data)
+
+
+def view_lane(url: str) -> str:
+    """The server URL with `lane=view`: a reverse proxy sends watching clients to the fan-out
+    workers (docs/install.md "A big hall"); the server itself ignores it."""
+    parts = urllib.parse.urlsplit(url)
+    query = urllib.parse.parse_qsl(parts.query)
+    if ("lane", "view") not in query:
+        query.append(("lane", "view"))
+    return urllib.parse.urlunsplit(parts._replace(query=urllib.parse.urlencode(query)))

@@ -156,6 +156,11 @@ ERRORS: dict[str, tuple[int, str]] = {
         503,
         "Jaringan mal sedang penuh; halaman ini diperbarui setiap 30 detik.",
     ),
+    # Several server processes (docs/install.md "A big hall").
+    "writer-only": (
+        421,
+        "Proses server ini hanya melayani layar dan ponsel; loket tersambung ke server utama.",
+    ),
 }
 
 

@@ -7,6 +7,9 @@ command -v sox >/dev/null 2>&1 || need+=(sox)
 command -v systemd-analyze >/dev/null 2>&1 || need+=(systemd)  # checks the hardened units in deploy/
 [ -e /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need+=(fonts-dejavu-core)
 command -v node >/dev/null 2>&1 || need+=(nodejs)  # runs the browser module's tests (tests/js/)
+# The multi-process mode's message queue and reverse proxy (tests/test_workers.py starts both).
+command -v redis-server >/dev/null 2>&1 || need+=(redis-server)
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || need+=(nginx)
 [ ${#need[@]} -eq 0 ] && exit 0
 echo "Installing Debian packages: ${need[*]}"
 SUDO=""

@@ -1,6 +1,7 @@
 """The server's command line: serve a hall (the default), back up or restore its database.
 
 python -m server [serve] --config config.yaml [--demo]
+python -m server [serve] --config config.yaml --worker [--port P]   (server.message_queue set)
 python -m server backup [--config config.yaml] OUT.sqlite
 python -m server restore [--config config.yaml] BACKUP.sqlite
 """
@@ -67,6 +68,11 @@ def add_serve(commands) -> None:
     parser.add_argument(
         "--demo", action="store_true", help="ignore opening hours and seed sample tickets"
     )
+    parser.add_argument(
+        "--worker",
+        action="store_true",
+        help="a fan-out worker for TVs and phones beside the writer (needs server.message_queue)",
+    )
 
 
 def serve_command(args: argparse.Namespace) -> int:
@@ -95,6 +101,8 @@ def serve_command(args: argparse.Namespace) -> int:
     if config.server.async_mode != _async_mode(args):
         print("config error: server.async_mode changed while starting", file=sys.stderr)
         return 2
+    if args.worker:
+        return serve_worker(config)
     database = config.path(config.server.database)
     # Held until this process ends: a second server on this database stops here, before it
     # has loaded the hall and could issue a ticket number the first one has issued too.
@@ -142,6 +150,32 @@ def serve_command(args: argparse.Namespace) -> int:
         )
     run()
     lock.release()
+    return 0
+
+
+def serve_worker(config) -> int:
+    """A fan-out worker (server/workers.py): no database lock, it never writes."""
+    from server.storage import StorageError
+    from server.workers import WorkerError, create_worker_app
+
+    try:
+        app = create_worker_app(config)
+    except WorkerError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    except StorageError as exc:  # the writer has not created or migrated it yet: worth a retry
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    host, port = config.server.host, config.server.port
+    try:
+        run = listen(app, host, port, config.server.async_mode, config.server.max_connections)
+    except OSError as exc:
+        print(f"error: cannot listen on {host}:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    print(
+        f"Panggil worker for {config.hall.name} on {host}:{port} (/display, /visitor)", flush=True
+    )
+    run()
     return 0
 
 

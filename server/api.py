@@ -73,8 +73,11 @@ def _panggil_error(exc: PanggilError):
 
 @bp.get("/health")
 def health():
+    from server.workers import queue_health  # {} in one process; the Redis queue's state
+
     h = hub()
-    return jsonify(ok=True, seq=h.seq, day=h.hall.day, displays=len(h.displays))
+    return jsonify(ok=True, seq=h.seq, day=h.hall.day, displays=len(h.displays), role="writer",
+                   **queue_health(current_app))  # fmt: skip
 
 
 @bp.get("/snapshot")

@@ -20,6 +20,7 @@ from server.passwords import check_password
 from server.hub import Hub, utc_now
 from server.storage import Storage
 from server.voice import Announcer, validate_voice_settings
+from server import workers  # several processes on a message queue (server.message_queue)
 
 log = logging.getLogger(__name__)
 
@@ -69,8 +70,11 @@ def create_app(
     api.register_error_handlers(app)
     _init_pages(app, hub)
 
+    # server.message_queue: every emit goes through Redis to the fan-out workers (server/workers.py).
+    manager = workers.queue_manager(config)
     socketio.init_app(
         app,
+        client_manager=manager,
         async_mode=config.server.async_mode,
         max_http_buffer_size=config.server.max_payload_bytes,
         serializer=events.SafePacket,  # a malformed packet is refused with one log line
@@ -81,9 +85,11 @@ def create_app(
     )
     # Every committed event goes to the screens and counters, then to the phones it concerns.
     most_phones = max(0, config.server.max_connections - config.server.device_reserve)
-    phones = visitor_events.init_app(
-        app, config.server.visitor_summary_s, timers=start_ticker, most_phones=most_phones
-    )
+    phones = visitor_events.init_app(app, config.server.visitor_summary_s, timers=start_ticker,
+                                     most_phones=most_phones, everywhere=manager is not None)  # fmt: skip
+    if manager is not None:
+        manager.on_move = phones.moved
+        app.extensions[workers.QUEUE_KEY] = manager
     hub.broadcast = phones.after(events.broadcast)
     if announcer is None:  # after init_app: the voice starts background work at once
         hub.announcer = _make_announcer(app, config, hub)

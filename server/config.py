@@ -59,6 +59,13 @@ class ServerSection(_Strict):
         description="Of max_connections, kept for counters, TVs, consoles and staff pages: "
         "visitor phones are refused (and poll slowly) past max_connections minus this",
     )
+    message_queue: str | None = Field(
+        None,
+        pattern=r"^(redis|rediss|unix)://",
+        max_length=500,
+        description="Redis URL of the message queue that joins several server processes "
+        "(e.g. redis://127.0.0.1:6379/0); unset: one process, no Redis",
+    )
 
 
 class LimitsSection(_Strict):

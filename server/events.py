@@ -126,6 +126,8 @@ def display_disconnect(*args):
 def _record_seen(name: str, address: str | None) -> None:
     """Remember when a display the admin set up was last connected (the admin's display list)."""
     h = hub()
+    if h.replica:  # a fan-out worker writes nothing; the writer records its own displays
+        return
     try:
         # A read first: visitor pages connect here too, and most names are not in the table.
         if h.read(lambda s: s.display_exists(name)):
@@ -153,6 +155,8 @@ def counter_connect(auth=None):
     with refusing(NS_COUNTER, h.counters_online):
         if auth == MALFORMED:
             raise PanggilError("malformed-packet")
+        if h.replica:  # a fan-out worker: counters belong to the writer (server/workers.py)
+            raise PanggilError("writer-only")
         try:
             credentials = schemas.check(schemas.CounterAuth, auth)
         except PanggilError:

@@ -57,6 +57,8 @@ class PlainAnnouncer:
 class Hub:
     """Owns the hall's live state; the only code that writes queue data."""
 
+    replica = False  # a fan-out worker's read-only copy is a ReplicaHub (server/workers.py)
+
     def __init__(
         self,
         storage: Storage,
@@ -113,6 +115,15 @@ class Hub:
             today = self.storage.current_day() or engine.service_day(now, self.day_starts_at)
             with self.storage.transaction():
                 self.storage.open_day(today, now)
+            self.load_state(today)
+            log.info(
+                "day %s loaded: %d open tickets, seq %d", today, len(self.hall.tickets), self.seq
+            )
+        self.tick()
+
+    def load_state(self, today: str) -> None:
+        """Read the day's live state from the database; writes nothing (a worker's replica too)."""
+        with self.lock:
             agencies, services, counters = self.storage.load_catalogue()
             state = self.storage.load_day(today, self.tz)
             self.hall = Hall(
@@ -136,10 +147,6 @@ class Hub:
                 reversed(self.storage.recent_calls(today, RECENT_CALLS)), maxlen=RECENT_CALLS
             )
             self.seq = self.storage.last_seq()
-            log.info(
-                "day %s loaded: %d open tickets, seq %d", today, len(self.hall.tickets), self.seq
-            )
-        self.tick()
 
     # --- commands --------------------------------------------------------------------------------
 

@@ -1049,3 +1049,47 @@ def _ticket(row: Mapping, tz, officers: Mapping[int, engine.Officer]) -> engine.
         called_by=officers.get(row["called_by"]),
         finished_by=officers.get(row["finished_by"]),
     )
+
+
+class ReadOnlyStorage(Storage):
+    """The database opened read-only, for a fan-out worker's replica (server/workers.py).
+
+    The writer has created and migrated the file; this connection never writes (SQLite refuses
+    it: `mode=ro` and `query_only`), and `data_version` tells when another connection committed.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        path = Path(path)
+        try:
+            uri = f"{path.resolve().as_uri()}?mode=ro"
+            conn = sqlite3.connect(uri, uri=True, check_same_thread=False, isolation_level=None)
+            self.db = sqlite_utils.Database(conn)
+            self.db.execute("PRAGMA query_only = ON")
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            version = self.schema_version
+        except sqlite3.DatabaseError as exc:
+            raise StorageError(f"cannot open database {path} read-only: {exc}") from None
+        if version != len(MIGRATIONS):
+            raise StorageError(
+                f"the database {path} has schema {version}, this program {len(MIGRATIONS)}: "
+                "start (or upgrade) the writer first"
+            )
+        self.path = path
+
+    def data_version(self) -> int:
+        """A number that changes whenever another connection commits to the file."""
+        return self.db.execute("PRAGMA data_version").fetchone()[0]
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[None]:
+        """One read transaction: every query inside sees the same commit."""
+        self.db.execute("BEGIN")
+        try:
+            yield
+        finally:
+            self.db.execute("COMMIT")
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[None]:
+        raise StorageError("a read-only database has no write transactions")
+        yield  # pragma: no cover

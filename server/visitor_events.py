@@ -65,9 +65,18 @@ class Feed:
     """
 
     def __init__(
-        self, app: Flask, interval: timedelta, timers: bool = True, most_phones: int = 4800
+        self,
+        app: Flask,
+        interval: timedelta,
+        timers: bool = True,
+        most_phones: int = 4800,
+        everywhere: bool = False,
     ) -> None:
         self.app = app
+        # With a message queue (server/workers.py) phones follow tickets on other processes too,
+        # out of this one's sight: every ticket's events go to its room, and the queue manager
+        # moves a transferred ticket's phones wherever they are.
+        self.everywhere = everywhere
         self.interval = interval
         # Phones past this are refused: the rest of the server's connections stay for devices.
         self.most_phones = most_phones
@@ -124,11 +133,13 @@ class Feed:
         ticket = message.get("ticket")
         if name in TICKET_EVENTS and isinstance(ticket, dict):
             sids = self.followers.get(ticket["id"])
-            if sids:  # most tickets have no phone following them: no emit at all
-                if name == protocol.TICKET_TRANSFERRED:
+            if sids or self.everywhere:  # most tickets have no phone following them: no emit
+                if name == protocol.TICKET_TRANSFERRED and sids and not self.everywhere:
                     self._move(sids, message["from_service"], message["to_service"])
                 self._emit(name, payloads.public(message), ticket_room(ticket["id"]))
-            if name == protocol.TICKET_CALLED and ticket["id"] in self.watchers:
+            if name == protocol.TICKET_CALLED and (
+                self.everywhere or ticket["id"] in self.watchers
+            ):
                 called = {key: message[key] for key in ("event", "seq", "at", "call")}
                 self._emit(name, payloads.public(called), number_room(ticket["id"]))
         moved = message.get("waiting")
@@ -145,6 +156,12 @@ class Feed:
             socketio.server.leave_room(sid, service_room(old), namespace=NS_VISITOR)
             socketio.server.enter_room(sid, service_room(new), namespace=NS_VISITOR)
             self.phones[sid]["service"] = new
+
+    def moved(self, sid: str, service: str) -> None:
+        """The queue manager moved this process's phone `sid` to `service`'s room (workers.py)."""
+        phone = self.phones.get(sid)
+        if phone is not None:
+            phone["service"] = service
 
     def flush(self) -> None:
         """Send the summaries that are due; set a timer for the rest (server/queue_moved.py)."""
@@ -196,8 +213,10 @@ def feed() -> Feed:
     return current_app.extensions["panggil_visitors"]
 
 
-def init_app(app: Flask, interval_s: float, timers: bool, most_phones: int) -> Feed:
-    made = Feed(app, timedelta(seconds=interval_s), timers, most_phones)
+def init_app(
+    app: Flask, interval_s: float, timers: bool, most_phones: int, everywhere: bool = False
+) -> Feed:
+    made = Feed(app, timedelta(seconds=interval_s), timers, most_phones, everywhere)
     app.extensions["panggil_visitors"] = made
     return made
 

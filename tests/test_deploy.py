@@ -24,7 +24,12 @@ def systemd_analyze(*args: str) -> subprocess.CompletedProcess:
 
 
 @pytest.mark.parametrize(
-    "unit, highest", [("panggil-server.service", 2.0), ("panggil-backup.service", 1.0)]
+    "unit, highest",
+    [
+        ("panggil-server.service", 2.0),
+        ("panggil-backup.service", 1.0),
+        ("panggil-worker@.service", 2.0),  # a fan-out worker (docs/install.md "A big hall")
+    ],
 )
 def test_the_units_are_sandboxed(unit, highest):
     done = systemd_analyze("security", "--offline=yes", "--no-pager", str(DEPLOY / unit))
@@ -36,7 +41,12 @@ def test_the_units_are_sandboxed(unit, highest):
 def test_the_units_have_no_mistakes():
     units = [
         str(DEPLOY / n)
-        for n in ("panggil-server.service", "panggil-backup.service", "panggil-backup.timer")
+        for n in (
+            "panggil-server.service",
+            "panggil-backup.service",
+            "panggil-backup.timer",
+            "panggil-worker@.service",
+        )
     ]
     done = systemd_analyze("verify", *units)
     # Offline, the only complaint may be the venv that exists once the install script has run.

@@ -29,7 +29,8 @@
   let waitsAsked = 0;
   const lateCard = document.getElementById("late-card");
 
-  const socket = io("/display", { auth: { display: "admin-monitor" } });
+  // lane=view: a reverse proxy sends watching clients to the fan-out workers (docs/install.md).
+  const socket = io("/display", { auth: { display: "admin-monitor" }, query: { lane: "view" } });
   const conn = document.getElementById("conn");
 
   function setConnected(ok) {

@@ -116,7 +116,8 @@
     document.getElementById("link").textContent = ok ? T.connected : T.disconnected;
   }
 
-  var socket = io("/display", { auth: { display: "survey-" + O.counter } });
+  // lane=view: a reverse proxy sends watching clients to the fan-out workers (docs/install.md).
+  var socket = io("/display", { auth: { display: "survey-" + O.counter }, query: { lane: "view" } });
   socket.on("connect", function () { setLink(true); });
   socket.on("disconnect", function () { setLink(false); });
   socket.on("connect_error", function () { setLink(false); });

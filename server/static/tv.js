@@ -514,7 +514,9 @@
 
   // --- connection ----------------------------------------------------------------------------------
 
-  var socket = io("/display", { auth: { display: options.name }, reconnectionDelayMax: 5000 });
+  // lane=view: a reverse proxy sends watching clients to the fan-out workers (docs/install.md).
+  var socket = io("/display", { auth: { display: options.name }, query: { lane: "view" },
+                                reconnectionDelayMax: 5000 });
   socket.on("connect", function () { setConnection("connected"); });
   socket.on("disconnect", function () { setConnection("disconnected"); });
   socket.on("connect_error", function () { setConnection(state.seq === null ? "connecting" : "disconnected"); });

@@ -151,7 +151,8 @@
 
   var auth = { day: view.ticket.day, number: view.ticket.number };
   if (card.dataset.token) auth.token = card.dataset.token;
-  var socket = io("/visitor", { auth: auth });
+  // lane=view: a reverse proxy sends watching clients to the fan-out workers (docs/install.md).
+  var socket = io("/visitor", { auth: auth, query: { lane: "view" } });
   socket.on("connect", function () { setLink(true); });
   socket.on("disconnect", function () { setLink(false); });
   socket.on("connect_error", function (error) {
