@@ -238,7 +238,7 @@ def run_clients(fanout: list[str], writer: str, tickets: list[dict], args, phone
         thread.start()
     time.sleep(2)  # connections settled, the first queue summaries sent
     load = os.getloadavg()[0]
-    cpu = sum(p.cpu_seconds() for p in processes)
+    cpu_each = [p.cpu_seconds() for p in processes]
     go = time.monotonic() + 0.5
     profiler = (
         profile(args.profile, processes[0].process.pid, args.seconds)
@@ -252,7 +252,8 @@ def run_clients(fanout: list[str], writer: str, tickets: list[dict], args, phone
         proc.wait(args.seconds + 120)
     time.sleep(2)  # the last events reach the screens
     window = time.monotonic() - go
-    cpu = sum(p.cpu_seconds() for p in processes) - cpu
+    cpu_each = [p.cpu_seconds() - before for p, before in zip(processes, cpu_each, strict=True)]
+    cpu = sum(cpu_each)
     rss = sum(p.rss_mb() for p in processes)
     for proc in tvs + phone_procs + prober:
         proc.stdin.close()
@@ -264,7 +265,8 @@ def run_clients(fanout: list[str], writer: str, tickets: list[dict], args, phone
         profiler.wait(60)
         (args.profile / "lines.json").write_text(json.dumps(lines))
     return figures(lines, tickets[:phones], args.tvs, opened, refused + failed,
-                   {"cpu": cpu, "window": window, "rss": rss, "load": load})  # fmt: skip
+                   {"cpu": cpu, "window": window, "rss": rss, "load": load,
+                    "cpu_each": [round(100 * c / window, 1) for c in cpu_each]})  # fmt: skip
 
 
 def figures(lines, followed: list[dict], tvs: int, opened: int, refused: int, server: dict) -> dict:
@@ -308,6 +310,7 @@ def figures(lines, followed: list[dict], tvs: int, opened: int, refused: int, se
         "cpu_ms_per_press": round(server["cpu"] / max(1, len(presses)) * 1000, 1),
         "cpu_percent": round(100 * server["cpu"] / server["window"], 1),
         "rss_mb": round(server["rss"]), "load": round(server["load"], 1),
+        "cpu_percent_each": server["cpu_each"],  # writer (or floor), workers, redis
     }  # fmt: skip
 
 
