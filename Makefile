@@ -1,10 +1,14 @@
-# Panggil: two commands. `make run` sets up and starts a demo hall; `make test` runs every test.
+# Panggil: two commands. `make run` sets up and starts a demo hall; `make test` runs the tests (SLOW=1: the slow ones too).
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 CONFIG ?= config.yaml
 PYTEST_ARGS ?=
+# `make test` runs every test but the ones marked slow (real processes, Chromium, wheel builds,
+# the hall benchmark's smoke run): under ten minutes on a 2-core machine. `make test SLOW=1` runs
+# them all, as CI does (.ci/run).
+SLOW ?=
 
 .PHONY: run test lint bench setup system-deps clean display counter
 
@@ -18,7 +22,7 @@ counter: setup
 	$(PY) -m counter_client --config $(CONFIG)
 
 test: setup
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(SLOW),,-m "not slow") $(PYTEST_ARGS)
 
 LINTED := server display counter_client panggil_protocol panggil_common tests bench setup.py
 
