@@ -9,6 +9,7 @@ python -m server restore [--config config.yaml] BACKUP.sqlite
 from __future__ import annotations
 
 import argparse
+import gc
 import errno
 import logging
 import os
@@ -152,6 +153,7 @@ def serve_command(args: argparse.Namespace) -> int:
             flush=True,
         )
     announcement = _announce(app, config)
+    _quiet_gc()
     try:
         run()
     finally:
@@ -159,6 +161,17 @@ def serve_command(args: argparse.Namespace) -> int:
             announcement.close()
     lock.release()
     return 0
+
+
+def _quiet_gc() -> None:
+    """Fewer, shorter collector pauses while serving: the objects made at start (modules, the
+    catalogue, templates) are frozen out of every later collection, and the youngest generation
+    is collected every 10,000 allocations instead of 700. Each connected phone or TV keeps a few
+    dozen long-lived objects, so with hundreds of them the default thresholds ran a full
+    collection every few seconds, a pause that every screen waited for (docs/benchmarks.md)."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
 
 
 def serve_worker(config) -> int:
@@ -183,6 +196,7 @@ def serve_worker(config) -> int:
     print(
         f"Panggil worker for {config.hall.name} on {host}:{port} (/display, /visitor)", flush=True
     )
+    _quiet_gc()
     run()
     return 0
 
