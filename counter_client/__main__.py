@@ -11,7 +11,7 @@ import sys
 from panggil_common.version import version
 
 from counter_client.config import SETTINGS, ConfigError, load_config
-from panggil_common.pairing import PairingError, is_pairing_code, pair_device
+from panggil_common.pairing import is_pairing_code, pair_command
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,18 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.pair and is_pairing_code(args.pair):
         # A 6-digit code from the admin's page: trade it for this counter's settings, write
         # them to --config, and start with them.
-        if not args.config:
-            print(
-                "error: --pair CODE needs --config FILE to write the settings to", file=sys.stderr
-            )
-            return 2
-        try:
-            paired = pair_device("counter", args.pair, args.config, server=args.server or "")
-        except PairingError as exc:
-            print(f"error: pairing failed: {exc.message} ({exc.code})", file=sys.stderr)
-            return 1
-        print(f"paired: counter {paired['number']} of {paired.get('hall', '?')} "
-              f"(server {paired['server_in_use']}), settings written to {args.config}", flush=True)  # fmt: skip
+        paired = pair_command("counter", args.pair, args.config, args.server or "")
+        if paired:
+            return paired
         args.pair = None
     overrides = {
         k: getattr(args, k)

@@ -128,19 +128,9 @@ def test_sound(config: DisplayConfig) -> int:
 
 def pair(args: argparse.Namespace) -> int:
     """Trade a pairing code for this display's settings and write them to --config (0: done)."""
-    from panggil_common.pairing import PairingError, pair_device
+    from panggil_common.pairing import pair_command
 
-    if not args.config:
-        print("error: --pair CODE needs --config FILE to write the settings to", file=sys.stderr)
-        return 2
-    try:
-        paired = pair_device("display", args.pair, args.config, server=args.server_url or "")
-    except PairingError as exc:
-        print(f"error: pairing failed: {exc.message} ({exc.code})", file=sys.stderr)
-        return 1
-    print(f"paired: display {paired['name']!r} of {paired.get('hall', '?')} "
-          f"(server {paired['server_in_use']}), settings written to {args.config}", flush=True)  # fmt: skip
-    return 0
+    return pair_command("display", args.pair, args.config, args.server_url or "")
 
 
 def run(config: DisplayConfig) -> int:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sys
 import tempfile
 import urllib.error
 import urllib.request
@@ -164,3 +165,20 @@ def pair_device(
         values["server_url" if kind == "display" else "server"] = url
     write_settings(config_path, kind, values)
     return {**values, "server_in_use": url}
+
+
+def pair_command(kind: str, code: str, config: str | None, server: str = "") -> int:
+    """`--pair CODE` of panggil-display and panggil-counter: trade the code for the device's
+    settings, write them to --config and say so; the exit code (0: paired)."""
+    if not config:
+        print("error: --pair CODE needs --config FILE to write the settings to", file=sys.stderr)
+        return 2
+    try:
+        paired = pair_device(kind, code, config, server=server)
+    except PairingError as exc:
+        print(f"error: pairing failed: {exc.message} ({exc.code})", file=sys.stderr)
+        return 1
+    who = f"counter {paired['number']}" if kind == "counter" else f"display {paired['name']!r}"
+    print(f"paired: {who} of {paired.get('hall', '?')} (server {paired['server_in_use']}), "
+          f"settings written to {config}", flush=True)  # fmt: skip
+    return 0

@@ -130,6 +130,29 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(process: subprocess.Popen | None) -> None:
+    """End a process a test started: SIGTERM, then SIGKILL if it is still there after 10 s."""
+    if process and process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(10)
+
+
+def wait_healthy(url: str, deadline: float, exited=lambda: False) -> bool:
+    """Poll `url + /api/health` until it answers 200 (True), the deadline passes or `exited()`
+    says the process is gone (False)."""
+    while time.monotonic() < deadline and not exited():
+        try:
+            if requests.get(url + "/api/health", timeout=1).ok:
+                return True
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    return False
+
+
 class LiveServer:
     """A real `python -m server` process on 127.0.0.1 with the test hall."""
 
@@ -184,13 +207,7 @@ class LiveServer:
             self.process.wait(10)
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop_process(self.process)
         if getattr(self, "_log", None):
             self._log.close()
 

@@ -21,7 +21,7 @@ import requests
 import socketio
 
 from tests import redis_server
-from tests.conftest import ROOT, LiveServer, free_port, wait_js
+from tests.conftest import ROOT, LiveServer, free_port, stop_process, wait_healthy, wait_js
 
 pytestmark = [
     pytest.mark.slow,
@@ -53,15 +53,9 @@ class Worker:
             cwd=ROOT, stdout=self._log, stderr=subprocess.STDOUT,
             env={**os.environ, "PYTHONUNBUFFERED": "1"},
         )  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"worker exited: {self.log_path.read_text()[-2000:]}")
-            try:
-                if requests.get(self.url + "/api/health", timeout=1).ok:
-                    return self
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        process = self.process
+        if wait_healthy(self.url, time.monotonic() + timeout, lambda: process.poll() is not None):
+            return self
         self.stop()
         raise RuntimeError(f"worker did not start: {self.log_path.read_text()[-2000:]}")
 
@@ -69,13 +63,7 @@ class Worker:
         return requests.get(self.url + "/api/health", timeout=10).json()
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(10)
+        stop_process(self.process)
         if getattr(self, "_log", None):
             self._log.close()
 
@@ -377,20 +365,13 @@ class Nginx:
         assert checked.returncode == 0, checked.stderr
         self.process = subprocess.Popen([*command, "-g", "daemon off;"],
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if requests.get(self.url + "/api/health", timeout=1).ok:
-                    return self
-            except requests.ConnectionError:
-                time.sleep(0.1)
+        if wait_healthy(self.url, time.monotonic() + timeout):
+            return self
         self.stop()
         raise RuntimeError(f"nginx did not start: {(self.folder / 'error.log').read_text()}")
 
     def stop(self) -> None:
-        if self.process and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(10)
+        stop_process(self.process)
 
 
 @pytest.fixture(scope="module")
