@@ -119,16 +119,18 @@ def new_zeroconf(interfaces: Sequence[str] = (), v4_only: bool = False) -> Any:
     Made in a thread of its own: Zeroconf adopts an asyncio loop running in the calling thread
     (Playwright's, an application's), and then blocks it waiting for itself (EventLoopBlocked).
     """
-    from zeroconf import IPVersion, Zeroconf
+    from zeroconf import InterfaceChoice, IPVersion, Zeroconf
 
     made: list[Any] = []
     failed: list[BaseException] = []
+    # No interfaces given: every interface (zeroconf refuses None).
+    chosen: Any = list(interfaces) if interfaces else InterfaceChoice.All
 
     def make() -> None:
         try:
             made.append(
                 Zeroconf(
-                    interfaces=list(interfaces) if interfaces else None,  # type: ignore[arg-type]
+                    interfaces=chosen,
                     ip_version=IPVersion.V4Only if v4_only else IPVersion.All,
                 )
             )

@@ -104,6 +104,17 @@ def test_the_server_announces_itself_and_a_peer_browses_it():
         announcement.close()
 
 
+def test_the_default_settings_announce_on_every_interface():
+    """No `server.announce_interfaces` (every hall's default): zeroconf gets "all interfaces",
+    not None, which it refused with a TypeError, so that a real hall was never announced."""
+    from server import discovery as announcing
+
+    announcement = announcing.announce(hall=f"MPP Uji {uuid.uuid4().hex[:8]}", port=5998,
+                                       host="0.0.0.0", interfaces=[])  # fmt: skip
+    assert announcement is not None
+    announcement.close()
+
+
 def test_announcing_can_be_turned_off_and_addresses_are_checked():
     from server.config import ConfigError, parse_config
 
