@@ -236,12 +236,7 @@ def take_ticket(kiosk_id: str):
         try:
             response = h.issue(body.service, body.priority)
         except PanggilError as exc:
-            if exc.code == "outside-hours" and "status" in exc.details:
-                # Why and when, in the visitor's language (the protocol's message stays Indonesian).
-                name = h.hall.services[body.service].name
-                exc.details["closed_text"] = schedule_text.service_text(
-                    name, exc.details["status"], h.now()
-                )
+            add_closed_text(h, exc, body.service)
             raise
     ticket, ahead = response["result"]["ticket"], response["result"]["ahead"]
     url = visitor_url(kiosk, ticket)
@@ -299,6 +294,16 @@ def check_in(kiosk_id: str):
             )
             answer["print_error"] = PanggilError("printer-error").message
     return jsonify(answer), 200 if answer["replayed"] else 201
+
+
+def add_closed_text(h, exc: PanggilError, service: str) -> None:
+    """An `outside-hours` refusal gets why and when the service opens, in the visitor's language
+    (the protocol's message stays Indonesian); the kiosk and the phone's /ambil share it."""
+    if exc.code == "outside-hours" and "status" in exc.details:
+        name = h.hall.services[service].name
+        exc.details["closed_text"] = schedule_text.service_text(
+            name, exc.details["status"], h.now()
+        )
 
 
 def release(h, kiosk: KioskSpec, ticket: dict) -> bool:

@@ -17,7 +17,7 @@ import secrets
 from flask import Blueprint, current_app, jsonify, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 
-from server import ratelimit, schedule_text, schemas
+from server import ratelimit, schemas
 from server.api import request_body
 from server.pages import kiosk
 from server.pages.visitor import visitor_path
@@ -117,11 +117,7 @@ def take_ticket():
             held = {"id": exc.details["ticket"], "day": h.hall.day, "number": exc.details["number"]}
             exc.details.pop("ticket")
             exc.details["visitor_url"] = visitor_path(held)
-        elif exc.code == "outside-hours" and "status" in exc.details:
-            name = h.hall.services[body.service].name
-            exc.details["closed_text"] = schedule_text.service_text(
-                name, exc.details["status"], h.now()
-            )
+        kiosk.add_closed_text(h, exc, body.service)
         raise
     ticket = response["result"]["ticket"]
     return jsonify(ok=True, ticket=ticket, ahead=response["result"]["ahead"],
