@@ -15,9 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import secrets
-import sys
-from collections.abc import Callable
-from typing import TypeVar
 
 from flask import Blueprint, current_app, jsonify, request
 
@@ -25,12 +22,11 @@ from server import reports
 from server.hub import Hub
 from server.pages.auth import current_user
 from server.protocol import PanggilError
+from server.tts import run_blocking
 
 log = logging.getLogger(__name__)
 
 bp = Blueprint("report_api", __name__, url_prefix="/api/reports")
-
-T = TypeVar("T")
 
 
 def hub() -> Hub:
@@ -65,17 +61,6 @@ def check_reader() -> None:
         raise PanggilError("forbidden")
 
 
-def apart(work: Callable[[], T]) -> T:
-    """Run a long read-and-sum off the eventlet hub (a real thread), or as it is otherwise."""
-    if "eventlet" not in sys.modules:  # threading mode: this request has a thread of its own
-        return work()
-    from eventlet import patcher, tpool
-
-    if patcher.is_monkey_patched("thread"):
-        return tpool.execute(work)
-    return work()
-
-
 def load_report(
     period: reports.Period, agency: str | None = None, service: str | None = None
 ) -> reports.Report:
@@ -91,7 +76,7 @@ def load_report(
         catalogue = reports.catalogue_from_rows(rows)
         return reports.summarise(events, catalogue, period, agency=agency, service=service)
 
-    return apart(work)
+    return run_blocking(work)  # a real thread under eventlet: the hub keeps serving
 
 
 def filters() -> tuple[reports.Period, str | None, str | None]:
