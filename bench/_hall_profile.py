@@ -3,9 +3,10 @@
 py-spy (`.venv/bin/pip install py-spy`) samples every thread of the writer, idle ones too, 100
 times a second over the press window (speedscope JSON: the samples are in time order), and a
 sitecustomize put on the writer's PYTHONPATH logs each garbage collection over 2 ms with its
-monotonic start. `python bench/_hall_profile.py DIR` prints what the main thread (the eventlet
-hub: every request, socket and emit) did: idle in the hub's poll, or in which functions, and its
-longest busy stretches with what they were doing.
+monotonic start, wall and CPU time (the CPU part is the collector's own work; the rest is the OS
+running other processes meanwhile). `python bench/_hall_profile.py DIR` prints what the main
+thread (the eventlet hub: every request, socket and emit) did: idle in the hub's poll, or in
+which functions, and its longest busy stretches with what they were doing.
 """
 
 from __future__ import annotations
@@ -22,14 +23,16 @@ import gc, os, time
 
 _path = os.environ.get("HALL_GC_LOG")
 if _path:
-    _log, _started = open(_path, "a", buffering=1), [0.0]
+    _log, _started = open(_path, "a", buffering=1), [0.0, 0.0]
 
     def _gc(phase, info):
         if phase == "start":
-            _started[0] = time.monotonic()
+            _started[:] = [time.monotonic(), time.thread_time()]
         elif time.monotonic() - _started[0] > 0.002:
             took = (time.monotonic() - _started[0]) * 1000
-            _log.write(f"{_started[0]} {took:.1f} gen{info['generation']} {info['collected']}\\n")
+            cpu = (time.thread_time() - _started[1]) * 1000  # less than took: the OS ran others
+            _log.write(f"{_started[0]} {took:.1f} gen{info['generation']} {info['collected']} "
+                       f"{cpu:.1f}\\n")
 
     gc.callbacks.append(_gc)
 """
@@ -97,8 +100,8 @@ def summarise(folder: Path, top: int = 25) -> str:
         pauses = [line.split() for line in gc_log.read_text().splitlines()]
         longest = sorted(pauses, key=lambda w: -float(w[1]))[:5]
         lines.append(
-            f"{len(pauses)} collections over 2 ms; longest: "
-            + ", ".join(f"{w[1]} ms {w[2]}" for w in longest)
+            f"{len(pauses)} collections over 2 ms; longest (wall ms, of it CPU ms): "
+            + ", ".join(f"{w[1]} ms ({w[4] if len(w) > 4 else '?'}) {w[2]}" for w in longest)
         )
     return "\n".join(lines)
 

@@ -101,6 +101,7 @@ def create_app(
         manager.on_move = phones.moved
         app.extensions[workers.QUEUE_KEY] = manager
     hub.broadcast = phones.after(events.broadcast)
+    hub.pause = lambda: socketio.sleep(0)
     if announcer is None:  # after init_app: the voice starts background work at once
         hub.announcer = _make_announcer(app, config, hub)
     if start_ticker:

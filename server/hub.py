@@ -84,6 +84,9 @@ class Hub:
         self.require_officer = require_officer
         self.clock = clock
         self.broadcast: Broadcast = broadcast or (lambda name, payload: None)
+        # Lets the event loop send what was just broadcast before the rest of a press's work
+        # (server/app.py: socketio.sleep(0); nothing in tests and threading mode needs it).
+        self.pause: Callable[[], None] = lambda: None
         # Duck-typed: PlainAnnouncer, or server.voice's announcer with texts_for_ticket and
         # update_settings as well.
         self.announcer: Any = announcer or PlainAnnouncer()
@@ -257,6 +260,9 @@ class Hub:
             self.publish(outcome.changes, built, seqs)
             if not any("call" in payload for payload in built):
                 return response
+            # The screens first: the writers of every TV and console run now, not after the
+            # announcement's commit below (its fsync) and the answer. No transaction is open.
+            self.pause()
             # The announcement is made only now, after the commit (it sets the voice working),
             # so the answer and the event rows stored above lack it: store what was sent.
             response = payloads.command_response(outcome, built, seqs[-1])

@@ -87,7 +87,10 @@ class Feed:
         self.watchers: dict[str, set[str]] = defaultdict(set)  # the same, typed-in numbers
         self.dirty: set[str] = set()
         self.last_sent: dict[str, datetime] = {}
+        # What each service's last summary told (its queue and rate): an unchanged one is not sent.
+        self.last_seen: dict[str, tuple[tuple[str, ...], float | None]] = {}
         self.wake_at: datetime | None = None
+        self.flushing = False  # a flush task is started and has not run yet
         self.sent = 0  # emits to phones, for the benchmark and the tests
 
     @property
@@ -148,7 +151,13 @@ class Feed:
             moved = dict.fromkeys(message["counter"].get("services") or ())
         if isinstance(moved, dict) and moved:
             self.dirty.update(moved)
-            self.flush()
+            if not self.timers:
+                self.flush()
+            elif not self.flushing:
+                # After this press's events: its TVs and consoles are sent to first (the writers
+                # they woke run before this task), and the hub's lock is released before it runs.
+                self.flushing = True
+                socketio.start_background_task(self._flush_soon)
 
     def _move(self, sids: set[str], old: str, new: str) -> None:
         """A transferred ticket's phones now follow the queue of its new service."""
@@ -173,10 +182,16 @@ class Feed:
                 with self.app.app_context():
                     for service in planned.send:
                         self.dirty.discard(service)
+                        if service not in hub.hall.services:
+                            continue
+                        summary = self.summary(service)
+                        # A finish or a break moved nothing the phones see: they have this already.
+                        seen = (tuple(summary["queue"]), summary["seconds_per_place"])
+                        if self.last_seen.get(service) == seen:
+                            continue
+                        self.last_seen[service] = seen
                         self.last_sent[service] = now
-                        if service in hub.hall.services:
-                            self._emit(protocol.QUEUE_MOVED, self.summary(service),
-                                       service_room(service))  # fmt: skip
+                        self._emit(protocol.QUEUE_MOVED, summary, service_room(service))
             if self.wake_at is not None and self.wake_at <= now:
                 self.wake_at = None  # that timer has fired (or is about to: flushing is harmless)
             if planned.wake_at is not None and (
@@ -186,6 +201,13 @@ class Feed:
                 if self.timers:
                     delay = (planned.wake_at - now).total_seconds()
                     socketio.start_background_task(self._wake, delay)
+
+    def _flush_soon(self) -> None:
+        self.flushing = False
+        try:
+            self.flush()
+        except Exception:  # a summary lost now is sent with the next move
+            log.exception("queue summaries failed")
 
     def _wake(self, delay: float) -> None:
         socketio.sleep(max(0.0, delay))

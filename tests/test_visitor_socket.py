@@ -3,6 +3,7 @@ never the hall's whole stream (server/visitor_events.py, server/queue_moved.py).
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -310,13 +311,22 @@ def test_a_press_costs_no_emit_per_phone_of_another_service(app, hub, socket_cli
 
 
 def test_a_counter_break_moves_the_estimate_of_its_services(app, hub, clock, socket_client, feed):
-    ticket = hub.issue("paspor")["result"]["ticket"]
+    feed.interval = timedelta(0)
+    for i in range(3):  # history: counter 1 serves ktp, 4 minutes each; counter 2 serves it too
+        hub.issue("ktp")
+        hub.command(1, "call_next", {}, f"k{i}-call")
+        clock.advance(minutes=4)
+        hub.command(1, "finish", {}, f"k{i}-finish")
+    ticket = hub.issue("ktp")["result"]["ticket"]
+    app.extensions.pop("panggil_service_times", None)  # the 15 s cache
+    hub.issue("ktp")
     phone = socket_client("/visitor", auth(app, ticket))
     phone.get_received("/visitor")
     clock.advance(seconds=10)
-    hub.command(3, "pause", {"reason": "istirahat"}, "b1")  # the only paspor counter
+    hub.command(2, "pause", {"reason": "istirahat"}, "b1")  # one of its two counters
     summaries = [m for name, m in received(phone) if name == "queue_moved"]
-    assert [m["service"] for m in summaries] == ["paspor"]
+    assert [m["service"] for m in summaries] == ["ktp"]
+    assert summaries[0]["seconds_per_place"] == 240  # 4 minutes shared by one counter now
 
 
 @pytest.mark.parametrize(
@@ -377,3 +387,51 @@ def test_the_limits_come_from_the_config(tmp_path, clock):
         assert app.extensions["panggil_visitors"].most_phones == 180
     finally:
         app.extensions["panggil"].storage.close()
+
+
+def test_a_summary_that_tells_nothing_new_is_not_sent(app, hub, clock, socket_client, feed):
+    """A finish or a second break changes no queue a phone sees: no summary to every phone."""
+    feed.interval = timedelta(0)
+    tickets = [hub.issue("ktp")["result"]["ticket"] for _ in range(3)]
+    phone = socket_client("/visitor", auth(app, tickets[-1]))
+    phone.get_received("/visitor")
+    hub.command(1, "call_next", {}, "c1")
+    assert names(received(phone)) == ["queue_moved"]
+    clock.advance(seconds=30)
+    hub.command(1, "finish", {}, "f1")  # the one served leaves: the waiting queue is the same
+    assert received(phone) == []
+    hub.command(1, "call_next", {}, "c2")  # the queue moves again: sent
+    [(name, summary)] = received(phone)
+    assert name == "queue_moved" and summary["queue"] == [tickets[-1]["number"]]
+
+
+def test_the_screens_hear_a_press_before_the_phones_summaries(app, hub, socket_client, feed,
+                                                              monkeypatch):  # fmt: skip
+    """The summaries go out from a task of their own, after every event of the press reached
+    the TVs and consoles: a press that finishes one ticket and calls the next is not held
+    behind a summary to every phone of the service between its two events."""
+    from server.extensions import socketio
+
+    feed.interval = timedelta(0)
+    feed.timers = True
+    order: list[tuple[str, str]] = []
+    emit = socketio.emit
+
+    def spy(name, *args, **kwargs):
+        order.append((name, kwargs.get("namespace")))
+        return emit(name, *args, **kwargs)
+
+    monkeypatch.setattr(socketio, "emit", spy)
+    tickets = [hub.issue("ktp")["result"]["ticket"] for _ in range(3)]
+    socket_client("/visitor", auth(app, tickets[-1]))
+    hub.command(1, "call_next", {}, "c1")
+    del order[:]
+    sent = feed.sent
+    hub.command(1, "call_next", {}, "c2")  # finishes tickets[0], calls tickets[1]
+    deadline = time.monotonic() + 10
+    while feed.sent == sent and time.monotonic() < deadline:
+        time.sleep(0.01)
+    events = [name for name, namespace in order if namespace in ("/display", "/visitor")]
+    assert events.count("queue_moved") == 1
+    assert events.index("queue_moved") > events.index("ticket_called")
+    assert events.index("ticket_finished") < events.index("ticket_called")
