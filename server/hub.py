@@ -364,11 +364,13 @@ class Hub:
         external_id: str | None = None,
         by: str,
         reason: str | None = None,
+        also: Callable[[Storage], None] | None = None,
     ) -> tuple[bookings.Booking, bool]:
         """Cancel a booking by its code or external id: its place returns at once (one
         transaction with the `booking_cancelled` event, broadcast after the commit).
 
-        Returns the booking and whether this call cancelled it (False: it was cancelled before).
+        Returns the booking and whether this call cancelled it (False: it was cancelled before);
+        `also` adds rows to the same transaction (the admin's audit row).
         """  # fmt: skip
         with self.lock:
             if external_id is not None:
@@ -385,6 +387,8 @@ class Hub:
             try:
                 with self.storage.transaction():
                     self.storage.cancel_booking(cancelled)
+                    if also is not None:
+                        also(self.storage)
                     seq = self.storage.add_event("booking_cancelled", now, self.hall.day, data)
             except Exception as exc:
                 if storage_module.is_full(exc):

@@ -1322,7 +1322,7 @@ class Storage:
                 "sessions": json.loads(r["sessions"]),
                 "active": bool(r["active"]),
                 "priority": bool(r["priority"]),
-            }  # fmt: skip
+            }
             for r in self.db.query("SELECT * FROM booking_plans ORDER BY service")
         }
 
@@ -1335,7 +1335,7 @@ class Storage:
                 row["quota"],
                 row["grace_minutes"],
                 row["priority"],
-            )  # fmt: skip
+            )
             for code, row in self.booking_plan_rows().items()
             if row["active"]
         }

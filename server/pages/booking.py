@@ -12,11 +12,11 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from datetime import date
+from datetime import date, datetime
 
 import segno
 from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date
 from flask_babel import gettext as _
 
 from server import bookings, ratelimit, schemas
@@ -183,11 +183,14 @@ def confirmation(code: str):
         ticket=booking.ticket.split("/", 1)[1] if booking.ticket else None,
         ticket_url=ticket_url,
         cancel_url=url_for("booking.visitor_cancel", code=booking.code),
-        cancelled_at=format_datetime(booking.cancelled_at, "d MMMM y, HH.mm")
-        if booking.cancelled_at
-        else None,
+        cancelled_at=_when(booking.cancelled_at) if booking.cancelled_at else None,
         texts={"network_error": _("The server cannot be reached. Please try again.")},
     )
+
+
+def _when(at: datetime) -> str:
+    """A time in the hall's zone (as stored), e.g. "26 November 2026, 09.05"."""
+    return f"{format_date(at.date(), 'd MMMM y')}, {at.strftime('%H.%M')}"
 
 
 def qr_image(text: str) -> str:
