@@ -149,6 +149,7 @@ def page_texts() -> dict[str, str]:
         "booking-expired": _(
             "This booking has expired or is not for today. Please take a regular number."
         ),
+        "booking-cancelled": _("This booking was cancelled. Please take a regular number."),
         "camera_off": _("No camera here: type the code below."),
         "camera_on": _("Hold the QR code of your booking in front of the camera."),
     }
