@@ -196,11 +196,11 @@ def test_the_kiosk_check_in_of_a_cancelled_code_says_so(bclient, clock):
 def test_the_api_cancels_by_code_or_external_id_idempotently(bapp, bclient):
     hub = bapp.extensions["panggil"]
     made = bclient.post("/api/bookings", headers=AUTH, json={
-        "external_id": "siola-9", "service": "ktp", "day": TODAY, "session": "10:00-11:00"})  # fmt: skip
+        "external_id": "mpp/2026-9", "service": "ktp", "day": TODAY, "session": "10:00-11:00"})  # fmt: skip
     code = made.get_json()["booking"]["code"]
     other = booked(bclient)
     assert bclient.delete(f"/api/bookings/{other}").get_json()["error"] == "invalid-booking-token"
-    r = bclient.delete("/api/bookings/external/siola-9", headers=AUTH)
+    r = bclient.delete("/api/bookings/external/mpp/2026-9", headers=AUTH)
     assert r.status_code == 200 and r.get_json()["cancelled"] is True
     assert r.get_json()["booking"]["code"] == code
     again = bclient.delete(f"/api/bookings/{code}", headers=AUTH)

@@ -359,7 +359,7 @@ def api_cancel(code: str):
     return jsonify(ok=True, booking=bookings.booking_dict(booking), cancelled=changed)
 
 
-@bp.delete("/api/bookings/external/<external_id>")
+@bp.delete("/api/bookings/external/<path:external_id>")
 def api_cancel_external(external_id: str):
     """The external system cancels by its own id (the `external_id` it booked with)."""
     _api_token_checked()
