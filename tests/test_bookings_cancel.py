@@ -109,7 +109,7 @@ def test_the_cancel_is_broadcast_in_seq_order(bapp, bclient):
     code = booked(bclient)
     tv = SocketIOTestClient(bapp, socketio, namespace=protocol.NS_DISPLAY)
     try:
-        tv.get_received(protocol.NS_DISPLAY)
+        first = tv.get_received(protocol.NS_DISPLAY)
         cancel(bclient, code)
         got = [m for m in tv.get_received(protocol.NS_DISPLAY) if m["name"] == "booking_cancelled"]
         assert len(got) == 1
@@ -117,6 +117,15 @@ def test_the_cancel_is_broadcast_in_seq_order(bapp, bclient):
         assert message["seq"] == bapp.extensions["panggil"].seq
         assert message["booking"]["code"] == code and message["booking"]["status"] == "cancelled"
         assert "name" not in message["booking"]  # no personal data on the hall's screens
+        # The pygame TV takes the event's seq in order: no gap, no resync, nothing redrawn wrong.
+        from display import state as screen
+
+        snapshot = next(m["args"][0] for m in first if m["name"] == "snapshot")
+        now = datetime(2026, 11, 26, 9, 5, tzinfo=WIB)
+        shown = screen.apply_snapshot(screen.initial_state(), snapshot, now).state
+        outcome = screen.apply_event(shown, "booking_cancelled", message, now)
+        assert (outcome.state.seq, outcome.resync, outcome.problems) == (message["seq"], False, ())
+        assert outcome.state.needs_resync is False and outcome.state.recent == shown.recent
     finally:
         tv.disconnect(protocol.NS_DISPLAY)
 
