@@ -1304,6 +1304,13 @@ class Storage:
             [status, _utc(at) if status == "checked_in" else None, ticket, code],
         )
 
+    def bookings_waiting(self, day: str) -> int:
+        """Bookings of this day or later still to be checked in (their plan may be off by now)."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM bookings WHERE status = 'booked' AND day >= ?", [day]
+        ).fetchone()
+        return row[0]
+
     def cancel_booking(self, booking: bookings.Booking) -> None:
         """Store a booking as bookings.cancel left it (only one still booked: a race changes nothing)."""
         self.db.execute(

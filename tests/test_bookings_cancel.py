@@ -315,7 +315,7 @@ def test_plans_are_seeded_from_the_config_once_and_admin_edits_win(bapp):
     assert hub.storage.booking_plan_rows()["ktp"]["quota"] == 5
 
 
-def test_the_service_form_edits_the_plan_and_the_page_follows_at_once(bapp, bclient):
+def test_the_service_form_edits_the_plan_and_the_page_follows_at_once(bapp, bclient, clock):
     from test_admin_pages import csrf_token, log_in
 
     hub = bapp.extensions["panggil"]
@@ -345,6 +345,12 @@ def test_the_service_form_edits_the_plan_and_the_page_follows_at_once(bapp, bcli
     bclient.post("/admin/services/ktp", data={**fields, "csrf_token": csrf_token(bclient)})
     assert book(bclient, "13:00-14:00").get_json()["error"] == "no-bookings"
     assert hub.storage.booking_plan_rows()["ktp"]["sessions"] == ["13:00-14:00", "14:00-15:00"]
+    # The booking made before still checks in at the kiosk, which still offers check-in.
+    assert 'id="booking-toggle"' in bclient.get("/kiosk/layar").get_data(as_text=True)
+    clock.advance(minutes=35)
+    r = check_in(bclient, code)
+    assert r.status_code == 201 and r.get_json()["booking"]["session"] == "10:00-11:00"
+    assert 'id="booking-toggle"' not in bclient.get("/kiosk/layar").get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,9 @@ from flask_babel import gettext as _
 from server import bookings, schemas
 from server.pages import booking
 from server.pages.admin_common import actor, bp, hub, render
-from server.storage import Storage
+from server.pages.admin_forms import CONTROL_CHARACTERS
 from server.protocol import PanggilError
+from server.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -71,17 +72,17 @@ def bookings_page():
 @bp.post("/reservasi/<code>/cancel")
 def cancel_booking(code: str):
     """The admin cancels a booking (a reason is optional): its place returns at once."""
-    reason = " ".join((request.form.get("reason") or "").split())[:200] or None
+    text = CONTROL_CHARACTERS.sub("", request.form.get("reason") or "")
+    reason = " ".join(text.split())[:200] or None
     day = request.form.get("day") or None
     user = actor()
 
     def audit(storage: Storage) -> None:
-        storage.add_audit(hub().now(), user, "booking.cancel", code, {"reason": reason})
+        storage.add_audit(hub().now(), user, "booking.cancel", wanted, {"reason": reason})
 
     try:
-        booking, changed = hub().cancel_booking(
-            bookings.normalise_code(code), by=user, reason=reason, also=audit
-        )
+        wanted = bookings.normalise_code(code)
+        booking, changed = hub().cancel_booking(wanted, by=user, reason=reason, also=audit)
     except PanggilError as exc:
         flash(exc.message, "error")
     else:

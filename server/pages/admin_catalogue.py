@@ -154,7 +154,8 @@ def new_service():
         def save() -> None:
             hall = hub().hall
             service, plan = _validated(
-                lambda: validate_service(values, agencies=hall.agencies, services=hall.services)
+                lambda: validate_service(values, agencies=hall.agencies, services=hall.services),
+                values,
             )
 
             def write(storage: Storage) -> None:
@@ -191,7 +192,8 @@ def service(code: str):
             new, plan = _validated(
                 lambda: validate_service(
                     values, agencies=hall.agencies, services=hall.services, editing=code
-                )
+                ),
+                values,
             )
             if plan is None and stored_plan is not None:  # switched off, sessions emptied
                 plan = {**stored_plan, "active": False}
@@ -214,7 +216,7 @@ def service(code: str):
                   agencies=hub().hall.agencies, weekdays=engine.WEEKDAYS)  # fmt: skip
 
 
-def _validated(service: Callable[[], Service]) -> tuple[Service, dict | None]:
+def _validated(service: Callable[[], Service], values: Mapping) -> tuple[Service, dict | None]:
     """The service and its booking plan from the form, every field's problem at once."""
     errors: dict = {}
     checked = plan = None
@@ -223,7 +225,7 @@ def _validated(service: Callable[[], Service]) -> tuple[Service, dict | None]:
     except FormError as exc:
         errors.update(exc.errors)
     try:
-        plan = validate_booking_plan(request.form)
+        plan = validate_booking_plan(values)
     except FormError as exc:
         errors.update(exc.errors)
     if errors:

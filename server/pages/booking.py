@@ -57,6 +57,14 @@ def plans() -> dict[str, Plan]:
     return g.panggil_booking_plans
 
 
+def checks_in() -> bool:
+    """Whether the kiosk offers check-in: a service takes bookings, or bookings made before its
+    plan was switched off are still waiting for their visitors."""
+    h = hub()
+    today = h.today()
+    return bool(plans()) or h.read(lambda s: s.bookings_waiting(today)) > 0
+
+
 def plan_of(service: str) -> Plan:
     plan = plans().get(service)
     h = hub()

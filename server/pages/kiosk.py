@@ -93,7 +93,7 @@ def screen(kiosk_id: str):
         catalogue=catalogue(),
         api_url=url_for("kiosk.take_ticket", kiosk_id=kiosk.id),
         checkin_url=url_for("kiosk.check_in", kiosk_id=kiosk.id),
-        bookings_open=bool(booking.plans()),
+        bookings_open=booking.checks_in(),
         services_url=url_for("kiosk.services", kiosk_id=kiosk.id),
     )
 
