@@ -425,3 +425,23 @@ def test_the_admin_list_of_a_day_without_bookings_still_shows_its_plans(bapp, bc
     day = date.fromisoformat(TODAY).replace(day=27).isoformat()
     page = bclient.get(f"/admin/reservasi?day={day}").get_data(as_text=True)
     assert 'id="sessions"' in page and "08:00-09:00" in page
+
+
+def test_every_booking_page_text_has_an_indonesian_translation():
+    from pathlib import Path
+
+    from babel.messages.extract import extract_from_dir
+    from babel.messages.pofile import read_po
+
+    root = Path(__file__).resolve().parent.parent
+    translated = set()
+    for po in (root / "server/translations").glob("*/id/LC_MESSAGES/messages.po"):
+        with open(po, "rb") as f:  # Flask-Babel merges every area's catalogue
+            translated |= {m.id for m in read_po(f) if m.id and m.string}
+    method_map = [("server/templates/booking/**.html", "jinja2"),
+                  ("server/pages/booking.py", "python")]  # fmt: skip
+    wanted = {
+        m[2] if isinstance(m[2], str) else m[2][0] for m in extract_from_dir(str(root), method_map)
+    }
+    assert {"Cancel booking", "Yes, cancel the booking"} <= wanted
+    assert sorted(wanted - translated) == []

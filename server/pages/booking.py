@@ -192,7 +192,13 @@ def confirmation(code: str):
         ticket_url=ticket_url,
         cancel_url=url_for("booking.visitor_cancel", code=booking.code),
         cancelled_at=_when(booking.cancelled_at) if booking.cancelled_at else None,
-        texts={"network_error": _("The server cannot be reached. Please try again.")},
+        texts={
+            "network_error": _("The server cannot be reached. Please try again."),
+            "booking-not-cancellable": _(
+                "This booking can no longer be cancelled: it was checked in or it has expired."
+            ),
+            "rate-limited": _("Too many tries from this device. Please try again later."),
+        },
     )
 
 
