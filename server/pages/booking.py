@@ -349,7 +349,7 @@ def visitor_cancel(code: str):
     window.add(key)
     if not request.get_data(cache=True).strip():
         raise PanggilError("unsupported-media-type")
-    body = request_body(schemas.CheckIn)
+    body = request_body(schemas.CancelBooking)
     wanted = bookings.normalise_code(code)
     if bookings.normalise_code(body.code) != wanted:
         raise PanggilError("unknown-booking")
@@ -358,6 +358,7 @@ def visitor_cancel(code: str):
 
 
 def _api_token_checked() -> None:
+    """Refuse a request without `bookings.api_token` as its bearer token (none set: all refused)."""
     token = config().bookings.api_token
     header = request.headers.get("Authorization", "")
     given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
