@@ -29,6 +29,9 @@ TICKET_EXPIRED = "ticket_expired"
 DAY_CLOSED = "day_closed"
 HALL_CHANGED = "hall_changed"
 COUNTER_CHANGED = "counter_changed"
+# A booking cancelled (server/bookings.py): no ticket changes, but it is stored and takes a seq
+# like any event (its webhook `booking.cancelled` reads the events table); screens ignore it.
+BOOKING_CANCELLED = "booking_cancelled"
 BROADCAST_EVENTS = (
     TICKET_ISSUED,
     TICKET_CALLED,
@@ -40,6 +43,7 @@ BROADCAST_EVENTS = (
     DAY_CLOSED,
     HALL_CHANGED,
     COUNTER_CHANGED,
+    BOOKING_CANCELLED,
 )
 # Auxiliary event without seq.
 ANNOUNCEMENT_READY = "announcement_ready"
@@ -191,6 +195,14 @@ ERRORS: dict[str, tuple[int, str]] = {
     ),
     "booking-checked-in": (409, "Reservasi ini sudah check-in."),
     "invalid-booking-token": (401, "Token API reservasi salah atau tidak ada."),
+    "booking-cancelled": (
+        409,
+        "Reservasi ini sudah dibatalkan. Silakan ambil nomor antrean biasa atau pesan sesi lain.",
+    ),
+    "booking-not-cancellable": (
+        409,
+        "Reservasi yang sudah check-in atau kedaluwarsa tidak dapat dibatalkan.",
+    ),
     # Issue 18: hostile addresses, a full disk.
     "uri-too-long": (414, "Alamat yang diminta terlalu panjang."),
     "storage-full": (

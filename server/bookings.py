@@ -83,6 +83,9 @@ class Booking:
     created_at: datetime | None = None
     checked_in_at: datetime | None = None
     ticket: str | None = None  # the ticket id once checked in
+    cancelled_at: datetime | None = None
+    cancelled_by: str | None = None  # visitor, api, or the admin's user name
+    cancel_reason: str | None = None
 
 
 def parse_session(text: str) -> Session:
@@ -249,6 +252,8 @@ def check_in(
     """
     if booking.status == "checked_in":
         raise PanggilError("booking-checked-in")
+    if booking.status == "cancelled":
+        raise PanggilError("booking-cancelled")
     if booking.status != "booked":
         raise PanggilError("booking-expired")
     opens, closes = check_in_window(booking, early_minutes)
@@ -289,6 +294,21 @@ def expired(bookings: list[Booking], now: datetime) -> list[Booking]:
     return [b for b in bookings if b.status == "booked" and b.expires_at <= now]
 
 
+def cancel(booking: Booking, now: datetime, by: str, reason: str | None = None) -> Booking:
+    """The booking cancelled now: its place returns to the session at once (TAKEN no longer holds it).
+
+    Cancelling a cancelled booking changes nothing and returns it as it is (a retry is answered
+    alike). A booking checked in, expired, or past its expiry not yet swept, cannot be cancelled.
+    """
+    if booking.status == "cancelled":
+        return booking
+    if booking.status != "booked" or booking.expires_at <= now:
+        status = "expired" if booking.status == "booked" else booking.status
+        raise PanggilError("booking-not-cancellable", status=status)
+    return replace(booking, status="cancelled", cancelled_at=now, cancelled_by=by,
+                   cancel_reason=reason or None)  # fmt: skip
+
+
 def booking_dict(booking: Booking) -> dict:
     """The protocol's booking object (no name or phone: those stay in the admin's list)."""
     return {
@@ -300,6 +320,9 @@ def booking_dict(booking: Booking) -> dict:
         "starts_at": booking.starts_at.isoformat(timespec="minutes"),
         "expires_at": booking.expires_at.isoformat(timespec="minutes"),
         "ticket": booking.ticket,
+        "cancelled_at": booking.cancelled_at.isoformat(timespec="seconds")
+        if booking.cancelled_at
+        else None,
     }
 
 

@@ -30,6 +30,7 @@ def seed(hub: Hub, config: Config) -> bool:
     """Load the config's catalogue and users into an empty database; then the database rules."""
     with hub.lock:
         seeded = _seed_catalogue(hub.storage, config)
+        _seed_booking_plans(hub.storage, config)
         _seed_users(hub, config)
         return seeded
 
@@ -78,6 +79,26 @@ def _write_schedule(storage: Storage, config: Config) -> None:
     storage.save_hall_breaks(hall_schedule.breaks)
     for entry in hall_schedule.calendar:
         storage.add_calendar_entry(entry)
+
+
+BOOKING_PLANS_SEEDED = "bookings.plans_seeded"  # a setting: config.yaml's plans were loaded once
+
+
+def _seed_booking_plans(storage: Storage, config: Config) -> None:
+    """config.yaml's services[].bookings into the database once (a new one, or one made before
+    plans were stored); after that the admin's service form rules, as for the other fields."""
+    from server.config import booking_plans
+
+    if BOOKING_PLANS_SEEDED in storage.load_settings():
+        return
+    with storage.transaction():
+        for code, plan in booking_plans(config).items():
+            if storage.service_exists(code):
+                storage.save_booking_plan(code, {
+                    "active": True, "sessions": [x.label for x in plan.sessions],
+                    "quota": plan.quota, "grace_minutes": plan.grace_minutes,
+                    "priority": plan.priority})  # fmt: skip
+        storage.save_setting(BOOKING_PLANS_SEEDED, True)
 
 
 def _seed_users(hub: Hub, config: Config) -> None:

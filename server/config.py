@@ -588,5 +588,5 @@ def _describe(exc: ValidationError) -> str:
 
 
 def booking_plans(config: Config) -> dict[str, bookings.Plan]:
-    """The services that take bookings, each with its plan (read from config.yaml at start)."""
+    """config.yaml's booking plans: seeded once into the database, which rules after that."""
     return {s.code: s.bookings.to_plan(s.code) for s in config.services if s.bookings is not None}

@@ -363,6 +363,48 @@ class Hub:
             "replayed": True,
         }  # fmt: skip
 
+    def cancel_booking(
+        self,
+        code: str | None,
+        *,
+        external_id: str | None = None,
+        by: str,
+        reason: str | None = None,
+        also: Callable[[Storage], None] | None = None,
+    ) -> tuple[bookings.Booking, bool]:
+        """Cancel a booking by its code or external id: its place returns at once (one
+        transaction with the `booking_cancelled` event, broadcast after the commit).
+
+        Returns the booking and whether this call cancelled it (False: it was cancelled before);
+        `also` adds rows to the same transaction (the admin's audit row).
+        """  # fmt: skip
+        with self.lock:
+            if external_id is not None:
+                found = self.storage.find_external_booking(external_id, self.tz)
+            else:
+                found = self.storage.find_booking(code or "", self.tz)
+            if found is None:
+                raise PanggilError("unknown-booking")
+            now = self.now()
+            cancelled = bookings.cancel(found, now, by, reason)  # raises: nothing changed
+            if cancelled is found:
+                return found, False
+            data = {"booking": bookings.booking_dict(cancelled)}
+            try:
+                with self.storage.transaction():
+                    self.storage.cancel_booking(cancelled)
+                    if also is not None:
+                        also(self.storage)
+                    seq = self.storage.add_event("booking_cancelled", now, self.hall.day, data)
+            except Exception as exc:
+                if storage_module.is_full(exc):
+                    raise PanggilError("storage-full") from None
+                log.exception("cancelling booking %s failed; nothing applied", found.code)
+                raise PanggilError("internal-error") from None
+            self.send(protocol.BOOKING_CANCELLED, seq, now, data)
+        log.info("booking %s cancelled by %s", cancelled.code, by)
+        return cancelled, True
+
     def expire_bookings(self) -> list[str]:
         """Bookings nobody checked in by their session's end plus grace expire; their places return."""
         with self.lock:

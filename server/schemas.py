@@ -350,3 +350,9 @@ class CheckIn(Request):
     """POST /api/kiosk/<kiosk id>/checkin and the console's check-in: a typed or scanned code."""
 
     code: _text(200)  # type: ignore[valid-type]
+
+
+class CancelBooking(Request):
+    """POST /api/reservasi/<code>/cancel (the visitor's page): the same code again, as JSON."""
+
+    code: _text(200)  # type: ignore[valid-type]

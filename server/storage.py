@@ -301,6 +301,25 @@ MIGRATIONS: list[str] = [
     """
     ALTER TABLE users ADD COLUMN session_version INTEGER NOT NULL DEFAULT 0;
     """,
+    # Cancelled bookings (server/bookings.py cancel): when, by whom (visitor, api, an admin's user
+    # name) and the admin's reason.
+    """
+    ALTER TABLE bookings ADD COLUMN cancelled_at TEXT;
+    ALTER TABLE bookings ADD COLUMN cancelled_by TEXT;
+    ALTER TABLE bookings ADD COLUMN cancel_reason TEXT;
+    """,
+    # Booking plans edited in the admin (seeded once from config.yaml's services[].bookings):
+    # sessions as a JSON list of "HH:MM-HH:MM"; a plan switched off keeps its row and values.
+    """
+    CREATE TABLE booking_plans (
+        service TEXT PRIMARY KEY,
+        active INTEGER NOT NULL DEFAULT 1,
+        sessions TEXT NOT NULL,
+        quota INTEGER NOT NULL,
+        grace_minutes INTEGER NOT NULL,
+        priority INTEGER NOT NULL DEFAULT 0
+    );
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -1285,6 +1304,60 @@ class Storage:
             [status, _utc(at) if status == "checked_in" else None, ticket, code],
         )
 
+    def bookings_waiting(self, day: str) -> int:
+        """Bookings of this day or later still to be checked in (their plan may be off by now)."""
+        row = self.db.execute(
+            "SELECT COUNT(*) FROM bookings WHERE status = 'booked' AND day >= ?", [day]
+        ).fetchone()
+        return row[0]
+
+    def cancel_booking(self, booking: bookings.Booking) -> None:
+        """Store a booking as bookings.cancel left it (only one still booked: a race changes nothing)."""
+        self.db.execute(
+            "UPDATE bookings SET status = 'cancelled', cancelled_at = ?, cancelled_by = ?,"
+            " cancel_reason = ? WHERE code = ? AND status = 'booked'",
+            [_utc(booking.cancelled_at), booking.cancelled_by, booking.cancel_reason, booking.code],
+        )
+
+    # --- booking plans (admin's service form; seeded from config.yaml) --------------------------
+
+    def booking_plan_rows(self) -> dict[str, dict]:
+        """Every stored plan as the form shows it, switched off ones too (service -> values)."""
+        return {
+            r["service"]: {
+                **r,
+                "sessions": json.loads(r["sessions"]),
+                "active": bool(r["active"]),
+                "priority": bool(r["priority"]),
+            }
+            for r in self.db.query("SELECT * FROM booking_plans ORDER BY service")
+        }
+
+    def load_booking_plans(self) -> dict[str, bookings.Plan]:
+        """The plans switched on, as the booking rules take them."""
+        return {
+            code: bookings.Plan(
+                code,
+                bookings.parse_sessions(row["sessions"]),
+                row["quota"],
+                row["grace_minutes"],
+                row["priority"],
+            )
+            for code, row in self.booking_plan_rows().items()
+            if row["active"]
+        }
+
+    def save_booking_plan(self, service: str, values: Mapping) -> None:
+        """Store one service's plan: active, sessions (labels), quota, grace_minutes, priority."""
+        self.db.execute(
+            "INSERT INTO booking_plans (service, active, sessions, quota, grace_minutes, priority)"
+            " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT(service) DO UPDATE SET active = excluded.active,"
+            " sessions = excluded.sessions, quota = excluded.quota,"
+            " grace_minutes = excluded.grace_minutes, priority = excluded.priority",
+            [service, int(values["active"]), json.dumps(list(values["sessions"])),
+             values["quota"], values["grace_minutes"], int(values["priority"])],
+        )  # fmt: skip
+
 
 def _kind_list() -> str:
     return ", ".join(f"'{kind}'" for kind in reports.KINDS)
@@ -1463,6 +1536,8 @@ def _booking(row: Mapping, tz) -> bookings.Booking:
         phone=row["phone"], id_last4=row["id_last4"], source=row["source"],
         external_id=row["external_id"], created_at=_dt(row["created_at"], tz),
         checked_in_at=_dt(row["checked_in_at"], tz), ticket=row["ticket"],
+        cancelled_at=_dt(row["cancelled_at"], tz), cancelled_by=row["cancelled_by"],
+        cancel_reason=row["cancel_reason"],
     )  # fmt: skip
 
 

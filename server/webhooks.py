@@ -52,6 +52,8 @@ EVENTS: dict[str, tuple[str, ...]] = {
     # A booking checked in (server/bookings.py) is stored as the `issued` of its ticket, with the
     # booking in its data: a hook that takes this event gets such an issue under this name.
     "booking.checked_in": ("issued",),
+    # A booking cancelled (visitor, admin or API) is its own stored event, `booking_cancelled`.
+    "booking.cancelled": ("booking_cancelled",),
 }
 BOOKING_CHECKED_IN = "booking.checked_in"
 EVENT_OF_KIND = {

@@ -22,6 +22,8 @@ from tests.test_admin_pages import csrf_token, log_in
 OPEN = {"api.issue_ticket", "kiosk.take_ticket", "auth.login"}
 # Bookings (docs/kiosk.md): anyone may book (rate-limited) and check in with a booking's code.
 OPEN |= {"booking.book", "kiosk.check_in"}
+# A visitor cancels a booking with its code (the key to its page), rate-limited per address.
+OPEN |= {"booking.visitor_cancel"}
 # Bearer-token routes of the JSON API; the cancel route takes any counter's token (docs/protocol.md).
 BEARER = {"api.counter_command", "api.cancel_ticket"}
 ANY_COUNTER = {"api.cancel_ticket"}
@@ -29,6 +31,11 @@ ANY_COUNTER = {"api.cancel_ticket"}
 BEARER |= {"booking.counter_check_in", "booking.import_booking"}
 ANY_COUNTER |= {"booking.counter_check_in", "booking.import_booking"}
 TOKEN_ERRORS = {"booking.import_booking": "invalid-booking-token"}
+# The booking system cancels with the same token as it books with.
+BEARER |= {"booking.api_cancel", "booking.api_cancel_external"}
+ANY_COUNTER |= {"booking.api_cancel", "booking.api_cancel_external"}
+TOKEN_ERRORS |= {"booking.api_cancel": "invalid-booking-token",
+                 "booking.api_cancel_external": "invalid-booking-token"}  # fmt: skip
 # Routes whose credential is a token in the JSON body: the SKM survey's answers (a ticket's
 # visitor token, a counter's tablet token; docs/protocol.md, "The satisfaction survey").
 BODY_TOKEN = {"survey_api.answer_from_phone", "survey_api.answer_from_tablet"}
@@ -36,7 +43,7 @@ BODY_TOKEN = {"survey_api.answer_from_phone", "survey_api.answer_from_tablet"}
 PAIRING_CODE = {"pairing.pair"}
 
 URL_VALUES = {"code": "ktp", "number": "1", "name": "lobby", "user_id": "2", "command": protocol.CALL_NEXT,
-              "day": "2026-11-26", "kiosk_id": "layar"}  # fmt: skip
+              "day": "2026-11-26", "kiosk_id": "layar", "external_id": "siola-1"}  # fmt: skip
 FORM = {"name": "Diubah", "code": "baru", "prefix": "Z", "agency": "dukcapil", "services": "ktp",
         "username": "penyusup", "password": "sandi-rahasia-1", "role": "admin", "active": "on",
         "running_text": "diubah"}  # fmt: skip

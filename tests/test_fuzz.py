@@ -121,6 +121,8 @@ URL_VALUES = {
     "kiosk_id": ["layar", "lobby-1", "%ED%A0%80", "A" * 100, ".."],
     "key": ["0" * 32, "nope", "%00"],
     "ext": ["wav", "mp3", "exe"],
+    "code": ["K7M2QX", "ABCDEF", "k7m-2qx", "%00", "x" * 300],
+    "external_id": ["siola-1", "%00", "%ED%A0%80", "x" * 300],
 }
 
 
@@ -152,7 +154,8 @@ AUTH = st.sampled_from([{"Authorization": f"Bearer {TOKENS[1]}"}] * 4 + [{}, {"A
 
 def test_every_api_route_is_fuzzed(app):
     methods = {m for r in api_rules(app) for m in r.methods} - {"HEAD", "OPTIONS"}
-    assert methods <= {"GET", "POST"}, f"fuzz {methods - {'GET', 'POST'}} too"
+    fuzzed = {"GET", "POST", "DELETE"}
+    assert methods <= fuzzed, f"fuzz {methods - fuzzed} too"
 
 
 def test_api_posts_never_fail_and_refusals_change_nothing(app, client, hub):
@@ -188,6 +191,22 @@ def test_api_gets_never_fail(app, client, hub):
 
     for _ in range(len(rules)):
         get()
+
+
+def test_api_deletes_never_fail_and_refusals_change_nothing(app, client, hub):
+    rules = [r for r in api_rules(app) if "DELETE" in r.methods]  # the booking API's cancels
+
+    @settings(SETTINGS, max_examples=100)
+    @given(data=st.data(), headers=AUTH)
+    def delete(data, headers):
+        path = fill(data.draw(st.sampled_from(rules)), data.draw)
+        before = state(hub)
+        response = client.delete(path, headers=headers)
+        assert_json_error(response)
+        assert_refusal_changes_nothing(hub, before, response.status_code >= 400)
+
+    for _ in range(len(rules)):
+        delete()
 
 
 @pytest.mark.parametrize("method", ["PUT", "PATCH", "DELETE", "GET", "POST"])

@@ -11,12 +11,15 @@ import io
 import logging
 from datetime import date
 
-from flask import request
+from flask import flash, redirect, request, url_for
+from flask_babel import gettext as _
 
 from server import bookings, schemas
 from server.pages import booking
 from server.pages.admin_common import actor, bp, hub, render
+from server.pages.admin_forms import CONTROL_CHARACTERS
 from server.protocol import PanggilError
+from server.storage import Storage
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +52,47 @@ def bookings_page():
             summary.append({"service": service.name if service else code, "session": session.label,
                             "quota": plan.quota, **counts,
                             "left": max(0, plan.quota - counts["booked"] - counts["checked_in"])})  # fmt: skip
+    # Sessions a plan no longer has keep their bookings (and their times): listed on their own.
+    for service_code in sorted({b.service for b in rows}):
+        plan = plans.get(service_code)
+        labels = {s.label for s in plan.sessions} if plan else set()
+        for label in sorted({b.session for b in rows if b.service == service_code} - labels):
+            mine = [b for b in rows if b.service == service_code and b.session == label]
+            counts = {status: sum(1 for b in mine if b.status == status)
+                      for status in bookings.STATUSES}  # fmt: skip
+            service = h.hall.services.get(service_code)
+            summary.append({"service": service.name if service else service_code, "session": label,
+                            "quota": None, **counts, "left": 0, "old": True})  # fmt: skip
     names = {code: s.name for code, s in h.hall.services.items()}
     return render("admin/bookings.html", day=day.isoformat(), summary=summary, rows=rows,
                   tickets=tickets, names=names, imported=imported, columns=CSV_COLUMNS,
                   status=400 if imported and imported["errors"] and not imported["created"] else 200)  # fmt: skip
+
+
+@bp.post("/reservasi/<code>/cancel")
+def cancel_booking(code: str):
+    """The admin cancels a booking (a reason is optional): its place returns at once."""
+    text = CONTROL_CHARACTERS.sub("", request.form.get("reason") or "")
+    reason = " ".join(text.split())[:200] or None
+    day = request.form.get("day") or None
+    user = actor()
+
+    def audit(storage: Storage) -> None:
+        storage.add_audit(hub().now(), user, "booking.cancel", wanted, {"reason": reason})
+
+    try:
+        wanted = bookings.normalise_code(code)
+        booking, changed = hub().cancel_booking(wanted, by=user, reason=reason, also=audit)
+    except PanggilError as exc:
+        flash(exc.message, "error")
+    else:
+        day = day or booking.day
+        if changed:
+            flash(_("Booking %(code)s cancelled: its place is free again.", code=booking.code),
+                  "success")  # fmt: skip
+        else:
+            flash(_("Booking %(code)s was cancelled already.", code=booking.code), "success")
+    return redirect(url_for("admin.bookings_page", day=day))
 
 
 def import_csv(upload) -> dict:

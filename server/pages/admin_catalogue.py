@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import secrets
+from collections.abc import Callable, Mapping
 from urllib.parse import urlencode
 
 import segno
@@ -26,7 +27,9 @@ from server.pages.admin_common import (
 from server.pages.admin_forms import (
     FormError,
     Problem,
+    booking_fields,
     changes,
+    validate_booking_plan,
     hours_fields,
     validate_agency,
     validate_counter,  # fmt: skip
@@ -142,6 +145,7 @@ def new_service():
         "active": "on",
         "priority_allowed": "on",
         "agency": request.args.get("agency", ""),
+        **booking_fields(None),
     }
     errors: dict = {}
     if request.method == "POST":
@@ -149,13 +153,19 @@ def new_service():
 
         def save() -> None:
             hall = hub().hall
-            service = validate_service(values, agencies=hall.agencies, services=hall.services)
+            service, plan = _validated(
+                lambda: validate_service(values, agencies=hall.agencies, services=hall.services),
+                values,
+            )
 
             def write(storage: Storage) -> None:
                 _check_service_unique(storage, service, new=True)
                 storage.save_service(service, position=len(hall.services))
+                if plan is not None:
+                    storage.save_booking_plan(service.code, plan)
 
-            save_hall("catalogue", "service.create", service.code, write, service_record(service))
+            save_hall("catalogue", "service.create", service.code, write,
+                      {**service_record(service), "bookings": plan_record(plan)})  # fmt: skip
 
         errors = attempt(save)
         if not errors:
@@ -169,24 +179,34 @@ def new_service():
 def service(code: str):
     """Edit a service; its code stays (tickets refer to it). Closing it stops new tickets."""
     current = hub().hall.services.get(code) or abort(404)
+    stored_plan = hub().read(lambda s: s.booking_plan_rows().get(code))
     values = {**service_record(current), "active": current.active,
-              "priority_allowed": current.priority_allowed}  # fmt: skip
+              "priority_allowed": current.priority_allowed,
+              **booking_fields(stored_plan)}  # fmt: skip
     errors: dict = {}
     if request.method == "POST":
         values = form_data()
 
         def save() -> None:
             hall = hub().hall
-            new = validate_service(
-                values, agencies=hall.agencies, services=hall.services, editing=code
+            new, plan = _validated(
+                lambda: validate_service(
+                    values, agencies=hall.agencies, services=hall.services, editing=code
+                ),
+                values,
             )
+            if plan is None and stored_plan is not None:  # switched off, sessions emptied
+                plan = {**stored_plan, "active": False}
 
             def write(storage: Storage) -> None:
                 _check_service_unique(storage, new, new=False)
                 storage.save_service(new)
+                if plan is not None:
+                    storage.save_booking_plan(code, plan)
 
-            save_hall("catalogue", "service.update", code, write,
-                      changes(service_record(current), service_record(new)))  # fmt: skip
+            before = {**service_record(current), "bookings": plan_record(stored_plan)}
+            after = {**service_record(new), "bookings": plan_record(plan)}
+            save_hall("catalogue", "service.update", code, write, changes(before, after))
 
         errors = attempt(save)
         if not errors:
@@ -194,6 +214,32 @@ def service(code: str):
             return redirect(url_for("admin.services"))
     return render("admin/service.html", service=current, values=values, errors=errors,
                   agencies=hub().hall.agencies, weekdays=engine.WEEKDAYS)  # fmt: skip
+
+
+def _validated(service: Callable[[], Service], values: Mapping) -> tuple[Service, dict | None]:
+    """The service and its booking plan from the form, every field's problem at once."""
+    errors: dict = {}
+    checked = plan = None
+    try:
+        checked = service()
+    except FormError as exc:
+        errors.update(exc.errors)
+    try:
+        plan = validate_booking_plan(values)
+    except FormError as exc:
+        errors.update(exc.errors)
+    if errors:
+        raise FormError(errors)
+    assert checked is not None
+    return checked, plan
+
+
+def plan_record(plan: Mapping | None) -> str | None:
+    """A booking plan in one line for the audit log (None: no bookings)."""
+    if plan is None or not plan["active"]:
+        return None
+    return (f"{', '.join(plan['sessions'])} x{plan['quota']}, +{plan['grace_minutes']} min"
+            + (", priority" if plan["priority"] else ""))  # fmt: skip
 
 
 def _check_service_unique(storage: Storage, service: Service, *, new: bool) -> None:

@@ -12,6 +12,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import pairwise
 
 from panggil_common.rules import (
     CODE_RE,
@@ -22,7 +23,7 @@ from panggil_common.rules import (
     USERNAME_RE,
     password_problem,
 )
-from server import announce, engine, schedule
+from server import announce, bookings, engine, schedule
 from server.engine import Agency, Counter, Service
 from server.voice import ENGINES
 
@@ -552,3 +553,70 @@ def validate_logo(filename: str, data: bytes) -> str:
 def changes(before: Mapping, after: Mapping) -> dict:
     """{field: [old, new]} for the audit log."""
     return {k: [before.get(k), v] for k, v in after.items() if before.get(k) != v}
+
+
+# --- bookings (the service form's part "Bookings"; rules in server/bookings.py) -------------------
+
+BOOKING_FIELDS = ("booking_active", "booking_sessions", "booking_quota", "booking_grace",
+                  "booking_priority")  # fmt: skip
+MAX_SESSIONS = 48
+
+
+def validate_booking_plan(form: Mapping) -> dict | None:
+    """The service's booking plan: on/off, sessions ("08:00-09:00, 09:00-10:00"), the quota of
+    each session, grace minutes and priority; None when bookings are off and no session is given.
+
+    A plan switched off keeps its values (they are checked the same way), so switching it on
+    again brings them back.
+    """
+    c = _Checker(form)
+    active = c.flag("booking_active")
+    text = c.text("booking_sessions", required=False, limit=1000)
+    if not active and not text:
+        return None
+    sessions = _sessions(c, text) if text else ()
+    if active and not text:
+        c.fail("booking_sessions", REQUIRED)
+    quota = c.number("booking_quota", 1, 10_000, required=active)
+    grace = c.number("booking_grace", 0, 240, required=False)
+    c.done()
+    return {"active": active, "sessions": [s.label for s in sessions], "quota": quota or 1,
+            "grace_minutes": 15 if grace is None else grace,
+            "priority": c.flag("booking_priority")}  # fmt: skip
+
+
+def _sessions(c: _Checker, text: str) -> tuple:
+    """Sessions text (commas, semicolons or new lines between them), each refusal as a Problem."""
+    parts = [p.strip() for p in re.split(r"[,;\n]", text) if p.strip()]
+    parsed = []
+    for part in parts:
+        if not bookings.SESSION_RE.match(part):
+            c.fail("booking_sessions",
+                   Problem("%(part)s is not a session: write it like 08:00-09:00.", {"part": part}))  # fmt: skip
+            return ()
+        try:
+            parsed.append(bookings.parse_session(part))
+        except ValueError:
+            c.fail("booking_sessions", Problem("%(part)s ends before it starts.", {"part": part}))
+            return ()
+    if len(parsed) > MAX_SESSIONS:
+        c.fail("booking_sessions", Problem("At most %(limit)d sessions.", {"limit": MAX_SESSIONS}))
+        return ()
+    ordered = sorted(parsed, key=lambda s: s.start)
+    for before, after in pairwise(ordered):
+        if after.start < before.end:
+            c.fail("booking_sessions",
+                   Problem("Sessions %(first)s and %(second)s overlap.",
+                           {"first": before.label, "second": after.label}))  # fmt: skip
+            return ()
+    return tuple(ordered)
+
+
+def booking_fields(row: Mapping | None) -> dict:
+    """A stored plan as the form's fields (none stored: bookings off, empty fields)."""
+    if row is None:
+        return {"booking_active": False, "booking_sessions": "", "booking_quota": None,
+                "booking_grace": 15, "booking_priority": False}  # fmt: skip
+    return {"booking_active": row["active"], "booking_sessions": ", ".join(row["sessions"]),
+            "booking_quota": row["quota"], "booking_grace": row["grace_minutes"],
+            "booking_priority": row["priority"]}  # fmt: skip

@@ -32,6 +32,7 @@ def event_labels() -> dict[str, str]:
         "ticket.cancelled": _("Ticket cancelled"),
         "ticket.expired": _("Ticket expired"),
         "booking.checked_in": _("Booking checked in (its ticket issued)"),
+        "booking.cancelled": _("Booking cancelled"),
     }
 
 

@@ -3,7 +3,8 @@ and the check-in both the kiosk and the console use.
 
 The rules are server/bookings.py; the rows are written by server/storage.py under the hub's lock,
 and a check-in becomes a ticket through Hub.check_in_booking. Which services take bookings, and
-their sessions, come from config.yaml (`services[].bookings`, `bookings:`).
+their sessions, are stored (the admin's service form, seeded from config.yaml's
+`services[].bookings`); the other settings are config.yaml's `bookings:`.
 """
 
 from __future__ import annotations
@@ -11,17 +12,17 @@ from __future__ import annotations
 import hmac
 import logging
 import secrets
-from datetime import date
+from datetime import date, datetime
 
 import segno
-from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, abort, current_app, g, jsonify, render_template, request, url_for
 from flask_babel import format_date
 from flask_babel import gettext as _
 
 from server import bookings, ratelimit, schemas
 from server.api import error_response, request_body
 from server.bookings import Booking, Plan
-from server.config import Config, booking_plans
+from server.config import Config
 from server.hub import Hub
 from server.pages.visitor import visitor_path
 from server.protocol import PanggilError
@@ -48,11 +49,20 @@ def config() -> Config:
 
 
 def plans() -> dict[str, Plan]:
-    """The services that take bookings (config.yaml, validated at start)."""
-    cached = current_app.extensions.get("panggil_booking_plans")
-    if cached is None:
-        cached = current_app.extensions["panggil_booking_plans"] = booking_plans(config())
-    return cached
+    """The services that take bookings, as stored (the admin's service form; seeded from
+    config.yaml): read once per request, so an edit counts from the next request on."""
+    if "panggil_booking_plans" not in g:
+        h = hub()
+        g.panggil_booking_plans = h.read(lambda s: s.load_booking_plans())
+    return g.panggil_booking_plans
+
+
+def checks_in() -> bool:
+    """Whether the kiosk offers check-in: a service takes bookings, or bookings made before its
+    plan was switched off are still waiting for their visitors."""
+    h = hub()
+    today = h.today()
+    return bool(plans()) or h.read(lambda s: s.bookings_waiting(today)) > 0
 
 
 def plan_of(service: str) -> Plan:
@@ -180,7 +190,21 @@ def confirmation(code: str):
         qr=qr_image(booking.code),
         ticket=booking.ticket.split("/", 1)[1] if booking.ticket else None,
         ticket_url=ticket_url,
+        cancel_url=url_for("booking.visitor_cancel", code=booking.code),
+        cancelled_at=_when(booking.cancelled_at) if booking.cancelled_at else None,
+        texts={
+            "network_error": _("The server cannot be reached. Please try again."),
+            "booking-not-cancellable": _(
+                "This booking can no longer be cancelled: it was checked in or it has expired."
+            ),
+            "rate-limited": _("Too many tries from this device. Please try again later."),
+        },
     )
+
+
+def _when(at: datetime) -> str:
+    """A time in the hall's zone (as stored), e.g. "26 November 2026, 09.05"."""
+    return f"{format_date(at.date(), 'd MMMM y')}, {at.strftime('%H.%M')}"
 
 
 def qr_image(text: str) -> str:
@@ -200,11 +224,7 @@ def import_booking():
 
     201 with the new booking; 200 with the same booking when the external id was sent before.
     """
-    token = config().bookings.api_token
-    header = request.headers.get("Authorization", "")
-    given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
-    if not token or not hmac.compare_digest(given.encode(), token.encode()):
-        raise PanggilError("invalid-booking-token")
+    _api_token_checked()
     body = request_body(schemas.ImportBooking)
     booking, created = make_booking(body, source="api", external_id=body.external_id)
     return jsonify(ok=True, booking=bookings.booking_dict(booking), created=created,
@@ -304,3 +324,61 @@ def counter_check_in():
     replayed = bool(response.get("replayed"))
     return jsonify(ok=True, ticket=result["ticket"], ahead=result["ahead"], booking=result["booking"],
                    replayed=replayed, seq=response["seq"]), 200 if replayed else 201  # fmt: skip
+
+
+# --- cancelling (the visitor's page, the external system; the admin's list in admin_bookings) ----
+
+# Cancels per address: the code is the only key, so trying codes from one address stops here.
+CANCELS = 10
+CANCELS_WINDOW_S = 600
+
+
+@bp.post("/api/reservasi/<code>/cancel")
+def visitor_cancel(code: str):
+    """The visitor cancels from the confirmation page: JSON `{"code": <the same code>}`.
+
+    A JSON body is what makes it CSRF-safe: a form on another site can post neither
+    `application/json` nor an empty body here. Rate-limited per address, tried codes included.
+    """
+    window = current_app.extensions.get("panggil_booking_cancels")
+    if window is None:
+        window = current_app.extensions["panggil_booking_cancels"] = SlidingWindow(CANCELS_WINDOW_S)
+    key = "ip:" + ratelimit.client_address()
+    if window.count(key) >= CANCELS:
+        raise PanggilError("rate-limited", retry_after=window.retry_after(key))
+    window.add(key)
+    if not request.get_data(cache=True).strip():
+        raise PanggilError("unsupported-media-type")
+    body = request_body(schemas.CancelBooking)
+    wanted = bookings.normalise_code(code)
+    if bookings.normalise_code(body.code) != wanted:
+        raise PanggilError("unknown-booking")
+    booking, changed = hub().cancel_booking(wanted, by="visitor")
+    return jsonify(ok=True, booking=bookings.booking_dict(booking), cancelled=changed)
+
+
+def _api_token_checked() -> None:
+    """Refuse a request without `bookings.api_token` as its bearer token (none set: all refused)."""
+    token = config().bookings.api_token
+    header = request.headers.get("Authorization", "")
+    given = header.removeprefix("Bearer ").strip() if header.startswith("Bearer ") else ""
+    if not token or not hmac.compare_digest(given.encode(), token.encode()):
+        raise PanggilError("invalid-booking-token")
+
+
+@bp.delete("/api/bookings/<code>")
+def api_cancel(code: str):
+    """The external system cancels by code: 200 with the booking; again: 200, `cancelled: false`."""
+    _api_token_checked()
+    booking, changed = hub().cancel_booking(bookings.normalise_code(code), by="api")
+    return jsonify(ok=True, booking=bookings.booking_dict(booking), cancelled=changed)
+
+
+@bp.delete("/api/bookings/external/<path:external_id>")
+def api_cancel_external(external_id: str):
+    """The external system cancels by its own id (the `external_id` it booked with)."""
+    _api_token_checked()
+    if len(external_id) > 64:
+        raise PanggilError("unknown-booking")
+    booking, changed = hub().cancel_booking(None, external_id=external_id, by="api")
+    return jsonify(ok=True, booking=bookings.booking_dict(booking), cancelled=changed)

@@ -93,7 +93,7 @@ def screen(kiosk_id: str):
         catalogue=catalogue(),
         api_url=url_for("kiosk.take_ticket", kiosk_id=kiosk.id),
         checkin_url=url_for("kiosk.check_in", kiosk_id=kiosk.id),
-        bookings_open=bool(booking.plans()),
+        bookings_open=booking.checks_in(),
         services_url=url_for("kiosk.services", kiosk_id=kiosk.id),
     )
 
@@ -149,6 +149,7 @@ def page_texts() -> dict[str, str]:
         "booking-expired": _(
             "This booking has expired or is not for today. Please take a regular number."
         ),
+        "booking-cancelled": _("This booking was cancelled. Please take a regular number."),
         "camera_off": _("No camera here: type the code below."),
         "camera_on": _("Hold the QR code of your booking in front of the camera."),
     }
