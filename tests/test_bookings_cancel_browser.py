@@ -74,14 +74,17 @@ def test_the_admin_edits_the_sessions_and_cancels_a_booking(page, live_server_fa
 
     page.fill("#f-booking_sessions", "00:00-08:00, 08:00-16:00, 16:00-24:00")
     page.fill("#f-booking_quota", "9")
-    page.screenshot(path=str(shots / "admin-service-bookings.png"), full_page=True)
-    # Enter in a field sends the form (a click right after a full-page screenshot may miss it).
-    page.press("#f-booking_quota", "Enter")
+    page.press("#f-booking_quota", "Enter")  # Enter in a field sends the form
     page.wait_for_url("**/admin/services")
     sessions = server.get("/api/reservasi/sessions?service=ktp&day=" + today(server)).json()
     assert [(s["session"], s["quota"]) for s in sessions["sessions"]] == [
         ("00:00-08:00", 9), ("08:00-16:00", 9), ("16:00-24:00", 9),
     ]  # fmt: skip
+    page.goto(server.url + "/admin/services/ktp")  # the form shows the stored plan
+    assert page.input_value("#f-booking_sessions") == "00:00-08:00, 08:00-16:00, 16:00-24:00"
+    assert page.input_value("#f-booking_quota") == "9"
+    page.locator("#bookings-part").scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / "admin-service-bookings.png"), full_page=True)
 
     # The booking made before keeps its old session, listed as no longer offered; cancel it.
     page.goto(server.url + "/admin/reservasi")
