@@ -83,6 +83,7 @@ class Booking:
     created_at: datetime | None = None
     checked_in_at: datetime | None = None
     ticket: str | None = None  # the ticket id once checked in
+    notify: bool = False  # the visitor asked for notices to `phone` (server/notices.py)
 
 
 def parse_session(text: str) -> Session:

@@ -21,6 +21,7 @@ from flask_babel import gettext as _
 
 from server import engine, payloads, schedule_text
 from server.estimate import estimate_wait_minutes, service_seconds
+from server.pages import visitor_contact
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
 
@@ -66,6 +67,7 @@ def ticket_page(day: str, number: str, token: str):
         status_url=status_url,
         survey_url=survey_url,
         token=token,  # the page's script follows its ticket on /visitor with it
+        contact=visitor_contact.form_view(view["ticket"], token),  # SMS/WhatsApp notices
     )
 
 
