@@ -54,6 +54,7 @@ def roll_day(
             also(storage)
         storage.erase_contacts()  # no visitor's phone number outlives its day (notices.py)
     hub.contacts = {}
+    hub.storage.flush_erased()
     hub.hall = outcome.hall
     hub.recent.clear()
     log.info("day %s closed (%d open tickets expired); day %s open", old, expired, day)

@@ -51,6 +51,7 @@ def set_contact(hub: Hub, ticket_id: str, phone: str | None) -> None:
         else:
             hub.write(lambda s: s.erase_contacts([ticket_id]))
             hub.contacts.pop(ticket_id, None)
+            _flush(hub)
             log.info("notices: the number of %s was removed by its visitor", ticket_id)
 
 
@@ -99,6 +100,8 @@ def after_change(hub: Hub, before: Hall, after: Hall) -> None:
         return
     for ticket_id in gone:
         contacts.pop(ticket_id, None)
+    if gone:
+        _flush(hub)
     for notice in due:
         if notice.kind == notices.ALMOST:
             contacts[notice.ticket] = True
@@ -106,6 +109,13 @@ def after_change(hub: Hub, before: Hall, after: Hall) -> None:
         log.info("notices: erased the numbers of %d ended tickets", len(gone))
     if due:
         log.info("notices: queued %s", ", ".join(f"{n.kind} {n.ticket}" for n in due))
+
+
+def _flush(hub: Hub) -> None:
+    try:
+        hub.storage.flush_erased()
+    except Exception:  # the erase is committed; the WAL is emptied at the next checkpoint
+        log.exception("emptying the WAL after an erase failed")
 
 
 # --- sending ---------------------------------------------------------------------------------------

@@ -389,6 +389,9 @@ class Storage:
             # FULL: an acknowledged ticket survives a power cut, not only a crash of the process.
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA busy_timeout = 5000")
+            # Deleted rows are overwritten with zeros: an erased phone number (notices) is gone
+            # from the file, not only unlinked.
+            self.db.execute("PRAGMA secure_delete = ON")
             self._migrate()
             self.probe_write()  # a read-only file stops the start here, not at the first ticket
         except sqlite3.DatabaseError as exc:
@@ -1389,6 +1392,12 @@ class Storage:
                 [_utc(now), limit],
             )
         )
+
+    def flush_erased(self) -> None:
+        """After an erase has committed: copy the WAL into the file and empty it, so that the
+        erased rows' old page versions do not linger in the -wal file (best effort: a reader
+        holding an old snapshot keeps the frames it needs until it lets go)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
 
     def drop_notices(self) -> None:
         self.db.execute("DELETE FROM notice_outbox")
