@@ -137,7 +137,8 @@ class Sender:
                 return 0
             now = hub.clock()
             rows = hub.storage.due_notices(now, BATCH)
-            work, dropped = [], []
+            work: list[dict] = []
+            dropped: list[dict] = []
             for row in rows:
                 ticket = hub.hall.tickets.get(row["ticket"])
                 wanted = row["phone"] is not None and notices.still_wanted(row["kind"], ticket)

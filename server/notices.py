@@ -21,7 +21,7 @@ from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
 from server import announce, webhooks
-from server.engine import OPEN_STATUSES, Hall, Ticket
+from server.engine import OPEN_STATUSES, Hall, Ticket, call_order
 from server.protocol import PanggilError
 
 ALMOST = "almost"
@@ -91,6 +91,8 @@ def detect(
     ahead from further back (a number left when already that close gets the call only). "called"
     is sent when the ticket goes to a counter (not on a recall), if `called`.
     """
+    services = {t.service for tid in contacts if (t := after.tickets.get(tid)) is not None}
+    ahead_before, ahead_after = places(before, services), places(after, services)
     found = []
     for ticket_id in sorted(contacts):
         now = after.tickets.get(ticket_id)
@@ -99,20 +101,33 @@ def detect(
         was = before.tickets.get(ticket_id)
         if now.status == "called":
             if called and (was is None or was.status != "called"):
-                found.append(
-                    Notice(ticket_id, CALLED, now.service, called_text(after, now, hall_name))
-                )
+                text = called_text(after, now, hall_name)
+                found.append(Notice(ticket_id, CALLED, now.service, text))
             continue
-        if contacts[ticket_id] or now.status != "waiting" or was is None or was.status != "waiting":
+        if contacts[ticket_id] or ticket_id not in ahead_after or ticket_id not in ahead_before:
             continue
         service = after.services.get(now.service)
         limit = service.alert_ahead if service else 0
-        ahead = after.ahead_of(now)
-        if limit > 0 and ahead <= limit < before.ahead_of(was):
-            found.append(
-                Notice(ticket_id, ALMOST, now.service, almost_text(after, now, ahead, hall_name))
-            )
+        ahead = ahead_after[ticket_id]
+        if limit > 0 and ahead <= limit < ahead_before[ticket_id]:
+            text = almost_text(after, now, ahead, hall_name)
+            found.append(Notice(ticket_id, ALMOST, now.service, text))
     return found
+
+
+def places(hall: Hall, services: Iterable[str]) -> dict[str, int]:
+    """People ahead of each waiting ticket of these services, from each service's call order:
+    one sort per service rather than a count per ticket (a change is checked on every press)."""
+    wanted = set(services)
+    queues: dict[str, list[Ticket]] = {}
+    for ticket in hall.tickets.values():
+        if ticket.status == "waiting" and ticket.service in wanted:
+            queues.setdefault(ticket.service, []).append(ticket)
+    return {
+        ticket.id: ahead
+        for queue in queues.values()
+        for ahead, ticket in enumerate(sorted(queue, key=call_order))
+    }
 
 
 def ended(after: Hall, tickets: Iterable[str]) -> list[str]:

@@ -71,14 +71,20 @@ def _hall(numbers: list[str], *, called: dict | None = None, alert: int = 2) -> 
     now = __import__("datetime").datetime(2026, 11, 26, 9, 0, tzinfo=WIB)
     tickets = {}
     for order, number in enumerate(numbers, start=1):
-        status, counter = ("called", (called or {}).get(number)) if number in (called or {}) else ("waiting", None)
+        status, counter = (
+            ("called", (called or {}).get(number))
+            if number in (called or {})
+            else ("waiting", None)
+        )
         tickets[f"2026-11-26/{number}"] = Ticket(
             id=f"2026-11-26/{number}", day="2026-11-26", number=number, prefix="A", seq=order,
             service="ktp", origin_service="ktp", priority=None, status=status, issued_at=now,
             order=order, counter=counter,
         )  # fmt: skip
     service = Service(code="ktp", agency="d", name="KTP", prefix="A", alert_ahead=alert)
-    return Hall(day="2026-11-26", services=frozen_map({"ktp": service}), tickets=frozen_map(tickets))
+    return Hall(
+        day="2026-11-26", services=frozen_map({"ktp": service}), tickets=frozen_map(tickets)
+    )
 
 
 def test_almost_is_due_once_when_a_ticket_comes_within_alert_ahead():
@@ -104,6 +110,18 @@ def test_called_is_due_when_the_ticket_goes_to_a_counter_and_not_for_others():
     assert notices.detect(before, after, {"2026-11-26/A002": False}, "MPP Uji") == []
     assert notices.detect(before, after, {"2026-11-26/A001": True}, "MPP Uji", called=False) == []
     assert notices.detect(after, after, {"2026-11-26/A001": True}, "MPP Uji") == []  # a recall
+
+
+def test_places_agree_with_the_engines_people_ahead(hub):
+    for _ in range(4):
+        hub.issue("ktp")
+    hub.issue("ktp", priority="elderly")
+    hub.issue("kk")
+    hub.command(1, "call_next", {}, "p1")
+    hall = hub.hall
+    waiting = [t for t in hall.tickets.values() if t.status == "waiting"]
+    assert notices.places(hall, {"ktp", "kk"}) == {t.id: hall.ahead_of(t) for t in waiting}
+    assert sorted(notices.places(hall, {"ktp"}).values()) == [0, 1, 2, 3]
 
 
 def test_an_almost_notice_is_dropped_once_the_ticket_is_called():
@@ -157,10 +175,14 @@ def drain(sender: Sender) -> int:
 
 
 def sent(gateway: Receiver) -> list[tuple[str, str]]:
-    return [(json.loads(r["body"])["kind"], json.loads(r["body"])["ticket"]) for r in gateway.requests]
+    return [
+        (json.loads(r["body"])["kind"], json.loads(r["body"])["ticket"]) for r in gateway.requests
+    ]
 
 
-def test_one_almost_and_one_called_reach_the_gateway_signed_and_none_for_others(admin, hub, gateway):
+def test_one_almost_and_one_called_reach_the_gateway_signed_and_none_for_others(
+    admin, hub, gateway
+):
     secret = set_gateway(admin, gateway.url)
     assert secret and secret.startswith("ntsec_")
     tickets = [hub.issue("ktp")["result"]["ticket"] for _ in range(6)]  # alert_ahead is 3
@@ -389,7 +411,9 @@ def test_the_page_offers_the_form_only_when_the_hall_sends_notices(admin, hub, g
     assert "Kirim pemberitahuan lewat WhatsApp/SMS" in html and 'id="contact-form"' in html
     # Without JavaScript: the form posts, the page says what happened.
     answer = admin.post(page + "/contact", data={"phone": "0812-3456-7890"})
-    assert answer.status_code == 303 and answer.headers["Location"].endswith("?contact=saved#contact")
+    assert answer.status_code == 303 and answer.headers["Location"].endswith(
+        "?contact=saved#contact"
+    )
     html = admin.get(page + "?contact=saved").get_data(as_text=True)
     assert "Pemberitahuan WhatsApp/SMS dikirim ke 6281******890" in html and STORED not in html
     bad = admin.post(page + "/contact", data={"phone": "12345"})
@@ -414,7 +438,9 @@ def test_every_text_of_the_form_has_an_indonesian_translation():
         ("server/templates/booking/**.html", "jinja2"),
         ("server/pages/visitor_contact.py", "python"),
     ]
-    wanted = {m[2] if isinstance(m[2], str) else m[2][0] for m in extract_from_dir(str(ROOT), method_map)}
+    wanted = {
+        m[2] if isinstance(m[2], str) else m[2][0] for m in extract_from_dir(str(ROOT), method_map)
+    }
     assert "Send notices by WhatsApp/SMS" in wanted and "Remove my number" in wanted
     assert sorted(wanted - translated) == []
 
@@ -435,7 +461,13 @@ def test_a_bookings_phone_is_a_contact_only_with_the_consent(tmp_path, clock, ga
         assert 'id="notify"' not in client.get("/reservasi").get_data(as_text=True)
         log_in(client, "admin", "admin-secret")
         set_gateway(client, gateway.url)
-        assert "kirimi saya pemberitahuan" in client.get("/reservasi").get_data(as_text=True).lower()
+        assert (
+            "kirimi saya pemberitahuan" in client.get("/reservasi").get_data(as_text=True).lower()
+        )
+        refused = client.post("/api/reservasi", json={"service": "ktp", "day": "2026-11-26",
+                                                      "session": "09:00-10:00",
+                                                      "phone": "021 555 1234", "notify": True})  # fmt: skip
+        assert (refused.status_code, refused.get_json()["error"]) == (400, "bad-phone")
         with_consent = booked(client, phone="0812 3456 7890", notify=True)
         without = booked(client, phone="0813 1111 2222")
         ticket = check_in(client, with_consent).get_json()["ticket"]

@@ -77,7 +77,9 @@ def test_admin_connects_a_gateway_and_a_visitor_gets_the_almost_message(page, br
             )
             visitor.fill("#contact-phone", "0812 34")
             visitor.click("#contact-save")
-            expect(visitor.locator("#contact-said")).to_contain_text("bukan nomor seluler Indonesia")
+            expect(visitor.locator("#contact-said")).to_contain_text(
+                "bukan nomor seluler Indonesia"
+            )
             visitor.locator("#contact").scroll_into_view_if_needed()
             visitor.screenshot(path=str(shots / "visitor-notices.png"), full_page=True)
             visitor.fill("#contact-phone", "+62 857-1234-5678")

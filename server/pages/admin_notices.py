@@ -26,6 +26,14 @@ PROBLEMS = {
 }
 
 
+def kind_labels() -> dict[str, str]:
+    return {
+        notices.ALMOST: _("Almost their turn"),
+        notices.CALLED: _("Number called"),
+        notices.TEST: _("Test message"),
+    }
+
+
 def _values(gateway: notices.Gateway) -> dict:
     return {"enabled": gateway.enabled, "url": gateway.url, "format": gateway.format,
             "to_field": gateway.to_field, "message_field": gateway.message_field,
@@ -72,7 +80,7 @@ def notices_page():
     return render("admin/notices.html", values=values, errors=errors, made_secret=made_secret,
                   authorization=notices.mask_secret(stored.authorization), deliveries=deliveries,
                   active_nav="admin.settings", max_attempts=notices.MAX_ATTEMPTS,
-                  examples=_examples())  # fmt: skip
+                  examples=_examples(), kinds=kind_labels())  # fmt: skip
 
 
 def _examples() -> list[str]:

@@ -18,7 +18,7 @@ from flask import Blueprint, abort, current_app, jsonify, render_template, reque
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from server import bookings, notice_sender, ratelimit, schemas
+from server import bookings, notice_sender, notices, ratelimit, schemas
 from server.api import error_response, request_body
 from server.bookings import Booking, Plan
 from server.config import Config, booking_plans
@@ -222,6 +222,8 @@ def make_booking(
     plan = plan_of(body.service)
     session = plan.session(body.session)
     day = _day(body.day)
+    if body.notify and body.phone is not None:  # notices need a mobile: say so now, not at check-in
+        notices.normalise_phone(body.phone)
     h = hub()
     settings = config().bookings
 
