@@ -43,7 +43,7 @@ def test_admin_connects_a_gateway_and_a_visitor_gets_the_almost_message(page, br
 
     shots = shots_dir(tmp_path)
     gateway = Receiver()
-    server = live_server_factory("threading").start()
+    server = live_server_factory("eventlet").start()
     try:
         log_in(page, server)
         page.goto(server.url + "/admin/settings")
