@@ -24,9 +24,9 @@ from server.engine import Hall, Service, Ticket, frozen_map
 from server.notice_sender import Sender
 from server.protocol import PanggilError
 from server.ticket_links import ticket_token
-from tests.conftest import ROOT, WIB
+from tests.conftest import WIB
 from tests.test_admin_pages import csrf_token, log_in, quick_hashes  # noqa: F401 (a fixture)
-from tests.test_webhooks import Receiver
+from tests.test_webhooks import Receiver, drain
 
 PHONE = "081234567890"
 STORED = "6281234567890"
@@ -165,13 +165,6 @@ def contact_url(ticket: dict, token: str | None = None) -> str:
 
 def leave_number(client, ticket: dict, phone: str | None = PHONE, **kw):
     return client.post(contact_url(ticket, **kw), json={"phone": phone})
-
-
-def drain(sender: Sender) -> int:
-    made = 0
-    while tried := sender.run_once():
-        made += tried
-    return made
 
 
 def sent(gateway: Receiver) -> list[tuple[str, str]]:
@@ -423,26 +416,6 @@ def test_the_page_offers_the_form_only_when_the_hall_sends_notices(admin, hub, g
     assert hub.read(lambda s: s.contact(ticket["id"])) is None
     english = admin.get(page + "?lang=en").get_data(as_text=True)
     assert "Send notices by WhatsApp/SMS" in english
-
-
-def test_every_text_of_the_form_has_an_indonesian_translation():
-    from babel.messages.extract import extract_from_dir
-    from babel.messages.pofile import read_po
-
-    translated = set()
-    for area in ("visitor", "core"):
-        with open(ROOT / f"server/translations/{area}/id/LC_MESSAGES/messages.po", "rb") as f:
-            translated |= {m.id for m in read_po(f) if m.id and m.string}
-    method_map = [
-        ("server/templates/visitor/**.html", "jinja2"),
-        ("server/templates/booking/**.html", "jinja2"),
-        ("server/pages/visitor_contact.py", "python"),
-    ]
-    wanted = {
-        m[2] if isinstance(m[2], str) else m[2][0] for m in extract_from_dir(str(ROOT), method_map)
-    }
-    assert "Send notices by WhatsApp/SMS" in wanted and "Remove my number" in wanted
-    assert sorted(wanted - translated) == []
 
 
 # --- a booking's consent ----------------------------------------------------------------------------

@@ -13,18 +13,11 @@ from urllib.parse import parse_qs
 
 import pytest
 from conftest import wait_js
+from test_admin_browser import log_in
 from test_bookings_browser import shots_dir
 from test_webhooks import Receiver
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-
-
-def log_in(page, server) -> None:
-    page.goto(server.url + "/login")
-    page.fill("#username", "admin")
-    page.fill("#password", "admin-secret")
-    page.click("button[type=submit]")
-    page.wait_for_load_state()
 
 
 def wait_for(check, seconds: float = 30) -> bool:
@@ -45,7 +38,7 @@ def test_admin_connects_a_gateway_and_a_visitor_gets_the_almost_message(page, br
     gateway = Receiver()
     server = live_server_factory("eventlet").start()
     try:
-        log_in(page, server)
+        log_in(page, server, "admin", "admin-secret")
         page.goto(server.url + "/admin/settings")
         page.click("#notices-link")
         expect(page.locator("h1")).to_have_text("Pemberitahuan WhatsApp/SMS")
