@@ -259,7 +259,7 @@ def test_every_visitor_text_has_an_indonesian_translation():
         ("server/templates/visitor/**.html", "jinja2"),
         ("server/pages/visitor.py", "python"),
         # The form for SMS/WhatsApp notices, and the booking page with its consent box.
-        ("server/pages/visitor_contact.py", "python"),
+        ("server/pages/visitor_contact.py", "python"),  # (its texts are in visitor.py)
         ("server/templates/booking/**.html", "jinja2"),
         ("server/pages/booking.py", "python"),
     ]

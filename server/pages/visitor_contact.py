@@ -1,6 +1,7 @@
-"""The visitor's number for SMS/WhatsApp notices: a small form on the slip's page (opt-in).
+"""The visitor's number for SMS/WhatsApp notices: the POST of the small form on the slip's page.
 
-Shown only when the hall turned notices on (admin, "Pemberitahuan WA/SMS"). The POST carries the
+The form is shown (server/pages/visitor.py, contact_view) only when the hall turned notices on
+(admin, "Pemberitahuan WA/SMS"). The POST carries the
 ticket's own token in its address, the same key the status page uses, and is rate-limited per
 address and per ticket. A form post answers with a redirect to the ticket's page (it works without
 JavaScript); a JSON post with `{"ok": true, "contact": "6281*****789" | null}`. The number is kept
@@ -12,7 +13,6 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, jsonify, redirect, request, url_for
-from flask_babel import gettext as _
 
 # server.api imports the visitor page, which imports this module: the API is read at call time.
 from server import api, notice_sender, notices, ratelimit, schemas
@@ -28,7 +28,6 @@ bp = Blueprint("visitor_contact", __name__)
 WINDOW_S = 600
 PER_ADDRESS = 10  # posts per address within the window (a hall's Wi-Fi shares few addresses)
 PER_TICKET = 5
-DONE = ("saved", "removed")
 
 
 def hub() -> Hub:
@@ -79,36 +78,3 @@ def _count(ticket_id: str) -> None:
             raise PanggilError("rate-limited", retry_after=window.retry_after(key))
     for key in keys:
         window.add(key)
-
-
-def form_view(ticket: dict, token: str) -> dict | None:
-    """What the slip's page shows of notices: None when the hall sends none (or the ticket ended
-    and kept no number)."""
-    h = hub()
-    kept = notice_sender.contact(h, ticket["id"])
-    if not notice_sender.gateway(h).active and not kept:
-        return None
-    if ticket["status"] not in ("waiting", "called", "skipped") and not kept:
-        return None
-    said = request.args.get("contact", "")
-    return {
-        "action": url_for(
-            "visitor_contact.set_contact", day=ticket["day"], number=ticket["number"], token=token
-        ),
-        "masked": notices.mask(kept),
-        "can_add": ticket["status"] == "waiting",
-        "message": _messages().get(said),
-        "error": said not in DONE,
-    }
-
-
-def _messages() -> dict[str, str]:
-    return {
-        "saved": _("Saved: we will send the messages to this number."),
-        "removed": _("Your number was removed."),
-        "bad-phone": _("That is not an Indonesian mobile number. Write it like 0812 3456 7890."),
-        "rate-limited": _("Too many tries. Please wait a few minutes."),
-        "notices-off": _("This hall does not send WhatsApp/SMS notices now."),
-        "ticket-ended": _("This number is no longer in the queue."),
-        "bad-request": _("That is not an Indonesian mobile number. Write it like 0812 3456 7890."),
-    }
