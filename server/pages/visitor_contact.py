@@ -1,11 +1,11 @@
 """The visitor's number for SMS/WhatsApp notices: the POST of the small form on the slip's page.
 
 The form is shown (server/pages/visitor.py, contact_view) only when the hall turned notices on
-(admin, "Pemberitahuan WA/SMS"). The POST carries the
-ticket's own token in its address, the same key the status page uses, and is rate-limited per
-address and per ticket. A form post answers with a redirect to the ticket's page (it works without
-JavaScript); a JSON post with `{"ok": true, "contact": "6281*****789" | null}`. The number is kept
-only while the ticket is open (server/notice_sender.py).
+(admin, "Pemberitahuan WA/SMS"). The POST carries the ticket's own token in its address, the same
+key the status page uses, and is rate-limited per address and per ticket. A form post answers
+with a redirect to the ticket's page (it works without JavaScript); a JSON post with
+`{"ok": true, "contact": "6281******890" | null}`. The number is kept only while the ticket is
+open (server/notice_sender.py).
 """
 
 from __future__ import annotations
