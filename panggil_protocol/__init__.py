@@ -203,6 +203,12 @@ ERRORS: dict[str, tuple[int, str]] = {
         409,
         "Reservasi yang sudah check-in atau kedaluwarsa tidak dapat dibatalkan.",
     ),
+    # Issue 17: outbound SMS/WhatsApp notices (server/notices.py).
+    "bad-phone": (
+        400,
+        "Nomor HP tidak valid. Masukkan nomor seluler Indonesia, misalnya 0812 3456 7890.",
+    ),
+    "notices-off": (403, "Pemberitahuan lewat WhatsApp/SMS tidak aktif di tempat ini."),
     # Issue 18: hostile addresses, a full disk.
     "uri-too-long": (414, "Alamat yang diminta terlalu panjang."),
     "storage-full": (

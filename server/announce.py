@@ -212,3 +212,26 @@ def _tidy(text: str) -> str:
     text = re.sub(r"\s+([,.!?])", r"\1", text)
     text = re.sub(r",(\s*,)+", ",", text)
     return text.strip()
+
+
+# --- outbound notices (server/notices.py): short SMS/WhatsApp texts from the hall's own data ---
+
+
+def notice_almost(hall: str, number: str, ahead: int, service: str) -> str:
+    """The "almost your turn" message a visitor's phone receives."""
+    if ahead <= 0:
+        return f"{hall}: nomor {number}, giliran Anda berikutnya ({service}). Mohon menuju ruang tunggu."
+    return (
+        f"{hall}: nomor {number}, {ahead} orang lagi sebelum giliran Anda ({service}). "
+        "Mohon menuju ruang tunggu."
+    )
+
+
+def notice_called(hall: str, number: str, counter: str) -> str:
+    """The message sent when the visitor's number is called."""
+    return f"{hall}: nomor {number} dipanggil ke {counter}."
+
+
+def notice_test(hall: str) -> str:
+    """The admin's test message to the gateway."""
+    return f"{hall}: pesan uji pemberitahuan antrean. Gateway WhatsApp/SMS berfungsi."

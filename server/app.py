@@ -31,6 +31,7 @@ from server.hub import Hub, utc_now
 from server.storage import Storage
 from server.voice import Announcer, validate_voice_settings
 from server import workers  # several processes on a message queue (server.message_queue)
+from server import notice_sender  # outbound SMS/WhatsApp notices (server/notices.py)
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ def create_app(
     if start_ticker:
         socketio.start_background_task(_tick_forever, hub)
         socketio.start_background_task(webhooks.Dispatcher(hub).forever, socketio.sleep)
+        socketio.start_background_task(notice_sender.Sender(hub).forever, socketio.sleep)
     return app
 
 
@@ -196,6 +198,10 @@ def _init_pages(app: Flask, hub: Hub) -> None:
     csrf.exempt(pairing.bp)  # a device with a one-use code, no cookie
     app.register_blueprint(booking.bp)
     csrf.exempt(booking.bp)  # JSON posts only (a form cannot send one); the import API has a token
+    from server.pages import visitor_contact
+
+    app.register_blueprint(visitor_contact.bp)
+    csrf.exempt(visitor_contact.bp)  # the ticket's own token in the address is the credential
 
     @app.context_processor
     def _common():

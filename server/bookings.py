@@ -86,6 +86,7 @@ class Booking:
     cancelled_at: datetime | None = None
     cancelled_by: str | None = None  # visitor, api, or the admin's user name
     cancel_reason: str | None = None
+    notify: bool = False  # the visitor asked for notices to `phone` (server/notices.py)
 
 
 def parse_session(text: str) -> Session:

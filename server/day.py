@@ -52,6 +52,9 @@ def roll_day(
         seqs.append(storage.add_event("day_closed", now, old, closed))
         if also is not None:
             also(storage)
+        storage.erase_contacts()  # no visitor's phone number outlives its day (notices.py)
+    hub.contacts = {}
+    hub.storage.flush_erased()
     hub.hall = outcome.hall
     hub.recent.clear()
     log.info("day %s closed (%d open tickets expired); day %s open", old, expired, day)

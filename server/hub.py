@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from server import announce, bookings, catalogue, day, engine, officers, payloads, protocol
+from server import notice_sender
 from server.engine import Change, Hall, Outcome
 from server.protocol import PanggilError
 from server import storage as storage_module
@@ -104,6 +105,9 @@ class Hub:
         self.closing: str | None = None  # the day the admin is closing early (server/day.py)
         # The hall's open/break/closed status the screens were last told (server/day.py).
         self.hall_status: dict | None = None
+        # Open tickets with a phone number for notices -> whether "almost" was queued (notices.py).
+        self.contacts: dict[str, bool] = {}
+        self.erased_in_wal = False  # numbers erased since the -wal file was last emptied
 
     # --- start-up ------------------------------------------------------------------------------
 
@@ -124,6 +128,8 @@ class Hub:
             today = self.storage.current_day() or engine.service_day(now, self.day_starts_at)
             with self.storage.transaction():
                 self.storage.open_day(today, now)
+                # A crash between a change and its erase: no number outlives its ticket.
+                self.storage.erase_closed_contacts()
             self.load_state(today)
             log.info(
                 "day %s loaded: %d open tickets, seq %d", today, len(self.hall.tickets), self.seq
@@ -156,6 +162,7 @@ class Hub:
                 reversed(self.storage.recent_calls(today, RECENT_CALLS)), maxlen=RECENT_CALLS
             )
             self.seq = self.storage.last_seq()
+            self.contacts = self.storage.contacts()
 
     # --- commands --------------------------------------------------------------------------------
 
@@ -236,6 +243,7 @@ class Hub:
                 replay = self._replay(*request)
                 if replay is not None:
                     return replay
+            before = self.hall
             outcome = step(self.hall, now)  # raises PanggilError: nothing changed
             built = [payloads.event_payload(c, outcome.hall) for c in outcome.changes]
             try:
@@ -258,16 +266,26 @@ class Hub:
                 raise PanggilError("internal-error") from None
             self.hall = outcome.hall
             self.publish(outcome.changes, built, seqs)
-            if not any("call" in payload for payload in built):
+            called = any("call" in payload for payload in built)
+            if called:
+                # The screens first: the writers of every TV and console run now, not after the
+                # commits below (their fsync) and the answer. No transaction is open.
+                self.pause()
+            self._queue_notices(before, outcome.hall)
+            if not called:
                 return response
-            # The screens first: the writers of every TV and console run now, not after the
-            # announcement's commit below (its fsync) and the answer. No transaction is open.
-            self.pause()
             # The announcement is made only now, after the commit (it sets the voice working),
             # so the answer and the event rows stored above lack it: store what was sent.
             response = payloads.command_response(outcome, built, seqs[-1])
             self._keep_announcements(built, seqs, request, response)
             return response
+
+    def _queue_notices(self, before: Hall, after: Hall) -> None:
+        """SMS/WhatsApp notices the change made due, and numbers to erase (after the commit)."""
+        try:
+            notice_sender.after_change(self, before, after)
+        except Exception:  # a notice must never undo or fail a committed press
+            log.exception("notices after a change failed")
 
     def _keep_announcements(
         self,
@@ -340,8 +358,16 @@ class Hub:
                 ticket = outcome.last.ticket
                 assert ticket is not None
                 storage.mark_booking(booking.code, "checked_in", now, ticket.id)
+                # The booking form's consent: its phone gets the notices (server/notices.py).
+                if booking.notify and notice_sender.add_booking_contact(
+                    self, storage, ticket.id, booking.phone, now
+                ):
+                    contact.append(ticket.id)
 
+            contact: list[str] = []
             response = self._apply(step, also=mark)
+            for ticket_id in contact:  # known to the notices only once committed
+                self.contacts.setdefault(ticket_id, False)
             stored = self.storage.find_booking(code, self.tz)
             assert stored is not None
             response["result"]["booking"] = bookings.booking_dict(stored)

@@ -338,6 +338,7 @@ class NewBooking(Request):
     name: OptionalText = None
     phone: Phone = None
     id_last4: IdLast4 = None
+    notify: bool = False  # consent: the phone gets SMS/WhatsApp notices once checked in
 
 
 class ImportBooking(NewBooking):
@@ -356,3 +357,12 @@ class CancelBooking(Request):
     """POST /api/reservasi/<code>/cancel (the visitor's page): the same code again, as JSON."""
 
     code: _text(200)  # type: ignore[valid-type]
+
+
+# --- outbound notices (server/pages/visitor_contact.py) --------------------------------------------
+
+
+class TicketContact(Request):
+    """POST /t/<day>/<number>/<token>/contact as JSON: a mobile number, or null to remove it."""
+
+    phone: Annotated[_text(30) | None, BeforeValidator(_blank_is_none)]  # type: ignore[operator]

@@ -320,6 +320,42 @@ MIGRATIONS: list[str] = [
         priority INTEGER NOT NULL DEFAULT 0
     );
     """,
+    # Outbound notices (server/notices.py): a visitor's phone number for one open ticket only,
+    # erased when the ticket ends and at the day roll; the outbox holds no number (the sender
+    # reads it from ticket_contacts, so an erased number is never sent to); the log keeps only a
+    # masked number. A booking's phone becomes a contact only with the booking form's consent.
+    """
+    ALTER TABLE bookings ADD COLUMN notify INTEGER NOT NULL DEFAULT 0;
+    CREATE TABLE ticket_contacts (
+        ticket TEXT PRIMARY KEY,
+        phone TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        almost_at TEXT
+    );
+    CREATE TABLE notice_outbox (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        service TEXT NOT NULL,
+        message TEXT NOT NULL,
+        created_at TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_at TEXT
+    );
+    CREATE TABLE notice_deliveries (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        ticket TEXT,
+        kind TEXT NOT NULL,
+        masked TEXT NOT NULL,
+        at TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        status INTEGER,
+        ok INTEGER NOT NULL,
+        outcome TEXT NOT NULL,
+        error TEXT,
+        ms INTEGER
+    );
+    """,
 ]
 
 TICKET_COLUMNS = (
@@ -372,6 +408,9 @@ class Storage:
             # FULL: an acknowledged ticket survives a power cut, not only a crash of the process.
             self.db.execute("PRAGMA synchronous = FULL")
             self.db.execute("PRAGMA busy_timeout = 5000")
+            # Deleted rows are overwritten with zeros: an erased phone number (notices) is gone
+            # from the file, not only unlinked.
+            self.db.execute("PRAGMA secure_delete = ON")
             self._migrate()
             self.probe_write()  # a read-only file stops the start here, not at the first ticket
         except sqlite3.DatabaseError as exc:
@@ -1246,12 +1285,12 @@ class Storage:
     def add_booking(self, booking: bookings.Booking) -> None:
         self.db.execute(
             "INSERT INTO bookings (code, service, day, session, starts_at, ends_at, expires_at,"
-            " status, name, phone, id_last4, source, external_id, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " status, name, phone, id_last4, source, external_id, created_at, notify)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [booking.code, booking.service, booking.day, booking.session, _utc(booking.starts_at),
              _utc(booking.ends_at), _utc(booking.expires_at), booking.status, booking.name,
              booking.phone, booking.id_last4, booking.source, booking.external_id,
-             _utc(booking.created_at)],
+             _utc(booking.created_at), int(booking.notify)],
         )  # fmt: skip
 
     def find_booking(self, code: str, tz) -> bookings.Booking | None:
@@ -1357,6 +1396,112 @@ class Storage:
             [service, int(values["active"]), json.dumps(list(values["sessions"])),
              values["quota"], values["grace_minutes"], int(values["priority"])],
         )  # fmt: skip
+
+    # --- outbound notices (server/notices.py, server/notice_sender.py) ----------------------------
+
+    def contacts(self) -> dict[str, bool]:
+        """Each ticket with a phone number: whether its "almost" notice was queued already."""
+        return {
+            r["ticket"]: r["almost_at"] is not None
+            for r in self.db.query("SELECT ticket, almost_at FROM ticket_contacts")
+        }
+
+    def contact(self, ticket: str) -> str | None:
+        row = self.db.execute(
+            "SELECT phone FROM ticket_contacts WHERE ticket = ?", [ticket]
+        ).fetchone()
+        return row[0] if row else None
+
+    def set_contact(self, ticket: str, phone: str, now: datetime) -> None:
+        """A number for a ticket; a new number is told "almost" again only on a new approach."""
+        self.db.execute(
+            "INSERT INTO ticket_contacts (ticket, phone, added_at) VALUES (?, ?, ?)"
+            " ON CONFLICT(ticket) DO UPDATE SET phone = excluded.phone",
+            [ticket, phone, _utc(now)],
+        )
+
+    def erase_contacts(self, tickets: Iterable[str] | None = None) -> int:
+        """Forget the numbers of these tickets (None: of every ticket) and their queued notices."""
+        if tickets is None:
+            self.db.execute("DELETE FROM notice_outbox")
+            return self.db.execute("DELETE FROM ticket_contacts").rowcount
+        ids = list(tickets)
+        if not ids:
+            return 0
+        marks = ", ".join("?" for _ in ids)
+        self.db.execute(f"DELETE FROM notice_outbox WHERE ticket IN ({marks})", ids)
+        return self.db.execute(
+            f"DELETE FROM ticket_contacts WHERE ticket IN ({marks})", ids
+        ).rowcount
+
+    def erase_closed_contacts(self) -> int:
+        """Forget the numbers of tickets no longer open (a crash between a change and its erase)."""
+        closed = "SELECT id FROM tickets WHERE status NOT IN ('waiting', 'called', 'skipped')"
+        self.db.execute(f"DELETE FROM notice_outbox WHERE ticket IN ({closed})")
+        return self.db.execute(f"DELETE FROM ticket_contacts WHERE ticket IN ({closed})").rowcount
+
+    def queue_notices(self, notices: Iterable[Mapping], now: datetime) -> None:
+        """Outbox rows (ticket, kind, service, message); an "almost" marks its ticket told."""
+        for notice in notices:
+            self.db.execute(
+                "INSERT INTO notice_outbox (ticket, kind, service, message, created_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                [notice["ticket"], notice["kind"], notice["service"], notice["message"], _utc(now)],
+            )
+            if notice["kind"] == "almost":
+                self.db.execute(
+                    "UPDATE ticket_contacts SET almost_at = ? WHERE ticket = ?",
+                    [_utc(now), notice["ticket"]],
+                )
+
+    def due_notices(self, now: datetime, limit: int) -> list[dict]:
+        """Queued notices whose time has come, oldest first, with their ticket's number (or None
+        when it was erased meanwhile)."""
+        return list(
+            self.db.query(
+                "SELECT o.*, c.phone FROM notice_outbox o LEFT JOIN ticket_contacts c"
+                " ON c.ticket = o.ticket WHERE o.next_at IS NULL OR o.next_at <= ?"
+                " ORDER BY o.id LIMIT ?",
+                [_utc(now), limit],
+            )
+        )
+
+    def flush_erased(self) -> None:
+        """After an erase has committed: copy the WAL into the file and empty it, so that the
+        erased rows' old page versions do not linger in the -wal file (best effort: a reader
+        holding an old snapshot keeps the frames it needs until it lets go)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
+
+    def drop_notices(self) -> None:
+        self.db.execute("DELETE FROM notice_outbox")
+
+    def record_notice_attempt(self, notice: int | None, delivery: Mapping, attempts: int,
+                              next_at: datetime | None, keep: int) -> None:  # fmt: skip
+        """Log one attempt (masked number); retry the notice later, or take it off the outbox."""
+        self.db.execute(
+            "INSERT INTO notice_deliveries (ticket, kind, masked, at, attempt, status, ok, outcome,"
+            " error, ms) VALUES (:ticket, :kind, :masked, :at, :attempt, :status, :ok, :outcome,"
+            " :error, :ms)",
+            dict(delivery),
+        )
+        if notice is not None:
+            if next_at is None:
+                self.db.execute("DELETE FROM notice_outbox WHERE id = ?", [notice])
+            else:
+                self.db.execute(
+                    "UPDATE notice_outbox SET attempts = ?, next_at = ? WHERE id = ?",
+                    [attempts, _utc(next_at), notice],
+                )
+        self.db.execute(
+            "DELETE FROM notice_deliveries WHERE id <= ("
+            " SELECT id FROM notice_deliveries ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            [keep],
+        )
+
+    def notice_deliveries(self, limit: int) -> list[dict]:
+        return list(
+            self.db.query("SELECT * FROM notice_deliveries ORDER BY id DESC LIMIT ?", [limit])
+        )
 
 
 def _kind_list() -> str:
@@ -1538,6 +1683,7 @@ def _booking(row: Mapping, tz) -> bookings.Booking:
         checked_in_at=_dt(row["checked_in_at"], tz), ticket=row["ticket"],
         cancelled_at=_dt(row["cancelled_at"], tz), cancelled_by=row["cancelled_by"],
         cancel_reason=row["cancel_reason"],
+        notify=bool(row["notify"]),
     )  # fmt: skip
 
 

@@ -257,10 +257,15 @@ class Dispatcher:
 
     def forever(self, sleep, idle_s: float = 1.0) -> None:
         """The server's background task: a round, then a pause when there was nothing to send."""
-        while True:
-            try:
-                busy = self.run_once()
-            except Exception:
-                log.exception("webhook round failed; will retry")
-                busy = 0
-            sleep(0 if busy else idle_s)
+        run_forever(self.run_once, sleep, idle_s, "webhook")
+
+
+def run_forever(run_once, sleep, idle_s: float, what: str) -> None:
+    """A sender's background task (webhooks, notices): rounds, pausing when one sent nothing."""
+    while True:
+        try:
+            busy = run_once()
+        except Exception:
+            log.exception("%s round failed; will retry", what)
+            busy = 0
+        sleep(0 if busy else idle_s)

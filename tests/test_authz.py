@@ -41,9 +41,12 @@ TOKEN_ERRORS |= {"booking.api_cancel": "invalid-booking-token",
 BODY_TOKEN = {"survey_api.answer_from_phone", "survey_api.answer_from_tablet"}
 # A Pi's pairing: the credential is the one-use code from the admin's page (server/pairing.py).
 PAIRING_CODE = {"pairing.pair"}
+# A visitor's number for notices: the credential is the ticket's token in the address (notices.py).
+URL_TOKEN = {"visitor_contact.set_contact"}
 
 URL_VALUES = {"code": "ktp", "number": "1", "name": "lobby", "user_id": "2", "command": protocol.CALL_NEXT,
               "day": "2026-11-26", "kiosk_id": "layar", "external_id": "siola-1"}  # fmt: skip
+URL_VALUES["token"] = "AAAAAAAAAAAAAAAA"  # a wrong ticket token
 FORM = {"name": "Diubah", "code": "baru", "prefix": "Z", "agency": "dukcapil", "services": "ktp",
         "username": "penyusup", "password": "sandi-rahasia-1", "role": "admin", "active": "on",
         "running_text": "diubah"}  # fmt: skip
@@ -131,6 +134,12 @@ def test_every_write_route_is_refused_without_credentials(app, client, busy_hub)
                 body = answers if token is None else {**answers, "token": token}
                 response = client.open(path, method=method, json=body)
                 assert response.status_code in (400, 401, 404), (endpoint, response.get_json())
+                assert state(busy_hub) == before, endpoint
+            continue
+        if endpoint in URL_TOKEN:
+            for body in ({"phone": "081234567890"}, {"phone": None}):
+                response = client.open(path.replace("/1/", "/A001/"), method=method, json=body)
+                assert response.status_code == 404, (endpoint, response.get_json())
                 assert state(busy_hub) == before, endpoint
             continue
         if endpoint in PAIRING_CODE:

@@ -258,6 +258,10 @@ def test_every_visitor_text_has_an_indonesian_translation():
     method_map = [
         ("server/templates/visitor/**.html", "jinja2"),
         ("server/pages/visitor.py", "python"),
+        # The form for SMS/WhatsApp notices, and the booking page with its consent box.
+        ("server/pages/visitor_contact.py", "python"),  # (its texts are in visitor.py)
+        ("server/templates/booking/**.html", "jinja2"),
+        ("server/pages/booking.py", "python"),
     ]
     wanted = {
         m[2] if isinstance(m[2], str) else m[2][0] for m in extract_from_dir(str(ROOT), method_map)

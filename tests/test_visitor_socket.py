@@ -424,13 +424,17 @@ def test_the_screens_hear_a_press_before_the_phones_summaries(app, hub, socket_c
     monkeypatch.setattr(socketio, "emit", spy)
     tickets = [hub.issue("ktp")["result"]["ticket"] for _ in range(3)]
     socket_client("/visitor", auth(app, tickets[-1]))
-    hub.command(1, "call_next", {}, "c1")
+
+    def press(request_id: str) -> None:
+        sent = feed.sent
+        hub.command(1, "call_next", {}, request_id)
+        deadline = time.monotonic() + 10
+        while (feed.sent == sent or feed.flushing) and time.monotonic() < deadline:
+            time.sleep(0.01)  # until this press's summary task has run
+
+    press("c1")
     del order[:]
-    sent = feed.sent
-    hub.command(1, "call_next", {}, "c2")  # finishes tickets[0], calls tickets[1]
-    deadline = time.monotonic() + 10
-    while feed.sent == sent and time.monotonic() < deadline:
-        time.sleep(0.01)
+    press("c2")  # finishes tickets[0], calls tickets[1]
     events = [name for name, namespace in order if namespace in ("/display", "/visitor")]
     assert events.count("queue_moved") == 1
     assert events.index("queue_moved") > events.index("ticket_called")

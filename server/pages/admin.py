@@ -14,6 +14,7 @@ from server.pages import (
     admin_bookings,
     admin_catalogue,
     admin_day,
+    admin_notices,
     admin_people,
     admin_phone,
     admin_reports,
@@ -36,6 +37,7 @@ VIEW_MODULES = (
     admin_skm,
     admin_webhooks,
     admin_bookings,
+    admin_notices,
 )
 
 

@@ -19,7 +19,7 @@ from flask import Blueprint, abort, current_app, g, jsonify, render_template, re
 from flask_babel import format_date
 from flask_babel import gettext as _
 
-from server import bookings, ratelimit, schemas
+from server import bookings, notice_sender, notices, ratelimit, schemas
 from server.api import error_response, request_body
 from server.bookings import Booking, Plan
 from server.config import Config
@@ -111,6 +111,7 @@ def index():
         texts=page_texts(),
         sessions_url=url_for("booking.sessions"),
         book_url=url_for("booking.book"),
+        notices_on=notice_sender.gateway(h).active,  # the consent box for SMS/WhatsApp notices
     )
 
 
@@ -241,6 +242,8 @@ def make_booking(
     plan = plan_of(body.service)
     session = plan.session(body.session)
     day = _day(body.day)
+    if body.notify and body.phone is not None:  # notices need a mobile: say so now, not at check-in
+        notices.normalise_phone(body.phone)
     h = hub()
     settings = config().bookings
 
@@ -258,6 +261,7 @@ def make_booking(
         booking = bookings.new_booking(
             plan, day, session, code, now, h.tz, name=body.name or "", phone=body.phone,
             id_last4=body.id_last4, source=source, external_id=external_id,
+            notify=body.notify and body.phone is not None,
         )  # fmt: skip
         storage.add_booking(booking)
         return booking, True

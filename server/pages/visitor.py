@@ -16,10 +16,10 @@ import re
 import time
 from datetime import date, datetime, timedelta
 
-from flask import Blueprint, abort, current_app, jsonify, render_template, url_for
+from flask import Blueprint, abort, current_app, jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 
-from server import engine, payloads, schedule_text
+from server import engine, notice_sender, notices, payloads, schedule_text
 from server.estimate import estimate_wait_minutes, service_seconds
 from server.protocol import PanggilError
 from server.ticket_links import require_token, ticket_token
@@ -66,6 +66,7 @@ def ticket_page(day: str, number: str, token: str):
         status_url=status_url,
         survey_url=survey_url,
         token=token,  # the page's script follows its ticket on /visitor with it
+        contact=contact_view(view["ticket"], token),  # SMS/WhatsApp notices
     )
 
 
@@ -219,4 +220,37 @@ def page_texts() -> dict[str, str]:
             "phone is locked."
         ),
         "alerts_no_vibrate": _("This phone's browser cannot vibrate; it rings only."),
+    }
+
+
+def contact_view(ticket: dict, token: str) -> dict | None:
+    """What the slip's page shows of SMS/WhatsApp notices (the form posts to
+    server/pages/visitor_contact.py): None when the hall sends none and the ticket has no number."""
+    h = hub()
+    kept = notice_sender.contact(h, ticket["id"])
+    if not notice_sender.gateway(h).active and not kept:
+        return None
+    if ticket["status"] not in ("waiting", "called", "skipped") and not kept:
+        return None
+    said = request.args.get("contact", "")
+    return {
+        "action": url_for(
+            "visitor_contact.set_contact", day=ticket["day"], number=ticket["number"], token=token
+        ),
+        "masked": notices.mask(kept),
+        "can_add": ticket["status"] == "waiting",
+        "message": _contact_messages().get(said),
+        "error": said not in ("saved", "removed"),
+    }
+
+
+def _contact_messages() -> dict[str, str]:
+    return {
+        "saved": _("Saved: we will send the messages to this number."),
+        "removed": _("Your number was removed."),
+        "bad-phone": _("That is not an Indonesian mobile number. Write it like 0812 3456 7890."),
+        "rate-limited": _("Too many tries. Please wait a few minutes."),
+        "notices-off": _("This hall does not send WhatsApp/SMS notices now."),
+        "ticket-ended": _("This number is no longer in the queue."),
+        "bad-request": _("That is not an Indonesian mobile number. Write it like 0812 3456 7890."),
     }

@@ -77,7 +77,8 @@
       headers: { "Content-Type": "application/json", "Accept": "application/json" },
       body: JSON.stringify({
         service: $("service").value, day: $("day").value, session: chosen,
-        name: $("name").value, phone: $("phone").value, id_last4: $("id_last4").value
+        name: $("name").value, phone: $("phone").value, id_last4: $("id_last4").value,
+        notify: !!($("notify") && $("notify").checked)
       })
     }).then(function (r) {
       return r.json().catch(function () { return { ok: false }; });
