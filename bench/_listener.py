@@ -51,6 +51,10 @@ def main(url: str, count: int) -> None:
             elif message.startswith('42/display,["ticket_called"'):
                 data = json.loads(message[len("42/display,") :])[1]
                 print(data["call"]["call_id"], now, flush=True)
+            elif message.startswith('42/display,["events"'):  # one press's events, one frame
+                for data in json.loads(message[len("42/display,") :])[1]["events"]:
+                    if data.get("event") == "ticket_called":
+                        print(data["call"]["call_id"], now, flush=True)
 
 
 if __name__ == "__main__":

@@ -137,6 +137,10 @@ class DisplayClient:
         data = args[0] if args else None
         if event == SNAPSHOT:
             self.post(SNAPSHOT, data)
+        elif event == protocol.EVENTS:
+            # One change's events in one frame: each as if it had come alone, in order.
+            for one in protocol.unbatch(data):
+                self.post(EVENT, (one["event"], one))
         else:
             self.post(EVENT, (event, data))
 

@@ -45,6 +45,9 @@ BROADCAST_EVENTS = (
     COUNTER_CHANGED,
     BOOKING_CANCELLED,
 )
+# Only on /display: the events of one change in one frame, {"events": [message, ...]} in seq
+# order; a client applies each message as if it had come alone (docs/protocol.md "Events").
+EVENTS = "events"
 # Auxiliary event without seq.
 ANNOUNCEMENT_READY = "announcement_ready"
 # Auxiliary, no seq: the server's clock, every TIME_EVERY_SECONDS on /display (a Pi has no RTC).
@@ -238,3 +241,12 @@ class PanggilError(Exception):
         body: dict = {"ok": False, "error": self.code, "message": self.message}
         body.update(self.details)
         return body
+
+
+def unbatch(data: object) -> list[dict]:
+    """The messages of an `events` frame, in order, that carry an event name (a client applies
+    each as if it had come alone); anything malformed is left out."""
+    items = data.get("events") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [m for m in items if isinstance(m, dict) and isinstance(m.get("event"), str)]

@@ -102,6 +102,7 @@ def create_app(
         manager.on_move = phones.moved
         app.extensions[workers.QUEUE_KEY] = manager
     hub.broadcast = phones.after(events.broadcast)
+    hub.broadcast_batch = phones.after_batch(events.broadcast_batch)
     hub.pause = lambda: socketio.sleep(0)
     if announcer is None:  # after init_app: the voice starts background work at once
         hub.announcer = _make_announcer(app, config, hub)

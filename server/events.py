@@ -38,6 +38,15 @@ def broadcast(name: str, message: dict) -> None:
     socketio.emit(name, message, namespace=NS_COUNTER)
 
 
+def broadcast_batch(messages: list[dict]) -> None:
+    """The events of one change (each a message as `broadcast` sends it, in seq order): TVs get
+    them in one `events` frame, counters one by one (docs/protocol.md, "Events")."""
+    socketio.emit(protocol.EVENTS, {"events": [payloads.public(m) for m in messages]},
+                  namespace=NS_DISPLAY)  # fmt: skip
+    for message in messages:
+        socketio.emit(message["event"], message, namespace=NS_COUNTER)
+
+
 def send_time(now: datetime) -> None:
     """The periodic `time` event to every display (sent by the app's ticker, no seq)."""
     socketio.emit(protocol.SERVER_TIME, payloads.time_message(now), namespace=NS_DISPLAY)

@@ -85,6 +85,9 @@ class Hub:
         self.require_officer = require_officer
         self.clock = clock
         self.broadcast: Broadcast = broadcast or (lambda name, payload: None)
+        # The events of one change at once (server/events.py: one `events` frame on /display);
+        # None: each goes through `broadcast` on its own.
+        self.broadcast_batch: Callable[[list[dict]], None] | None = None
         # Lets the event loop send what was just broadcast before the rest of a press's work
         # (server/app.py: socketio.sleep(0); nothing in tests and threading mode needs it).
         self.pause: Callable[[], None] = lambda: None
@@ -532,7 +535,7 @@ class Hub:
 
     def publish(self, changes: Sequence[Change], built: list[dict], seqs: list[int]) -> None:
         """Announce each call, remember it for snapshots and broadcast every change in seq order."""
-        for change, payload, seq in zip(changes, built, seqs):
+        for payload in built:
             if "call" in payload:
                 call = payload["call"]
                 try:
@@ -542,16 +545,32 @@ class Hub:
                     call["announcement"] = {"text": "", "audio_url": None, "status": "none"}
                 # A copy: announcement_ready updates the snapshot's call, never an answer sent.
                 self.recent.append(dict(call))
-            self.send(payloads.EVENT_NAMES[change.kind], seq, change.at, payload)
+        names = [payloads.EVENT_NAMES[change.kind] for change in changes]
+        if len(changes) > 1 and self.broadcast_batch is not None:
+            # One change's events together (a call_next: the finish and the call): TVs get one frame.
+            messages = [_message(name, seq, change.at, payload)
+                        for name, change, payload, seq in zip(names, changes, built, seqs)]  # fmt: skip
+            self.seq = seqs[-1]
+            try:
+                self.broadcast_batch(messages)
+            except Exception:  # a broken client connection must not undo a committed change
+                log.exception("broadcast of seq %d-%d failed", seqs[0], seqs[-1])
+            return
+        for name, change, payload, seq in zip(names, changes, built, seqs):
+            self.send(name, seq, change.at, payload)
 
     def send(self, name: str, seq: int, at: datetime, payload: Mapping) -> None:
         """Broadcast one committed event and advance the hub's seq."""
         self.seq = seq
-        message = {"event": name, "seq": seq, "at": at.isoformat(timespec="seconds"), **payload}
         try:
-            self.broadcast(name, message)
+            self.broadcast(name, _message(name, seq, at, payload))
         except Exception:  # a broken client connection must not undo a committed change
             log.exception("broadcast of %s (seq %d) failed", name, seq)
+
+
+def _message(name: str, seq: int, at: datetime, payload: Mapping) -> dict:
+    """An event as clients receive it (docs/protocol.md): its name, seq and time, then its data."""
+    return {"event": name, "seq": seq, "at": at.isoformat(timespec="seconds"), **payload}
 
 
 def _step(command: str, counter: int, args: Mapping) -> Step:

@@ -128,6 +128,18 @@ class Feed:
 
         return both
 
+    def after_batch(
+        self, broadcast_batch: Callable[[list[dict]], None]
+    ) -> Callable[[list[dict]], None]:
+        """The hub's broadcast of one change's events together, then `route` for each."""
+
+        def both(messages: list[dict]) -> None:
+            broadcast_batch(messages)
+            for message in messages:
+                self.route(message["event"], message)
+
+        return both
+
     def route(self, name: str, message: dict) -> None:
         """Send one committed event to the phones it concerns; mark the queues it moved."""
         if name in HALL_EVENTS:

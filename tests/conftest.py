@@ -115,6 +115,8 @@ def socket_client(app, client):
 
     def make(namespace: str, auth: dict | None = None):
         sc = socketio.test_client(app, namespace=namespace, auth=auth, flask_test_client=client)
+        sc.get_frames = sc.get_received  # what came, frame by frame (an `events` frame whole)
+        sc.get_received = lambda ns=None: unbatched(sc.get_frames(ns))
         made.append(sc)
         return sc
 
@@ -122,6 +124,20 @@ def socket_client(app, client):
     for sc in made:
         if sc.is_connected(sc.namespace if hasattr(sc, "namespace") else None):
             sc.disconnect()
+
+
+def as_applied(event: str, data: object) -> list[tuple[str, object]]:
+    """One received message as a client applies it: an `events` frame (one change's events on
+    /display) is its events, each as if it had come alone (panggil_protocol.unbatch)."""
+    from panggil_protocol import EVENTS, unbatch
+
+    return [(m["event"], m) for m in unbatch(data)] if event == EVENTS else [(event, data)]
+
+
+def unbatched(received: list[dict]) -> list[dict]:
+    """A test client's received messages (dicts of name and args) as a client applies them."""
+    return [{**m, "name": name, "args": [data]} if name != m["name"] else m
+            for m in received for name, data in as_applied(m["name"], m["args"][0] if m["args"] else None)]  # fmt: skip
 
 
 def free_port() -> int:

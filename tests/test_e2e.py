@@ -11,6 +11,7 @@ import pytest
 import socketio
 
 from server.protocol import NS_COUNTER, NS_DISPLAY
+from tests.conftest import as_applied
 
 pytestmark = pytest.mark.slow
 
@@ -25,7 +26,8 @@ class Display:
         self.sio.connect(url, namespaces=[NS_DISPLAY], auth={"display": name}, wait_timeout=10)
 
     def _any(self, event, data=None):
-        self.events.put((event, data))
+        for applied in as_applied(event, data):  # an `events` frame: each of its events
+            self.events.put(applied)
 
     def next(self, name: str, timeout: float = 10):
         deadline = time.monotonic() + timeout

@@ -246,3 +246,34 @@ def test_snapshot_carries_audio_that_became_ready_later(socket_client, hub):
     )
     latest = hub.snapshot()["recent_calls"][0]["announcement"]
     assert latest["audio_url"] == "/api/audio/x.wav" and latest["status"] == "ready"
+
+
+def test_one_change_reaches_the_tvs_in_one_frame_and_the_counters_event_by_event(
+    socket_client, hub
+):
+    """A call_next that finishes the ticket being served makes two events: each TV gets them in
+    one `events` frame, in seq order (half the frames of a hall's TVs); consoles get two."""
+    display = socket_client(NS_DISPLAY)
+    officer = counter(socket_client)
+    for _ in range(2):
+        hub.issue("ktp")
+    officer.emit(protocol.CALL_NEXT, {"request_id": "p1"}, namespace=NS_COUNTER, callback=True)
+    display.get_frames(NS_DISPLAY)
+    officer.get_received(NS_COUNTER)
+    ack = officer.emit(
+        protocol.CALL_NEXT, {"request_id": "p2"}, namespace=NS_COUNTER, callback=True
+    )
+    frames = [m for m in display.get_frames(NS_DISPLAY) if m["name"] != "announcement_ready"]
+    assert [m["name"] for m in frames] == [protocol.EVENTS]
+    batch = frames[0]["args"][0]["events"]
+    assert [(m["event"], m["seq"]) for m in batch] == [
+        (protocol.TICKET_FINISHED, ack["seq"] - 1),
+        (protocol.TICKET_CALLED, ack["seq"]),
+    ]
+    assert batch[0]["ticket"]["number"] == "A001" and batch[1]["ticket"]["number"] == "A002"
+    at_counter = [
+        m["name"] for m in officer.get_received(NS_COUNTER) if m["name"] != "announcement_ready"
+    ]
+    assert at_counter == [protocol.TICKET_FINISHED, protocol.TICKET_CALLED]
+    hub.issue("ktp")  # one change, one event: sent as itself
+    assert [m["name"] for m in display.get_frames(NS_DISPLAY)] == [protocol.TICKET_ISSUED]

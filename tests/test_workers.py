@@ -21,7 +21,15 @@ import requests
 import socketio
 
 from tests import redis_server
-from tests.conftest import ROOT, LiveServer, free_port, stop_process, wait_healthy, wait_js
+from tests.conftest import (
+    ROOT,
+    LiveServer,
+    as_applied,
+    free_port,
+    stop_process,
+    wait_healthy,
+    wait_js,
+)
 
 pytestmark = [
     pytest.mark.slow,
@@ -116,8 +124,9 @@ class Listener:
                          transports=["websocket"], wait_timeout=10)  # fmt: skip
 
     def _any(self, event, data=None):
-        self.seen.append((event, data))
-        self.events.put((event, data))
+        for name, one in as_applied(event, data):  # an `events` frame: each of its events
+            self.seen.append((name, one))
+            self.events.put((name, one))
 
     def next(self, name: str, timeout: float = 15, where=lambda data: True) -> dict:
         deadline = time.monotonic() + timeout

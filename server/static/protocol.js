@@ -102,6 +102,13 @@
       if (handlers.snapshot) handlers.snapshot(snap, result);
     });
     socket.onAny(function (name, message) {
+      if (name === "events" && message && Array.isArray(message.events)) {
+        // One change's events in one frame (/display): each as if it had come alone, in order.
+        message.events.forEach(function (one) {
+          if (one && typeof one.event === "string" && isSeq(seqOf(one))) follower.receive(one.event, one);
+        });
+        return;
+      }
       // Auxiliary events (announcement_ready) carry no seq: the page listens for them itself.
       if (name !== "snapshot" && isSeq(seqOf(message))) follower.receive(name, message);
     });

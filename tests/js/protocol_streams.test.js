@@ -78,3 +78,24 @@ test("follow() asks once per resync and hands the page what to draw", () => {
   assert.deepEqual(seen, [["snapshot", 10], ["ticket_issued", 11, "apply"],
     ["ticket_called", 14, "resync"], ["day_closed", 15, "resync"], ["snapshot", 15]]);
 });
+
+test("follow() applies an `events` frame as its events, one by one and in order", () => {
+  const socket = fakeSocket();
+  const seen = [];
+  P.follow(socket, {
+    snapshot: () => {},
+    event: (name, message, step) => seen.push([name, message.seq, step.decision]),
+  });
+  socket.deliver("snapshot", { seq: 4 });
+  socket.deliver("events", { events: [
+    { event: "ticket_finished", seq: 5 },
+    { event: "ticket_called", seq: 6 },
+    "not a message",
+    { seq: 7 },
+  ] });
+  socket.deliver("ticket_issued", { event: "ticket_issued", seq: 7 });
+  assert.deepEqual(seen, [
+    ["ticket_finished", 5, P.APPLY], ["ticket_called", 6, P.APPLY], ["ticket_issued", 7, P.APPLY],
+  ]);
+  assert.deepEqual(socket.emitted, []);  // no gap, so no snapshot asked
+});
