@@ -110,29 +110,29 @@ def compact(numbers: Sequence[str]) -> list[str]:
     items: list[str] = []
     run: list[str] = []  # the current run, in order
     last: tuple[str, int, int] | None = None
-
-    def close() -> None:
-        if len(run) >= SHORTEST_RUN:
-            items.append(f"{run[0]}{RANGE}{run[-1]}")
-        else:
-            items.extend(run)
-
     for number in numbers:
         parts = _parts(number)
         follows = (
             parts is not None
             and last is not None
-            and parts[0] == last[0]
-            and parts[2] == last[2]
+            and (parts[0], parts[2]) == (last[0], last[2])
             and parts[1] == last[1] + 1
         )
         if not follows:
-            close()
+            _close(run, items)
             run = []
         run.append(number)
         last = parts
-    close()
+    _close(run, items)
     return items
+
+
+def _close(run: list[str], items: list[str]) -> None:
+    """Append a finished run to the items: as one range when it is long enough."""
+    if len(run) >= SHORTEST_RUN:
+        items.append(f"{run[0]}{RANGE}{run[-1]}")
+    else:
+        items.extend(run)
 
 
 def expand(items: Iterable[str]) -> list[str]:
@@ -163,8 +163,11 @@ def ahead(items: Iterable[str], number: str) -> int | None:
             count += 1
             continue
         prefix, first, last, width = bounds
-        if parts is not None and parts[0] == prefix and parts[2] == width:
-            if first <= parts[1] <= last:
-                return count + parts[1] - first
+        if (
+            parts is not None
+            and (parts[0], parts[2]) == (prefix, width)
+            and first <= parts[1] <= last
+        ):
+            return count + parts[1] - first
         count += last - first + 1
     return None

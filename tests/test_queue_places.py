@@ -110,7 +110,7 @@ def waiting_hall():
 
 def test_the_summary_is_exact_and_small_at_a_thousand_waiting():
     hall = waiting_hall()
-    summary = queue_moved.summary(hall, "ktp", 1, None)
+    summary = queue_moved.summary(hall, "ktp", 1, 95.0)  # the example in docs/protocol.md
     waiting = sorted(
         (t for t in hall.tickets.values() if t.status == "waiting" and t.service == "ktp"),
         key=engine.call_order,
