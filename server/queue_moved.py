@@ -7,7 +7,7 @@ service whose queue moved is sent at once if it was not sent within the interval
 the interval is over, built from the state of that moment, so the last state always arrives.
 
 The summary's `queue` is run-length coded (`compact`): a hall's waiting numbers are mostly
-consecutive, so "A200..A1199" stands for a thousand of them and a summary to a thousand phones
+consecutive, so "A201..A999" stands for 799 of them and a summary to a thousand phones
 stays small; it stays exact and in call order, and a phone counts its place without expanding it
 (`ahead`, mirrored in server/static/queue_places.js).
 
@@ -78,7 +78,7 @@ def summary(hall: Hall, service: str, seq: int, seconds_per_place: float | None)
 # are two items (a width change is rare: once per thousand numbers of a prefix in a day).
 NUMBER = re.compile(r"([A-Za-z]*)([0-9]+)")
 RANGE = ".."  # never part of a number
-SHORTEST_RUN = 3  # "A010..A011" would be longer than "A010", "A011"
+SHORTEST_RUN = 3  # a pair stays two numbers: as a range it would save one byte and read worse
 
 
 def _parts(number: str) -> tuple[str, int, int] | None:
@@ -90,7 +90,7 @@ def _parts(number: str) -> tuple[str, int, int] | None:
 
 
 def _bounds(item: str) -> tuple[str, int, int, int] | None:
-    """(prefix, first, last, width) of a range item "A200..A1199"-like, or None for a number."""
+    """(prefix, first, last, width) of a range item such as "A201..A999", or None for a number."""
     first, sep, last = item.partition(RANGE)
     if not sep:
         return None

@@ -1,6 +1,6 @@
 /* Where a number stands in a `queue_moved` summary's compacted queue (docs/protocol.md, "/visitor"):
    items are numbers ("A012") or inclusive runs of consecutive numbers of the same prefix and width
-   ("A200..A1199"), in call order. `ahead` mirrors server/queue_moved.py `ahead`: it walks the items
+   ("A201..A999"), in call order. `ahead` mirrors server/queue_moved.py `ahead`: it walks the items
    without expanding them and returns the people ahead, or null when the number is not waiting.
    Both are tested on the same table (tests/queue_places.json, tests/js/). A plain script with one
    global, PanggilQueue, loaded before visitor.js; under Node it is a CommonJS module. */

@@ -220,7 +220,7 @@
 
   function onQueueMoved(summary) {
     if (bare || summary.seq < statusSeq || summary.service !== view.ticket.service) return;
-    // The queue is compacted ("A200..A1199" for a run): its place is counted without expanding.
+    // The queue is compacted ("A201..A999" for a run): its place is counted without expanding.
     var place = PanggilQueue.ahead(summary.queue, view.ticket.number);
     if (view.ticket.status !== "waiting") {
       if (place !== null) ask();  // waiting again (a recall undone, a transfer back): missed something
