@@ -58,21 +58,29 @@ def test_the_width_change_is_no_run_because_numbers_keep_three_digits_at_least()
     ]
 
 
-# Numbers as the engine makes them (and transfers mix into a service): one or two capital letters,
-# three digits or more; lists with runs, gaps, other prefixes and widths, in any order.
+# Numbers as the engine makes them (and transfers mix into a service), and zero-padded to other
+# widths too: lists with runs, gaps, other prefixes and widths, in any order, each number once.
 prefixes = st.sampled_from(["A", "B", "AB"])
 seqs = st.integers(min_value=0, max_value=1200)
-numbers = st.builds(engine.format_number, prefixes, seqs)
+widths = st.sampled_from([3, 3, 3, 1, 4])
+
+
+def padded(prefix: str, seq: int, width: int) -> str:
+    return engine.format_number(prefix, seq) if width == 3 else f"{prefix}{seq:0{width}d}"
+
+
+numbers = st.builds(padded, prefixes, seqs, widths)
 runs = st.builds(
-    lambda prefix, start, length: [
-        engine.format_number(prefix, s) for s in range(start, start + length)
+    lambda prefix, start, length, width: [
+        padded(prefix, s, width) for s in range(start, start + length)
     ],
     prefixes,
     seqs,
     st.integers(min_value=1, max_value=30),
+    widths,
 )
 queues = st.lists(st.one_of(runs, numbers.map(lambda n: [n])), max_size=20).map(
-    lambda parts: list(dict.fromkeys(n for part in parts for n in part))  # each number once
+    lambda parts: list(dict.fromkeys(n for part in parts for n in part))
 )
 
 
