@@ -220,12 +220,13 @@
 
   function onQueueMoved(summary) {
     if (bare || summary.seq < statusSeq || summary.service !== view.ticket.service) return;
-    var place = summary.queue.indexOf(view.ticket.number);
+    // The queue is compacted ("A201..A999" for a run): its place is counted without expanding.
+    var place = PanggilQueue.ahead(summary.queue, view.ticket.number);
     if (view.ticket.status !== "waiting") {
-      if (place >= 0) ask();  // waiting again (a recall undone, a transfer back): missed something
+      if (place !== null) ask();  // waiting again (a recall undone, a transfer back): missed something
       return;
     }
-    if (place < 0) { ask(); return; }  // called or gone without this page hearing: ask
+    if (place === null) { ask(); return; }  // called or gone without this page hearing: ask
     view.ahead = place;
     view.estimate_minutes = minutesFor(place, summary.seconds_per_place);
     render();
