@@ -107,6 +107,15 @@ def client(app):
 
 
 @pytest.fixture
+def admin(client):
+    """The test client logged in as the hall's admin (HALL's users)."""
+    from tests.test_admin_pages import log_in
+
+    log_in(client, "admin", "admin-secret")
+    return client
+
+
+@pytest.fixture
 def socket_client(app, client):
     """Factory: a Flask-SocketIO test client on a namespace, with optional auth."""
     from server.extensions import socketio

@@ -45,12 +45,6 @@ def quick_hashes(monkeypatch):
 
 
 @pytest.fixture
-def admin(client):
-    log_in(client, "admin", "admin-secret")
-    return client
-
-
-@pytest.fixture
 def display(socket_client):
     """A TV display on /display; its snapshot is already read."""
     sc = socket_client(NS_DISPLAY, {"display": "lobby-1"})

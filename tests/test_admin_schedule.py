@@ -18,13 +18,7 @@ from server.pages.admin_forms import (
     validate_hall_hours,
 )
 from server.protocol import NS_DISPLAY
-from tests.test_admin_pages import audit_actions, log_in, post, received, text
-
-
-@pytest.fixture
-def admin(client):
-    log_in(client, "admin", "admin-secret")
-    return client
+from tests.test_admin_pages import audit_actions, post, received, text
 
 
 @pytest.fixture

@@ -141,12 +141,6 @@ def gateway():
     made.close()
 
 
-@pytest.fixture
-def admin(client):
-    log_in(client, "admin", "admin-secret")
-    return client
-
-
 def set_gateway(admin, url: str, **fields) -> str | None:
     """Save the gateway on the admin page; the signing secret when this save made it."""
     data = {"enabled": "on", "url": url, "format": "json", "to_field": "target",

@@ -128,14 +128,6 @@ def test_settings_are_written_into_the_section_keeping_the_rest(tmp_path):
 # --- the admin's page -------------------------------------------------------------------------
 
 
-@pytest.fixture
-def admin(client):
-    from tests.test_admin_pages import log_in
-
-    log_in(client, "admin", "admin-secret")
-    return client
-
-
 def test_the_admin_makes_a_code_on_the_counter_page(admin, hub):
     from tests.test_admin_pages import post
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import socketio as socketio_client
 import yaml
-from test_admin_pages import log_in, post
+from test_admin_pages import post
 
 from server import engine, protocol
 from server.config import ConfigError, parse_config
@@ -195,12 +195,6 @@ def test_one_helper_escapes_logged_text():
 # --- 6. control characters in admin-set names ---------------------------------------------------
 
 CONTROL = ["Dukcapil\x00", "Duk\x00capil", "Duk\x07capil", "Duk\x1bcapil", "Duk\x7fcapil"]
-
-
-@pytest.fixture
-def admin(client):
-    log_in(client, "admin", "admin-secret")
-    return client
 
 
 def field_error(response, field: str) -> str:

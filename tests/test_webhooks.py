@@ -106,12 +106,6 @@ def receiver():
     made.close()
 
 
-@pytest.fixture
-def admin(client):
-    log_in(client, "admin", "admin-secret")
-    return client
-
-
 def add_hook(admin, url: str, events=("ticket.issued", "ticket.called", "ticket.finished"),
              name: str = "Dasbor Pemda") -> str:  # fmt: skip
     page = admin.post("/admin/webhooks", data={"name": name, "url": url, "events": list(events),
