@@ -583,3 +583,26 @@ def test_the_console_says_the_hall_is_on_a_break_before_anyone_presses(page, liv
     expect_message(
         page, "Mal sedang istirahat: pemanggilan dilanjutkan setelah istirahat.", error=True
     )
+
+
+@pytest.mark.slow
+@pytest.mark.browser
+def test_a_call_that_finishes_the_last_ticket_arrives_in_one_frame_and_shows(page, live_server):
+    """Counter 1 calls A001, then A002: the finish and the call come as one `events` frame; the
+    page applies both in order, shows A002 at Gerai 1 and asks no snapshot (no gap)."""
+    for _ in range(2):
+        live_server.issue("ktp")
+    frames: list[str] = []
+    page.on("websocket", lambda ws: ws.on("framereceived", lambda f: frames.append(str(f))))
+    open_tv(page, live_server, fake_audio=True)
+    assert live_server.command(1, "call_next", "f-1").ok
+    wait_js(page, "() => document.getElementById('latest-number').textContent === 'A001'")
+    seq = page.evaluate("window.panggilTv.state.seq")
+    assert live_server.command(1, "call_next", "f-2").ok  # finishes A001, calls A002
+    wait_js(page, "() => document.getElementById('latest-number').textContent === 'A002'")
+    assert page.evaluate("window.panggilTv.state.seq") == seq + 2  # both events applied
+    assert page.locator("[data-counter='1'] .tv-cell-number").inner_text() == "A002"
+    batches = [f for f in frames if '"events"' in f and "ticket_called" in f]
+    assert len(batches) == 1 and "ticket_finished" in batches[0]
+    assert not any('"snapshot"' in f for f in frames[frames.index(batches[0]) :])
+    page.screenshot(path=str(live_server.config_path.parent / "tv-events-frame.png"))
