@@ -12,7 +12,7 @@ import pytest
 from server import protocol
 from server.extensions import socketio
 from server.protocol import NS_COUNTER, NS_DISPLAY
-from tests.conftest import TOKENS, WIB
+from tests.conftest import TOKENS, WIB, unbatched
 from tests.test_schedule_pages import schedule_config
 
 FRIDAY = datetime(2026, 11, 27, tzinfo=WIB)  # a Friday; the hall: 07:30-16:00, prayer 11:30-13:00
@@ -53,7 +53,7 @@ class Tv:
         self.on_break: set[int] = set()
 
     def follow(self) -> None:
-        for message in self.client.get_received(NS_DISPLAY):
+        for message in unbatched(self.client.get_received(NS_DISPLAY)):  # as a TV applies them
             name, data = message["name"], message["args"][0]
             if name == protocol.SNAPSHOT:
                 self.status = data["hall_status"]
