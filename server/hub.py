@@ -12,10 +12,11 @@ and voice work happen after the commit.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -249,24 +250,14 @@ class Hub:
             before = self.hall
             outcome = step(self.hall, now)  # raises PanggilError: nothing changed
             built = [payloads.event_payload(c, outcome.hall) for c in outcome.changes]
-            try:
-                with self.storage.transaction():
-                    seqs = self.storage.save_changes(outcome.changes, built, outcome.hall)
-                    if also is not None:  # more rows of the same change (a booking checked in)
-                        also(self.storage, outcome, now)
-                    response = payloads.command_response(outcome, built, seqs[-1])
-                    if request is not None:
-                        counter, request_id, command = request
-                        self.storage.save_request(counter, request_id, command, response, now)
-            except Exception as exc:
-                kinds = [c.kind for c in outcome.changes]
-                if storage_module.is_full(exc):
-                    log.error(
-                        "storing %s failed: the database's disk is full; nothing applied", kinds
-                    )
-                    raise PanggilError("storage-full") from None
-                log.exception("storing %s failed; nothing applied", kinds)
-                raise PanggilError("internal-error") from None
+            with self._storing([c.kind for c in outcome.changes]):
+                seqs = self.storage.save_changes(outcome.changes, built, outcome.hall)
+                if also is not None:  # more rows of the same change (a booking checked in)
+                    also(self.storage, outcome, now)
+                response = payloads.command_response(outcome, built, seqs[-1])
+                if request is not None:
+                    counter, request_id, command = request
+                    self.storage.save_request(counter, request_id, command, response, now)
             self.hall = outcome.hall
             self.publish(outcome.changes, built, seqs)
             called = any("call" in payload for payload in built)
@@ -282,6 +273,20 @@ class Hub:
             response = payloads.command_response(outcome, built, seqs[-1])
             self._keep_announcements(built, seqs, request, response)
             return response
+
+    @contextlib.contextmanager
+    def _storing(self, what: object) -> Iterator[None]:
+        """One transaction for a change; if it fails nothing is applied, and the caller gets
+        `storage-full` (the disk is full) or `internal-error` instead of the exception."""
+        try:
+            with self.storage.transaction():
+                yield
+        except Exception as exc:
+            if storage_module.is_full(exc):
+                log.error("storing %s failed: the database's disk is full; nothing applied", what)
+                raise PanggilError("storage-full") from None
+            log.exception("storing %s failed; nothing applied", what)
+            raise PanggilError("internal-error") from None
 
     def _queue_notices(self, before: Hall, after: Hall) -> None:
         """SMS/WhatsApp notices the change made due, and numbers to erase (after the commit)."""
@@ -419,17 +424,11 @@ class Hub:
             if cancelled is found:
                 return found, False
             data = {"booking": bookings.booking_dict(cancelled)}
-            try:
-                with self.storage.transaction():
-                    self.storage.cancel_booking(cancelled)
-                    if also is not None:
-                        also(self.storage)
-                    seq = self.storage.add_event("booking_cancelled", now, self.hall.day, data)
-            except Exception as exc:
-                if storage_module.is_full(exc):
-                    raise PanggilError("storage-full") from None
-                log.exception("cancelling booking %s failed; nothing applied", found.code)
-                raise PanggilError("internal-error") from None
+            with self._storing(f"the cancel of booking {found.code}"):
+                self.storage.cancel_booking(cancelled)
+                if also is not None:
+                    also(self.storage)
+                seq = self.storage.add_event("booking_cancelled", now, self.hall.day, data)
             self.send(protocol.BOOKING_CANCELLED, seq, now, data)
         log.info("booking %s cancelled by %s", cancelled.code, by)
         return cancelled, True

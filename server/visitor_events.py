@@ -216,13 +216,13 @@ class Feed:
 
     def _flush_soon(self) -> None:
         self.flushing = False
-        try:
-            self.flush()
-        except Exception:  # a summary lost now is sent with the next move
-            log.exception("queue summaries failed")
+        self._flush_in_task()
 
     def _wake(self, delay: float) -> None:
         socketio.sleep(max(0.0, delay))
+        self._flush_in_task()
+
+    def _flush_in_task(self) -> None:
         try:
             self.flush()
         except Exception:  # a summary lost now is sent with the next move
