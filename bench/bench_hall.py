@@ -7,7 +7,10 @@
 A real `python -m server --config C` (eventlet, offline voice on) on a temporary SQLite file, with
 the demo hall's agencies and services (config.yaml, without quotas; hours not enforced) and 20
 counters, 4 per service. Before the run N tickets are taken through the kiosk API
-(`POST /api/kiosk/bench/tickets`), round robin over the services, so the queue is realistic. Then:
+(`POST /api/kiosk/bench/tickets`), round robin over the services, so the queue is realistic,
+while the counters are connected, as in a hall at work: the voice prepares each ticket's call at
+the counters that can call it, and the run starts when that is done (a call is then a cache hit,
+its clip named in ticket_called; the prober's kiosk tickets are prepared during the run). Then:
 
 - TVs on /display (bench/_listener.py, 50 per process), stamping every `ticket_called`;
 - N phones on /visitor (bench/_hall_phones.py, 250 per process), each following its own ticket;
@@ -16,7 +19,12 @@ counters, 4 per service. Before the run N tickets are taken through the kiosk AP
 - a prober (bench/_hall_probe.py) loading visitor status pages and JSON (what a phone without a
   socket loads) and taking a kiosk ticket now and then.
 
-Every client stamps with time.monotonic (one clock for every process of the machine). The same
+Every client stamps with time.monotonic (one clock for every process of the machine). A call's
+arrival at a TV or phone is the kernel's stamp of the frame leaving on the loopback interface
+(bench/_wire.py, root or CAP_NET_RAW): what a screen of its own on the LAN gets. The TVs and phones
+also stamp when they woke for it (the "woke" columns), which adds each bench client's wait for one
+of the two cores the server, the counters and every other client share; without the wire watcher
+the main columns are those (the table says which). The same
 clients then run against the raw Flask-SocketIO floor (bench/_hall_floor.py: one ticket_called
 to every TV and one to the called phone, nothing else) with the same numbers of TVs and phones.
 
@@ -47,9 +55,9 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -57,6 +65,7 @@ from urllib.parse import urlsplit
 import requests
 import yaml
 from _hall_profile import GcLog, profile
+from bench_core import counter_client
 from common import ROOT, Server, bench_hall, free_port, machine, percentile
 
 HERE = Path(__file__).resolve().parent
@@ -168,6 +177,30 @@ def take_tickets(url: str, count: int) -> list[dict]:
         return list(pool.map(take, range(count)))
 
 
+@contextmanager
+def signed_in(url: str, counters: int) -> Iterator[None]:
+    """The hall's counters connected meanwhile: a ticket taken then has its call prepared at each
+    counter that can call it (server/hub.py `_prepare_voice`), as in a hall at work."""
+    clients = [counter_client(url, n) for n in range(1, counters + 1)]
+    try:
+        yield
+    finally:
+        for sio in clients:
+            sio.disconnect()
+
+
+def settled(folder: Path, quiet: float = 1.5, limit: float = 120.0) -> None:
+    """Wait until the voice has prepared what it was given: no new clip for `quiet` seconds."""
+    count, since, deadline = -1, time.monotonic(), time.monotonic() + limit
+    while time.monotonic() < deadline:
+        now = len(list(folder.glob("*"))) if folder.exists() else 0
+        if now != count:
+            count, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return
+        time.sleep(0.25)
+
+
 # --- one run of the clients ------------------------------------------------------------------
 
 
@@ -191,6 +224,10 @@ def run_clients(fanout: list[str], writer: str, tickets: list[dict], args, phone
         for line in proc.stdout:
             lines.append((kind, line.split()))
 
+    wire = spawn([str(HERE / "_wire.py"), ",".join(str(urlsplit(u).port) for u in fanout)])
+    if wire.stdout.readline().strip() != "ready":
+        wire.wait(10)
+        wire = None  # no AF_PACKET socket here: the clients' own stamps only
     tvs = [spawn([str(HERE / "_listener.py"), fanout[i % len(fanout)], str(n)])
            for i, n in enumerate(groups(args.tvs, TVS_PER_PROCESS, len(fanout)))]  # fmt: skip
     for proc in tvs:
@@ -220,7 +257,7 @@ def run_clients(fanout: list[str], writer: str, tickets: list[dict], args, phone
                        str(args.counters), str(args.rate), str(args.seconds)])
                 for p in range(min(COUNTER_PROCESSES, args.counters))]  # fmt: skip
     prober = []
-    if probe:
+    if probe and not args.no_probe:
         prober = [
             spawn(
                 [str(HERE / "_hall_probe.py"), writer, str(args.status_rate), str(args.kiosk_every)]
@@ -232,7 +269,8 @@ def run_clients(fanout: list[str], writer: str, tickets: list[dict], args, phone
         if proc.stdout.readline().strip() != "ready":
             raise RuntimeError("a counter or the prober did not start")
     readers = [threading.Thread(target=read, args=(kind, p), daemon=True)
-               for kind, procs in (("tv", tvs), ("phone", phone_procs), ("counter", counters), ("probe", prober))
+               for kind, procs in (("tv", tvs), ("phone", phone_procs), ("counter", counters), ("probe", prober),
+                                   ("wire", [wire] if wire else []))
                for p in procs]  # fmt: skip
     for thread in readers:
         thread.start()
@@ -255,15 +293,18 @@ def run_clients(fanout: list[str], writer: str, tickets: list[dict], args, phone
     cpu_each = [p.cpu_seconds() - before for p, before in zip(processes, cpu_each, strict=True)]
     cpu = sum(cpu_each)
     rss = sum(p.rss_mb() for p in processes)
-    for proc in tvs + phone_procs + prober:
+    others = tvs + phone_procs + prober + ([wire] if wire else [])
+    for proc in others:
         proc.stdin.close()
-    for proc in tvs + phone_procs + prober:
+    for proc in others:
         proc.wait(60)
     for thread in readers:
         thread.join(5)
     if profiler:
         profiler.wait(60)
-        (args.profile / "lines.json").write_text(json.dumps(lines))
+    if args.stamps:  # every client's stamps, for a look at single calls
+        args.stamps.mkdir(parents=True, exist_ok=True)
+        (args.stamps / ("server.json" if probe else "floor.json")).write_text(json.dumps(lines))
     return figures(lines, tickets[:phones], args.tvs, opened, refused + failed,
                    {"cpu": cpu, "window": window, "rss": rss, "load": load,
                     "cpu_each": [round(100 * c / window, 1) for c in cpu_each]})  # fmt: skip
@@ -273,17 +314,26 @@ def figures(lines, followed: list[dict], tvs: int, opened: int, refused: int, se
     presses = [w for kind, w in lines if kind == "counter" and w[0] == "press"]
     pressed = {w[6]: float(w[3]) for w in presses if w[5] == "1" and w[2] == "call_next"}
     called = {w[7]: w[6] for w in presses if w[5] == "1" and w[2] == "call_next"}  # number -> call
-    tv = [
+    tv_woke = [
         (float(w[1]) - pressed[w[0]]) * 1000
         for kind, w in lines
         if kind == "tv" and w[0] in pressed
     ]
     phone_calls = [w for kind, w in lines if kind == "phone" and w[0] == "call"]
-    phone = [
+    phone_woke = [
         (float(w[4]) - pressed[w[3]]) * 1000
         for w in phone_calls
         if w[1] == w[2] and w[3] in pressed
     ]
+    # On the wire (bench/_wire.py): `tv call_id at port`, `phone number call_id at port`.
+    wire = [w for kind, w in lines if kind == "wire" and w[0] in ("tv", "phone")]
+    tv_wire = [
+        (float(w[2]) - pressed[w[1]]) * 1000 for w in wire if w[0] == "tv" and w[1] in pressed
+    ]
+    phone_wire = [
+        (float(w[3]) - pressed[w[2]]) * 1000 for w in wire if w[0] == "phone" and w[2] in pressed
+    ]
+    tv, phone = (tv_wire, phone_wire) if wire else (tv_woke, phone_woke)
     following = {t["number"] for t in followed}
     status = [w for kind, w in lines if kind == "probe" and w[0] == "status"]
     kiosk = [w for kind, w in lines if kind == "probe" and w[0] == "kiosk"]
@@ -298,11 +348,13 @@ def figures(lines, followed: list[dict], tvs: int, opened: int, refused: int, se
         "presses": len(presses), "answered": sum(1 for w in presses if w[4] != "nan"),
         "ok": sum(1 for w in presses if w[5] == "1"),
         "errors": dict(Counter(w[6] for w in presses if w[5] != "1")),
-        "calls": len(pressed), "tv_events": len(tv), "tv_expected": len(pressed) * tvs,
+        "calls": len(pressed), "tv_events": len(tv_woke), "tv_expected": len(pressed) * tvs,
+        "stamped": "wire" if wire else "woke", "tv_wire_frames": len(tv_wire),
         "tv_p50": pct(tv, 50), "tv_p95": pct(tv, 95), "tv_p99": pct(tv, 99), "tv_max": pct(tv, 100),
+        "tv_woke_p50": pct(tv_woke, 50), "tv_woke_p99": pct(tv_woke, 99),
         "phone_calls_expected": sum(1 for number in called if number in following),
-        "phone_calls": len(phone), "phone_wrong": sum(1 for w in phone_calls if w[1] != w[2]),
-        "phone_p50": pct(phone, 50), "phone_p99": pct(phone, 99),
+        "phone_calls": len(phone_woke), "phone_wrong": sum(1 for w in phone_calls if w[1] != w[2]),
+        "phone_p50": pct(phone, 50), "phone_p99": pct(phone, 99), "phone_woke_p99": pct(phone_woke, 99),
         "status": len(status), "status_failed": sum(1 for w in status if w[3] != "200"),
         "status_p50": pct([float(w[2]) for w in status], 50), "status_p99": pct([float(w[2]) for w in status], 99),
         "kiosk": len(kiosk), "kiosk_failed": sum(1 for w in kiosk if w[2] != "201"),
@@ -327,7 +379,9 @@ def run(args, phones: int) -> dict:
                 raw["server"]["message_queue"] = queue.url
             with GcLog(args.profile):  # the writer only, not its clients
                 writer = stack.enter_context(Server(folder, raw))
-            tickets = take_tickets(writer.url, max(phones, int(args.seconds * args.rate) + 50))
+            with signed_in(writer.url, args.counters):
+                tickets = take_tickets(writer.url, max(phones, int(args.seconds * args.rate) + 50))
+                settled(folder / "audio")
             workers = [
                 stack.enter_context(worker(folder, writer.config, i)) for i in range(args.workers)
             ]
@@ -361,19 +415,21 @@ def table(results: list[dict]) -> list[str]:
         "| mode | TVs | phones (connected) | refused | presses ok/sent | TV p50 / p95 / p99 / max ms "
         "| phone p50 / p99 ms (got/expected, wrong) | status p50 / p99 ms (failed) | kiosk p99 ms (failed) "
         "| server CPU ms/press (% of a core) | RSS MB | floor TV p50 / p99 ms | floor phone p99 ms "
-        "| TV p99 / floor | load |",
-        "|---|---:|---:|---:|---:|---|---|---|---|---|---:|---|---:|---:|---:|",
+        "| TV p99 / floor | TV p50 / p99 woke ms (floor) | phone p99 woke ms | load |",
+        "|---|---:|---:|---:|---:|---|---|---|---|---|---:|---|---:|---:|---|---:|---:|",
     ]
     for r in results:
         f = r.get("floor") or {}
         lines.append(
             f"| {r['mode']} | {r['tvs']} | {r['phones']} ({r['phones_connected']}) | {r['refused']} "
             f"| {r['ok']}/{r['presses']} | {ms(r['tv_p50'])} / {ms(r['tv_p95'])} / {ms(r['tv_p99'])} / "
-            f"{ms(r['tv_max'])} | {ms(r['phone_p50'])} / {ms(r['phone_p99'])} ({r['phone_calls']}/"
+            f"{ms(r['tv_max'])} ({r['stamped']}) | {ms(r['phone_p50'])} / {ms(r['phone_p99'])} ({r['phone_calls']}/"
             f"{r['phone_calls_expected']}, {r['phone_wrong']}) | {ms(r['status_p50'])} / {ms(r['status_p99'])}"
             f" ({r['status_failed']}) | {ms(r['kiosk_p99'])} ({r['kiosk_failed']}) | {r['cpu_ms_per_press']}"
             f" ({r['cpu_percent']} %) | {r['rss_mb']} | {ms(f.get('tv_p50'))} / {ms(f.get('tv_p99'))} "
-            f"| {ms(f.get('phone_p99'))} | {ratio(r['tv_p99'], f.get('tv_p99'))} | {r['load']} |"
+            f"| {ms(f.get('phone_p99'))} | {ratio(r['tv_p99'], f.get('tv_p99'))} "
+            f"| {ms(r['tv_woke_p50'])} / {ms(r['tv_woke_p99'])} ({ms(f.get('tv_woke_p50'))} / "
+            f"{ms(f.get('tv_woke_p99'))}) | {ms(r['phone_woke_p99'])} | {r['load']} |"
         )
     return lines
 
@@ -408,9 +464,12 @@ def main() -> int:
         "--kiosk-every", type=float, default=3.0, help="seconds between kiosk tickets"
     )
     parser.add_argument("--no-floor", action="store_true", help="skip the raw Flask-SocketIO floor")
+    parser.add_argument("--no-probe", action="store_true",
+                        help="no status pages nor kiosk tickets: the server gets what the floor gets")  # fmt: skip
     parser.add_argument(
         "--profile", type=Path, help="py-spy and GC pauses of the writer into this folder"
     )
+    parser.add_argument("--stamps", type=Path, help="every client's output lines into this folder")
     parser.add_argument("--json", type=Path, help="also write the figures as JSON here")
     parser.add_argument(
         "--write", action="store_true", help="append the tables to docs/benchmarks.md"

@@ -71,3 +71,13 @@ def test_the_prober_loaded_status_pages_and_took_kiosk_tickets(request, which):
     (hall,) = request.getfixturevalue(which)
     assert hall["status"] > 0 and hall["status_failed"] == 0
     assert hall["kiosk"] > 0 and hall["kiosk_failed"] == 0
+
+
+def test_the_wire_watcher_saw_every_call_go_to_every_tv(run):
+    """bench/_wire.py stamps each call's frame as it leaves for a TV: one per call and TV."""
+    if run["stamped"] != "wire":
+        pytest.skip(
+            "no AF_PACKET socket on this machine (root or CAP_NET_RAW): clients' stamps only"
+        )
+    assert run["tv_wire_frames"] == run["tv_expected"]
+    assert run["tv_p99"] <= run["tv_max"] and run["tv_woke_p99"] is not None
