@@ -7,6 +7,7 @@ shells only swap in the new Hall after they have stored the changes).
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -183,6 +184,18 @@ class Hall:
             for t in self.tickets.values()
             if t.status == "waiting" and t.service == ticket.service and call_order(t) < key
         )
+
+    def upcoming(self, counter: int, limit: int) -> list[Ticket]:
+        """The first `limit` waiting tickets of a counter's services, in the order it calls them."""
+        found = self.counters.get(counter)
+        if found is None:
+            return []
+        waiting = (
+            t
+            for t in self.tickets.values()
+            if t.status == "waiting" and t.service in found.services
+        )
+        return heapq.nsmallest(limit, waiting, key=call_order)
 
     def find(self, number: str) -> Ticket | None:
         """Today's open ticket with this number (e.g. 'A012')."""

@@ -184,6 +184,7 @@ def counter_connect(auth=None):
         if credentials.version is not None:  # a counter client (the web console sends none)
             _record_counter_device(number, request.remote_addr, credentials.version)
         _send_snapshot(number)
+        h.prepare_for_counter(number)  # the queue that formed while it was away: its voice
 
 
 def _record_counter_device(number: int, address: str | None, version: str) -> None:

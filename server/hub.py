@@ -38,6 +38,9 @@ Broadcast = Callable[[str, dict], None]
 Step = Callable[[Hall, datetime], Outcome]
 
 RECENT_CALLS = 20
+# How many of a counter's next tickets the voice prepares at it (Hub.prepare_for_counter): more
+# than the counters that usually share a service, so that its next call is among them.
+PREPARE_AHEAD = 8
 
 
 def utc_now() -> datetime:
@@ -184,28 +187,51 @@ class Hub:
         Only counters with a client connected now: a service served by twenty desks, of which
         three are open, must not cost twenty syntheses a ticket.
         """
-        texts_for = getattr(self.announcer, "texts_for_ticket", None)
-        if texts_for is None:
-            return
         hall = self.hall
-        service = hall.services.get(ticket["service"])
         online = set(self.counters_online.values())
         counters = [
-            {"number": c.number, "name": c.name, "spoken_name": c.spoken_name}
+            c
             for c in hall.counters.values()
             if c.serving and c.number in online and ticket["service"] in c.services
         ]
-        if not counters:
+        self._prepare(hall, [(ticket["number"], ticket["service"])], counters)
+
+    def prepare_for_counter(self, number: int) -> None:
+        """Synthesise the calls of the next tickets a counter may call, at that counter.
+
+        For the tickets taken while it was offline (the queue that formed before the hall
+        opened): called when its client connects and after each of its calls, so that a first
+        call of the day is spoken at once too. Clips already made cost a cache look-up each.
+        """
+        hall = self.hall
+        counter = hall.counters.get(number)
+        if counter is None or not counter.serving:
             return
+        upcoming = hall.upcoming(number, PREPARE_AHEAD)
+        self._prepare(hall, [(t.number, t.service) for t in upcoming], [counter])
+
+    def _prepare(
+        self, hall: Hall, tickets: list[tuple[str, str]], counters: list[engine.Counter]
+    ) -> None:
+        """Hand the voice the call texts of `tickets` (number, service) at `counters`."""
+        texts_for = getattr(self.announcer, "texts_for_ticket", None)
+        if texts_for is None or not tickets or not counters:
+            return
+        spoken = [{"number": c.number, "name": c.name, "spoken_name": c.spoken_name}
+                  for c in counters]  # fmt: skip
         try:
-            info = (
-                {"code": service.code, "name": service.name, "agency": service.agency}
-                if service
-                else None
-            )
-            self.announcer.prepare(texts_for(ticket["number"], counters, info))
+            texts = []
+            for number, code in tickets:
+                service = hall.services.get(code)
+                info = (
+                    {"code": service.code, "name": service.name, "agency": service.agency}
+                    if service
+                    else None
+                )
+                texts.extend(texts_for(number, spoken, info))
+            self.announcer.prepare(texts)
         except Exception:  # preparing is an optimisation; the call will still be spoken
-            log.exception("preparing the voice for %s failed", ticket["number"])
+            log.exception("preparing the voice for %s failed", [number for number, _ in tickets])
 
     def cancel(
         self, number: str, counter: int | None = None, request_id: str | None = None
@@ -228,7 +254,10 @@ class Hub:
                 "bad-request", "request_id wajib diisi (1-64 karakter A-Z, a-z, 0-9, . _ : -)."
             )
         step = _step(command, counter, args)
-        return self._apply(step, request=(counter, request_id, command))
+        response = self._apply(step, request=(counter, request_id, command))
+        if (response.get("result") or {}).get("call"):
+            self.prepare_for_counter(counter)  # after the answer's lock: its next calls
+        return response
 
     def sign_out_user(self, user_id: int) -> dict:
         """Sign a deactivated user out of any counter (engine.sign_out_user)."""

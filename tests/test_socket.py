@@ -222,9 +222,35 @@ def test_voice_is_prepared_only_for_staffed_counters(socket_client, hub, monkeyp
     monkeypatch.setattr(hub.announcer, "prepare", prepared.extend)
     hub.issue("ktp")
     assert prepared == []  # nobody at a counter yet
-    counter(socket_client, 2)
+    counter(socket_client, 2)  # the ticket taken before: prepared at the counter that came
+    assert prepared == ["Nomor antrean A satu, silakan ke gerai dua."]
     hub.issue("ktp")
-    assert prepared == ["Nomor antrean A dua, silakan ke gerai dua."]
+    assert prepared[1:] == ["Nomor antrean A dua, silakan ke gerai dua."]
+
+
+def test_a_counter_gets_its_next_tickets_prepared_as_it_comes_and_calls(
+    socket_client, hub, monkeypatch
+):
+    """The queue that formed before the counters opened: each counter's next PREPARE_AHEAD
+    tickets (its services only, priority first) when it connects, and again after each call."""
+    from server.hub import PREPARE_AHEAD
+
+    prepared = []
+    monkeypatch.setattr(hub.announcer, "prepare", prepared.extend)
+    for _ in range(PREPARE_AHEAD + 2):
+        hub.issue("ktp")
+    hub.issue("paspor")  # not a service of counter 1
+    hub.issue("ktp", "elderly")  # a priority ticket is called first
+    officer = counter(socket_client, 1)
+    numbers = [text.split(",")[0].removeprefix("Nomor antrean ") for text in prepared]
+    assert len(prepared) == PREPARE_AHEAD and all("gerai satu" in t for t in prepared)
+    assert numbers[:3] == ["A sebelas", "A satu", "A dua"], numbers
+    prepared.clear()
+    ack = officer.emit("call_next", {"request_id": "p-1"}, namespace=NS_COUNTER, callback=True)
+    assert ack["ok"] and ack["result"]["ticket"]["number"] == "A011"
+    calls = [t for t in prepared if t.startswith("Nomor antrean")]  # not the call's recall
+    assert len(calls) == PREPARE_AHEAD and calls[0].startswith("Nomor antrean A satu,"), prepared
+    assert not any("A sebelas," in t for t in calls)  # called: no longer waiting
 
 
 def test_snapshot_carries_audio_that_became_ready_later(socket_client, hub):
