@@ -28,6 +28,11 @@ the main columns are those (the table says which). The same
 clients then run against the raw Flask-SocketIO floor (bench/_hall_floor.py: one ticket_called
 to every TV and one to the called phone, nothing else) with the same numbers of TVs and phones.
 
+One process (`--no-pin` aside): the server and the floor run on the first core and every client
+on the others, as in a hall, where the server has its machine to itself and the TVs, phones and
+counters are devices of their own; on two cores the clients then share one. `--workers` runs
+leave every process on any core (the workers are there to use several).
+
 `server.max_connections` is raised to phones + 1,000 (at least the default 5,000) so that 5,000
 phones, the TVs, counters and the prober fit; `server.device_reserve` stays at its default (200).
 
@@ -102,7 +107,9 @@ class Child(Server):
 
     def __enter__(self) -> Child:
         with open(self.folder / f"{self.name}.log", "ab") as log:
-            self.process = subprocess.Popen(self.args, cwd=ROOT, stdout=log, stderr=log)
+            self.process = subprocess.Popen(
+                self.args, cwd=ROOT, stdout=log, stderr=log, preexec_fn=self.pin
+            )
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -389,6 +396,7 @@ def run(args, phones: int) -> dict:
             processes = [writer, *workers] + ([queue] if queue else [])
             result = run_clients(fanout, writer.url, tickets, args, phones, processes, probe=True)
         result["mode"] = f"{args.workers} workers + Redis" if args.workers else "one process"
+        result["server_cpus"] = sorted(Server.cpus) if Server.cpus else None
         if not args.no_floor:
             with floor(
                 folder, [t["number"] for t in tickets], raw["server"]["max_connections"]
@@ -435,10 +443,15 @@ def table(results: list[dict]) -> list[str]:
 
 
 def report(results: list[dict], command: str) -> str:
+    pinned = (
+        f"the server (and the floor) on core {min(Server.cpus)}, the clients on the others"
+        if Server.cpus
+        else "server and clients on any core"
+    )
     lines = [
         f"\n### Hall benchmark (issue 15), {datetime.now(UTC):%Y-%m-%d %H:%M} UTC: `{command}`\n",
-        f"Machine: {machine()}; load average (1 min) at each run's start in the last column (the"
-        " machine is shared with other engineers' work).\n",
+        f"Machine: {machine()}; {pinned}; load average (1 min) at each run's start in the last"
+        " column (the machine is shared with other engineers' work).\n",
         *table(results),
         "",
     ]
@@ -474,7 +487,15 @@ def main() -> int:
     parser.add_argument(
         "--write", action="store_true", help="append the tables to docs/benchmarks.md"
     )
+    parser.add_argument("--no-pin", action="store_true",
+                        help="one process: leave the server on any core, not on a core of its own")  # fmt: skip
     args = parser.parse_args()
+    cpus = sorted(os.sched_getaffinity(0))
+    if not args.no_pin and not args.workers and len(cpus) > 1:
+        # A hall's server has its machine to itself and its TVs, phones and counters are devices
+        # of their own: here the server (and the floor) get the first core, the clients the rest.
+        Server.cpus = {cpus[0]}
+        os.sched_setaffinity(0, cpus[1:])  # this process and every client it starts
     command = "bench/bench_hall.py " + " ".join(sys.argv[1:]).replace(" --write", "")
     results = []
     for phones in [int(n) for n in args.phones.split(",")]:

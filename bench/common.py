@@ -58,7 +58,18 @@ def bench_hall(folder: Path, counters: int = 20, async_mode: str = "eventlet") -
 
 
 class Server:
-    """`python -m server` in its own process, stopped on exit."""
+    """`python -m server` in its own process, stopped on exit.
+
+    `cpus` (class-wide, None: any): the cores the server processes run on, set by a benchmark
+    that keeps its clients on the other cores (bench/bench_hall.py `--pin`).
+    """
+
+    cpus: set[int] | None = None
+
+    def pin(self) -> None:
+        """In the child, before it runs: keep the server process on `cpus` (threads inherit it)."""
+        if self.cpus:
+            os.sched_setaffinity(0, self.cpus)
 
     def __init__(self, folder: Path, raw: dict) -> None:
         self.folder = folder
@@ -71,7 +82,8 @@ class Server:
     def __enter__(self) -> Server:
         log = open(self.folder / "server.log", "ab")
         self.process = subprocess.Popen([sys.executable, "-m", "server", "--config", str(self.config),
-                                         "--log-level", "WARNING"], cwd=ROOT, stdout=log, stderr=log)  # fmt: skip
+                                         "--log-level", "WARNING"], cwd=ROOT, stdout=log, stderr=log,
+                                        preexec_fn=self.pin)  # fmt: skip
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:
