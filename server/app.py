@@ -29,7 +29,7 @@ from server.extensions import socketio
 from server.passwords import check_password
 from server.hub import Hub, utc_now
 from server.storage import Storage
-from server.voice import Announcer, validate_voice_settings
+from server.voice import PREPARE_AFTER_S, Announcer, validate_voice_settings
 from server import workers  # several processes on a message queue (server.message_queue)
 from server import notice_sender  # outbound SMS/WhatsApp notices (server/notices.py)
 
@@ -153,7 +153,8 @@ def _make_announcer(app: Flask, config: Config, hub: Hub) -> Announcer:
     def run_background(work: Callable[[], None]) -> None:
         socketio.start_background_task(work)
 
-    return Announcer(settings, cache_dir, notify, run_background)
+    return Announcer(settings, cache_dir, notify, run_background,
+                     prepare_after_s=PREPARE_AFTER_S, sleep=socketio.sleep)  # fmt: skip
 
 
 # The start page links to these pages when their blueprint is registered.

@@ -11,6 +11,7 @@ import logging
 import pathlib
 import re
 import threading
+import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,6 +32,11 @@ from server.tts import (
 log = logging.getLogger(__name__)
 
 ENGINES = ("gtts", "espeak")
+# Ahead-of-time synthesis (a call's recall, a new ticket's calls, a counter's next tickets) starts
+# no sooner than this after it was asked for: the press or ticket that asked first gets its frames
+# to every screen, which a synthesis on the same core slows (docs/benchmarks.md, hall benchmark:
+# 100 TVs, the slowest screens 5 ms later while a recall was being prepared).
+PREPARE_AFTER_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -194,15 +200,23 @@ class Announcer:
         cache_dir: pathlib.Path,
         notify: Callable[[dict], None],
         run_background: Callable[[Callable[[], None]], None],
+        prepare_after_s: float = 0.0,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self.cache_dir = pathlib.Path(cache_dir)
         self._notify = notify
         self._run_background = run_background
+        self._prepare_after_s = prepare_after_s
+        self._sleep = sleep
         self._lock = threading.Lock()
         # Two workers, started on first use: one speaks calls, one prepares ahead of time. A call
         # never waits behind a backlog of preparations, and synthesis takes at most two threads,
         # however many tickets are issued at once (the event loop keeps a core for itself).
-        self._lanes: dict[str, deque[Callable[[], None]]] = {"calls": deque(), "prepare": deque()}
+        # Each job with the monotonic time it may start (see PREPARE_AFTER_S).
+        self._lanes: dict[str, deque[tuple[Callable[[], None], float]]] = {
+            "calls": deque(),
+            "prepare": deque(),
+        }
         self._busy: dict[str, bool] = {"calls": False, "prepare": False}
         # ready/pending/none: answers of announce(); ready_later/silent: how pending ones ended.
         self._counts = {"ready": 0, "pending": 0, "none": 0, "ready_later": 0, "silent": 0}
@@ -301,8 +315,9 @@ class Announcer:
     # -- background work
 
     def _submit(self, lane: str, job: Callable[[], None]) -> None:
+        due = time.monotonic() + (self._prepare_after_s if lane == "prepare" else 0.0)
         with self._lock:
-            self._lanes[lane].append(job)
+            self._lanes[lane].append((job, due))
             if self._busy[lane]:
                 return  # the lane's worker will take it
             self._busy[lane] = True
@@ -315,7 +330,10 @@ class Announcer:
                 if not self._lanes[lane]:
                     self._busy[lane] = False
                     return
-                job = self._lanes[lane].popleft()
+                job, due = self._lanes[lane].popleft()
+            wait = due - time.monotonic()
+            if wait > 0:
+                self._sleep(wait)
             try:
                 job()
             except Exception:  # one bad job must not silence the voice

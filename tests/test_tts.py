@@ -560,3 +560,24 @@ def test_synthesis_runs_in_two_lanes_whatever_the_burst(tmp_path):
     assert [i for kind, i in done if kind == "prepare"] == list(range(50))
     announcer._submit("prepare", lambda: done.append(("prepare", 50)))
     assert len(workers) == 3  # the drained lane's worker ended; a new job starts a new one
+
+
+def test_preparation_waits_its_turn_but_a_call_does_not(tmp_path):
+    """Ahead-of-time synthesis starts prepare_after_s after it was asked for (the screens first);
+    a job asked for long ago runs at once, and the calls lane never waits."""
+    slept: list[float] = []
+    announcer = Announcer({"engine": "gtts", "prepare_recall": False}, tmp_path / "cache",
+                          lambda note: None, lambda fn: fn(), prepare_after_s=0.25,
+                          sleep=slept.append)  # fmt: skip
+    done = []
+    announcer._submit("prepare", lambda: done.append("prepare"))
+    assert done == ["prepare"] and len(slept) == 1 and 0.2 < slept[0] <= 0.25
+    announcer._submit("calls", lambda: done.append("call"))
+    assert done == ["prepare", "call"] and len(slept) == 1
+    workers = []
+    late = Announcer({"engine": "gtts", "enabled": False}, tmp_path / "late", lambda note: None, workers.append,
+                     prepare_after_s=0.05, sleep=slept.append)  # fmt: skip
+    late._submit("prepare", lambda: done.append("late"))
+    time.sleep(0.06)  # the worker starts after the job's start time
+    workers[0]()
+    assert done[-1] == "late" and len(slept) == 1
