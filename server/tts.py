@@ -60,12 +60,19 @@ class Engine(Protocol):
 # --- blocking work and deadlines -------------------------------------------------------------
 
 
+# How much lower than the event loop's the CPU priority of eventlet's helper threads is (a nice
+# increment): on a busy core the loop that serves every screen, counter and phone runs first.
+HELPER_NICE = 5
+_lowered: set[int] = set()  # the helper threads (native ids) already lowered
+
+
 def run_blocking(fn: Callable[[], T]) -> T:
     """Run a call that blocks inside C code (espeak-ng) without stalling the server's event loop.
 
     The one place that knows about eventlet: when eventlet has monkey-patched threads, "threads"
-    are greenlets sharing one OS thread, so the call goes to eventlet's pool of real threads. In
-    threading mode the caller is already a worker thread and the call runs directly.
+    are greenlets sharing one OS thread, so the call goes to eventlet's pool of real threads, at a
+    lower CPU priority than the event loop's (HELPER_NICE). In threading mode the caller is
+    already a worker thread and the call runs directly.
     """
     eventlet = sys.modules.get("eventlet")
     if eventlet is not None:
@@ -74,7 +81,19 @@ def run_blocking(fn: Callable[[], T]) -> T:
         if patcher.is_monkey_patched("thread"):
             from eventlet import tpool
 
-            return tpool.execute(fn)
+            return tpool.execute(_lowered_priority, fn)
+    return fn()
+
+
+def _lowered_priority(fn: Callable[[], T]) -> T:
+    """In one of eventlet's helper threads: lower its priority (once), then run `fn`."""
+    tid = threading.get_native_id()  # the OS thread's id, also under eventlet's patching
+    if tid not in _lowered and hasattr(os, "setpriority"):
+        _lowered.add(tid)
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, os.getpriority(os.PRIO_PROCESS, tid) + HELPER_NICE)
+        except OSError:  # not allowed here: the thread keeps the loop's priority
+            log.warning("cannot lower the priority of helper thread %d", tid)
     return fn()
 
 

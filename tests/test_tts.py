@@ -189,6 +189,34 @@ def test_offline_synthesis_does_not_stall_eventlet(mode):
         assert worst_gap > took * 0.8
 
 
+PRIORITY_SCRIPT = """
+import eventlet
+eventlet.monkey_patch()
+import os, threading
+import server.tts as tts
+def me():
+    tid = threading.get_native_id()
+    return tid, os.getpriority(os.PRIO_PROCESS, tid)
+loop = me()
+helper = tts.run_blocking(me)
+again = tts.run_blocking(me)
+print(*loop, *helper, *again, *me())
+"""
+
+
+def test_eventlet_helper_threads_run_below_the_event_loop():
+    """Synthesis in eventlet's real threads yields the CPU to the loop that serves the screens."""
+    from server.tts import HELPER_NICE
+
+    out = subprocess.run([sys.executable, "-c", PRIORITY_SCRIPT], cwd=ROOT, capture_output=True,
+                         text=True, timeout=60, check=True).stdout  # fmt: skip
+    loop_tid, loop_nice, tid, nice, again_tid, again_nice, _, loop_after = map(int, out.split())
+    assert tid != loop_tid  # a real helper thread
+    assert nice == loop_nice + HELPER_NICE and loop_after == loop_nice
+    if again_tid == tid:  # the same helper again: lowered once, not twice
+        assert again_nice == nice
+
+
 # --- the fallback chain -------------------------------------------------------------------------
 
 
