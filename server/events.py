@@ -35,6 +35,7 @@ def hub():
 def broadcast(name: str, message: dict) -> None:
     """Send one event to every display and counter client (called by the Hub after a commit)."""
     socketio.emit(name, payloads.public(message), namespace=NS_DISPLAY)
+    screens_first()
     socketio.emit(name, message, namespace=NS_COUNTER)
 
 
@@ -43,8 +44,15 @@ def broadcast_batch(messages: list[dict]) -> None:
     them in one `events` frame, counters one by one (docs/protocol.md, "Events")."""
     socketio.emit(protocol.EVENTS, {"events": [payloads.public(m) for m in messages]},
                   namespace=NS_DISPLAY)  # fmt: skip
+    screens_first()
     for message in messages:
         socketio.emit(message["event"], message, namespace=NS_COUNTER)
+
+
+def screens_first() -> None:
+    """Let the writers of every TV's socket run before the consoles' frames are even encoded
+    (0.4 ms at 20 counters). Called after a commit, never inside a transaction."""
+    socketio.sleep(0)
 
 
 def send_time(now: datetime) -> None:

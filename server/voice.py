@@ -282,7 +282,8 @@ class Announcer:
             answer = self._answer(call, text, None, "pending", engine=None)
             self._submit("calls", lambda: self._speak_later(synth, call, text))
         if voice.settings["prepare_recall"] and call.get("kind") == "call":
-            self._prepare_recall(call)
+            # Even its text and cache look-up wait their turn, after the call's frames.
+            self._submit("prepare", lambda: self._prepare_recall(call))
         return answer
 
     def prepare(self, texts: list[str]) -> None:
