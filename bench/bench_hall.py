@@ -496,7 +496,7 @@ def main() -> int:
         # The clients' work must not stretch the server's: the server (and the floor) get the
         # first core, this process and every client it starts the others.
         Server.cpus = {cpus[0]}
-        os.sched_setaffinity(0, cpus[1:])  # this process and every client it starts
+        os.sched_setaffinity(0, cpus[1:])
     command = "bench/bench_hall.py " + " ".join(sys.argv[1:]).replace(" --write", "")
     results = []
     for phones in [int(n) for n in args.phones.split(",")]:

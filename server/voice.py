@@ -289,13 +289,17 @@ class Announcer:
     def prepare(self, texts: list[str]) -> None:
         """Synthesise ahead of time, in the background (e.g. when a ticket is issued, for each
         counter that can call it)."""
-        voice = self._voice
-        if not voice.settings["enabled"]:
-            return
-        synth = voice.synth
-        wanted = [t for t in dict.fromkeys(texts) if synth.lookup(t) is None]
+        synth, wanted = self._missing(texts)
         if wanted:
             self._submit("prepare", lambda: self._prepare_now(synth, wanted))
+
+    def _missing(self, texts: list[str]) -> tuple[Synthesizer, list[str]]:
+        """The synthesizer in force and which of `texts` it has no clip of (none: voice off)."""
+        voice = self._voice
+        if not voice.settings["enabled"]:
+            return voice.synth, []
+        synth = voice.synth
+        return synth, [t for t in dict.fromkeys(texts) if synth.lookup(t) is None]
 
     def status(self) -> dict:
         """What the admin page shows: engines, which one spoke last, counts and the last error."""
@@ -365,11 +369,12 @@ class Announcer:
                 log.warning("could not prepare %r: %s", text, exc)
 
     def _prepare_recall(self, call: dict) -> None:
+        """A job of the prepare lane (already past its wait): the recall sentence, if missing."""
         try:
             recall_text = self.text_for({**call, "kind": "recall"})
         except (KeyError, TypeError, ValueError):
             return
-        self.prepare([recall_text])
+        self._prepare_now(*self._missing([recall_text]))
 
     def _answer(
         self, call: dict, text: str, url: str | None, status: str, engine: str | None
